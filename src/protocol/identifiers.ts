@@ -1,0 +1,74 @@
+import { SyncError } from './errors.js';
+
+/** Labels and property keys: letters first, then letters, digits and `_`; 64 characters at most. */
+export const IDENTIFIER_PATTERN = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+
+/**
+ * Cypher and Kuzu keywords. Identifiers are always quoted with backticks when they reach a query,
+ * so this list is a second line of defence and keeps names readable in hand-written Cypher.
+ */
+const KEYWORDS = new Set(
+  `ACYCLIC ADD ALL ALTER AND ANY AS ASC ASCENDING ATTACH BEGIN BY CALL CASE CAST CHECKPOINT COLUMN
+  COMMENT COMMIT COMMIT_SKIP_CHECKPOINT CONTAINS COPY COUNT CREATE CYCLE DATABASE DBTYPE DEFAULT DELETE
+  DESC DESCENDING DETACH DISTINCT DROP ELSE END ENDS EXISTS EXPLAIN EXPORT EXTENSION FALSE FROM GLOB
+  GRAPH GROUP HEADERS HINT IMPORT IF IN INCREMENT INSTALL IS JOIN KEY LIMIT LOAD LOGICAL MACRO MATCH
+  MAXVALUE MERGE MINVALUE MULTI_JOIN NO NODE NOT NONE NULL ON ONLY OPTIONAL OR ORDER PRIMARY PROFILE
+  PROJECT READ REL REMOVE RENAME RETURN ROLLBACK ROLLBACK_SKIP_CHECKPOINT SEQUENCE SET SHORTEST SINGLE
+  SKIP START STARTS STRUCT TABLE THEN TO TRAIL TRANSACTION TRUE TYPE UNINSTALL UNION UNWIND UPDATE USE
+  WHEN WHERE WITH WRITE WSHORTEST XOR YIELD MANDATORY SCALAR OF CONSTRAINT DO FOR REQUIRE UNIQUE ASSERT`
+    .split(/\s+/)
+    .filter(Boolean),
+);
+
+/** Names kuzu-sync uses itself inside user tables. */
+const RESERVED_PROPERTY_KEYS = new Set(['ID']);
+
+export function isCypherKeyword(name: string): boolean {
+  return KEYWORDS.has(name.toUpperCase());
+}
+
+/** Why `name` is not a valid label or key, or null when it is. */
+export function identifierProblem(name: unknown, kind: 'label' | 'property key'): string | null {
+  if (typeof name !== 'string') return `${kind} must be a string`;
+  if (name.startsWith('_')) return `${kind} ${JSON.stringify(name)} starts with '_', reserved for kuzu-sync's own tables`;
+  if (!IDENTIFIER_PATTERN.test(name)) {
+    return `${kind} ${JSON.stringify(name.slice(0, 80))} must match ${IDENTIFIER_PATTERN}`;
+  }
+  if (isCypherKeyword(name)) return `${kind} ${JSON.stringify(name)} is a Cypher keyword`;
+  if (kind === 'property key' && RESERVED_PROPERTY_KEYS.has(name.toUpperCase())) {
+    return `property key ${JSON.stringify(name)} is reserved: it is the primary key; pass ids with { id }`;
+  }
+  return null;
+}
+
+export function assertLabel(name: unknown): asserts name is string {
+  const problem = identifierProblem(name, 'label');
+  if (problem) throw new SyncError('invalid_identifier', problem);
+}
+
+export function assertPropertyKey(name: unknown): asserts name is string {
+  const problem = identifierProblem(name, 'property key');
+  if (problem) throw new SyncError('invalid_identifier', problem);
+}
+
+/** Node and edge ids are any non-empty string up to this length; they are always bound as parameters. */
+export const MAX_ID_LENGTH = 256;
+
+export function idProblem(id: unknown): string | null {
+  if (typeof id !== 'string') return 'id must be a string';
+  if (id.length === 0) return 'id must not be empty';
+  if (id.length > MAX_ID_LENGTH) return `id is longer than ${MAX_ID_LENGTH} characters`;
+  if (!id.isWellFormed()) return 'id holds a lone surrogate (not valid Unicode)';
+  return null;
+}
+
+/**
+ * Quote an identifier that has already passed validation. Validation is what makes this safe;
+ * the backticks only keep Kuzu's parser from reading the name as anything but a name.
+ */
+export function quoteIdentifier(name: string): string {
+  if (!IDENTIFIER_PATTERN.test(name) && !/^_[A-Za-z0-9_]{1,63}$/.test(name)) {
+    throw new SyncError('invalid_identifier', `refusing to quote unvalidated identifier ${JSON.stringify(name.slice(0, 80))}`);
+  }
+  return '`' + name + '`';
+}

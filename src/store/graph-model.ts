@@ -1,0 +1,181 @@
+import type { ColumnType, GraphSchema } from '../protocol/types.js';
+
+/**
+ * What kuzu-sync knows about the graph without asking the database: the schema, which label every
+ * node id has, and every edge's label and ends. Patches name nodes and edges by id alone, and Kuzu has
+ * no global id index (rel properties are not indexed at all), so this index is what makes validation
+ * and lookups free. Every change is journaled so a failed transaction can be undone here too.
+ */
+export interface Column {
+  name: string;
+  type: ColumnType;
+}
+export interface NodeTable {
+  label: string;
+  columns: Map<string, Column>;
+}
+export interface RelTable {
+  label: string;
+  columns: Map<string, Column>;
+  /** `${fromLabel}|${toLabel}` with canonical labels. */
+  pairs: Set<string>;
+}
+export interface EdgeRef {
+  label: string;
+  from: string;
+  to: string;
+}
+
+/** Kuzu folds identifier case: `Person` and `person` name one table. */
+export const fold = (name: string): string => name.toLowerCase();
+
+export class GraphModel {
+  readonly nodeTables = new Map<string, NodeTable>();
+  readonly relTables = new Map<string, RelTable>();
+  private readonly nodes = new Map<string, string>();
+  private readonly edges = new Map<string, EdgeRef>();
+  private readonly adjacency = new Map<string, Set<string>>();
+  private journal: Array<() => void> = [];
+
+  // ---- reads --------------------------------------------------------------
+  nodeTable(label: string): NodeTable | undefined {
+    return this.nodeTables.get(fold(label));
+  }
+  relTable(label: string): RelTable | undefined {
+    return this.relTables.get(fold(label));
+  }
+  /** Canonical label of node `id`, or undefined. */
+  nodeLabel(id: string): string | undefined {
+    return this.nodes.get(id);
+  }
+  edge(id: string): EdgeRef | undefined {
+    return this.edges.get(id);
+  }
+  incidentEdges(nodeId: string): string[] {
+    return [...(this.adjacency.get(nodeId) ?? [])];
+  }
+  get nodeCount(): number {
+    return this.nodes.size;
+  }
+  get edgeCount(): number {
+    return this.edges.size;
+  }
+  nodeIds(): IterableIterator<[string, string]> {
+    return this.nodes.entries();
+  }
+  edgeEntries(): IterableIterator<[string, EdgeRef]> {
+    return this.edges.entries();
+  }
+
+  schema(): GraphSchema {
+    const columns = (m: Map<string, Column>) => Object.fromEntries([...m.values()].map((c) => [c.name, c.type]));
+    return {
+      nodes: [...this.nodeTables.values()].map((t) => ({ label: t.label, properties: columns(t.columns) })),
+      edges: [...this.relTables.values()].map((t) => ({
+        label: t.label,
+        pairs: [...t.pairs].map((p) => p.split('|') as [string, string]),
+        properties: columns(t.columns),
+      })),
+    };
+  }
+
+  // ---- journaled writes ---------------------------------------------------
+  addNodeTable(label: string, columns: Column[] = []): NodeTable {
+    const t: NodeTable = { label, columns: new Map(columns.map((c) => [fold(c.name), c])) };
+    this.nodeTables.set(fold(label), t);
+    this.journal.push(() => this.nodeTables.delete(fold(label)));
+    return t;
+  }
+  addRelTable(label: string, pair: [string, string], columns: Column[] = []): RelTable {
+    const t: RelTable = { label, columns: new Map(columns.map((c) => [fold(c.name), c])), pairs: new Set([pair.join('|')]) };
+    this.relTables.set(fold(label), t);
+    this.journal.push(() => this.relTables.delete(fold(label)));
+    return t;
+  }
+  addRelPair(t: RelTable, pair: [string, string]): void {
+    const key = pair.join('|');
+    t.pairs.add(key);
+    this.journal.push(() => t.pairs.delete(key));
+  }
+  addColumn(t: NodeTable | RelTable, column: Column): void {
+    t.columns.set(fold(column.name), column);
+    this.journal.push(() => t.columns.delete(fold(column.name)));
+  }
+  addNode(id: string, label: string): void {
+    this.nodes.set(id, label);
+    this.journal.push(() => this.nodes.delete(id));
+  }
+  removeNode(id: string): void {
+    const label = this.nodes.get(id);
+    if (label === undefined) return;
+    this.nodes.delete(id);
+    this.journal.push(() => this.nodes.set(id, label));
+  }
+  addEdge(id: string, ref: EdgeRef): void {
+    this.edges.set(id, ref);
+    this.link(ref.from, id);
+    this.link(ref.to, id);
+    this.journal.push(() => {
+      this.edges.delete(id);
+      this.unlink(ref.from, id);
+      this.unlink(ref.to, id);
+    });
+  }
+  removeEdge(id: string): void {
+    const ref = this.edges.get(id);
+    if (!ref) return;
+    this.edges.delete(id);
+    this.unlink(ref.from, id);
+    this.unlink(ref.to, id);
+    this.journal.push(() => {
+      this.edges.set(id, ref);
+      this.link(ref.from, id);
+      this.link(ref.to, id);
+    });
+  }
+  /** Forget everything (a snapshot replaces the graph); journaled like the rest. */
+  clear(): void {
+    const saved = {
+      nodeTables: new Map(this.nodeTables),
+      relTables: new Map(this.relTables),
+      nodes: new Map(this.nodes),
+      edges: new Map(this.edges),
+      adjacency: new Map(this.adjacency),
+    };
+    this.nodeTables.clear();
+    this.relTables.clear();
+    this.nodes.clear();
+    this.edges.clear();
+    this.adjacency.clear();
+    this.journal.push(() => {
+      for (const [k, v] of saved.nodeTables) this.nodeTables.set(k, v);
+      for (const [k, v] of saved.relTables) this.relTables.set(k, v);
+      for (const [k, v] of saved.nodes) this.nodes.set(k, v);
+      for (const [k, v] of saved.edges) this.edges.set(k, v);
+      for (const [k, v] of saved.adjacency) this.adjacency.set(k, v);
+    });
+  }
+
+  private link(node: string, edge: string): void {
+    let s = this.adjacency.get(node);
+    if (!s) this.adjacency.set(node, (s = new Set()));
+    s.add(edge);
+  }
+  private unlink(node: string, edge: string): void {
+    const s = this.adjacency.get(node);
+    if (!s) return;
+    s.delete(edge);
+    if (s.size === 0) this.adjacency.delete(node);
+  }
+
+  // ---- journal ------------------------------------------------------------
+  mark(): number {
+    return this.journal.length;
+  }
+  revertTo(mark: number): void {
+    while (this.journal.length > mark) this.journal.pop()!();
+  }
+  commit(): void {
+    this.journal = [];
+  }
+}

@@ -1,0 +1,120 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ColumnType } from '../../protocol/types.js';
+import { csvHeader, csvSafe, encodeCsv, NULL_SENTINEL } from './csv.js';
+import { DatabaseError, type SyncDatabase } from './sync-database.js';
+import type { Row, RowsStep, RowValue, RunOptions, RunResult, Step } from './steps.js';
+
+/**
+ * Below this many rows a rows-step runs as prepared statements: a LOAD has a fixed cost (writing the
+ * file, planning) that a handful of 0.5 ms executions beat.
+ */
+export const CSV_MIN_ROWS = 24;
+
+let scratchDir: string | undefined;
+let fileCounter = 0;
+
+function scratchFile(): string {
+  if (!scratchDir) {
+    scratchDir = mkdtempSync(join(tmpdir(), 'kuzu-sync-'));
+    process.once('exit', () => rmSync(scratchDir!, { recursive: true, force: true }));
+  }
+  return join(scratchDir, `rows-${process.pid}-${++fileCounter}.csv`);
+}
+
+/** The path is ours, but it still goes into query text: refuse anything that could end the literal. */
+const SAFE_PATH = /^[A-Za-z0-9_\-./\\:]+$/;
+
+function perRowExpression(i: number, type: ColumnType, value: RowValue): string {
+  if (value === null) return `CAST(NULL AS ${type})`;
+  // kuzu-wasm binds [] as NULL.
+  if (Array.isArray(value) && value.length === 0) return `CAST([] AS ${type})`;
+  // An integral JS number binds as INT64, and a number list takes its element type from its first
+  // element, reinterpreting the bits of the rest: route number lists through strings.
+  if (type === 'DOUBLE[]') return `list_transform(CAST($c${i} AS STRING[]), x -> CAST(x AS DOUBLE))`;
+  if (type === 'DOUBLE') return `CAST($c${i} AS DOUBLE)`;
+  return `$c${i}`;
+}
+
+function perRow(db: SyncDatabase, step: RowsStep, row: RowValue[]): Row[] {
+  const params: Record<string, unknown> = {};
+  const cypher = step.body.replace(/\$c(\d+)\b/g, (_, n: string) => {
+    const i = Number(n);
+    const type = step.columns[i]!;
+    const value = row[i] ?? null;
+    const expr = perRowExpression(i, type, value);
+    if (expr.includes('$c')) params[`c${i}`] = type === 'DOUBLE[]' ? (value as number[]).map(String) : value;
+    return expr;
+  });
+  return db.execute(cypher, params);
+}
+
+function viaCsv(db: SyncDatabase, step: RowsStep, rows: RowValue[][]): Row[] {
+  const file = scratchFile();
+  if (!SAFE_PATH.test(file)) throw new DatabaseError(`unsafe scratch path ${file}`);
+  writeFileSync(file, encodeCsv(rows));
+  try {
+    const body = step.body.replace(/\$c(\d+)\b/g, 'c$1');
+    return db.execute(
+      `LOAD WITH HEADERS (${csvHeader(step.columns)}) FROM '${file}' ` +
+        `(HEADER=false, PARALLEL=false, NULL_STRINGS=['${NULL_SENTINEL}']) ${body}`,
+    );
+  } finally {
+    rmSync(file, { force: true });
+  }
+}
+
+function runRows(db: SyncDatabase, step: RowsStep): Row[] {
+  if (step.rows.length < CSV_MIN_ROWS) return step.rows.flatMap((row) => perRow(db, step, row));
+  const bulk: RowValue[][] = [];
+  const single: RowValue[][] = [];
+  for (const row of step.rows) (row.every((v, i) => csvSafe(v, step.columns[i]!)) ? bulk : single).push(row);
+  const out = bulk.length ? viaCsv(db, step, bulk) : [];
+  for (const row of single) out.push(...perRow(db, step, row));
+  return out;
+}
+
+function runStep(db: SyncDatabase, step: Step): Row[] {
+  if (step.kind === 'rows') return runRows(db, step);
+  const rows = db.execute(step.cypher, step.params);
+  if (step.ddl) db.forgetPrepared();
+  return rows;
+}
+
+/**
+ * Runs steps in order and stops at the first failure. In a transaction, a failure rolls everything
+ * back: Kuzu aborts a transaction on any error and would otherwise autocommit the statements after it.
+ */
+export function runSteps(db: SyncDatabase, steps: Step[], options: RunOptions = {}): RunResult {
+  const transaction = options.transaction ?? true;
+  const results: Row[][] = [];
+  if (transaction) db.execute(options.readOnly ? 'BEGIN TRANSACTION READ ONLY' : 'BEGIN TRANSACTION');
+  for (let i = 0; i < steps.length; i++) {
+    try {
+      results.push(runStep(db, steps[i]!));
+    } catch (e) {
+      if (transaction) rollback(db);
+      return { ok: false, failedAt: i, message: e instanceof Error ? e.message : String(e) };
+    }
+  }
+  if (transaction) {
+    try {
+      db.execute('COMMIT');
+    } catch (e) {
+      rollback(db);
+      return { ok: false, failedAt: steps.length, message: `commit failed: ${(e as Error).message}` };
+    }
+  }
+  return { ok: true, results };
+}
+
+function rollback(db: SyncDatabase): void {
+  try {
+    db.execute('ROLLBACK');
+  } catch {
+    // Kuzu may have aborted the transaction already; there is nothing left to roll back.
+  }
+  // Statements prepared inside the transaction may name columns that no longer exist.
+  db.forgetPrepared();
+}

@@ -1,0 +1,100 @@
+import { createRequire } from 'node:module';
+import { normalizeRow } from './normalize.js';
+import { DatabaseError, type SyncDatabase } from './sync-database.js';
+import type { Row } from './steps.js';
+
+const require = createRequire(import.meta.url);
+
+interface KuzuQueryResult {
+  isSuccess(): boolean;
+  getErrorMessage(): string;
+  getAllObjects(): Record<string, unknown>[];
+  close(): void;
+}
+interface KuzuPrepared {
+  isSuccess(): boolean;
+  getErrorMessage(): string;
+  close(): void;
+}
+interface KuzuConnection {
+  query(cypher: string): KuzuQueryResult;
+  prepare(cypher: string): KuzuPrepared;
+  execute(p: KuzuPrepared, params: Record<string, unknown>): KuzuQueryResult;
+  close(): void;
+}
+interface KuzuSyncModule {
+  init(): Promise<void>;
+  Database: new (path: string, bufferPoolSize: number) => { close(): void };
+  Connection: new (db: unknown) => KuzuConnection;
+}
+
+let modulePromise: Promise<KuzuSyncModule> | undefined;
+
+/** The sync build blocks its thread; kuzu-sync loads it only inside its own worker thread. */
+export function loadKuzuWasm(): Promise<KuzuSyncModule> {
+  modulePromise ??= (async () => {
+    const kuzu = require('kuzu-wasm/nodejs/sync') as KuzuSyncModule;
+    await kuzu.init();
+    return kuzu;
+  })();
+  return modulePromise;
+}
+
+const PREPARED_CACHE_LIMIT = 512;
+
+export class WasmDatabase implements SyncDatabase {
+  private readonly db: { close(): void };
+  private readonly conn: KuzuConnection;
+  private readonly prepared = new Map<string, KuzuPrepared>();
+
+  constructor(kuzu: KuzuSyncModule, path: string, bufferSize: number) {
+    this.db = new kuzu.Database(path, bufferSize);
+    this.conn = new kuzu.Connection(this.db);
+  }
+
+  execute(cypher: string, params?: Record<string, unknown>): Row[] {
+    const result = params ? this.conn.execute(this.prepare(cypher), params) : this.conn.query(cypher);
+    try {
+      // getAllObjects on a failed result traps the wasm module: check first.
+      if (!result.isSuccess()) throw new DatabaseError(result.getErrorMessage());
+      return result.getAllObjects().map(normalizeRow);
+    } finally {
+      // Each open result pins buffer-pool pages; a few thousand exhaust it.
+      result.close();
+    }
+  }
+
+  private prepare(cypher: string): KuzuPrepared {
+    let p = this.prepared.get(cypher);
+    if (p) {
+      // Map order doubles as LRU order.
+      this.prepared.delete(cypher);
+      this.prepared.set(cypher, p);
+      return p;
+    }
+    p = this.conn.prepare(cypher);
+    if (!p.isSuccess()) {
+      const message = p.getErrorMessage();
+      p.close();
+      throw new DatabaseError(message);
+    }
+    this.prepared.set(cypher, p);
+    if (this.prepared.size > PREPARED_CACHE_LIMIT) {
+      const [oldest, stmt] = this.prepared.entries().next().value as [string, KuzuPrepared];
+      this.prepared.delete(oldest);
+      stmt.close();
+    }
+    return p;
+  }
+
+  forgetPrepared(): void {
+    for (const p of this.prepared.values()) p.close();
+    this.prepared.clear();
+  }
+
+  close(): void {
+    this.forgetPrepared();
+    this.conn.close();
+    this.db.close();
+  }
+}

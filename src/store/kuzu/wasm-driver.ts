@@ -1,0 +1,138 @@
+import { Worker } from 'node:worker_threads';
+import type { KuzuConnection, KuzuDriver } from './driver.js';
+import type { RunOptions, RunResult, Step } from './steps.js';
+import type { WorkerRequest, WorkerResponse } from './worker-protocol.js';
+
+/**
+ * Compiled, the worker is worker.js next to this file. Run from TypeScript sources (tests, examples),
+ * it is worker.ts, and Node 20 does not pass tsx's loader hooks on to worker threads: register them
+ * inside the worker before importing it.
+ */
+function spawnWorker(): Worker {
+  // Workers inherit the parent's flags; some (`--input-type`, set by `node -e`) make them fail to start.
+  const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url), { execArgv });
+  const url = new URL('./worker.ts', import.meta.url).href;
+  const boot = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(url)}); });`;
+  return new Worker(boot, { eval: true, execArgv });
+}
+
+type Pending = { resolve: (r: WorkerResponse) => void; reject: (e: Error) => void };
+type Request = WorkerRequest extends infer R ? (R extends unknown ? Omit<R, 'id'> : never) : never;
+
+/**
+ * A worker outlives its last database by this long, so closing and reopening (tests, restarts) does
+ * not pay the ~2 s of wasm start-up again. It is unreferenced meanwhile: it never holds the process.
+ */
+const IDLE_WORKER_MS = 5_000;
+
+/**
+ * One worker thread running kuzu-wasm's sync build. It is referenced only while requests are in
+ * flight, so an idle database never keeps the process alive.
+ */
+class WorkerHost {
+  private worker: Worker | undefined;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private openDatabases = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly onEmpty: () => void) {}
+
+  private start(): Worker {
+    const worker = spawnWorker();
+    worker.on('message', (res: WorkerResponse) => {
+      const p = this.pending.get(res.id);
+      if (!p) return;
+      this.pending.delete(res.id);
+      if (this.pending.size === 0) worker.unref();
+      p.resolve(res);
+    });
+    const failAll = (err: Error) => {
+      for (const p of this.pending.values()) p.reject(err);
+      this.pending.clear();
+      this.worker = undefined;
+    };
+    worker.on('error', (e) => failAll(new Error(`kuzu worker crashed: ${e.message}`)));
+    worker.on('exit', (code) => failAll(new Error(`kuzu worker exited with code ${code}`)));
+    worker.unref();
+    return worker;
+  }
+
+  async request(req: Request): Promise<WorkerResponse> {
+    this.worker ??= this.start();
+    const worker = this.worker;
+    const id = this.nextId++;
+    const res = await new Promise<WorkerResponse>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      worker.ref();
+      worker.postMessage({ ...req, id } as WorkerRequest);
+    });
+    if (!res.ok) throw new Error(res.error);
+    return res;
+  }
+
+  async open(path: string, bufferSize: number): Promise<number> {
+    clearTimeout(this.idleTimer);
+    const res = await this.request({ type: 'open', path, bufferSize });
+    this.openDatabases++;
+    return (res as { handle: number }).handle;
+  }
+
+  async close(handle: number): Promise<void> {
+    try {
+      await this.request({ type: 'close', handle });
+    } finally {
+      if (--this.openDatabases === 0) {
+        this.idleTimer = setTimeout(() => {
+          const worker = this.worker;
+          this.worker = undefined;
+          this.onEmpty();
+          void worker?.terminate();
+        }, IDLE_WORKER_MS);
+        this.idleTimer.unref();
+      }
+    }
+  }
+}
+
+const hosts = new Map<string, WorkerHost>();
+
+function host(name: string): WorkerHost {
+  let h = hosts.get(name);
+  if (!h) {
+    h = new WorkerHost(() => hosts.delete(name));
+    hosts.set(name, h);
+  }
+  return h;
+}
+
+/**
+ * kuzu-wasm in a worker thread. Databases opened with the same `thread` name share one worker (and
+ * one wasm memory, ~200 MB RSS each); the server uses its own so clients in the same process never
+ * queue behind it.
+ */
+export function wasmDriver(options: { thread?: string } = {}): KuzuDriver {
+  const threadName = options.thread ?? 'kuzu-sync';
+  return {
+    name: 'kuzu-wasm',
+    async open(path, { bufferSize }) {
+      const h = host(threadName);
+      const handle = await h.open(path, bufferSize);
+      let closed = false;
+      const connection: KuzuConnection = {
+        async run(steps: Step[], opts: RunOptions = {}): Promise<RunResult> {
+          if (closed) throw new Error('database is closed');
+          const res = await h.request({ type: 'run', handle, steps, options: opts });
+          return (res as { result: RunResult }).result;
+        },
+        async close() {
+          if (closed) return;
+          closed = true;
+          await h.close(handle);
+        },
+      };
+      return connection;
+    },
+  };
+}

@@ -1,0 +1,11 @@
+import type { RunOptions, RunResult, Step } from './steps.js';
+
+/** Messages between the main thread and the database worker. */
+export type WorkerRequest =
+  | { id: number; type: 'open'; path: string; bufferSize: number }
+  | { id: number; type: 'run'; handle: number; steps: Step[]; options: RunOptions }
+  | { id: number; type: 'close'; handle: number };
+
+export type WorkerResponse =
+  | { id: number; ok: true; handle?: number; result?: RunResult }
+  | { id: number; ok: false; error: string };

@@ -1,0 +1,50 @@
+/**
+ * The database thread. kuzu-wasm's sync build runs here, so statements cost no round trips through
+ * the async wrapper (measured 3x cheaper per call) and the main thread stays free for sockets and timers.
+ * One worker hosts many databases: they share one wasm memory either way.
+ */
+import { parentPort } from 'node:worker_threads';
+import { runSteps } from './run-steps.js';
+import type { SyncDatabase } from './sync-database.js';
+import { loadKuzuWasm, WasmDatabase } from './wasm-database.js';
+import type { WorkerRequest, WorkerResponse } from './worker-protocol.js';
+
+const port = parentPort!;
+const databases = new Map<number, SyncDatabase>();
+let nextHandle = 1;
+
+async function handle(req: WorkerRequest): Promise<WorkerResponse> {
+  switch (req.type) {
+    case 'open': {
+      const kuzu = await loadKuzuWasm();
+      const handle = nextHandle++;
+      databases.set(handle, new WasmDatabase(kuzu, req.path, req.bufferSize));
+      return { id: req.id, ok: true, handle };
+    }
+    case 'run': {
+      const db = databases.get(req.handle);
+      if (!db) return { id: req.id, ok: false, error: 'database is closed' };
+      return { id: req.id, ok: true, result: runSteps(db, req.steps, req.options) };
+    }
+    case 'close': {
+      databases.get(req.handle)?.close();
+      databases.delete(req.handle);
+      return { id: req.id, ok: true };
+    }
+  }
+}
+
+// Requests are answered strictly in arrival order: the first open awaits module init, and
+// everything behind it must wait too.
+let queue: Promise<void> = Promise.resolve();
+port.on('message', (req: WorkerRequest) => {
+  queue = queue.then(async () => {
+    let res: WorkerResponse;
+    try {
+      res = await handle(req);
+    } catch (e) {
+      res = { id: req.id, ok: false, error: e instanceof Error ? e.message : String(e) };
+    }
+    port.postMessage(res);
+  });
+});

@@ -1,0 +1,220 @@
+import { SyncError } from '../protocol/errors.js';
+import { quoteIdentifier as q } from '../protocol/identifiers.js';
+import type { ColumnType, Op, Props, Value } from '../protocol/types.js';
+import { columnTypeOf, describeType, EMPTY_ARRAY_COLUMN, fitsColumn } from '../protocol/values.js';
+import { fold, type Column, type GraphModel, type NodeTable, type RelTable } from './graph-model.js';
+import type { RowValue } from './kuzu/steps.js';
+
+/**
+ * One statement a op turns into. Data statements name their row fields `$c0..`; statements with the
+ * same template may run as one bulk step. `reads`/`writes` name what they touch (`n:<id>`,
+ * `n:<id>.<key>`, `e:<id>`...) so the batcher can tell which statements commute.
+ */
+export type Statement =
+  | { kind: 'ddl'; cypher: string }
+  | {
+      kind: 'data';
+      template: string;
+      columns: ColumnType[];
+      values: RowValue[];
+      reads: string[];
+      writes: string[];
+      /** Two rows with this key in one template: the later one wins (a property set twice). */
+      overwriteKey?: string;
+    };
+
+export interface OpPlan {
+  statements: Statement[];
+  /** For delete_node: the edges it takes with it, as they were at that moment. */
+  incident?: string[];
+}
+
+const nodeKey = (id: string) => `n:${id}`;
+const edgeKey = (id: string) => `e:${id}`;
+
+function typeFor(v: Value): ColumnType {
+  return columnTypeOf(v) ?? EMPTY_ARRAY_COLUMN;
+}
+
+/** Checks value types against existing columns and adds the missing ones (DDL) to model and plan. */
+function ensureColumns(model: GraphModel, table: NodeTable | RelTable, props: Props, out: Statement[]): Column[] {
+  const cols: Column[] = [];
+  for (const [key, value] of Object.entries(props)) {
+    let col = table.columns.get(fold(key));
+    if (!col) {
+      col = { name: key, type: typeFor(value) };
+      model.addColumn(table, col);
+      out.push({ kind: 'ddl', cypher: `ALTER TABLE ${q(table.label)} ADD ${q(key)} ${col.type}` });
+    } else if (!fitsColumn(value, col.type)) {
+      throw new SyncError(
+        'type_mismatch',
+        `${table.label}.${col.name} holds ${col.type}; got ${describeType(value)} (a property keeps the type of its first value)`,
+      );
+    }
+    cols.push(col);
+  }
+  return cols;
+}
+
+const columnDefs = (props: Props) =>
+  Object.entries(props).map(([k, v]) => `${q(k)} ${typeFor(v)}`);
+
+function nodeTableFor(model: GraphModel, label: string, props: Props, out: Statement[]): { table: NodeTable; cols: Column[] } {
+  let table = model.nodeTable(label);
+  if (!table) {
+    const cols = Object.entries(props).map(([k, v]) => ({ name: k, type: typeFor(v) }));
+    table = model.addNodeTable(label, cols);
+    out.push({ kind: 'ddl', cypher: `CREATE NODE TABLE ${q(label)}(${['id STRING', ...columnDefs(props), 'PRIMARY KEY(id)'].join(', ')})` });
+    return { table, cols };
+  }
+  return { table, cols: ensureColumns(model, table, props, out) };
+}
+
+function relTableFor(model: GraphModel, label: string, pair: [string, string], props: Props, out: Statement[]): { table: RelTable; cols: Column[] } {
+  let table = model.relTable(label);
+  if (!table) {
+    const cols = Object.entries(props).map(([k, v]) => ({ name: k, type: typeFor(v) }));
+    table = model.addRelTable(label, pair, cols);
+    out.push({
+      kind: 'ddl',
+      cypher: `CREATE REL TABLE ${q(label)}(${[`FROM ${q(pair[0])} TO ${q(pair[1])}`, 'id STRING', ...columnDefs(props)].join(', ')})`,
+    });
+    return { table, cols };
+  }
+  if (!table.pairs.has(pair.join('|'))) {
+    model.addRelPair(table, pair);
+    out.push({ kind: 'ddl', cypher: `ALTER TABLE ${q(table.label)} ADD FROM ${q(pair[0])} TO ${q(pair[1])}` });
+  }
+  return { table, cols: ensureColumns(model, table, props, out) };
+}
+
+/** Properties in a canonical order, so writes of the same shape share one template. */
+function sortedProps(props: Props): Props {
+  const keys = Object.keys(props);
+  if (keys.length < 2) return props;
+  return Object.fromEntries(keys.sort().map((k) => [k, props[k]!]));
+}
+
+function requireNode(model: GraphModel, id: string): string {
+  const label = model.nodeLabel(id);
+  if (label === undefined) throw new SyncError('not_found', `node ${JSON.stringify(id)} does not exist`);
+  return label;
+}
+
+function requireEdge(model: GraphModel, id: string) {
+  const ref = model.edge(id);
+  if (!ref) throw new SyncError('not_found', `edge ${JSON.stringify(id)} does not exist`);
+  return { ...ref, fromLabel: requireNode(model, ref.from) };
+}
+
+/**
+ * Validates `op` against the model, applies it to the model, and says which statements carry it out.
+ * Throws a SyncError (and leaves the model for the caller to revert) when the op cannot apply.
+ */
+export function planOp(model: GraphModel, op: Op): OpPlan {
+  const out: Statement[] = [];
+  switch (op.op) {
+    case 'create_node': {
+      if (model.nodeLabel(op.id) !== undefined) throw new SyncError('already_exists', `node ${JSON.stringify(op.id)} already exists`);
+      const props = sortedProps(op.properties);
+      const { table, cols } = nodeTableFor(model, op.label, props, out);
+      const fields = cols.map((c, i) => `${q(c.name)}: $c${i + 1}`);
+      out.push({
+        kind: 'data',
+        template: `CREATE (:${q(table.label)} {${['id: $c0', ...fields].join(', ')}})`,
+        columns: ['STRING', ...cols.map((c) => c.type)],
+        values: [op.id, ...Object.values(props)],
+        reads: [],
+        writes: [nodeKey(op.id)],
+      });
+      model.addNode(op.id, table.label);
+      return { statements: out };
+    }
+    case 'set_property': {
+      if (op.target === 'node') {
+        const label = requireNode(model, op.id);
+        const table = model.nodeTable(label)!;
+        const col = setColumn(model, table, op.key, op.value, out);
+        if (!col) return { statements: out };
+        out.push({
+          kind: 'data',
+          template: `MATCH (n:${q(table.label)} {id: $c0}) SET n.${q(col.name)} = $c1`,
+          columns: ['STRING', col.type],
+          values: [op.id, op.value],
+          reads: [nodeKey(op.id)],
+          writes: [`${nodeKey(op.id)}.${fold(col.name)}`],
+          overwriteKey: op.id,
+        });
+        return { statements: out };
+      }
+      const e = requireEdge(model, op.id);
+      const table = model.relTable(e.label)!;
+      const col = setColumn(model, table, op.key, op.value, out);
+      if (!col) return { statements: out };
+      out.push({
+        kind: 'data',
+        template: `MATCH (a:${q(e.fromLabel)} {id: $c0})-[r:${q(table.label)} {id: $c1}]->() SET r.${q(col.name)} = $c2`,
+        columns: ['STRING', 'STRING', col.type],
+        values: [e.from, op.id, op.value],
+        reads: [edgeKey(op.id)],
+        writes: [`${edgeKey(op.id)}.${fold(col.name)}`],
+        overwriteKey: op.id,
+      });
+      return { statements: out };
+    }
+    case 'delete_node': {
+      const label = requireNode(model, op.id);
+      const incident = model.incidentEdges(op.id);
+      out.push({
+        kind: 'data',
+        template: `MATCH (n:${q(label)} {id: $c0}) DETACH DELETE n`,
+        columns: ['STRING'],
+        values: [op.id],
+        reads: [],
+        writes: [nodeKey(op.id), ...incident.map(edgeKey)],
+      });
+      for (const e of incident) model.removeEdge(e);
+      model.removeNode(op.id);
+      return { statements: out, incident };
+    }
+    case 'create_edge': {
+      if (model.edge(op.id)) throw new SyncError('already_exists', `edge ${JSON.stringify(op.id)} already exists`);
+      const fromLabel = requireNode(model, op.from);
+      const toLabel = requireNode(model, op.to);
+      const props = sortedProps(op.properties);
+      const { table, cols } = relTableFor(model, op.label, [fromLabel, toLabel], props, out);
+      const fields = cols.map((c, i) => `${q(c.name)}: $c${i + 3}`);
+      out.push({
+        kind: 'data',
+        template:
+          `MATCH (a:${q(fromLabel)} {id: $c0}) MATCH (b:${q(toLabel)} {id: $c1}) ` +
+          `CREATE (a)-[:${q(table.label)} {${['id: $c2', ...fields].join(', ')}}]->(b)`,
+        columns: ['STRING', 'STRING', 'STRING', ...cols.map((c) => c.type)],
+        values: [op.from, op.to, op.id, ...Object.values(props)],
+        reads: [nodeKey(op.from), nodeKey(op.to)],
+        writes: [edgeKey(op.id)],
+      });
+      model.addEdge(op.id, { label: table.label, from: op.from, to: op.to });
+      return { statements: out };
+    }
+    case 'delete_edge': {
+      const e = requireEdge(model, op.id);
+      out.push({
+        kind: 'data',
+        template: `MATCH (a:${q(e.fromLabel)} {id: $c0})-[r:${q(e.label)} {id: $c1}]->() DELETE r`,
+        columns: ['STRING', 'STRING'],
+        values: [e.from, op.id],
+        reads: [],
+        writes: [edgeKey(op.id)],
+      });
+      model.removeEdge(op.id);
+      return { statements: out };
+    }
+  }
+}
+
+/** The column a set_property writes, created on first use; undefined when removing a property that never existed. */
+function setColumn(model: GraphModel, table: NodeTable | RelTable, key: string, value: Value | null, out: Statement[]): Column | undefined {
+  if (value === null) return table.columns.get(fold(key));
+  return ensureColumns(model, table, { [key]: value }, out)[0];
+}

@@ -1,0 +1,124 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { GraphStore, QueryError } from '../../src/store/graph-store.js';
+import { rejects } from '../helpers/assert.js';
+import { canonical } from '../helpers/snapshot.js';
+import { tempDir } from '../helpers/temp.js';
+
+const dir = tempDir();
+
+test('a file database reopened after close has its data, meta entries and schema', async () => {
+  const path = join(dir, 'reopen.kz');
+  const a = await GraphStore.open(path);
+  await a.write((tx) => {
+    tx.apply([
+      { op: 'create_node', label: 'Person', id: 'p1', properties: { name: 'Alice', tags: ['a', 'b'], score: 1.5, ok: true } },
+      { op: 'create_node', label: 'City', id: 'c1', properties: { name: 'Paris' } },
+      { op: 'create_edge', label: 'LIVES_IN', id: 'e1', from: 'p1', to: 'c1', properties: { since: 2001 } },
+    ]);
+    tx.then(GraphStore.metaStep({ version: 7, serverId: 'srv-1' }));
+  });
+  const before = canonical(await a.exportSnapshot());
+  await a.close();
+  assert.ok(!existsSync(`${path}.lock`), 'lock released on close');
+
+  const b = await GraphStore.open(path);
+  assert.equal(canonical(await b.exportSnapshot()), before);
+  assert.equal(await b.getMeta(['version', 'serverId', 'missing']), { version: '7', serverId: 'srv-1', missing: undefined });
+  // The model was rebuilt from the file: validation knows the old nodes and column types.
+  const { value } = await b.write((tx) => tx.apply([{ op: 'set_property', target: 'node', id: 'p1', key: 'score', value: 'high' }]));
+  assert.is(!value.ok && value.error.code, 'type_mismatch');
+  const { value: v2 } = await b.write((tx) => tx.apply([{ op: 'create_edge', label: 'LIVES_IN', id: 'e2', from: 'p1', to: 'c1', properties: {} }]));
+  assert.ok(v2.ok);
+  await b.close();
+});
+
+test('a second open of one file is refused with a clear message, in this process and in another', async () => {
+  const path = join(dir, 'locked.kz');
+  const a = await GraphStore.open(path);
+  await rejects(GraphStore.open(path), /already open in this process/);
+  const child = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', '-e', `import('${new URL('../../src/store/graph-store.ts', import.meta.url).href}').then(m => m.GraphStore.open(${JSON.stringify(path)})).then(() => process.exit(0), (e) => { console.error(e.message); process.exit(3); })`],
+    { encoding: 'utf8', timeout: 60_000 },
+  );
+  assert.is(child.status, 3, child.stderr);
+  assert.match(child.stderr, /in use by process \d+/);
+  await a.close();
+});
+
+test('a lock left by a dead process (kill -9) is taken over', async () => {
+  const path = join(dir, 'stale.kz');
+  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+  writeFileSync(`${path}.lock`, `${dead.stdout}@${(await import('node:os')).hostname()}`);
+  const s = await GraphStore.open(path);
+  await s.close();
+});
+
+test('thousands of reads do not exhaust the buffer pool (every result is closed)', async () => {
+  // Each unclosed QueryResult pins ~256 KB; a 16 MiB pool would be full after ~64 of them.
+  const s = await GraphStore.open(':memory:', { bufferSize: 16 * 1024 * 1024 });
+  await s.write((tx) => tx.apply([{ op: 'create_node', label: 'N', id: 'x', properties: { v: 1 } }]));
+  for (let i = 0; i < 2000; i++) {
+    const rows = await s.query('MATCH (n:N) RETURN n.v AS v');
+    assert.is(rows[0]!.v, 1);
+  }
+  await s.close();
+});
+
+test('number lists mixing integers and fractions stay exact on every path', async () => {
+  const s = await GraphStore.open(':memory:');
+  const lists = Array.from({ length: 40 }, (_, i) => [i, i + 0.5, -3, 1e21, 2 ** 53 + 2, 0.1]);
+  await s.write((tx) => lists.forEach((xs, i) => tx.apply([{ op: 'create_node', label: 'L', id: `bulk${i}`, properties: { xs } }])));
+  await s.write((tx) => tx.apply([{ op: 'create_node', label: 'L', id: 'single', properties: { xs: [4, 5.5] } }]));
+  await s.write((tx) => tx.apply([{ op: 'set_property', target: 'node', id: 'single', key: 'xs', value: [4.5, 5] }]));
+  const rows = await s.query('MATCH (n:L) RETURN n.id AS id, n.xs AS xs');
+  const byId = Object.fromEntries(rows.map((r) => [r.id, r.xs]));
+  lists.forEach((xs, i) => assert.equal(byId[`bulk${i}`], xs));
+  assert.equal(byId.single, [4.5, 5]);
+  await rejects(s.query('RETURN $xs AS v', { xs: [1, 2.5] }), /mixes integers and fractions/);
+  await s.close();
+});
+
+test('query() is read-only and refuses statements glued together', async () => {
+  const s = await GraphStore.open(':memory:');
+  await s.write((tx) => tx.apply([{ op: 'create_node', label: 'N', id: 'x', properties: {} }]));
+  const e = await rejects(s.query("CREATE (:N {id: 'sneaky'})"), /read-only/);
+  assert.instance(e, QueryError);
+  await rejects(s.query("MATCH (n:N) RETURN n.id; CREATE (:N {id: 'glued'})"), /multiple statements/);
+  assert.equal(await s.query('MATCH (n:N) RETURN n.id AS id'), [{ id: 'x' }]);
+  await s.close();
+});
+
+test('values are returned as plain JS values', async () => {
+  const s = await GraphStore.open(':memory:');
+  const rows = await s.query('RETURN 42 AS i, CAST(9007199254740993 AS INT64) AS big, [1, 2] AS l, {a: 1} AS m, NULL AS z');
+  assert.is(rows[0]!.i, 42);
+  assert.is(typeof rows[0]!.i, 'number');
+  assert.is(rows[0]!.big, 9007199254740993n, 'beyond 2^53 stays exact as a BigInt');
+  assert.equal(rows[0]!.l, [1, 2]);
+  assert.equal(rows[0]!.m, { a: 1 });
+  assert.is(rows[0]!.z, null);
+  await s.close();
+});
+
+test('close() leaves nothing that keeps the process alive', () => {
+  const path = join(dir, 'exit.kz');
+  const script = `
+    const { GraphStore } = await import('${new URL('../../src/store/graph-store.ts', import.meta.url).href}');
+    const s = await GraphStore.open(${JSON.stringify(path)});
+    await s.write((tx) => tx.apply([{ op: 'create_node', label: 'N', id: 'x', properties: {} }]));
+    await s.close();
+    const m = await GraphStore.open(':memory:');
+    await m.close();
+    console.log('closed');`;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+  assert.is(r.signal, null, 'exited on its own, was not killed by the timeout');
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /closed/);
+});
+
+test.run();
