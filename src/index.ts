@@ -1,5 +1,15 @@
 export * from './protocol/index.js';
+export { createSyncClient } from './sync-client.js';
+export type { BatchWriter, SyncClient, SyncClientEvents, SyncClientOptions, SyncMetrics, RejectedEvent, Logger } from './sync-client.js';
+export { createSyncServer, type SyncServer } from './server/sync-server.js';
+export type { SyncServerOptions, Principal, PatchContext } from './server/options.js';
+export type { Conflict, ConflictStrategy } from './server/conflicts.js';
 export { GraphStore, WriteTx, QueryError, DEFAULT_BUFFER_SIZE, type Applied, type GraphStoreOptions } from './store/graph-store.js';
 export type { KuzuDriver, KuzuConnection } from './store/kuzu/driver.js';
 export type { Step, RunResult, RunOptions } from './store/kuzu/steps.js';
 export { wasmDriver } from './store/kuzu/wasm-driver.js';
+export { clientMachine } from '../machines/client.machine.js';
+export { connectionMachine, backoffDelay, type ConnectionStatus } from '../machines/connection.machine.js';
+export { patchMachine } from '../machines/patch.machine.js';
+export { reconciliationMachine } from '../machines/reconciliation.machine.js';
+export { storeMachine } from '../machines/store.machine.js';

@@ -19,6 +19,11 @@ export interface DecodeError {
   code: ErrorCode;
   message: string;
   patchId?: string;
+  /**
+   * For a patch whose ops are bad but whose id, clientId and seq are sound: the server still
+   * processes it, as a rejection, so the client's later patches are not held up as out of order.
+   */
+  envelope?: { clientId: string; seq: number };
 }
 export type Decoded<T> = { ok: true; message: T } | { ok: false; error: DecodeError };
 
@@ -98,16 +103,24 @@ export function decodeClientMessage(raw: Raw, options: DecodeOptions = {}): Deco
       if (m.protocol !== 1) return fail('bad_message', `unsupported protocol ${JSON.stringify(m.protocol)}; this server speaks 1`);
       if (m.ackedSeq !== undefined && !isNonNegInt(m.ackedSeq)) return fail('bad_message', 'sync_request ackedSeq must be an integer >= 0');
       if (m.serverId !== undefined && typeof m.serverId !== 'string') return fail('bad_message', 'sync_request serverId must be a string');
+      if (m.snapshot !== undefined && typeof m.snapshot !== 'boolean') return fail('bad_message', 'sync_request snapshot must be a boolean');
       const msg: ClientMessage = { type: 'sync_request', clientId: m.clientId as string, fromVersion: m.fromVersion, protocol: 1 };
       if (m.ackedSeq !== undefined) msg.ackedSeq = m.ackedSeq;
       if (m.serverId !== undefined) msg.serverId = m.serverId as string;
+      if (m.snapshot === true) msg.snapshot = true;
       return { ok: true, message: msg };
     }
     case 'patch': {
       const p = m.patch as Record<string, unknown> | undefined;
       const patchId = typeof p?.id === 'string' ? p.id.slice(0, 300) : undefined;
       const problem = patchProblem(p);
-      if (problem) return fail(problem.code, problem.message, patchId);
+      if (problem) {
+        const failure = fail(problem.code, problem.message, patchId);
+        if (p && idProblem(p.clientId) === null && Number.isSafeInteger(p.seq) && (p.seq as number) >= 1 && p.id === `${p.clientId as string}:${p.seq as number}`) {
+          failure.error.envelope = { clientId: p.clientId as string, seq: p.seq as number };
+        }
+        return failure;
+      }
       return { ok: true, message: { type: 'patch', patch: normalizePatch(p as never) } };
     }
     case 'heartbeat':

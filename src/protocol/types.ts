@@ -103,6 +103,8 @@ export interface SyncRequestMessage {
   ackedSeq?: number;
   /** Extension: the serverId this client last saw; lets the server skip a useless delta. */
   serverId?: string;
+  /** Extension: answer with a snapshot whatever the version (the client found its graph inconsistent). */
+  snapshot?: boolean;
 }
 export interface PatchMessage {
   type: 'patch';

@@ -55,8 +55,7 @@ export class WriteTx {
   private readonly readEdges = new Map<string, { label: string; fromLabel: string; rows: Map<string, string> }>();
   private readonly created = new Set<string>();
   private readonly ops: AppliedOp[] = [];
-  private readonly before: Step[] = [];
-  private readonly after: Step[] = [];
+  private readonly after: Array<Step | (() => Step[])> = [];
   private replaced = false;
 
   constructor(readonly model: GraphModel) {}
@@ -169,19 +168,16 @@ export class WriteTx {
     this.ops.push({ op, incident: [], capture: false, unit: undefined });
   }
 
-  /** Raw steps run before the data writes (their results are returned in order). */
-  readFirst(step: Step): number {
-    this.before.push(step);
-    return this.before.length - 1;
-  }
-
-  /** Raw steps run after the data writes, in the same transaction (meta tables). */
-  then(step: Step): void {
+  /**
+   * Raw steps run after the data writes, in the same transaction (meta tables). A function is called
+   * once the inverses of captured units are known, so it can store them alongside.
+   */
+  then(step: Step | (() => Step[])): void {
     this.after.push(step);
   }
 
   get isEmpty(): boolean {
-    return this.batcher.size === 0 && this.before.length === 0 && this.after.length === 0 && !this.replaced;
+    return this.batcher.size === 0 && this.after.length === 0 && !this.replaced;
   }
 
   // ---- undo capture ---------------------------------------------------------
@@ -241,8 +237,8 @@ export class WriteTx {
 
   // ---- used by the store -----------------------------------------------------
 
-  /** @internal */
-  buildSteps(): { steps: Step[]; readSteps: number; beforeCount: number; writeSteps: number } {
+  /** @internal The reads that undo capture needs: pre-transaction states of what captured ops change. */
+  readSteps(): Step[] {
     const reads: Step[] = [];
     for (const [label, ids] of this.readNodes) {
       reads.push({ kind: 'rows', body: `MATCH (n:${q(label)} {id: $c0}) RETURN n`, columns: ['STRING'], rows: [...ids].map((id) => [id]) });
@@ -255,13 +251,12 @@ export class WriteTx {
         rows: [...g.rows].map(([id, from]) => [from, id]),
       });
     }
-    const writes = this.batcher.steps();
-    return {
-      steps: [...this.before, ...reads, ...writes, ...this.after],
-      beforeCount: this.before.length,
-      readSteps: reads.length,
-      writeSteps: writes.length,
-    };
+    return reads;
+  }
+
+  /** @internal Everything the transaction writes, once inverses are known. */
+  writeSteps(): Step[] {
+    return [...this.batcher.steps(), ...this.after.flatMap((s) => (typeof s === 'function' ? s() : [s]))];
   }
 
   /** @internal Fills in every captured unit's inverse from the pre-transaction reads. */
@@ -359,6 +354,10 @@ export class GraphStore {
     }
   }
 
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   /** Runs raw steps as one transaction (for modules that own extra tables). Throws on failure. */
   async run(steps: Step[], options: { readOnly?: boolean } = {}): Promise<Row[][]> {
     return this.mutex.run(() => this.runUnlocked(steps, options));
@@ -373,36 +372,30 @@ export class GraphStore {
 
   /**
    * Plans a transaction with `build` (synchronously, against the model) and runs it. Either all of it
-   * commits, or none of it does and the model is as before. Returns what `build` returned and the
-   * results of the raw steps added with `readFirst`.
+   * commits, or none of it does and the model is as before. Undo capture reads what it needs first,
+   * in a read-only transaction under the same lock (no writer can come between), so the inverses are
+   * known before the write and can be stored in the same transaction as the data.
    */
-  async write<T>(build: (tx: WriteTx) => T): Promise<{ value: T; firstResults: Row[][] }> {
+  async write<T>(build: (tx: WriteTx) => T): Promise<{ value: T }> {
     return this.mutex.run(async () => {
       if (this.closed) throw new SyncError('internal', 'the store is closed');
       const mark = this.model.mark();
       const tx = new WriteTx(this.model);
-      let value: T;
       try {
-        value = build(tx);
-      } catch (e) {
-        this.model.revertTo(mark);
-        throw e;
-      }
-      if (tx.isEmpty) {
+        const value = build(tx);
+        if (tx.isEmpty) {
+          this.model.commit();
+          return { value };
+        }
+        const reads = tx.readSteps();
+        tx.computeInverses(reads.length ? await this.runUnlocked(reads, { readOnly: true }) : []);
+        await this.runUnlocked(tx.writeSteps());
         this.model.commit();
-        return { value, firstResults: [] };
-      }
-      const { steps, beforeCount, readSteps } = tx.buildSteps();
-      let results: Row[][];
-      try {
-        results = await this.runUnlocked(steps);
+        return { value };
       } catch (e) {
         this.model.revertTo(mark);
         throw e;
       }
-      this.model.commit();
-      tx.computeInverses(results.slice(beforeCount, beforeCount + readSteps));
-      return { value, firstResults: results.slice(0, beforeCount) };
     });
   }
 

@@ -1,5 +1,4 @@
-import type { ColumnType } from '../../protocol/types.js';
-import type { RowValue } from './steps.js';
+import type { RowValue, StepColumnType } from './steps.js';
 
 /**
  * Writes rows as CSV for Kuzu's `LOAD WITH HEADERS (...) FROM` and says which rows a CSV cannot carry
@@ -13,9 +12,13 @@ export const NULL_SENTINEL = '~kuzu-sync-null~';
 
 const SAFE_LIST_WORD = /^[\p{L}\p{N}_.@:/+#-]+$/u;
 
-const safeString = (s: string): boolean => s !== NULL_SENTINEL && !s.includes('\u0000') && s.isWellFormed();
+/** Long fields go by parameter: Kuzu's CSV reader works in fixed-size buffers. */
+const MAX_CSV_STRING = 16_384;
 
-export function csvSafe(value: RowValue, type: ColumnType): boolean {
+const safeString = (s: string): boolean =>
+  s.length <= MAX_CSV_STRING && s !== NULL_SENTINEL && !s.includes('\u0000') && s.isWellFormed();
+
+export function csvSafe(value: RowValue, type: StepColumnType): boolean {
   if (value === null) return true;
   if (typeof value === 'string') return safeString(value);
   if (type === 'STRING[]') return (value as string[]).every((s) => SAFE_LIST_WORD.test(s) && s !== NULL_SENTINEL);
@@ -37,6 +40,6 @@ export function encodeCsv(rows: RowValue[][]): string {
   return out;
 }
 
-export function csvHeader(columns: ColumnType[]): string {
+export function csvHeader(columns: StepColumnType[]): string {
   return columns.map((t, i) => `c${i} ${t}`).join(', ');
 }

@@ -1,10 +1,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ColumnType } from '../../protocol/types.js';
 import { csvHeader, csvSafe, encodeCsv, NULL_SENTINEL } from './csv.js';
 import { DatabaseError, type SyncDatabase } from './sync-database.js';
-import type { Row, RowsStep, RowValue, RunOptions, RunResult, Step } from './steps.js';
+import type { Row, RowsStep, RowValue, RunOptions, RunResult, Step, StepColumnType } from './steps.js';
 
 /**
  * Below this many rows a rows-step runs as prepared statements: a LOAD has a fixed cost (writing the
@@ -26,7 +25,7 @@ function scratchFile(): string {
 /** The path is ours, but it still goes into query text: refuse anything that could end the literal. */
 const SAFE_PATH = /^[A-Za-z0-9_\-./\\:]+$/;
 
-function perRowExpression(i: number, type: ColumnType, value: RowValue): string {
+function perRowExpression(i: number, type: StepColumnType, value: RowValue): string {
   if (value === null) return `CAST(NULL AS ${type})`;
   // kuzu-wasm binds [] as NULL.
   if (Array.isArray(value) && value.length === 0) return `CAST([] AS ${type})`;

@@ -24,9 +24,12 @@ export interface QueryStep {
 export interface RowsStep {
   kind: 'rows';
   body: string;
-  columns: ColumnType[];
+  columns: StepColumnType[];
   rows: RowValue[][];
 }
+
+/** User properties use ColumnType; kuzu-sync's own tables also keep integers. */
+export type StepColumnType = ColumnType | 'INT64';
 
 export type RowValue = string | number | boolean | string[] | number[] | boolean[] | null;
 

@@ -1,0 +1,95 @@
+import { fromPromise, sendTo, setup } from 'xstate';
+import type { ConnectionInput, ConnectionParentEvent } from './connection.machine.js';
+import { connectionMachine } from './connection.machine.js';
+import type { PatchDoneEvent } from './patch.machine.js';
+import { storeMachine } from './store.machine.js';
+
+/**
+ * The root of a client's actor system. It starts the store (the single writer) and the connection,
+ * and coordinates the patch actors: one per pending patch, created when a local write has been
+ * applied, told when the transport sends or queues it, and told the server's verdict. Actors find
+ * each other by systemId: 'client', 'store', 'connection', 'reconciliation', 'patch:<id>'.
+ *
+ *   running -> closing (flush, close the socket) -> stopping (close the database) -> closed
+ */
+
+export type ClientEvent =
+  | ConnectionParentEvent
+  | PatchDoneEvent
+  /** A local write was applied: start its patch actor. */
+  | { type: 'PATCH.CREATED'; patchId: string; seq: number }
+  /** Ask the server for state again (a gap in versions, a failed rollback). */
+  | { type: 'RESYNC' }
+  | { type: 'CLOSE' };
+
+export interface ClientInput {
+  connection: ConnectionInput;
+}
+
+export const clientMachine = setup({
+  types: {
+    context: {} as ClientInput,
+    events: {} as ClientEvent,
+    input: {} as ClientInput,
+  },
+  actors: {
+    store: storeMachine,
+    connection: connectionMachine,
+    /** Supplied by the client: waits for the store to go idle, then closes the database. */
+    shutdown: fromPromise<void>(async () => {}),
+  },
+  actions: {
+    // Each is supplied by the client runtime, which owns the outbox and the user-facing events.
+    spawnPatch: () => {},
+    transmitNew: () => {},
+    transmitAll: () => {},
+    markUnsent: () => {},
+    settlePatch: () => {},
+    routeMessage: () => {},
+    reportStatus: () => {},
+    connect: sendTo('connection', { type: 'CONNECT' }),
+    closeConnection: sendTo('connection', { type: 'CLOSE' }),
+    resync: sendTo('connection', { type: 'RESYNC' }),
+  },
+}).createMachine({
+  id: 'client',
+  context: ({ input }) => input,
+  initial: 'running',
+  invoke: [
+    { id: 'store', systemId: 'store', src: 'store' },
+    { id: 'connection', systemId: 'connection', src: 'connection', input: ({ context }) => context.connection },
+  ],
+  states: {
+    running: {
+      entry: 'connect',
+      on: {
+        'PATCH.CREATED': { actions: ['spawnPatch', 'transmitNew'] },
+        'PATCH.DONE': { actions: 'settlePatch' },
+        'CONNECTION.READY': { actions: 'transmitAll' },
+        'CONNECTION.LOST': { actions: 'markUnsent' },
+        'CONNECTION.MESSAGE': { actions: 'routeMessage' },
+        RESYNC: { actions: 'resync' },
+        CLOSE: 'closing',
+      },
+    },
+    closing: {
+      entry: 'closeConnection',
+      on: {
+        'PATCH.DONE': { actions: 'settlePatch' },
+        'CONNECTION.MESSAGE': { actions: 'routeMessage' },
+        'CONNECTION.LOST': { actions: 'markUnsent' },
+        // The connection machine reaches its final state once it has flushed and closed.
+        'xstate.done.actor.connection': 'stopping',
+      },
+    },
+    stopping: {
+      invoke: { src: 'shutdown', onDone: 'closed', onError: 'closed' },
+    },
+    closed: { type: 'final' },
+  },
+  on: {
+    'CONNECTION.STATUS': { actions: 'reportStatus' },
+  },
+});
+
+export type ClientMachine = typeof clientMachine;

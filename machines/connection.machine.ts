@@ -1,0 +1,214 @@
+import { assign, fromCallback, fromPromise, sendParent, sendTo, setup } from 'xstate';
+import type { ServerMessage, SyncStateMessage } from '../src/protocol/types.js';
+import { reconciliationMachine, type ReconciliationOutput } from './reconciliation.machine.js';
+
+/**
+ * The connection lifecycle. The socket itself is an actor the client supplies (`socket`); this
+ * machine decides when to open it, what the first exchange is, when the connection counts as lost,
+ * and how long to wait before trying again.
+ *
+ *   disconnected -> online(connecting -> handshaking -> reconciling -> ready -> closing) -> closed
+ *                     ^ lost / failed: backoff (exponential, full jitter) -'
+ */
+
+export interface ConnectionInput {
+  reconnectInterval: number;
+  maxReconnectInterval: number;
+  heartbeatInterval: number;
+  /** How long to wait for the first sync_state after the socket opens. */
+  handshakeTimeout: number;
+}
+
+export type ConnectionStatus = 'disconnected' | 'connecting' | 'handshaking' | 'reconciling' | 'ready' | 'offline' | 'unauthorized' | 'closed';
+
+export type SocketEvent =
+  | { type: 'SOCKET.OPEN' }
+  | { type: 'SOCKET.CLOSED'; code?: number; reason?: string }
+  | { type: 'SOCKET.UNAUTHORIZED' }
+  | { type: 'SOCKET.MESSAGE'; message: ServerMessage };
+
+export type ConnectionEvent =
+  | SocketEvent
+  | { type: 'CONNECT' }
+  /** Request state from the server again (a gap in versions, a failed rollback). */
+  | { type: 'RESYNC' }
+  /** Flush what can be flushed, then close. */
+  | { type: 'CLOSE' };
+
+/** Events this machine sends its parent (the client). */
+export type ConnectionParentEvent =
+  | { type: 'CONNECTION.STATUS'; status: ConnectionStatus }
+  | { type: 'CONNECTION.READY' }
+  | { type: 'CONNECTION.LOST' }
+  | { type: 'CONNECTION.MESSAGE'; message: ServerMessage };
+
+export interface ConnectionContext extends ConnectionInput {
+  /** Failed attempts since the last connection that stayed up. */
+  attempt: number;
+  missedHeartbeats: number;
+}
+
+/** Exponential backoff with full jitter: uniform in [0, min(max, base * 2^attempt)]. */
+export function backoffDelay(attempt: number, base: number, max: number, random: () => number): number {
+  const cap = Math.min(max, base * 2 ** Math.min(attempt, 30));
+  return Math.floor(random() * cap);
+}
+
+export const connectionMachine = setup({
+  types: {
+    context: {} as ConnectionContext,
+    events: {} as ConnectionEvent,
+    input: {} as ConnectionInput,
+  },
+  actors: {
+    /** Opens the WebSocket and reports SOCKET.* events; closes it when stopped. Supplied by the client. */
+    socket: fromCallback<{ type: 'noop' }, { attempt: number }>(() => () => {}),
+    reconciliation: reconciliationMachine,
+    /** Resolves when every patch on the wire has its answer (or gives up after a while). */
+    flush: fromPromise<void>(async () => {}),
+  },
+  actions: {
+    /** Supplied by the client: it knows the clientId, its version and what it has been told. */
+    sendSyncRequest: () => {},
+    sendHeartbeat: () => {},
+    notifyReady: sendParent({ type: 'CONNECTION.READY' } satisfies ConnectionParentEvent),
+    notifyLost: sendParent({ type: 'CONNECTION.LOST' } satisfies ConnectionParentEvent),
+    statusConnecting: sendParent({ type: 'CONNECTION.STATUS', status: 'connecting' }),
+    statusHandshaking: sendParent({ type: 'CONNECTION.STATUS', status: 'handshaking' }),
+    statusReconciling: sendParent({ type: 'CONNECTION.STATUS', status: 'reconciling' }),
+    statusReady: sendParent({ type: 'CONNECTION.STATUS', status: 'ready' }),
+    statusOffline: sendParent({ type: 'CONNECTION.STATUS', status: 'offline' }),
+    statusUnauthorized: sendParent({ type: 'CONNECTION.STATUS', status: 'unauthorized' }),
+    statusClosed: sendParent({ type: 'CONNECTION.STATUS', status: 'closed' }),
+    forwardMessage: sendParent(({ event }) => ({ type: 'CONNECTION.MESSAGE', message: (event as Extract<SocketEvent, { type: 'SOCKET.MESSAGE' }>).message }) satisfies ConnectionParentEvent),
+    forwardChunk: sendTo('reconciliation', ({ event }) => ({
+      type: 'CHUNK' as const,
+      message: (event as Extract<SocketEvent, { type: 'SOCKET.MESSAGE' }>).message as SyncStateMessage,
+    })),
+    
+    countAttempt: assign({ attempt: ({ context }) => context.attempt + 1 }),
+    resetAttempts: assign({ attempt: 0 }),
+    countMissedHeartbeat: assign({ missedHeartbeats: ({ context }) => context.missedHeartbeats + 1 }),
+    resetHeartbeats: assign({ missedHeartbeats: 0 }),
+  },
+  guards: {
+    isHeartbeat: ({ event }) => event.type === 'SOCKET.MESSAGE' && event.message.type === 'heartbeat',
+    isSyncState: ({ event }) => event.type === 'SOCKET.MESSAGE' && event.message.type === 'sync_state',
+    twoHeartbeatsMissed: ({ context }) => context.missedHeartbeats >= 2,
+    reconciled: ({ event }) => (event as { output?: ReconciliationOutput }).output?.ok === true,
+  },
+  delays: {
+    /** Supplied by the client with its random source; see backoffDelay. */
+    backoff: ({ context }) => backoffDelay(context.attempt, context.reconnectInterval, context.maxReconnectInterval, Math.random),
+    heartbeat: ({ context }) => context.heartbeatInterval,
+    handshakeTimeout: ({ context }) => context.handshakeTimeout,
+    /** A connection that stayed ready this long resets the backoff. */
+    stable: ({ context }) => context.reconnectInterval,
+  },
+}).createMachine({
+  id: 'connection',
+  context: ({ input }) => ({ ...input, attempt: 0, missedHeartbeats: 0 }),
+  initial: 'disconnected',
+  states: {
+    disconnected: {
+      on: { CONNECT: 'online', CLOSE: 'closed' },
+    },
+    online: {
+      initial: 'connecting',
+      invoke: { id: 'socket', src: 'socket', input: ({ context }) => ({ attempt: context.attempt }) },
+      on: {
+        'SOCKET.CLOSED': 'backoff',
+        'SOCKET.MESSAGE': [
+          { guard: 'isHeartbeat', actions: 'resetHeartbeats' },
+          // A late chunk of an answer already handled: nothing to do.
+          { guard: 'isSyncState' },
+          { actions: 'forwardMessage' },
+        ],
+        CLOSE: '#connection.closed',
+      },
+      states: {
+        connecting: {
+          entry: 'statusConnecting',
+          on: {
+            'SOCKET.OPEN': 'handshaking',
+            'SOCKET.UNAUTHORIZED': '#connection.unauthorized',
+          },
+        },
+        /** sync_request sent; waiting for the first chunk of the answer. */
+        handshaking: {
+          entry: ['statusHandshaking', 'sendSyncRequest'],
+          after: { handshakeTimeout: '#connection.backoff' },
+          on: {
+            'SOCKET.MESSAGE': { guard: 'isSyncState', target: 'reconciling' },
+          },
+        },
+        reconciling: {
+          entry: 'statusReconciling',
+          invoke: {
+            id: 'reconciliation',
+            systemId: 'reconciliation',
+            src: 'reconciliation',
+            // The chunk that led here: the child does not exist yet while this transition runs.
+            input: ({ event }) => ({ first: (event as Extract<SocketEvent, { type: 'SOCKET.MESSAGE' }>).message as SyncStateMessage }),
+            onDone: [{ guard: 'reconciled', target: 'ready' }, { target: '#connection.backoff' }],
+            onError: '#connection.backoff',
+          },
+          on: {
+            'SOCKET.MESSAGE': { guard: 'isSyncState', actions: 'forwardChunk' },
+          },
+        },
+        ready: {
+          entry: ['resetHeartbeats', 'statusReady', 'notifyReady'],
+          after: { stable: { actions: 'resetAttempts' } },
+          on: {
+            RESYNC: 'resyncing',
+            CLOSE: 'closing',
+          },
+          initial: 'idle',
+          states: {
+            idle: {
+              after: {
+                heartbeat: [
+                  { guard: 'twoHeartbeatsMissed', target: '#connection.backoff' },
+                  { target: 'idle', reenter: true, actions: ['sendHeartbeat', 'countMissedHeartbeat'] },
+                ],
+              },
+            },
+          },
+        },
+        /** Ready, but asking the server for state again. */
+        resyncing: {
+          entry: 'statusReconciling',
+          invoke: {
+            id: 'reconciliation',
+            systemId: 'reconciliation',
+            src: 'reconciliation',
+            input: { request: true },
+            onDone: [{ guard: 'reconciled', target: 'ready' }, { target: '#connection.backoff' }],
+            onError: '#connection.backoff',
+          },
+          on: {
+            'SOCKET.MESSAGE': { guard: 'isSyncState', actions: 'forwardChunk' },
+          },
+        },
+        /** Waiting for the answers to what is on the wire, then closing. */
+        closing: {
+          invoke: { src: 'flush', onDone: '#connection.closed', onError: '#connection.closed' },
+        },
+      },
+    },
+    backoff: {
+      entry: ['statusOffline', 'notifyLost', 'countAttempt'],
+      after: { backoff: 'online' },
+      on: { CLOSE: 'closed' },
+    },
+    /** The server said 401: hammering it will not help. Waits for an explicit CONNECT. */
+    unauthorized: {
+      entry: ['statusUnauthorized', 'notifyLost'],
+      on: { CONNECT: 'online', CLOSE: 'closed' },
+    },
+    closed: { type: 'final', entry: 'statusClosed' },
+  },
+});
+
+export type ConnectionMachine = typeof connectionMachine;

@@ -1,0 +1,161 @@
+import { assign, fromPromise, sendParent, setup } from 'xstate';
+import type { ErrorCode } from '../src/protocol/types.js';
+
+/**
+ * The life of one local patch, from the optimistic write to its verdict. One actor per pending
+ * patch. It never touches the network or the database: the transport tells it when it was sent or
+ * queued, the server's answers arrive as events, and the rollback is an actor the client supplies.
+ *
+ *   unanswered (optimistic -> queued <-> sent) -> accepted | ignored | rejected -> rolledBack
+ */
+
+export interface PatchInput {
+  patchId: string;
+  seq: number;
+}
+
+export type PatchVerdict =
+  | { status: 'accepted'; version?: number }
+  | { status: 'ignored'; version?: number }
+  | { status: 'rejected'; code: ErrorCode; reason: string; local: boolean };
+
+export type PatchEvent =
+  /** The transport handed it to an open socket. */
+  | { type: 'PATCH.SENT' }
+  /** No socket: it waits in the outbox. */
+  | { type: 'PATCH.QUEUED' }
+  /** The socket closed before an answer came: it will be sent again. */
+  | { type: 'CONNECTION.LOST' }
+  | { type: 'SERVER.ACCEPTED'; version: number }
+  | { type: 'SERVER.REJECTED'; code: ErrorCode; reason: string }
+  /** A re-send of a patch the server had already processed; `rejected` says how it went the first time. */
+  | { type: 'SERVER.IGNORED'; version?: number; rejected?: { code: ErrorCode; reason: string } }
+  /** Settled by reconciliation (sync_state.lastSeq / outcomes) when the answer itself was lost. */
+  | { type: 'SETTLED'; status: 'accepted' | 'rejected'; version?: number; code?: ErrorCode; reason?: string }
+  /** It no longer applies on top of the server's state (its node is gone), or depends on a rejected patch. */
+  | { type: 'LOCAL.REJECTED'; code: ErrorCode; reason: string }
+  /** The server was reset (a new serverId): this patch was given a new seq after the server's lastSeq. */
+  | { type: 'PATCH.RENUMBERED'; patchId: string; seq: number };
+
+export interface PatchContext {
+  patchId: string;
+  seq: number;
+  verdict: PatchVerdict | undefined;
+}
+
+/** What the parent hears when a patch actor is done. */
+export type PatchDoneEvent = { type: 'PATCH.DONE'; patchId: string; seq: number; verdict: PatchVerdict; rollbackFailed?: boolean };
+
+export const patchMachine = setup({
+  types: {
+    context: {} as PatchContext,
+    events: {} as PatchEvent,
+    input: {} as PatchInput,
+  },
+  actors: {
+    /** Undo this patch in the local graph (the store rebases the patches after it). Supplied by the client. */
+    rollback: fromPromise<void, { patchId: string; code: ErrorCode; reason: string; local: boolean }>(async () => {
+      throw new Error('rollback is supplied by the client runtime');
+    }),
+  },
+  guards: {
+    rejectedTheFirstTime: ({ event }) => event.type === 'SERVER.IGNORED' && event.rejected !== undefined,
+    settledAsRejected: ({ event }) => event.type === 'SETTLED' && event.status === 'rejected',
+  },
+  actions: {
+    recordAccepted: assign({
+      verdict: ({ event }) => ({
+        status: 'accepted' as const,
+        ...('version' in event && event.version !== undefined ? { version: event.version } : {}),
+      }),
+    }),
+    recordIgnored: assign({
+      verdict: ({ event }) => ({
+        status: 'ignored' as const,
+        ...('version' in event && event.version !== undefined ? { version: event.version } : {}),
+      }),
+    }),
+    recordRejected: assign({
+      verdict: ({ event }): PatchVerdict => {
+        switch (event.type) {
+          case 'SERVER.REJECTED':
+            return { status: 'rejected', code: event.code, reason: event.reason, local: false };
+          case 'SERVER.IGNORED':
+            return { status: 'rejected', code: event.rejected!.code, reason: event.rejected!.reason, local: false };
+          case 'SETTLED':
+            return { status: 'rejected', code: event.code ?? 'internal', reason: event.reason ?? 'rejected while this client was away', local: false };
+          case 'LOCAL.REJECTED':
+            return { status: 'rejected', code: event.code, reason: event.reason, local: true };
+          default:
+            return { status: 'rejected', code: 'internal', reason: 'unexpected event', local: false };
+        }
+      },
+    }),
+    renumber: assign(({ event }) => (event.type === 'PATCH.RENUMBERED' ? { patchId: event.patchId, seq: event.seq } : {})),
+    reportDone: sendParent(({ context }): PatchDoneEvent => ({ type: 'PATCH.DONE', patchId: context.patchId, seq: context.seq, verdict: context.verdict! })),
+    reportRollbackFailed: sendParent(({ context }): PatchDoneEvent => ({
+      type: 'PATCH.DONE',
+      patchId: context.patchId,
+      seq: context.seq,
+      verdict: context.verdict!,
+      rollbackFailed: true,
+    })),
+  },
+}).createMachine({
+  id: 'patch',
+  context: ({ input }) => ({ patchId: input.patchId, seq: input.seq, verdict: undefined }),
+  initial: 'unanswered',
+  states: {
+    unanswered: {
+      initial: 'optimistic',
+      states: {
+        /** Applied to the local graph; not yet handed to the transport. */
+        optimistic: {
+          on: { 'PATCH.SENT': 'sent', 'PATCH.QUEUED': 'queued' },
+        },
+        /** Offline: waits in the outbox; writes keep working. */
+        queued: {
+          on: { 'PATCH.SENT': 'sent' },
+        },
+        /** On the wire, awaiting the server's verdict. */
+        sent: {
+          on: { 'CONNECTION.LOST': 'queued' },
+        },
+      },
+      on: {
+        'SERVER.ACCEPTED': { target: 'accepted', actions: 'recordAccepted' },
+        'SERVER.REJECTED': { target: 'rejected', actions: 'recordRejected' },
+        'SERVER.IGNORED': [
+          { guard: 'rejectedTheFirstTime', target: 'rejected', actions: 'recordRejected' },
+          { target: 'ignored', actions: 'recordIgnored' },
+        ],
+        SETTLED: [
+          { guard: 'settledAsRejected', target: 'rejected', actions: 'recordRejected' },
+          { target: 'accepted', actions: 'recordAccepted' },
+        ],
+        'LOCAL.REJECTED': { target: 'rejected', actions: 'recordRejected' },
+        'PATCH.RENUMBERED': { actions: 'renumber' },
+      },
+    },
+    accepted: { type: 'final', entry: 'reportDone' },
+    /** Already applied: the server had processed this seq before (its answer was lost). */
+    ignored: { type: 'final', entry: 'reportDone' },
+    /** The server said no (or it no longer applies): take its effect out of the local graph. */
+    rejected: {
+      invoke: {
+        src: 'rollback',
+        input: ({ context }) => {
+          const v = context.verdict as Extract<PatchVerdict, { status: 'rejected' }>;
+          return { patchId: context.patchId, code: v.code, reason: v.reason, local: v.local };
+        },
+        onDone: 'rolledBack',
+        onError: 'rollbackFailed',
+      },
+    },
+    rolledBack: { type: 'final', entry: 'reportDone' },
+    /** The local database refused the rollback: the client falls back to a full resync. */
+    rollbackFailed: { type: 'final', entry: 'reportRollbackFailed' },
+  },
+});
+
+export type PatchMachine = typeof patchMachine;

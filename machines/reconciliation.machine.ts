@@ -1,0 +1,107 @@
+import { and, assign, fromPromise, setup } from 'xstate';
+import type { SyncStateMessage } from '../src/protocol/types.js';
+
+/**
+ * One reconciliation with the server: ask (unless the answer is already arriving), collect the
+ * answer's chunks, then rebase the local graph on it. Rebasing is an actor the client supplies: it
+ * undoes the pending patches newest-first, applies the server's changes (a delta, or a snapshot),
+ * and re-applies the still-pending patches in order, all in one KuzuDB transaction.
+ *
+ *   requesting -> receiving -> rebasing | resetting (the server's identity changed) -> done
+ */
+
+export interface ReconciliationInput {
+  /** The first chunk, when the answer is already here (the handshake). */
+  first?: SyncStateMessage;
+  /** Send a sync_request first (a resync while connected). */
+  request?: boolean;
+}
+
+export type ReconciliationEvent = { type: 'CHUNK'; message: SyncStateMessage };
+
+export interface ReconciliationContext {
+  chunks: SyncStateMessage[];
+  ok: boolean;
+}
+
+export interface RebaseInput {
+  chunks: SyncStateMessage[];
+  /** The server's data was reset or replaced: take its snapshot and renumber the pending patches. */
+  reset: boolean;
+}
+
+export interface ReconciliationOutput {
+  ok: boolean;
+}
+
+const last = (c: ReconciliationContext) => c.chunks[c.chunks.length - 1];
+
+export const reconciliationMachine = setup({
+  types: {
+    context: {} as ReconciliationContext,
+    events: {} as ReconciliationEvent,
+    input: {} as ReconciliationInput,
+    output: {} as ReconciliationOutput,
+  },
+  actors: {
+    /** Supplied by the client: runs in the store, the single writer. */
+    rebase: fromPromise<{ version: number }, RebaseInput>(async () => {
+      throw new Error('rebase is supplied by the client runtime');
+    }),
+  },
+  actions: {
+    /** Supplied by the client: it knows its clientId and version. */
+    sendSyncRequest: () => {},
+    collect: assign({ chunks: ({ context, event }) => [...context.chunks, event.message] }),
+    /** The chunks are applied: drop them rather than keep a snapshot alive in the context. */
+    succeed: assign({ chunks: [], ok: true }),
+  },
+  guards: {
+    hasFirstChunk: ({ context }) => context.chunks.length > 0,
+    complete: ({ context }) => last(context)?.done === true,
+    /** Supplied by the client, which remembers the serverId it last saw. */
+    fromNewServer: () => false,
+  },
+}).createMachine({
+  id: 'reconciliation',
+  context: ({ input }) => ({ chunks: input.first ? [input.first] : [], ok: false }),
+  initial: 'starting',
+  states: {
+    starting: {
+      always: [{ guard: 'hasFirstChunk', target: 'receiving' }, { target: 'requesting' }],
+    },
+    requesting: {
+      entry: 'sendSyncRequest',
+      on: { CHUNK: { target: 'receiving', actions: 'collect' } },
+    },
+    /** Chunks until `done: true`; then a new server identity means a reset, anything else a rebase. */
+    receiving: {
+      always: [
+        { guard: and(['complete', 'fromNewServer']), target: 'resetting' },
+        { guard: 'complete', target: 'rebasing' },
+      ],
+      on: { CHUNK: { actions: 'collect' } },
+    },
+    rebasing: {
+      invoke: {
+        src: 'rebase',
+        input: ({ context }) => ({ chunks: context.chunks, reset: false }),
+        onDone: { target: 'done', actions: 'succeed' },
+        onError: 'failed',
+      },
+    },
+    resetting: {
+      invoke: {
+        src: 'rebase',
+        input: ({ context }) => ({ chunks: context.chunks, reset: true }),
+        onDone: { target: 'done', actions: 'succeed' },
+        onError: 'failed',
+      },
+    },
+    done: { type: 'final' },
+    failed: { type: 'final' },
+  },
+  output: ({ context }) => ({ ok: context.ok }),
+});
+
+export type ReconciliationMachine = typeof reconciliationMachine;

@@ -1,0 +1,99 @@
+import type { AnyActorRef, InspectionEvent, Observer } from 'xstate';
+import type { ConnectionStatus } from '../../machines/connection.machine.js';
+import type { SyncError } from '../protocol/errors.js';
+import type { ErrorCode, Patch, Props, Value } from '../protocol/types.js';
+import type { KuzuDriver } from '../store/kuzu/driver.js';
+
+export interface Logger {
+  debug(...args: unknown[]): void;
+  info(...args: unknown[]): void;
+  warn(...args: unknown[]): void;
+  error(...args: unknown[]): void;
+}
+
+export interface SyncClientOptions {
+  /** ws:// or wss:// */
+  serverUrl: string;
+  /** Default: the one stored in `databasePath`, else crypto.randomUUID(). Must be stable to resume pending patches. */
+  clientId?: string;
+  /** Default ':memory:'. A path makes the graph AND the pending patches durable. */
+  databasePath?: string;
+  /** KuzuDB buffer pool bytes. Default 128 MiB (see DEFAULT_BUFFER_SIZE): 50 clients fit in one process. */
+  bufferSize?: number;
+  /** Base of the exponential backoff with full jitter, ms. Default 5000. */
+  reconnectInterval?: number;
+  /** Cap of the backoff, ms. Default 60000. */
+  maxReconnectInterval?: number;
+  /** Heartbeat period while ready, ms. Default 30000; two missed answers = connection lost. */
+  heartbeatInterval?: number;
+  /** Sent as `Authorization: Bearer <token>` on every connect. */
+  token?: string | (() => string | Promise<string>);
+  /** Passed to the root actor: XState's inspection callback, or a Stately inspector's `inspect`. */
+  inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  logger?: Logger;
+  /** Default: kuzu-wasm in a worker thread shared by the clients of this process. */
+  driver?: KuzuDriver;
+  /** Random source for backoff jitter (tests make it deterministic). Default Math.random. */
+  random?: () => number;
+}
+
+export interface BatchWriter {
+  createNode(label: string, properties?: Props, options?: { id?: string }): string;
+  setProperty(target: 'node' | 'edge', id: string, key: string, value: Value | null): void;
+  createEdge(label: string, fromId: string, toId: string, properties?: Props, options?: { id?: string }): string;
+  deleteNode(id: string): void;
+  deleteEdge(id: string): void;
+}
+
+export interface RejectedEvent {
+  patchId: string;
+  code: ErrorCode;
+  reason: string;
+  /** Settled by this client (it no longer applied locally), not by the server's answer. */
+  local: boolean;
+}
+
+export interface SyncMetrics {
+  patchesSent: number;
+  patchesAccepted: number;
+  patchesRejected: number;
+  patchesIgnored: number;
+  rollbacks: number;
+  rebases: number;
+  reconnects: number;
+  queueDepth: number;
+  bytesIn: number;
+  bytesOut: number;
+  /** Acknowledgement latency in ms: bucket upper bounds and counts (the last bucket is +Inf). */
+  ackLatency: { buckets: number[]; counts: number[]; sum: number; count: number };
+}
+
+export interface SyncClientEvents {
+  status: ConnectionStatus;
+  patch: { patch: Patch; version: number };
+  accepted: { patchId: string; version?: number };
+  rejected: RejectedEvent;
+  conflict: RejectedEvent;
+  error: SyncError;
+  metrics: SyncMetrics;
+}
+
+export interface SyncClient {
+  readonly clientId: string;
+  createNode(label: string, properties?: Props, options?: { id?: string }): Promise<string>;
+  setProperty(target: 'node' | 'edge', id: string, key: string, value: Value | null): Promise<void>;
+  createEdge(label: string, fromId: string, toId: string, properties?: Props, options?: { id?: string }): Promise<string>;
+  deleteNode(id: string): Promise<void>;
+  deleteEdge(id: string): Promise<void>;
+  batch(build: (tx: BatchWriter) => void): Promise<void>;
+  query(cypher: string, params?: Record<string, Value | null>): Promise<Record<string, unknown>[]>;
+  isReady(): boolean;
+  getPendingPatchCount(): number;
+  getServerVersion(): number;
+  whenSynced(options?: { timeout?: number }): Promise<void>;
+  getStatus(): ConnectionStatus;
+  getMetrics(): SyncMetrics;
+  on<K extends keyof SyncClientEvents>(event: K, listener: (payload: SyncClientEvents[K]) => void): () => void;
+  readonly actor: AnyActorRef;
+  close(): Promise<void>;
+}

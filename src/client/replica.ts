@@ -1,0 +1,438 @@
+import type { ServerChange } from '../../machines/store.machine.js';
+import { KeyCounts, opEntities } from '../patch/touched.js';
+import { SyncError } from '../protocol/errors.js';
+import type { ErrorCode, Op, Patch, PatchOutcome, Snapshot, SnapshotChunk, SyncStateMessage, VersionedPatch } from '../protocol/types.js';
+import { GraphStore, type Applied, type WriteTx } from '../store/graph-store.js';
+import type { Step } from '../store/kuzu/steps.js';
+
+/**
+ * A local patch the server has not answered yet. `applied`: its effect is in the local graph and
+ * `inverse` undoes it. A patch settled locally as rejected (it no longer applies) keeps its place
+ * here, not applied, until the server answers: every seq must reach the server in order.
+ */
+export interface Entry {
+  patch: Patch;
+  inverse: Op[];
+  applied: boolean;
+}
+
+export interface LocalRejection {
+  patchId: string;
+  code: ErrorCode;
+  reason: string;
+}
+
+export interface Settlement {
+  patchId: string;
+  outcome: PatchOutcome;
+}
+
+export type LocalResult = { ok: true; patch: Patch } | { ok: false; error: SyncError };
+
+export interface ReconcileResult {
+  settled: Settlement[];
+  rejected: LocalRejection[];
+  renumbered: Array<{ from: string; to: Patch }>;
+  /** Server patches applied (delta mode), for `patch` events. */
+  applied: VersionedPatch[];
+  mode: 'delta' | 'snapshot';
+}
+
+export interface ServerChangesResult {
+  applied: VersionedPatch[];
+  rejected: LocalRejection[];
+  /** A version is missing: the client must ask for state again. */
+  gap: boolean;
+  /** Pending patches had to be undone and redone. */
+  rebased: boolean;
+}
+
+const PENDING_TABLE: Step = {
+  kind: 'query',
+  cypher: 'CREATE NODE TABLE IF NOT EXISTS _Pending(seq INT64, patch STRING, inverse STRING, applied BOOLEAN, PRIMARY KEY(seq))',
+  ddl: true,
+};
+
+/**
+ * The client's view of sync over its GraphStore: confirmed server state plus its own pending patches
+ * on top. Every operation is one KuzuDB transaction (data, pending patches and meta together), so a
+ * reader never sees a half-rebased graph and a crash loses nothing that was acknowledged locally.
+ * Pure bookkeeping over the store: no sockets, no timers, no actors.
+ */
+export class Replica {
+  serverId: string | undefined;
+  /** The server version this client has applied. */
+  version = 0;
+  nextSeq = 1;
+  /** The highest seq whose outcome this client knows. */
+  ackedSeq = 0;
+  readonly entries: Entry[] = [];
+  private readonly bySeq = new Map<number, Entry>();
+  private readonly touched = new KeyCounts();
+  /** Server changes that arrived ahead of a missing version. */
+  private readonly future = new Map<number, ServerChange>();
+
+  private constructor(
+    readonly store: GraphStore,
+    readonly clientId: string,
+    readonly durable: boolean,
+  ) {}
+
+  /** Opens the replica state kept in `store` (pending patches, version, seq counter). */
+  static async open(store: GraphStore, clientId: string | undefined, newId: () => string): Promise<Replica> {
+    const durable = store.path !== ':memory:';
+    if (durable) await store.run([PENDING_TABLE]);
+    const meta = await store.getMeta(['clientId', 'serverId', 'version', 'nextSeq', 'ackedSeq']);
+    const rows = durable
+      ? (await store.run([{ kind: 'query', cypher: 'MATCH (p:_Pending) RETURN p.patch AS patch, p.inverse AS inverse, p.applied AS applied ORDER BY p.seq' }], { readOnly: true }))[0]!
+      : [];
+    if (clientId !== undefined && meta.clientId !== undefined && meta.clientId !== clientId && rows.length) {
+      throw new SyncError(
+        'invalid_value',
+        `${store.path} holds ${rows.length} pending patches of client ${meta.clientId}; open it with that clientId (or none) so they are not lost`,
+      );
+    }
+    const id = clientId ?? meta.clientId ?? newId();
+    const r = new Replica(store, id, durable);
+    r.serverId = meta.serverId;
+    r.version = Number(meta.version ?? 0);
+    r.nextSeq = Number(meta.nextSeq ?? 1);
+    r.ackedSeq = Number(meta.ackedSeq ?? 0);
+    for (const row of rows) {
+      r.add({ patch: JSON.parse(row.patch as string), inverse: JSON.parse(row.inverse as string), applied: row.applied as boolean });
+    }
+    if (meta.clientId !== id) await store.run([GraphStore.metaStep({ clientId: id })]);
+    return r;
+  }
+
+  get pendingCount(): number {
+    return this.entries.length;
+  }
+
+  entry(patchId: string): Entry | undefined {
+    const seq = Number(patchId.slice(patchId.lastIndexOf(':') + 1));
+    const e = this.bySeq.get(seq);
+    return e?.patch.id === patchId ? e : undefined;
+  }
+
+  // ---- local writes --------------------------------------------------------------
+
+  /** Applies local writes, each its own patch, in one transaction. Invalid ones are refused, not applied. */
+  async applyLocal(opsList: Op[][]): Promise<LocalResult[]> {
+    const results: LocalResult[] = [];
+    const added: Entry[] = [];
+    let seq = this.nextSeq;
+    await this.store.write((tx) => {
+      const applied: Array<[Entry, Applied]> = [];
+      for (const ops of opsList) {
+        const a = tx.apply(ops, { capture: true });
+        if (!a.ok) {
+          results.push({ ok: false, error: new SyncError(a.error.code, `op ${a.opIndex}: ${a.error.message}`) });
+          continue;
+        }
+        const patch: Patch = { id: `${this.clientId}:${seq}`, clientId: this.clientId, seq, baseVersion: this.version, ops };
+        seq++;
+        const entry: Entry = { patch, inverse: [], applied: true };
+        applied.push([entry, a]);
+        added.push(entry);
+        results.push({ ok: true, patch });
+      }
+      tx.then(() => {
+        for (const [entry, a] of applied) entry.inverse = a.ok ? a.inverse : [];
+        return this.persist(added, [], { nextSeq: seq });
+      });
+    });
+    this.nextSeq = seq;
+    for (const e of added) this.add(e);
+    return results;
+  }
+
+  // ---- the server's changes ---------------------------------------------------------
+
+  /**
+   * Applies accepted patches (others' broadcasts, and the acceptance of our own) in version order.
+   * A change that commutes with every pending patch is applied directly; otherwise the pending
+   * patches are undone, the change applied, and the pending patches redone on top.
+   */
+  async applyServerChanges(changes: ServerChange[]): Promise<ServerChangesResult> {
+    for (const c of changes) if (c.version !== undefined && c.version > this.version) this.future.set(c.version, c);
+    const ready: Array<{ version: number; patch: Patch; own?: Entry }> = [];
+    for (let v = this.version + 1; this.future.has(v); v++) {
+      const c = this.future.get(v)!;
+      this.future.delete(v);
+      if (c.kind === 'remote') ready.push({ version: v, patch: c.patch });
+      else {
+        const e = this.entry(c.patchId);
+        // Accepted, but settled here as rejected (it did not apply locally): it is a server change like any other.
+        if (e) ready.push({ version: v, patch: e.patch, ...(e.applied ? { own: e } : {}) });
+      }
+    }
+    const result: ServerChangesResult = { applied: [], rejected: [], gap: false, rebased: false };
+    if (ready.length) {
+      result.applied = ready.filter((r) => !r.own).map((r) => ({ patch: r.patch, version: r.version }));
+      const r = await this.integrate(ready);
+      result.rejected = r.rejected;
+      result.rebased = r.rebased;
+    }
+    result.gap = this.future.size > 0;
+    return result;
+  }
+
+  /**
+   * Folds server changes (in version order) into the graph. Own patches confirmed from the bottom of
+   * the pending stack need no database work, and others' patches that touch nothing a pending patch
+   * touches are applied directly. Anything else goes through undo / apply in server order / redo.
+   */
+  private async integrate(ready: Array<{ version: number; patch: Patch; own?: Entry }>): Promise<{ rejected: LocalRejection[]; rebased: boolean }> {
+    const confirmed = ready.flatMap((r) => (r.own ? [r.own] : []));
+    const answered = ready.flatMap((r) => {
+      const e = r.own ? undefined : this.entry(r.patch.id);
+      return e ? [e] : [];
+    });
+    const drop = [...confirmed, ...answered];
+    const version = ready[ready.length - 1]!.version;
+    const meta = { version, ackedSeq: this.maxSeq(drop) };
+    const bottom = this.entries.filter((e) => e.applied).slice(0, confirmed.length);
+    const fast = confirmed.every((e, i) => bottom[i] === e) && ready.every((r) => r.own || this.commutes(r.patch.ops));
+    const apply = (tx: WriteTx, patches: Patch[]) => {
+      for (const p of patches) {
+        const a = tx.apply(p.ops);
+        if (!a.ok) throw new SyncError('internal', `server patch ${p.id} does not apply here (${a.error.message}): resync`);
+      }
+    };
+    if (fast) {
+      await this.store.write((tx) => {
+        apply(tx, ready.filter((r) => !r.own).map((r) => r.patch));
+        tx.then(this.persistStep([], drop, meta));
+      });
+      this.version = version;
+      this.ackedSeq = meta.ackedSeq;
+      this.drop(drop);
+      return { rejected: [], rebased: false };
+    }
+    return { rejected: await this.rebase(drop, meta, (tx) => apply(tx, ready.map((r) => r.patch))), rebased: true };
+  }
+
+  // ---- rejection -----------------------------------------------------------------------
+
+  /**
+   * The server rejected `patchId`: take it out of the graph. The patches after it are undone and
+   * redone; those that no longer apply (they built on it) are rejected with it, as one cascade.
+   */
+  async rollback(patchId: string): Promise<LocalRejection[]> {
+    const e = this.entry(patchId);
+    if (!e) return [];
+    if (!e.applied) {
+      // Settled locally already; the server's answer only releases its place.
+      await this.store.write((tx) => tx.then(this.persistStep([], [e], { ackedSeq: Math.max(this.ackedSeq, e.patch.seq) })));
+      this.drop([e]);
+      return [];
+    }
+    return this.rebase([e], { ackedSeq: Math.max(this.ackedSeq, e.patch.seq) }, () => {});
+  }
+
+  // ---- reconciliation --------------------------------------------------------------------
+
+  /**
+   * Takes the server's answer to sync_request: settles own patches the server already processed,
+   * applies its delta or snapshot under the pending patches, and redoes those still pending. When the
+   * answer comes from a server this replica has no history with (first contact, or a reset: a new
+   * serverId), its pending patches are renumbered after the server's lastSeq instead: that server
+   * never saw them.
+   */
+  async reconcile(chunks: SyncStateMessage[]): Promise<ReconcileResult> {
+    if (chunks.length === 0 || !chunks[chunks.length - 1]!.done) throw new SyncError('bad_message', 'incomplete sync_state');
+    const head = chunks[0]!;
+    const last = chunks[chunks.length - 1]!;
+    for (const c of chunks) {
+      if (c.serverId !== head.serverId || c.mode !== head.mode) throw new SyncError('bad_message', 'sync_state chunks disagree');
+    }
+    const { lastSeq, version, serverId, mode } = last;
+    const outcomes = new Map<number, PatchOutcome>();
+    for (const c of chunks) for (const o of c.outcomes ?? []) outcomes.set(o.seq, o);
+    const delta = mode === 'delta' ? chunks.flatMap((c) => c.patches ?? []) : [];
+    const continuity = this.serverId === serverId;
+    const result: ReconcileResult = { settled: [], rejected: [], renumbered: [], applied: delta, mode };
+
+    let drop: Entry[] = [];
+    const renumber: Entry[] = [];
+    if (continuity) {
+      const inDelta = new Map(delta.filter((d) => d.patch.clientId === this.clientId).map((d) => [d.patch.seq, d.version]));
+      for (const e of this.entries) {
+        if (e.patch.seq > lastSeq) continue;
+        drop.push(e);
+        const o = outcomes.get(e.patch.seq);
+        const v = inDelta.get(e.patch.seq);
+        const outcome: PatchOutcome = o ?? (v !== undefined ? { seq: e.patch.seq, status: 'accepted', version: v } : { seq: e.patch.seq, status: 'accepted' });
+        result.settled.push({ patchId: e.patch.id, outcome });
+      }
+    } else {
+      // That server never saw these: locally rejected ones are settled, the rest get new seqs.
+      drop = this.entries.filter((e) => !e.applied);
+      renumber.push(...this.entries.filter((e) => e.applied));
+    }
+    const nextSeq = Math.max(continuity ? this.nextSeq : 1, lastSeq + 1) + (continuity ? 0 : renumber.length);
+    const meta = { serverId, version, ackedSeq: lastSeq, nextSeq };
+
+    let snapshot: Snapshot | undefined;
+    if (mode === 'snapshot') snapshot = assembleSnapshot(chunks);
+    const rejected = await this.rebase(
+      drop,
+      meta,
+      (tx) => {
+        if (snapshot) tx.replaceAll(snapshot);
+        else {
+          for (const d of delta) {
+            if (d.version <= this.version && continuity) continue;
+            const a = tx.apply(d.patch.ops);
+            if (!a.ok) throw new SyncError('internal', `delta patch ${d.patch.id} does not apply here (${a.error.message})`);
+          }
+        }
+      },
+      continuity ? undefined : { from: lastSeq + 1, baseVersion: version, entries: renumber, out: result.renumbered },
+    );
+    result.rejected = rejected;
+    this.serverId = serverId;
+    this.future.clear();
+    return result;
+  }
+
+  // ---- the rebase --------------------------------------------------------------------------
+
+  /**
+   * Undo every applied pending patch (newest first), run `between` (the server's changes), redo the
+   * pending patches that remain (oldest first) with fresh inverses, and record it all: one transaction.
+   */
+  private async rebase(
+    drop: Entry[],
+    meta: Record<string, string | number>,
+    between: (tx: WriteTx) => void,
+    renumber?: { from: number; baseVersion: number; entries: Entry[]; out: Array<{ from: string; to: Patch }> },
+  ): Promise<LocalRejection[]> {
+    const dropSet = new Set(drop);
+    const applied = this.entries.filter((e) => e.applied);
+    const redo = applied.filter((e) => !dropSet.has(e));
+    const rejected: LocalRejection[] = [];
+    const renumbered = new Map<Entry, Patch>();
+    if (renumber) {
+      renumber.entries.forEach((e, i) => {
+        const seq = renumber.from + i;
+        renumbered.set(e, { ...e.patch, id: `${this.clientId}:${seq}`, seq, baseVersion: renumber.baseVersion });
+      });
+    }
+    const redone: Array<[Entry, Applied]> = [];
+    await this.store.write((tx) => {
+      for (let i = applied.length - 1; i >= 0; i--) {
+        const a = tx.apply(applied[i]!.inverse);
+        if (!a.ok) throw new SyncError('internal', `undo of ${applied[i]!.patch.id} failed (${a.error.message}): resync`);
+      }
+      between(tx);
+      for (const e of redo) redone.push([e, tx.apply(e.patch.ops, { capture: true })]);
+      tx.then(() => {
+        const changed: Entry[] = [];
+        for (const [e, a] of redone) {
+          const patch = renumbered.get(e) ?? e.patch;
+          changed.push({ patch, inverse: a.ok ? a.inverse : [], applied: a.ok });
+        }
+        return this.persist(changed, [...drop, ...(renumber ? renumber.entries : [])], meta);
+      });
+    });
+    // Committed: mirror it in memory.
+    this.drop([...drop, ...(renumber ? renumber.entries : [])]);
+    for (const [e, a] of redone) {
+      const patch = renumbered.get(e) ?? e.patch;
+      const next: Entry = { patch, inverse: a.ok ? a.inverse : [], applied: a.ok };
+      if (renumbered.has(e)) {
+        renumber!.out.push({ from: e.patch.id, to: patch });
+        this.add(next);
+      } else this.replace(e, next);
+      if (!a.ok) rejected.push({ patchId: patch.id, code: a.error.code, reason: `no longer applies: ${a.error.message}` });
+    }
+    if (meta.version !== undefined) this.version = Number(meta.version);
+    if (meta.ackedSeq !== undefined) this.ackedSeq = Number(meta.ackedSeq);
+    if (meta.nextSeq !== undefined) this.nextSeq = Number(meta.nextSeq);
+    return rejected;
+  }
+
+  /** True when `ops` touch nothing an applied pending patch touches (or its undo would). */
+  private commutes(ops: Op[]): boolean {
+    if (this.touched.size === 0) return true;
+    for (const op of ops) {
+      for (const k of opEntities(op)) if (this.touched.has(k)) return false;
+      if (op.op === 'delete_node') for (const e of this.store.model.incidentEdges(op.id)) if (this.touched.has(`e:${e}`)) return false;
+    }
+    return true;
+  }
+
+  // ---- bookkeeping -----------------------------------------------------------------------------
+
+  private add(e: Entry): void {
+    let i = this.entries.length;
+    while (i > 0 && this.entries[i - 1]!.patch.seq > e.patch.seq) i--;
+    this.entries.splice(i, 0, e);
+    this.bySeq.set(e.patch.seq, e);
+    if (e.applied) this.touched.add(entryKeys(e));
+  }
+
+  private replace(old: Entry, next: Entry): void {
+    const i = this.entries.indexOf(old);
+    if (old.applied) this.touched.remove(entryKeys(old));
+    this.entries[i] = next;
+    this.bySeq.set(next.patch.seq, next);
+    if (next.applied) this.touched.add(entryKeys(next));
+  }
+
+  private drop(entries: Entry[]): void {
+    if (!entries.length) return;
+    const gone = new Set(entries);
+    for (const e of entries) {
+      if (this.bySeq.get(e.patch.seq) === e) this.bySeq.delete(e.patch.seq);
+      if (e.applied) this.touched.remove(entryKeys(e));
+    }
+    const keep = this.entries.filter((e) => !gone.has(e));
+    this.entries.length = 0;
+    this.entries.push(...keep);
+  }
+
+  private maxSeq(entries: Entry[]): number {
+    return entries.reduce((m, e) => Math.max(m, e.patch.seq), this.ackedSeq);
+  }
+
+  private persistStep(upsert: Entry[], remove: Entry[], meta: Record<string, string | number>): () => Step[] {
+    return () => this.persist(upsert, remove, meta);
+  }
+
+  /** Pending patches live in the database only when it is a file: that is what makes them survive. */
+  private persist(upsert: Entry[], remove: Entry[], meta: Record<string, string | number>): Step[] {
+    const steps: Step[] = [];
+    if (this.durable) {
+      const keep = new Set(upsert.map((e) => e.patch.seq));
+      const gone = remove.map((e) => e.patch.seq).filter((s) => !keep.has(s));
+      if (gone.length) steps.push({ kind: 'query', cypher: 'MATCH (p:_Pending) WHERE p.seq IN CAST($seqs AS INT64[]) DELETE p', params: { seqs: gone } });
+      if (upsert.length) {
+        steps.push({
+          kind: 'rows',
+          body: 'MERGE (p:_Pending {seq: $c0}) SET p.patch = $c1, p.inverse = $c2, p.applied = $c3',
+          columns: ['INT64', 'STRING', 'STRING', 'BOOLEAN'],
+          rows: upsert.map((e) => [e.patch.seq, JSON.stringify(e.patch), JSON.stringify(e.inverse), e.applied]),
+        });
+      }
+    }
+    if (Object.keys(meta).length) steps.push(GraphStore.metaStep(meta));
+    return steps;
+  }
+}
+
+function entryKeys(e: Entry): string[] {
+  const keys: string[] = [];
+  for (const op of e.patch.ops) keys.push(...opEntities(op));
+  for (const op of e.inverse) keys.push(...opEntities(op));
+  return keys;
+}
+
+export function assembleSnapshot(chunks: SyncStateMessage[]): Snapshot {
+  const parts = chunks.map((c) => c.snapshot).filter((s): s is SnapshotChunk => s !== undefined);
+  const schema = parts.find((p) => p.schema)?.schema;
+  if (!schema) throw new SyncError('bad_message', 'snapshot without a schema');
+  return { schema, nodes: parts.flatMap((p) => p.nodes), edges: parts.flatMap((p) => p.edges) };
+}

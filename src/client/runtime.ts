@@ -1,0 +1,474 @@
+import type WebSocket from 'ws';
+import { createActor, fromPromise, type Actor, type AnyActorRef } from 'xstate';
+import { clientMachine } from '../../machines/client.machine.js';
+import { backoffDelay, connectionMachine, type ConnectionStatus } from '../../machines/connection.machine.js';
+import { patchMachine, type PatchDoneEvent, type PatchEvent } from '../../machines/patch.machine.js';
+import { reconciliationMachine, type RebaseInput } from '../../machines/reconciliation.machine.js';
+import { storeMachine, type ServerChange, type StoreRequest } from '../../machines/store.machine.js';
+import { SyncError, toSyncError } from '../protocol/errors.js';
+import { PROTOCOL_VERSION, type ServerMessage, type SyncRequestMessage } from '../protocol/types.js';
+import { Metrics } from './metrics.js';
+import type { Logger, SyncClientEvents, SyncClientOptions } from './options.js';
+import type { LocalRejection, Replica } from './replica.js';
+import { socketActor } from './socket.js';
+
+type Listener = (payload: never) => void;
+type Deferred = { resolve: (v: unknown) => void; reject: (e: unknown) => void };
+
+const FLUSH_TIMEOUT_MS = 5_000;
+const HANDSHAKE_TIMEOUT_MS = 30_000;
+
+/**
+ * Everything with a side effect, supplied to the statecharts with `.provide()`: the socket, the
+ * store's executor, the outbox, the patch actors and the events users see. The machines decide
+ * what happens when; this decides how.
+ */
+export class ClientRuntime {
+  readonly actor: Actor<typeof clientMachine>;
+  status: ConnectionStatus = 'disconnected';
+  readonly metrics = new Metrics();
+  private ws: WebSocket | undefined;
+  private online = false;
+  private readonly sentOnThisConnection = new Set<number>();
+  private readonly patchActors = new Map<string, AnyActorRef>();
+  private readonly listeners = new Map<string, Set<Listener>>();
+  private readonly deferreds = new Map<number, Deferred>();
+  private nextRequestId = 1;
+  private storeBusy = 0;
+  private readonly watchers = new Set<() => void>();
+  private needsSnapshot = false;
+  private readonly sentAt = new Map<string, number>();
+  private closedPromise: Promise<void> | undefined;
+
+  constructor(
+    readonly replica: Replica,
+    private readonly options: SyncClientOptions,
+    private readonly logger: Logger,
+  ) {
+    const random = options.random ?? Math.random;
+    const rt = this;
+
+    const connection = connectionMachine.provide({
+      actors: {
+        socket: socketActor({
+          url: options.serverUrl,
+          ...(options.token !== undefined ? { token: options.token } : {}),
+          opened: (ws) => (rt.ws = ws),
+          closed: (ws) => {
+            if (rt.ws === ws) rt.ws = undefined;
+          },
+          bytesIn: (n) => (rt.metrics.bytesIn += n),
+          error: (e) => rt.emit('error', e),
+        }),
+        reconciliation: reconciliationMachine.provide({
+          actors: {
+            rebase: fromPromise<{ version: number }, RebaseInput>(({ input }) => rt.request({ kind: 'reconcile', requestId: 0, chunks: input.chunks, reset: input.reset }) as Promise<{ version: number }>),
+          },
+          actions: { sendSyncRequest: () => rt.sendSyncRequest() },
+          guards: { fromNewServer: ({ context }) => rt.replica.serverId !== undefined && context.chunks[0]?.serverId !== rt.replica.serverId },
+        }),
+        flush: fromPromise(() => rt.flush()),
+      },
+      actions: {
+        sendSyncRequest: () => rt.sendSyncRequest(),
+        sendHeartbeat: () => rt.transmit({ type: 'heartbeat', ts: Date.now() }),
+      },
+      delays: {
+        backoff: ({ context }) => backoffDelay(context.attempt, context.reconnectInterval, context.maxReconnectInterval, random),
+      },
+    });
+
+    const store = storeMachine.provide({
+      actors: { execute: fromPromise(({ input }) => rt.execute(input.batch)) },
+      actions: { reportFailure: ({ event }) => rt.logger.error('kuzu-sync: store batch failed:', (event as { error?: unknown }).error) },
+    });
+
+    const root = clientMachine.provide({
+      actors: {
+        store,
+        connection,
+        shutdown: fromPromise(() => rt.shutdown()),
+      },
+      actions: {
+        spawnPatch: ({ event, self }) => {
+          if (event.type === 'PATCH.CREATED') rt.spawnPatch(self, event.patchId, event.seq);
+        },
+        transmitNew: ({ event }) => {
+          if (event.type === 'PATCH.CREATED') rt.transmitNew(event.patchId);
+        },
+        transmitAll: () => rt.connected(),
+        markUnsent: () => rt.disconnected(),
+        settlePatch: ({ event }) => rt.patchDone(event as PatchDoneEvent),
+        routeMessage: ({ event }) => {
+          if (event.type === 'CONNECTION.MESSAGE') rt.route(event.message);
+        },
+        reportStatus: ({ event }) => {
+          if (event.type === 'CONNECTION.STATUS') rt.setStatus(event.status);
+        },
+      },
+    });
+
+    this.actor = createActor(root, {
+      systemId: 'client',
+      input: {
+        connection: {
+          reconnectInterval: options.reconnectInterval ?? 5000,
+          maxReconnectInterval: options.maxReconnectInterval ?? 60_000,
+          heartbeatInterval: options.heartbeatInterval ?? 30_000,
+          handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+        },
+      },
+      ...(options.inspect ? { inspect: options.inspect as never } : {}),
+    });
+    this.actor.subscribe({ error: (e) => this.logger.error('kuzu-sync: client actor failed:', e) });
+  }
+
+  start(): void {
+    this.actor.start();
+    // Pending patches restored from the database get their actors back, waiting for the connection.
+    for (const e of this.replica.entries) if (e.applied) this.actor.send({ type: 'PATCH.CREATED', patchId: e.patch.id, seq: e.patch.seq });
+  }
+
+  // ---- the store: the single writer ---------------------------------------------------------
+
+  /** Queue a request for the store actor and wait for its answer. */
+  request(r: StoreRequest): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const requestId = this.nextRequestId++;
+      this.deferreds.set(requestId, { resolve, reject });
+      this.storeBusy++;
+      this.actor.system.get('store')!.send({ type: 'STORE.REQUEST', request: { ...r, requestId } as StoreRequest });
+    });
+  }
+
+  /** Fire and forget (server changes): errors lead to a resync, not to a caller. */
+  private enqueue(r: StoreRequest): void {
+    this.storeBusy++;
+    this.actor.system.get('store')!.send({ type: 'STORE.REQUEST', request: r });
+  }
+
+  private settle(requestId: number, value: unknown, error?: unknown): void {
+    const d = this.deferreds.get(requestId);
+    if (!d) return;
+    this.deferreds.delete(requestId);
+    if (error !== undefined) d.reject(error);
+    else d.resolve(value);
+  }
+
+  /** Runs one batch of queued requests in order, merging neighbours of a kind into one transaction. */
+  async execute(batch: StoreRequest[]): Promise<void> {
+    try {
+      for (let i = 0; i < batch.length; ) {
+        const kind = batch[i]!.kind;
+        let j = i + 1;
+        if (kind === 'local' || kind === 'server') while (j < batch.length && batch[j]!.kind === kind) j++;
+        const run = batch.slice(i, j);
+        i = j;
+        try {
+          if (kind === 'local') await this.executeLocal(run as Array<Extract<StoreRequest, { kind: 'local' }>>);
+          else if (kind === 'server') await this.executeServer(run.flatMap((r) => (r as Extract<StoreRequest, { kind: 'server' }>).changes));
+          else if (kind === 'rollback') {
+            const r = run[0] as Extract<StoreRequest, { kind: 'rollback' }>;
+            const cascade = await this.replica.rollback(r.patchId);
+            this.metrics.rollbacks++;
+            this.rejectLocally(cascade);
+            this.settle(r.requestId, undefined);
+          } else {
+            const r = run[0] as Extract<StoreRequest, { kind: 'reconcile' }>;
+            await this.executeReconcile(r);
+          }
+        } catch (e) {
+          for (const r of run) if ('requestId' in r) this.settle(r.requestId, undefined, toSyncError(e));
+          if (kind !== 'local') this.divergence(e);
+        }
+      }
+    } finally {
+      this.storeBusy -= batch.length;
+      this.changed();
+    }
+  }
+
+  private async executeLocal(run: Array<Extract<StoreRequest, { kind: 'local' }>>): Promise<void> {
+    const results = await this.replica.applyLocal(run.map((r) => r.ops));
+    results.forEach((res, k) => {
+      const req = run[k]!;
+      if (res.ok) {
+        // The actor first, so the pending count includes this patch when the write resolves.
+        this.actor.send({ type: 'PATCH.CREATED', patchId: res.patch.id, seq: res.patch.seq });
+        this.settle(req.requestId, res.patch);
+      } else this.settle(req.requestId, undefined, res.error);
+    });
+  }
+
+  private async executeServer(changes: ServerChange[]): Promise<void> {
+    const res = await this.replica.applyServerChanges(changes);
+    if (res.rebased) this.metrics.rebases++;
+    for (const p of res.applied) this.emit('patch', p);
+    this.rejectLocally(res.rejected);
+    if (res.gap) {
+      this.logger.warn('kuzu-sync: a server version is missing; asking for state again');
+      this.actor.send({ type: 'RESYNC' });
+    }
+  }
+
+  private async executeReconcile(r: Extract<StoreRequest, { kind: 'reconcile' }>): Promise<void> {
+    const res = await this.replica.reconcile(r.chunks);
+    this.needsSnapshot = false;
+    this.metrics.rebases++;
+    for (const { from, to } of res.renumbered) {
+      const actor = this.patchActors.get(from);
+      if (!actor) continue;
+      this.patchActors.delete(from);
+      this.patchActors.set(to.id, actor);
+      actor.send({ type: 'PATCH.RENUMBERED', patchId: to.id, seq: to.seq } satisfies PatchEvent);
+    }
+    for (const s of res.settled) {
+      const o = s.outcome;
+      this.tell(s.patchId, { type: 'SETTLED', status: o.status, ...(o.version !== undefined ? { version: o.version } : {}), ...(o.code ? { code: o.code } : {}), ...(o.reason ? { reason: o.reason } : {}) });
+    }
+    for (const p of res.applied) if (p.patch.clientId !== this.replica.clientId) this.emit('patch', p);
+    this.rejectLocally(res.rejected);
+    this.settle(r.requestId, { version: this.replica.version });
+  }
+
+  /** The local graph and the server disagree in a way no delta fixes: take a snapshot. */
+  private divergence(e: unknown): void {
+    this.logger.warn('kuzu-sync: local graph out of step with the server; resyncing from a snapshot:', (e as Error).message);
+    this.needsSnapshot = true;
+    this.actor.send({ type: 'RESYNC' });
+  }
+
+  private rejectLocally(rejections: LocalRejection[]): void {
+    for (const r of rejections) this.tell(r.patchId, { type: 'LOCAL.REJECTED', code: r.code, reason: r.reason });
+  }
+
+  // ---- patch actors and the outbox ------------------------------------------------------------
+
+  private spawnPatch(parent: AnyActorRef, patchId: string, seq: number): void {
+    const rt = this;
+    const logic = patchMachine.provide({
+      actors: {
+        rollback: fromPromise(async ({ input }) => {
+          await rt.request({ kind: 'rollback', requestId: 0, patchId: input.patchId, code: input.code, reason: input.reason });
+        }),
+      },
+    });
+    const actor = createActor(logic, { parent, systemId: `patch:${patchId}`, input: { patchId, seq } });
+    this.patchActors.set(patchId, actor);
+    actor.start();
+  }
+
+  private tell(patchId: string, event: PatchEvent): void {
+    this.patchActors.get(patchId)?.send(event);
+  }
+
+  private transmitNew(patchId: string): void {
+    const e = this.replica.entry(patchId);
+    if (this.online && e) {
+      this.transmitPatch(e.patch.seq);
+      this.tell(patchId, { type: 'PATCH.SENT' });
+    } else this.tell(patchId, { type: 'PATCH.QUEUED' });
+  }
+
+  /** Ready after reconciliation: send everything unanswered, in seq order. */
+  private connected(): void {
+    this.online = true;
+    this.metrics.reconnects++;
+    for (const e of this.replica.entries) {
+      if (this.sentOnThisConnection.has(e.patch.seq)) continue;
+      this.transmitPatch(e.patch.seq);
+      this.tell(e.patch.id, { type: 'PATCH.SENT' });
+    }
+    this.changed();
+  }
+
+  private disconnected(): void {
+    this.online = false;
+    this.sentOnThisConnection.clear();
+    for (const a of this.patchActors.values()) a.send({ type: 'CONNECTION.LOST' } satisfies PatchEvent);
+    this.changed();
+  }
+
+  private transmitPatch(seq: number): void {
+    const e = this.replica.entries.find((x) => x.patch.seq === seq);
+    if (!e) return;
+    this.sentOnThisConnection.add(seq);
+    this.sentAt.set(e.patch.id, Date.now());
+    this.metrics.patchesSent++;
+    this.transmit({ type: 'patch', patch: e.patch });
+  }
+
+  transmit(message: object): void {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== ws.OPEN) return;
+    const json = JSON.stringify(message);
+    this.metrics.bytesOut += json.length;
+    ws.send(json);
+  }
+
+  private sendSyncRequest(): void {
+    const r = this.replica;
+    const m: SyncRequestMessage = { type: 'sync_request', clientId: r.clientId, fromVersion: r.version, protocol: PROTOCOL_VERSION, ackedSeq: r.ackedSeq };
+    if (r.serverId) m.serverId = r.serverId;
+    if (this.needsSnapshot) m.snapshot = true;
+    this.transmit(m);
+  }
+
+  /** Messages the connection machine does not handle itself. */
+  private route(m: ServerMessage): void {
+    switch (m.type) {
+      case 'patch_broadcast':
+        this.enqueue({ kind: 'server', changes: [{ kind: 'remote', patch: m.patch, version: m.version }] });
+        return;
+      case 'patch_response': {
+        this.ackLatency(m.patchId);
+        if (m.status === 'accepted') {
+          this.enqueue({ kind: 'server', changes: [{ kind: 'own', patchId: m.patchId, version: m.version! }] });
+          this.tell(m.patchId, { type: 'SERVER.ACCEPTED', version: m.version! });
+        } else if (m.status === 'rejected') {
+          if (this.patchActors.has(m.patchId)) this.tell(m.patchId, { type: 'SERVER.REJECTED', code: m.code ?? 'internal', reason: m.reason ?? '' });
+          // Settled here before (it no longer applied): the answer only frees its place.
+          else void this.request({ kind: 'rollback', requestId: 0, patchId: m.patchId, code: m.code ?? 'internal', reason: m.reason ?? '' }).catch(() => {});
+        } else {
+          // Processed before: say how it went then.
+          if (m.version !== undefined) this.enqueue({ kind: 'server', changes: [{ kind: 'own', patchId: m.patchId, version: m.version }] });
+          else if (!m.code) this.actor.send({ type: 'RESYNC' });
+          this.tell(m.patchId, { type: 'SERVER.IGNORED', ...(m.version !== undefined ? { version: m.version } : {}), ...(m.code ? { rejected: { code: m.code, reason: m.reason ?? '' } } : {}) });
+        }
+        return;
+      }
+      case 'error':
+        this.emit('error', new SyncError(m.code, `server: ${m.message}`, m.patchId));
+        return;
+      default:
+        return;
+    }
+  }
+
+  private ackLatency(patchId: string): void {
+    const t = this.sentAt.get(patchId);
+    if (t === undefined) return;
+    this.sentAt.delete(patchId);
+    this.metrics.observeAck(Date.now() - t);
+  }
+
+  private patchDone(e: PatchDoneEvent): void {
+    // A patch actor in a final state has stopped itself and left the system.
+    this.patchActors.delete(e.patchId);
+    const v = e.verdict;
+    if (v.status === 'rejected') {
+      this.metrics.patchesRejected++;
+      const ev = { patchId: e.patchId, code: v.code, reason: v.reason, local: v.local };
+      this.emit('rejected', ev);
+      if (v.code === 'conflict') this.emit('conflict', ev);
+    } else {
+      if (v.status === 'accepted') this.metrics.patchesAccepted++;
+      else this.metrics.patchesIgnored++;
+      this.emit('accepted', { patchId: e.patchId, ...(v.version !== undefined ? { version: v.version } : {}) });
+    }
+    if (e.rollbackFailed) this.divergence(new Error(`rollback of ${e.patchId} failed`));
+    this.changed();
+  }
+
+  // ---- status, events, waiting ---------------------------------------------------------------------
+
+  private setStatus(s: ConnectionStatus): void {
+    if (s === this.status) return;
+    this.status = s;
+    if (s !== 'ready') this.online = false;
+    this.emit('status', s);
+    this.changed();
+  }
+
+  get pendingCount(): number {
+    let n = 0;
+    for (const a of this.patchActors.values()) if ((a.getSnapshot() as { matches(s: string): boolean }).matches('unanswered')) n++;
+    return n;
+  }
+
+  get synced(): boolean {
+    return this.status === 'ready' && this.storeBusy === 0 && this.replica.entries.length === 0 && this.patchActors.size === 0;
+  }
+
+  /** Resolves when `predicate` holds, re-checked after every change. */
+  waitFor(predicate: () => boolean, timeout: number | undefined, what: string): Promise<void> {
+    if (predicate()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (!predicate()) return;
+        cleanup();
+        resolve();
+      };
+      const timer = timeout === undefined ? undefined : setTimeout(() => {
+        cleanup();
+        reject(new SyncError('internal', `${what} timed out after ${timeout} ms (status ${this.status}, ${this.replica.entries.length} pending)`));
+      }, timeout);
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.watchers.delete(check);
+      };
+      this.watchers.add(check);
+    });
+  }
+
+  private changed(): void {
+    for (const w of [...this.watchers]) w();
+  }
+
+  on(event: string, listener: Listener): () => void {
+    let set = this.listeners.get(event);
+    if (!set) this.listeners.set(event, (set = new Set()));
+    set.add(listener);
+    return () => set!.delete(listener);
+  }
+
+  emit<K extends keyof SyncClientEvents>(event: K, payload: SyncClientEvents[K]): void {
+    const set = this.listeners.get(event);
+    if (event === 'error' && !set?.size) this.logger.warn('kuzu-sync:', (payload as Error).message);
+    for (const l of set ?? []) {
+      try {
+        (l as (p: SyncClientEvents[K]) => void)(payload);
+      } catch (e) {
+        this.logger.error(`kuzu-sync: a '${event}' listener threw:`, e);
+      }
+    }
+  }
+
+  // ---- closing -------------------------------------------------------------------------------------
+
+  /** Waits for the answers to what is on the wire (bounded), so close() loses no acknowledgement. */
+  private flush(): Promise<void> {
+    const idle = () => this.storeBusy === 0 && [...this.patchActors.values()].every((a) => !(a.getSnapshot() as { matches(s: unknown): boolean }).matches({ unanswered: 'sent' }));
+    return this.waitFor(idle, FLUSH_TIMEOUT_MS, 'flush').catch(() => this.logger.warn('kuzu-sync: closing with unanswered patches; they stay pending'));
+  }
+
+  private async shutdown(): Promise<void> {
+    await this.waitFor(() => this.storeBusy === 0, FLUSH_TIMEOUT_MS, 'store drain').catch(() => {});
+    // Unanswered patch actors hold no timers; their patches stay in the database (when it is a file).
+    this.patchActors.clear();
+    await this.replica.store.close();
+  }
+
+  close(): Promise<void> {
+    this.closedPromise ??= new Promise<void>((resolve) => {
+      const sub = this.actor.subscribe({
+        next: (s) => {
+          if (s.status === 'done') {
+            sub.unsubscribe();
+            resolve();
+          }
+        },
+        error: () => resolve(),
+        complete: () => resolve(),
+      });
+      this.actor.send({ type: 'CLOSE' });
+    }).then(async () => {
+      this.actor.stop();
+      for (const d of this.deferreds.values()) d.reject(new SyncError('internal', 'the client is closed'));
+      this.deferreds.clear();
+      if (!this.replica.store.isClosed) await this.replica.store.close();
+    });
+    return this.closedPromise;
+  }
+}
+

@@ -1,0 +1,82 @@
+import WebSocket from 'ws';
+import { fromCallback } from 'xstate';
+import type { SocketEvent } from '../../machines/connection.machine.js';
+import { decodeServerMessage } from '../protocol/decode.js';
+import { SyncError } from '../protocol/errors.js';
+
+export interface SocketHooks {
+  url: string;
+  token?: string | (() => string | Promise<string>);
+  /** The socket is open: sending goes through it until it closes. */
+  opened(ws: WebSocket): void;
+  closed(ws: WebSocket): void;
+  bytesIn(n: number): void;
+  error(e: SyncError): void;
+}
+
+/**
+ * The socket actor: one WebSocket per invocation, reported to the connection machine as SOCKET.*
+ * events, closed when the machine leaves `online`. A 401 at the upgrade is reported as such so the
+ * machine stops instead of hammering the server.
+ */
+export function socketActor(hooks: SocketHooks) {
+  return fromCallback<{ type: 'noop' }, { attempt: number }>(({ sendBack }) => {
+    let ws: WebSocket | undefined;
+    let stopped = false;
+    const send = (e: SocketEvent) => {
+      if (!stopped) sendBack(e);
+    };
+    void (async () => {
+      let headers: Record<string, string> = {};
+      try {
+        const token = typeof hooks.token === 'function' ? await hooks.token() : hooks.token;
+        if (token) headers = { authorization: `Bearer ${token}` };
+      } catch (e) {
+        hooks.error(new SyncError('unauthorized', `token provider failed: ${(e as Error).message}`));
+        send({ type: 'SOCKET.CLOSED', reason: 'token provider failed' });
+        return;
+      }
+      if (stopped) return;
+      const socket = new WebSocket(hooks.url, { headers, perMessageDeflate: { threshold: 1024, clientNoContextTakeover: true, serverNoContextTakeover: true } });
+      ws = socket;
+      let unauthorized = false;
+      socket.on('unexpected-response', (_req, res) => {
+        if (res.statusCode === 401) {
+          unauthorized = true;
+          hooks.error(new SyncError('unauthorized', `the server refused the connection (401)`));
+          send({ type: 'SOCKET.UNAUTHORIZED' });
+        }
+        socket.terminate();
+      });
+      socket.on('open', () => {
+        hooks.opened(socket);
+        send({ type: 'SOCKET.OPEN' });
+      });
+      socket.on('message', (data, isBinary) => {
+        const buf = data as Buffer;
+        hooks.bytesIn(buf.length);
+        const decoded = decodeServerMessage(buf, { isBinary });
+        if (!decoded.ok) {
+          hooks.error(new SyncError(decoded.error.code, `from the server: ${decoded.error.message}`));
+          return;
+        }
+        send({ type: 'SOCKET.MESSAGE', message: decoded.message });
+      });
+      socket.on('error', () => {
+        // 'close' follows and carries the outcome.
+      });
+      socket.on('close', (code, reason) => {
+        hooks.closed(socket);
+        if (!unauthorized) send({ type: 'SOCKET.CLOSED', code, reason: reason.toString() });
+      });
+    })();
+    return () => {
+      stopped = true;
+      if (ws) {
+        hooks.closed(ws);
+        if (ws.readyState === WebSocket.OPEN) ws.close(1000);
+        else ws.terminate();
+      }
+    };
+  });
+}

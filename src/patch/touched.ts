@@ -1,0 +1,44 @@
+import type { Op } from '../protocol/types.js';
+
+/**
+ * The nodes and edges an op reads or writes, as `n:<id>` / `e:<id>` keys. Two sets of ops with no
+ * key in common commute: applying a server change under pending local patches then needs no rebase.
+ */
+export function opEntities(op: Op): string[] {
+  switch (op.op) {
+    case 'create_node':
+    case 'delete_node':
+      return [`n:${op.id}`];
+    case 'set_property':
+      return [`${op.target === 'node' ? 'n' : 'e'}:${op.id}`];
+    case 'create_edge':
+      return [`e:${op.id}`, `n:${op.from}`, `n:${op.to}`];
+    case 'delete_edge':
+      return [`e:${op.id}`];
+  }
+}
+
+/** A multiset of keys, so patches can be added and removed as they come and go. */
+export class KeyCounts {
+  private readonly counts = new Map<string, number>();
+
+  add(keys: Iterable<string>): void {
+    for (const k of keys) this.counts.set(k, (this.counts.get(k) ?? 0) + 1);
+  }
+  remove(keys: Iterable<string>): void {
+    for (const k of keys) {
+      const n = (this.counts.get(k) ?? 0) - 1;
+      if (n > 0) this.counts.set(k, n);
+      else this.counts.delete(k);
+    }
+  }
+  has(key: string): boolean {
+    return this.counts.has(key);
+  }
+  get size(): number {
+    return this.counts.size;
+  }
+  clear(): void {
+    this.counts.clear();
+  }
+}

@@ -1,0 +1,282 @@
+import { SyncError, toSyncError } from '../protocol/errors.js';
+import type { ErrorCode, Patch, PatchResponseMessage, SyncRequestMessage } from '../protocol/types.js';
+import type { GraphStore, WriteTx } from '../store/graph-store.js';
+import { ConflictTracker, type ConflictStrategy } from './conflicts.js';
+import type { Logger, PatchContext, Principal } from './options.js';
+import type { LogEntry, Rejection, ServerLog } from './server-log.js';
+import { answerSyncRequest } from './sync-answer.js';
+
+/** A connection as the authority sees it. */
+export interface Peer {
+  readonly principal: Principal;
+  /** Set by the peer's sync_request. */
+  clientId: string | undefined;
+  /** Pre-encoded JSON text. */
+  send(json: string): void;
+}
+
+type Item =
+  | { kind: 'patch'; peer: Peer; patch: Patch }
+  | { kind: 'invalid'; peer: Peer; clientId: string; seq: number; code: ErrorCode; reason: string }
+  | { kind: 'sync'; peer: Peer; request: SyncRequestMessage };
+
+type PatchItem = Extract<Item, { kind: 'patch' | 'invalid' }>;
+
+type Verdict =
+  | { status: 'accepted'; version: number; entry: LogEntry }
+  | { status: 'rejected'; code: ErrorCode; reason: string; bump: boolean }
+  | { status: 'ignored' };
+
+export interface AuthorityOptions {
+  conflictStrategy: ConflictStrategy;
+  authorize?: (principal: Principal, patch: Patch) => true | string | Promise<true | string>;
+  validatePatch?: (patch: Patch, ctx: PatchContext) => true | string | Promise<true | string>;
+  logger: Logger;
+  /** Patches committed in one transaction at most. */
+  maxGroup?: number;
+}
+
+export interface AuthorityEvents {
+  onCommitted?(accepted: number, rejected: number, ignored: number): void;
+}
+
+const patchIdOf = (item: PatchItem) => (item.kind === 'patch' ? item.patch.id : `${item.clientId}:${item.seq}`);
+const clientOf = (item: PatchItem) => (item.kind === 'patch' ? item.patch.clientId : item.clientId);
+const seqOf = (item: PatchItem) => (item.kind === 'patch' ? item.patch.seq : item.seq);
+
+/**
+ * The single writer of the server. Patches queue here and are committed in groups: each patch is
+ * judged (exactly-once, order, authorization, validation, conflicts, the graph itself), the accepted
+ * ones get consecutive versions, and data, log, seqs and version commit in ONE Kuzu transaction.
+ * Only then do answers and broadcasts go out, in version order. A sync_request is answered in the
+ * same queue, so a client's snapshot or delta and the broadcasts after it never leave a gap.
+ */
+export class Authority {
+  readonly subscribers = new Set<Peer>();
+  private readonly queue: Item[] = [];
+  private pumping: Promise<void> | undefined;
+  private readonly tracker = new ConflictTracker();
+  private readonly maxGroup: number;
+
+  constructor(
+    private readonly store: GraphStore,
+    private readonly log: ServerLog,
+    private readonly options: AuthorityOptions,
+    private readonly events: AuthorityEvents = {},
+  ) {
+    this.maxGroup = options.maxGroup ?? 2000;
+  }
+
+  /** Rebuilds conflict stamps from the retained log (only needed when conflicts are judged). */
+  async init(): Promise<void> {
+    if (this.options.conflictStrategy === 'last-writer-wins') return;
+    this.tracker.forget(this.log.logStart);
+    for (let from = this.log.logStart; from < this.log.version; ) {
+      const rows = await this.log.readLog(from, 5000);
+      if (rows.length === 0) break;
+      for (const r of rows) this.tracker.record(JSON.parse(r.json) as Patch, r.version);
+      from = rows[rows.length - 1]!.version;
+    }
+  }
+
+  submitPatch(peer: Peer, patch: Patch): void {
+    this.enqueue({ kind: 'patch', peer, patch });
+  }
+  submitInvalid(peer: Peer, clientId: string, seq: number, code: ErrorCode, reason: string): void {
+    this.enqueue({ kind: 'invalid', peer, clientId, seq, code, reason });
+  }
+  submitSyncRequest(peer: Peer, request: SyncRequestMessage): void {
+    this.enqueue({ kind: 'sync', peer, request });
+  }
+
+  /** Resolves when everything queued so far has been processed. */
+  async drain(): Promise<void> {
+    while (this.pumping) await this.pumping;
+  }
+
+  private enqueue(item: Item): void {
+    this.queue.push(item);
+    this.pumping ??= this.pump().finally(() => (this.pumping = undefined));
+  }
+
+  private async pump(): Promise<void> {
+    while (this.queue.length) {
+      const head = this.queue[0]!;
+      if (head.kind === 'sync') {
+        this.queue.shift();
+        await this.answer(head.peer, head.request);
+        continue;
+      }
+      // A group runs up to the next sync_request: that answer must see everything before it.
+      let n = 0;
+      while (n < this.queue.length && n < this.maxGroup && this.queue[n]!.kind !== 'sync') n++;
+      const group = this.queue.splice(0, n) as PatchItem[];
+      try {
+        await this.commitGroup(group);
+      } catch (e) {
+        this.options.logger.error('kuzu-sync: a group failed to commit; retrying its patches one by one:', (e as Error).message);
+        for (const item of group) {
+          try {
+            await this.commitGroup([item]);
+          } catch (err) {
+            await this.commitFailure(item, toSyncError(err));
+          }
+        }
+      }
+    }
+  }
+
+  private async answer(peer: Peer, request: SyncRequestMessage): Promise<void> {
+    try {
+      await answerSyncRequest(this.store, this.log, peer, request);
+      this.subscribers.add(peer);
+    } catch (e) {
+      this.options.logger.error('kuzu-sync: could not answer sync_request:', (e as Error).message);
+      peer.send(JSON.stringify({ type: 'error', code: 'internal', message: 'could not answer sync_request' }));
+    }
+  }
+
+  /** The checks that may await user code run before the (synchronous) planning of the transaction. */
+  private async precheck(item: PatchItem): Promise<Rejection | undefined> {
+    if (item.kind === 'invalid') return { code: item.code, reason: item.reason };
+    const { principal } = item.peer;
+    try {
+      if (principal.readOnly) return { code: 'forbidden', reason: 'this principal may only read' };
+      if (this.options.authorize) {
+        const r = await this.options.authorize(principal, item.patch);
+        if (r !== true) return { code: 'forbidden', reason: String(r) };
+      }
+      if (this.options.validatePatch) {
+        const r = await this.options.validatePatch(item.patch, { principal, version: this.log.version });
+        if (r !== true) return { code: 'validation_failed', reason: String(r) };
+      }
+    } catch (e) {
+      this.options.logger.error('kuzu-sync: authorize/validatePatch threw:', e);
+      return { code: 'internal', reason: 'the server could not check this patch' };
+    }
+    return undefined;
+  }
+
+  /** Exactly-once and order, before anything else: what to do with a patch given the seqs seen. */
+  private classify(item: PatchItem, seen: Map<string, number>): Verdict | 'process' {
+    const clientId = clientOf(item);
+    const seq = seqOf(item);
+    if (item.peer.clientId !== clientId) {
+      return { status: 'rejected', code: 'forbidden', reason: `this connection syncs as ${JSON.stringify(item.peer.clientId)}, not ${JSON.stringify(clientId)}`, bump: false };
+    }
+    const last = seen.get(clientId) ?? this.log.lastSeq.get(clientId) ?? 0;
+    if (seq <= last) return { status: 'ignored' };
+    if (seq > last + 1) return { status: 'rejected', code: 'out_of_order', reason: `expected seq ${last + 1}, got ${seq}`, bump: false };
+    seen.set(clientId, seq);
+    return 'process';
+  }
+
+  private async commitGroup(group: PatchItem[]): Promise<void> {
+    const seen = new Map<string, number>();
+    const classified = group.map((item) => this.classify(item, seen));
+    const prechecks = await Promise.all(group.map((item, i) => (classified[i] === 'process' ? this.precheck(item) : undefined)));
+
+    const entries: LogEntry[] = [];
+    const seqs = new Map<string, number>();
+    const rejections = new Map<string, Rejection>();
+    const verdicts: Verdict[] = [];
+    let version = this.log.version;
+    const compactTo = this.log.compactionPoint(version + group.length);
+    const groupTracker = this.options.conflictStrategy === 'last-writer-wins' ? undefined : this.tracker;
+
+    try {
+      await this.store.write((tx: WriteTx) => {
+      // Planning is synchronous; everything below either commits together or not at all.
+      group.forEach((item, i) => {
+        const c = classified[i]!;
+        let verdict: Verdict;
+        if (c !== 'process') verdict = c;
+        else if (prechecks[i]) verdict = { status: 'rejected', ...prechecks[i]!, bump: true };
+        else verdict = this.judge((item as Extract<PatchItem, { kind: 'patch' }>).patch, tx, version + 1, groupTracker);
+        if (verdict.status === 'accepted') version = verdict.version;
+        if (verdict.status === 'accepted' || (verdict.status === 'rejected' && verdict.bump)) seqs.set(clientOf(item), seqOf(item));
+        if (verdict.status === 'accepted') entries.push(verdict.entry);
+        if (verdict.status === 'rejected' && verdict.bump) rejections.set(patchIdOf(item), { code: verdict.code, reason: verdict.reason });
+        verdicts.push(verdict);
+      });
+      for (const step of this.log.groupSteps(entries, seqs, rejections, version, compactTo)) tx.then(step);
+      });
+    } catch (e) {
+      // Stamps of this group were recorded to judge its later patches; they stay only if it commits.
+      this.tracker.revert();
+      throw e;
+    }
+    this.tracker.commit();
+    this.log.committed(entries, seqs, rejections, version, compactTo);
+    if (compactTo !== undefined) this.tracker.forget(compactTo);
+    this.publish(group, verdicts);
+  }
+
+  /** Conflicts, then the graph itself. Records the patch's stamps for later patches of the group. */
+  private judge(patch: Patch, tx: WriteTx, version: number, tracker: ConflictTracker | undefined): Verdict {
+    if (tracker) {
+      const conflicts = tracker.conflicts(patch);
+      const strategy = this.options.conflictStrategy;
+      const stale = typeof strategy === 'function' ? conflicts.filter((c) => strategy(c) === 'reject') : conflicts;
+      if (stale.length) {
+        const c = stale[0]!;
+        return {
+          status: 'rejected',
+          code: 'conflict',
+          reason: `${c.key} was changed at version ${c.changedAt} by ${c.changedBy}, after this patch's base version ${c.baseVersion}`,
+          bump: true,
+        };
+      }
+    }
+    const applied = tx.apply(patch.ops);
+    if (!applied.ok) return { status: 'rejected', code: applied.error.code, reason: `op ${applied.opIndex}: ${applied.error.message}`, bump: true };
+    tracker?.record(patch, version);
+    return { status: 'accepted', version, entry: { version, patch, json: JSON.stringify(patch) } };
+  }
+
+  /** A patch that cannot be committed even alone: reject it durably so its client moves on. */
+  private async commitFailure(item: PatchItem, error: SyncError): Promise<void> {
+    this.options.logger.error(`kuzu-sync: patch ${patchIdOf(item)} failed alone:`, error.message);
+    const seen = new Map<string, number>();
+    const c = this.classify(item, seen);
+    const verdict: Verdict = c === 'process' ? { status: 'rejected', code: 'internal', reason: 'the server could not apply this patch', bump: true } : c;
+    const seqs = new Map<string, number>();
+    const rejections = new Map<string, Rejection>();
+    if (verdict.status === 'rejected' && verdict.bump) {
+      seqs.set(clientOf(item), seqOf(item));
+      rejections.set(patchIdOf(item), { code: verdict.code, reason: verdict.reason });
+    }
+    const steps = this.log.groupSteps([], seqs, rejections, this.log.version, undefined);
+    await this.store.run(steps);
+    this.log.committed([], seqs, rejections, this.log.version, undefined);
+    this.publish([item], [verdict]);
+  }
+
+  /** Answers and broadcasts, after the commit, in version order. */
+  private publish(group: PatchItem[], verdicts: Verdict[]): void {
+    let accepted = 0;
+    let rejected = 0;
+    let ignored = 0;
+    group.forEach((item, i) => {
+      const v = verdicts[i]!;
+      const patchId = patchIdOf(item);
+      let response: PatchResponseMessage;
+      if (v.status === 'accepted') {
+        accepted++;
+        response = { type: 'patch_response', patchId, status: 'accepted', version: v.version };
+        const broadcast = `{"type":"patch_broadcast","patch":${v.entry.json},"version":${v.version}}`;
+        for (const peer of this.subscribers) if (peer !== item.peer && peer.clientId !== v.entry.patch.clientId) peer.send(broadcast);
+      } else if (v.status === 'rejected') {
+        rejected++;
+        response = { type: 'patch_response', patchId, status: 'rejected', code: v.code, reason: v.reason };
+      } else {
+        ignored++;
+        // A re-send: say what became of it the first time, so a client whose answer was lost settles it.
+        const o = this.log.outcome(clientOf(item), seqOf(item));
+        response = { type: 'patch_response', patchId, status: 'ignored', ...(o.version !== undefined ? { version: o.version } : {}), ...(o.code ? { code: o.code, reason: o.reason } : {}) };
+      }
+      item.peer.send(JSON.stringify(response));
+    });
+    this.events.onCommitted?.(accepted, rejected, ignored);
+  }
+}

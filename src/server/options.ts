@@ -1,0 +1,65 @@
+import type { IncomingMessage } from 'node:http';
+import type { Patch } from '../protocol/types.js';
+import type { KuzuDriver } from '../store/kuzu/driver.js';
+import type { ConflictStrategy } from './conflicts.js';
+
+/**
+ * Who is on the other end of a connection, as `authenticate` decides. kuzu-sync reads two fields;
+ * the rest is yours (roles, tenant...) and reaches `authorize` and `validatePatch`.
+ */
+export interface Principal {
+  /** A name for logs. */
+  id?: string;
+  /** The clientIds this principal may sync and write as; any when absent. */
+  clientIds?: string[];
+  /** Every patch is rejected `forbidden`. */
+  readOnly?: boolean;
+  [key: string]: unknown;
+}
+
+export interface PatchContext {
+  principal: Principal;
+  /** The server version before this patch. */
+  version: number;
+}
+
+export interface Logger {
+  debug(...args: unknown[]): void;
+  info(...args: unknown[]): void;
+  warn(...args: unknown[]): void;
+  error(...args: unknown[]): void;
+}
+
+export interface SyncServerOptions {
+  /** 0 = any free port. Default 8080. */
+  port?: number;
+  /** Default '127.0.0.1'. */
+  host?: string;
+  /** Default '/sync'. */
+  path?: string;
+  /** Default ':memory:'. With a path every accepted patch is durable. */
+  databasePath?: string;
+  /** KuzuDB buffer pool of the server's database. */
+  bufferSize?: number;
+  /** Default: kuzu-wasm in a worker thread of its own. */
+  driver?: KuzuDriver;
+  /** Null: HTTP 401 at the upgrade. */
+  authenticate?: (req: IncomingMessage) => Principal | null | Promise<Principal | null>;
+  /** A string is the reason for a `forbidden` rejection. */
+  authorize?: (principal: Principal, patch: Patch) => true | string | Promise<true | string>;
+  /** A string is the reason for a `validation_failed` rejection. */
+  validatePatch?: (patch: Patch, ctx: PatchContext) => true | string | Promise<true | string>;
+  /** Default 'last-writer-wins' (server order). */
+  conflictStrategy?: ConflictStrategy;
+  /** Frames above this get a `message_too_large` error. Default 1 MiB. */
+  maxMessageBytes?: number;
+  /** permessage-deflate for frames above 1 KiB. Default true. */
+  compression?: boolean;
+  /** A connection silent (no message, no pong) this long is terminated. Default 90 s. */
+  heartbeatTimeout?: number;
+  /** Accepted patches kept in the log for deltas. Default 100,000 versions. */
+  logRetention?: number;
+  /** A client whose unsent output passes this is dropped; it reconnects and resyncs. Default 16 MiB. */
+  maxBufferedBytes?: number;
+  logger?: Logger;
+}

@@ -1,0 +1,103 @@
+import type { PatchOutcome, SyncRequestMessage } from '../protocol/types.js';
+import type { GraphStore } from '../store/graph-store.js';
+import type { Peer } from './authority.js';
+import type { ServerLog } from './server-log.js';
+
+/** Target size of one sync_state frame: large answers come in chunks, `done: true` on the last. */
+export const CHUNK_BYTES = 256 * 1024;
+/** A rough size of one node or edge in a snapshot, to weigh it against a delta's exact size. */
+const SNAPSHOT_BYTES_PER_ENTITY = 120;
+const LOG_PAGE = 2000;
+
+interface Header {
+  serverId: string;
+  mode: 'delta' | 'snapshot';
+  fromVersion: number;
+  version: number;
+  lastSeq: number;
+}
+
+function header(h: Header, done: boolean, outcomes?: PatchOutcome[]): string {
+  const o = outcomes?.length ? `,"outcomes":${JSON.stringify(outcomes)}` : '';
+  return `{"type":"sync_state","serverId":${JSON.stringify(h.serverId)},"mode":"${h.mode}","fromVersion":${h.fromVersion},"version":${h.version},"lastSeq":${h.lastSeq}${o},"done":${done}`;
+}
+
+/**
+ * Answers a sync_request: a delta from the log when the client's version is still covered by it and
+ * the delta is smaller than a snapshot, otherwise a snapshot. Always with the serverId and the
+ * client's lastSeq (and, when asked, the outcome of its recent patches), so a client can settle
+ * patches whose answers it never got. Runs inside the authority's queue: nothing commits meanwhile.
+ */
+export async function answerSyncRequest(store: GraphStore, log: ServerLog, peer: Peer, request: SyncRequestMessage): Promise<void> {
+  const h: Header = {
+    serverId: log.serverId,
+    mode: 'delta',
+    fromVersion: request.fromVersion,
+    version: log.version,
+    lastSeq: log.lastSeq.get(request.clientId) ?? 0,
+  };
+  const outcomes = request.ackedSeq !== undefined ? log.outcomes(request.clientId, request.ackedSeq) : undefined;
+  if (await deltaWorks(store, log, request)) await sendDelta(log, peer, h, outcomes);
+  else await sendSnapshot(store, peer, { ...h, mode: 'snapshot' }, outcomes);
+}
+
+async function deltaWorks(store: GraphStore, log: ServerLog, request: SyncRequestMessage): Promise<boolean> {
+  if (request.snapshot || (request.serverId !== undefined && request.serverId !== log.serverId)) return false;
+  if (request.fromVersion > log.version || request.fromVersion < log.logStart) return false;
+  if (request.fromVersion === log.version) return true;
+  const snapshotBytes = (store.model.nodeCount + store.model.edgeCount) * SNAPSHOT_BYTES_PER_ENTITY;
+  if (log.version - request.fromVersion < snapshotBytes / 2000) return true; // plainly small: skip the sum
+  return (await log.logBytesAfter(request.fromVersion)) <= snapshotBytes;
+}
+
+async function sendDelta(log: ServerLog, peer: Peer, h: Header, outcomes: PatchOutcome[] | undefined): Promise<void> {
+  // The log holds each patch as the JSON text it was accepted as: frames are built by concatenation.
+  let parts: string[] = [];
+  let bytes = 0;
+  let first = true;
+  const flush = (done: boolean) => {
+    peer.send(`${header(h, done, first ? outcomes : undefined)},"patches":[${parts.join(',')}]}`);
+    first = false;
+    parts = [];
+    bytes = 0;
+  };
+  for (let from = h.fromVersion; from < h.version; ) {
+    const rows = await log.readLog(from, LOG_PAGE);
+    if (rows.length === 0) break;
+    for (const r of rows) {
+      const part = `{"patch":${r.json},"version":${r.version}}`;
+      if (bytes + part.length > CHUNK_BYTES && parts.length) flush(false);
+      parts.push(part);
+      bytes += part.length;
+    }
+    from = rows[rows.length - 1]!.version;
+  }
+  flush(true);
+}
+
+async function sendSnapshot(store: GraphStore, peer: Peer, h: Header, outcomes: PatchOutcome[] | undefined): Promise<void> {
+  const snap = await store.exportSnapshot();
+  let schema: string | undefined = JSON.stringify(snap.schema);
+  let nodes: string[] = [];
+  let edges: string[] = [];
+  let bytes = schema.length;
+  let first = true;
+  const flush = (done: boolean) => {
+    const body = `${schema ? `"schema":${schema},` : ''}"nodes":[${nodes.join(',')}],"edges":[${edges.join(',')}]`;
+    peer.send(`${header(h, done, first ? outcomes : undefined)},"snapshot":{${body}}}`);
+    first = false;
+    schema = undefined;
+    nodes = [];
+    edges = [];
+    bytes = 0;
+  };
+  const add = (into: () => string[], json: string) => {
+    if (bytes + json.length > CHUNK_BYTES && (nodes.length || edges.length)) flush(false);
+    into().push(json);
+    bytes += json.length;
+  };
+  // Nodes before edges: a client loading chunk by chunk always has both ends of an edge.
+  for (const n of snap.nodes) add(() => nodes, JSON.stringify(n));
+  for (const e of snap.edges) add(() => edges, JSON.stringify(e));
+  flush(true);
+}

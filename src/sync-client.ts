@@ -1,0 +1,106 @@
+import { randomUUID } from 'node:crypto';
+import { ClientRuntime } from './client/runtime.js';
+import type { BatchWriter, Logger, SyncClient, SyncClientEvents, SyncClientOptions } from './client/options.js';
+import { Replica } from './client/replica.js';
+import { assertValidOp } from './protocol/validate.js';
+import { SyncError } from './protocol/errors.js';
+import type { Op, Patch, Props, Value } from './protocol/types.js';
+import { GraphStore } from './store/graph-store.js';
+
+export type { BatchWriter, SyncClient, SyncClientEvents, SyncClientOptions, SyncMetrics, RejectedEvent, Logger } from './client/options.js';
+
+const quietLogger: Logger = { debug() {}, info() {}, warn: (...a) => console.warn(...a), error: (...a) => console.error(...a) };
+
+/** Collects the ops of one batch; every method validates at once and throws a typed error. */
+class Batch implements BatchWriter {
+  readonly ops: Op[] = [];
+  private push(op: Op): void {
+    this.ops.push(assertValidOp(op));
+  }
+  createNode(label: string, properties: Props = {}, options: { id?: string } = {}): string {
+    const id = options.id ?? randomUUID();
+    this.push({ op: 'create_node', label, id, properties });
+    return id;
+  }
+  setProperty(target: 'node' | 'edge', id: string, key: string, value: Value | null): void {
+    this.push({ op: 'set_property', target, id, key, value });
+  }
+  createEdge(label: string, fromId: string, toId: string, properties: Props = {}, options: { id?: string } = {}): string {
+    const id = options.id ?? randomUUID();
+    this.push({ op: 'create_edge', label, id, from: fromId, to: toId, properties });
+    return id;
+  }
+  deleteNode(id: string): void {
+    this.push({ op: 'delete_node', id });
+  }
+  deleteEdge(id: string): void {
+    this.push({ op: 'delete_edge', id });
+  }
+}
+
+/**
+ * A client: a local KuzuDB graph kept in sync with a kuzu-sync server. Writes apply locally at once
+ * and resolve after the local apply; the actor system behind `actor` sends them, takes the server's
+ * verdicts (rolling back rejections), applies others' changes, and reconnects and reconciles.
+ */
+export async function createSyncClient(options: SyncClientOptions): Promise<SyncClient> {
+  if (typeof options?.serverUrl !== 'string' || !/^wss?:\/\//.test(options.serverUrl)) {
+    throw new SyncError('invalid_value', 'serverUrl must be a ws:// or wss:// URL');
+  }
+  const logger = options.logger ?? quietLogger;
+  const store = await GraphStore.open(options.databasePath ?? ':memory:', {
+    ...(options.bufferSize !== undefined ? { bufferSize: options.bufferSize } : {}),
+    ...(options.driver ? { driver: options.driver } : {}),
+  });
+  let runtime: ClientRuntime;
+  try {
+    const replica = await Replica.open(store, options.clientId, randomUUID);
+    runtime = new ClientRuntime(replica, options, logger);
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+  runtime.start();
+
+  const write = async (ops: Op[]): Promise<Patch> => (await runtime.request({ kind: 'local', requestId: 0, ops })) as Patch;
+  const one = (op: Op) => write([assertValidOp(op)]);
+
+  const client: SyncClient = {
+    clientId: runtime.replica.clientId,
+    actor: runtime.actor,
+    async createNode(label, properties = {}, opts = {}) {
+      const id = opts.id ?? randomUUID();
+      await one({ op: 'create_node', label, id, properties });
+      return id;
+    },
+    async setProperty(target, id, key, value) {
+      await one({ op: 'set_property', target, id, key, value });
+    },
+    async createEdge(label, fromId, toId, properties = {}, opts = {}) {
+      const id = opts.id ?? randomUUID();
+      await one({ op: 'create_edge', label, id, from: fromId, to: toId, properties });
+      return id;
+    },
+    async deleteNode(id) {
+      await one({ op: 'delete_node', id });
+    },
+    async deleteEdge(id) {
+      await one({ op: 'delete_edge', id });
+    },
+    async batch(build) {
+      const b = new Batch();
+      build(b);
+      if (b.ops.length) await write(b.ops);
+    },
+    query: (cypher, params = {}) => store.query(cypher, params),
+    isReady: () => runtime.status === 'ready',
+    getPendingPatchCount: () => runtime.pendingCount,
+    getServerVersion: () => runtime.replica.version,
+    getStatus: () => runtime.status,
+    getMetrics: () => runtime.metrics.snapshot(runtime.replica.entries.length),
+    whenSynced: (opts = {}) => runtime.waitFor(() => runtime.synced, opts.timeout, 'whenSynced'),
+    on: (event, listener) => runtime.on(event, listener as never),
+    close: () => runtime.close(),
+  };
+  return client;
+}
