@@ -93,6 +93,7 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
       if (b.ops.length) await write(b.ops);
     },
     query: (cypher, params = {}) => store.query(cypher, params),
+    exportSnapshot: () => store.exportSnapshot(),
     isReady: () => runtime.status === 'ready',
     getPendingPatchCount: () => runtime.pendingCount,
     getServerVersion: () => runtime.replica.version,

@@ -1,7 +1,7 @@
 import type { AnyActorRef, InspectionEvent, Observer } from 'xstate';
 import type { ConnectionStatus } from '../../machines/connection.machine.js';
 import type { SyncError } from '../protocol/errors.js';
-import type { ErrorCode, Patch, Props, Value } from '../protocol/types.js';
+import type { ErrorCode, Patch, Props, Snapshot, Value } from '../protocol/types.js';
 import type { KuzuDriver } from '../store/kuzu/driver.js';
 
 export interface Logger {
@@ -87,6 +87,8 @@ export interface SyncClient {
   deleteEdge(id: string): Promise<void>;
   batch(build: (tx: BatchWriter) => void): Promise<void>;
   query(cypher: string, params?: Record<string, Value | null>): Promise<Record<string, unknown>[]>;
+  /** Every node and edge of the local graph (server state plus pending patches), read in one transaction. */
+  exportSnapshot(): Promise<Snapshot>;
   isReady(): boolean;
   getPendingPatchCount(): number;
   getServerVersion(): number;

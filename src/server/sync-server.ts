@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { decodeClientMessage, DEFAULT_MAX_MESSAGE_BYTES } from '../protocol/decode.js';
-import type { ErrorCode } from '../protocol/types.js';
+import type { ErrorCode, Snapshot } from '../protocol/types.js';
 import { GraphStore } from '../store/graph-store.js';
 import { wasmDriver } from '../store/kuzu/wasm-driver.js';
 import { Authority, type Peer } from './authority.js';
@@ -16,6 +16,10 @@ export interface SyncServer {
   /** The server's identity: it changes only with a new database. */
   readonly serverId: string;
   connectionCount(): number;
+  /** A read-only Cypher query on the authoritative graph. */
+  query(cypher: string, params?: Record<string, unknown>): Promise<Record<string, unknown>[]>;
+  /** Every node and edge of the authoritative graph, read in one transaction. */
+  exportSnapshot(): Promise<Snapshot>;
   /** Drop every connection; clients reconnect on their own. */
   disconnectAll(): void;
   /** Stop accepting, finish what is queued, close every socket and the database. */
@@ -223,6 +227,8 @@ export async function createSyncServer(options: SyncServerOptions = {}): Promise
     serverId: log.serverId,
     getVersion: () => log.version,
     connectionCount: () => connections.size,
+    query: (cypher, params) => store.query(cypher, params),
+    exportSnapshot: () => store.exportSnapshot(),
     disconnectAll() {
       for (const c of connections) c.ws.terminate();
     },

@@ -1,0 +1,89 @@
+/**
+ * The README's walkthrough, runnable: `npm run example:sync`.
+ * With SYNC_SERVER_URL unset it starts a sync server in this process; set it to use yours
+ * (for example one started with `npx kuzu-sync serve --port 8080`).
+ * With KUZU_SYNC_INSPECT=1 it also streams the actor system to the Stately inspector (see README).
+ */
+import { createSyncClient, createSyncServer, type SyncClientOptions, type SyncServer } from '../src/index.js';
+
+const step = (text: string) => console.log(`\n== ${text}`);
+
+let server: SyncServer | undefined;
+let serverUrl = process.env.SYNC_SERVER_URL;
+if (!serverUrl) {
+  server = await createSyncServer({ port: 0 });
+  serverUrl = server.url;
+  console.log(`No SYNC_SERVER_URL set: started an embedded sync server at ${serverUrl}`);
+} else {
+  console.log(`Using the sync server at ${serverUrl}`);
+}
+
+let inspect: SyncClientOptions['inspect'];
+let stopInspector: (() => void) | undefined;
+if (process.env.KUZU_SYNC_INSPECT) {
+  // @statelyai/inspect: its adapter retries forever when nobody listens, hence opt-in.
+  const { createWebSocketInspector } = await import('@statelyai/inspect');
+  const { createInspectorServer } = await import('@statelyai/inspect/server');
+  const inspector = createInspectorServer({ port: 8383, autoOpen: false });
+  const adapter = createWebSocketInspector({ url: 'ws://localhost:8383' });
+  inspect = adapter.inspect;
+  stopInspector = () => {
+    adapter.stop();
+    inspector.stop();
+  };
+  console.log('Inspector: open http://localhost:8383 in a browser to watch the actor system');
+}
+
+step('Client A connects and writes (each write applies locally at once)');
+const alice = await createSyncClient({
+  serverUrl,
+  clientId: `example-a-${process.pid}`,
+  databasePath: ':memory:',
+  reconnectInterval: 5000,
+  heartbeatInterval: 30000,
+  ...(inspect ? { inspect } : {}),
+});
+alice.on('rejected', (r) => console.log(`  rejected ${r.patchId}: ${r.code} (${r.reason})`));
+
+const nodeId = await alice.createNode('Person', { name: 'Alice', age: 30, city: 'New York' });
+console.log(`  created Person ${nodeId}`);
+await alice.setProperty('node', nodeId, 'occupation', 'Engineer');
+await alice.setProperty('node', nodeId, 'skills', ['JavaScript', 'Python']);
+console.log('  set occupation and skills');
+
+console.log(`  Connected:       ${alice.isReady()}`);
+console.log(`  Pending patches: ${alice.getPendingPatchCount()}   (sent or queued, not yet answered)`);
+console.log(`  Server version:  ${alice.getServerVersion()}`);
+
+step('Waiting until the server has accepted everything');
+await alice.whenSynced({ timeout: 30_000 });
+console.log(`  Connected:       ${alice.isReady()}`);
+console.log(`  Pending patches: ${alice.getPendingPatchCount()}`);
+console.log(`  Server version:  ${alice.getServerVersion()}`);
+
+step('A write the graph refuses: age is a number, so a string is a type error (nothing is applied or sent)');
+await alice.setProperty('node', nodeId, 'age', 'thirty').catch((e: Error & { code?: string }) => console.log(`  ${e.code}: ${e.message}`));
+
+step('Client B joins and reads the graph with plain Cypher');
+const bob = await createSyncClient({ serverUrl, clientId: `example-b-${process.pid}` });
+await bob.whenSynced({ timeout: 30_000 });
+const rows = await bob.query('MATCH (p:Person) RETURN p.name AS name, p.occupation AS occupation, p.skills AS skills, p.city AS city');
+for (const r of rows) console.log(`  ${r.name}, ${r.occupation} in ${r.city}, skills: ${(r.skills as string[]).join(', ')}`);
+
+step('B adds an edge; A sees it arrive');
+const seen = new Promise<void>((resolve) => alice.on('patch', () => resolve()));
+const bobId = await bob.createNode('Person', { name: 'Bob' });
+await bob.createEdge('KNOWS', bobId, nodeId, { since: 2024 });
+await seen;
+await bob.whenSynced({ timeout: 30_000 });
+await alice.whenSynced({ timeout: 30_000 });
+const knows = await alice.query('MATCH (a:Person)-[k:KNOWS]->(b:Person) RETURN a.name AS a, b.name AS b, k.since AS since');
+for (const k of knows) console.log(`  on A: ${k.a} KNOWS ${k.b} since ${k.since}`);
+console.log(`  Server version:  ${alice.getServerVersion()} on A, ${bob.getServerVersion()} on B`);
+
+step('Closing');
+await alice.close();
+await bob.close();
+await server?.close();
+stopInspector?.();
+console.log('  done');

@@ -1,0 +1,237 @@
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { RejectedEvent } from '../../src/client/options.js';
+import { SyncError } from '../../src/protocol/errors.js';
+import { rejects } from '../helpers/assert.js';
+import { tempDir } from '../helpers/temp.js';
+import { assertConverged, client, server, synced, until } from '../helpers/sync.js';
+
+const dir = tempDir();
+
+test("the seed's usage: create, set properties, status, close", async () => {
+  const s = await server();
+  const c = await client(s, { clientId: 'client-001', databasePath: ':memory:' });
+  const nodeId = await c.createNode('Person', { name: 'Alice', age: 30, city: 'New York' });
+  assert.is(typeof nodeId, 'string');
+  await c.setProperty('node', nodeId, 'occupation', 'Engineer');
+  await c.setProperty('node', nodeId, 'skills', ['JavaScript', 'Python']);
+  // Writes resolve after the local apply: visible at once, whatever the server says later.
+  const local = await c.query('MATCH (p:Person {id: $id}) RETURN p.name AS name, p.skills AS skills', { id: nodeId });
+  assert.equal(local, [{ name: 'Alice', skills: ['JavaScript', 'Python'] }]);
+  assert.ok(c.getPendingPatchCount() <= 3);
+  await c.whenSynced({ timeout: 20_000 });
+  assert.is(c.isReady(), true);
+  assert.is(c.getPendingPatchCount(), 0);
+  assert.is(c.getServerVersion(), 3);
+  assert.equal(await s.query('MATCH (p:Person) RETURN p.occupation AS o'), [{ o: 'Engineer' }]);
+  await assertConverged(s, c);
+  await c.close();
+  assert.is(c.getStatus(), 'closed');
+  await s.close();
+});
+
+test("two clients see each other's writes: nodes, edges, property changes and deletes", async () => {
+  const s = await server();
+  const a = await client(s, { clientId: 'A' });
+  const b = await client(s, { clientId: 'B' });
+  await synced(a, b);
+  const seenByB: number[] = [];
+  b.on('patch', (p) => seenByB.push(p.version));
+  const alice = await a.createNode('Person', { name: 'Alice' });
+  const bob = await b.createNode('Person', { name: 'Bob' });
+  await synced(a, b);
+  const knows = await a.createEdge('KNOWS', alice, bob, { since: 2020 });
+  await b.setProperty('node', alice, 'nickname', 'Al');
+  await synced(a, b);
+  await until(async () => (await a.query("MATCH (p:Person {name: 'Alice'}) RETURN p.nickname AS n"))[0]?.n === 'Al', 10_000, 'A sees B change its node');
+  await b.setProperty('edge', knows, 'since', 2021);
+  await a.deleteNode(bob);
+  await synced(a, b);
+  await until(() => a.getServerVersion() === s.getVersion() && b.getServerVersion() === s.getVersion());
+  await assertConverged(s, a, b);
+  assert.equal(await b.query('MATCH ()-[k:KNOWS]->() RETURN count(*) AS n'), [{ n: 0 }], 'deleting the node took its edge');
+  assert.ok(seenByB.length >= 2, 'B received broadcasts');
+  await a.close();
+  await b.close();
+  await s.close();
+});
+
+test('a rejected patch is rolled back, reported, and does not block the patches behind it; dependents cascade', async () => {
+  const s = await server({ validatePatch: (p) => (p.ops.some((o) => o.op === 'create_node' && o.properties.name === 'Mallory') ? 'no Mallory' : true) });
+  const c = await client(s, { clientId: 'C' });
+  await synced(c);
+  const rejected: RejectedEvent[] = [];
+  c.on('rejected', (r) => rejected.push(r));
+  const ok1 = await c.createNode('Person', { name: 'Alice' });
+  const bad = await c.createNode('Person', { name: 'Mallory' });
+  await c.setProperty('node', bad, 'age', 40); // depends on the rejected node
+  const ok2 = await c.createNode('Person', { name: 'Carol' });
+  await c.setProperty('node', ok1, 'age', 31);
+  await synced(c);
+  const names = (await c.query('MATCH (p:Person) RETURN p.name AS name ORDER BY name')).map((r) => r.name);
+  assert.equal(names, ['Alice', 'Carol']);
+  assert.equal(
+    rejected.map((r) => r.code).sort(),
+    ['not_found', 'validation_failed'],
+    JSON.stringify(rejected),
+  );
+  assert.ok(rejected.find((r) => r.code === 'validation_failed' && r.reason.includes('no Mallory') && !r.local));
+  assert.ok(ok2);
+  await assertConverged(s, c);
+  await c.close();
+  await s.close();
+});
+
+test('bad writes throw typed errors locally and nothing is applied or sent', async () => {
+  const s = await server();
+  const c = await client(s, { clientId: 'D' });
+  await synced(c);
+  const id = await c.createNode('Thing', { n: 1 });
+  await synced(c);
+  const version = s.getVersion();
+  for (const [call, code] of [
+    [() => c.createNode('bad label', {}), 'invalid_identifier'],
+    [() => c.createNode('Thing', { 'x`y': 1 }), 'invalid_identifier'],
+    [() => c.createNode('_Meta', {}), 'invalid_identifier'],
+    [() => c.createNode('Thing', { n: Number.NaN }), 'invalid_value'],
+    [() => c.createNode('Thing', { n: [1, 'a'] as never }), 'invalid_value'],
+    [() => c.setProperty('node', id, 'n', 'one'), 'type_mismatch'],
+    [() => c.setProperty('node', 'missing', 'n', 1), 'not_found'],
+    [() => c.createNode('Thing', {}, { id }), 'already_exists'],
+    [() => c.createEdge('LINKS', id, 'missing'), 'not_found'],
+    [() => c.createEdge('REL', id, id), 'invalid_identifier'],
+  ] as Array<[() => Promise<unknown>, string]>) {
+    const e = await rejects(call(), code);
+    assert.instance(e, SyncError);
+  }
+  assert.is(c.getPendingPatchCount(), 0);
+  await synced(c);
+  assert.is(s.getVersion(), version, 'nothing reached the server');
+  await c.close();
+  await s.close();
+});
+
+test('50 writes made offline are flushed when the server comes back on the same port and file', async () => {
+  const dbPath = join(dir, 'offline-server.kz');
+  let s = await server({ databasePath: dbPath });
+  const port = s.port;
+  const c = await client(s, { clientId: 'offline' });
+  await synced(c);
+  const base = await c.createNode('Counter', { n: 0 });
+  await synced(c);
+  await s.close();
+  await until(() => c.getStatus() === 'offline', 10_000, 'client notices the server is gone');
+  const ids: string[] = [];
+  for (let i = 0; i < 50; i++) {
+    if (i % 10 === 9) await c.setProperty('node', base, 'n', i);
+    else ids.push(await c.createNode('Item', { i }));
+  }
+  assert.is(c.getPendingPatchCount(), 50);
+  assert.is(c.isReady(), false);
+  assert.equal(await c.query('MATCH (i:Item) RETURN count(*) AS n'), [{ n: 45 }], 'offline writes are visible locally');
+  s = await server({ databasePath: dbPath, port });
+  await c.whenSynced({ timeout: 30_000 });
+  assert.is(s.getVersion(), 51);
+  await assertConverged(s, c);
+  await c.close();
+  await s.close();
+});
+
+test('pending patches survive a client restart (same clientId and database file), and apply exactly once', async () => {
+  const dbPath = join(dir, 'restart-client.kz');
+  let s = await server();
+  const url = s.url;
+  const port = s.port;
+  let c = await client(s, { clientId: 'durable', databasePath: dbPath });
+  await synced(c);
+  await c.createNode('Note', { text: 'synced before' });
+  await synced(c);
+  await s.close();
+  await until(() => c.getStatus() === 'offline');
+  for (let i = 0; i < 5; i++) await c.createNode('Note', { text: `offline ${i}` });
+  assert.is(c.getPendingPatchCount(), 5);
+  await c.close();
+
+  c = await client(url, { databasePath: dbPath }); // clientId comes from the database
+  assert.is(c.clientId, 'durable');
+  assert.is(c.getPendingPatchCount(), 5);
+  assert.equal(await c.query('MATCH (n:Note) RETURN count(*) AS n'), [{ n: 6 }]);
+  // The server restarts empty on the same port: a new serverId, so the client takes its snapshot
+  // (which lacks the first note) and renumbers its pending patches after the server's lastSeq.
+  s = await server({ port });
+  await c.whenSynced({ timeout: 30_000 });
+  assert.is(s.getVersion(), 5, 'each pending patch applied once');
+  await assertConverged(s, c);
+  await c.close();
+  await s.close();
+});
+
+test('a client restarted with pending patches, against the same server, sends them once and settles answers it missed', async () => {
+  const dbPath = join(dir, 'restart-same-server.kz');
+  const s = await server();
+  let c = await client(s, { clientId: 'again', databasePath: dbPath });
+  await synced(c);
+  for (let i = 0; i < 5; i++) await c.createNode('N', { i });
+  // Close before the answers are in: some patches reach the server, their answers are lost.
+  await c.close();
+  c = await client(s, { databasePath: dbPath });
+  await c.whenSynced({ timeout: 30_000 });
+  assert.is(s.getVersion(), 5);
+  assert.equal(await s.query('MATCH (n:N) RETURN count(*) AS n'), [{ n: 5 }]);
+  await assertConverged(s, c);
+  await c.close();
+  await s.close();
+});
+
+test('a server reset (new serverId) is detected: snapshot taken, pending patches renumbered and kept', async () => {
+  let s = await server();
+  const port = s.port;
+  const c = await client(s, { clientId: 'reset' });
+  await synced(c);
+  await c.createNode('Old', { v: 1 });
+  await synced(c);
+  const firstId = s.serverId;
+  await s.close();
+  await until(() => c.getStatus() === 'offline');
+  await c.createNode('Mine', { v: 2 });
+  s = await server({ port });
+  // Someone else writes first on the new server, so its seq numbers and versions start fresh.
+  const other = await client(s, { clientId: 'other' });
+  await other.createNode('Theirs', { v: 3 });
+  await synced(other);
+  assert.is.not(s.serverId, firstId);
+  await c.whenSynced({ timeout: 30_000 });
+  const labels = (await c.query("MATCH (n) WHERE NOT label(n) STARTS WITH '_' RETURN label(n) AS l ORDER BY l")).map((r) => r.l);
+  assert.equal(labels, ['Mine', 'Theirs'], 'the old server state is gone, the pending write survived');
+  await assertConverged(s, c, other);
+  await c.close();
+  await other.close();
+  await s.close();
+});
+
+test('with a token: 401 stops reconnecting and reports unauthorized; the right token connects', async () => {
+  let attempts = 0;
+  const s = await server({
+    authenticate: (req) => {
+      attempts++;
+      return req.headers.authorization === 'Bearer good' ? { id: 'user' } : null;
+    },
+  });
+  const errors: SyncError[] = [];
+  const bad = await client(s, { clientId: 'bad', token: 'wrong' });
+  bad.on('error', (e) => errors.push(e));
+  await until(() => bad.getStatus() === 'unauthorized');
+  const seen = attempts;
+  await new Promise((r) => setTimeout(r, 300)); // several backoff periods (50 ms base)
+  assert.is(attempts, seen, 'no further attempts after a 401');
+  assert.ok(errors.some((e) => e.code === 'unauthorized') || bad.getStatus() === 'unauthorized');
+  const good = await client(s, { clientId: 'good', token: async () => 'good' });
+  await good.createNode('X', {});
+  await synced(good);
+  await bad.close();
+  await good.close();
+  await s.close();
+});
+
+test.run();
