@@ -67,8 +67,23 @@ export function fitsColumn(v: Value, type: ColumnType): boolean {
   return t === null ? type.endsWith('[]') : t === type;
 }
 
+const TYPE_WORDS: Record<ColumnType, string> = {
+  STRING: 'a string',
+  DOUBLE: 'a number',
+  BOOLEAN: 'a boolean',
+  'STRING[]': 'a list of strings',
+  'DOUBLE[]': 'a list of numbers',
+  'BOOLEAN[]': 'a list of booleans',
+};
+
+/** A column type in words, for error messages people read. */
+export function describeColumn(type: ColumnType): string {
+  return `${TYPE_WORDS[type] ?? type} (${type})`;
+}
+
 export function describeType(v: Value): string {
-  return columnTypeOf(v) ?? 'empty array';
+  const t = columnTypeOf(v);
+  return t ? TYPE_WORDS[t] : 'an empty list';
 }
 
 /** Why `props` is not a property map, or null. */

@@ -14,10 +14,6 @@ export interface Conflict {
 
 export type ConflictStrategy = 'last-writer-wins' | 'reject-stale' | ((conflict: Conflict) => 'accept' | 'reject');
 
-interface Stamp {
-  version: number;
-  clientId: string;
-}
 
 /**
  * Remembers, for the retained log window, the last version that touched every entity and property,
@@ -25,7 +21,8 @@ interface Stamp {
  * someone else. Pure: the authority feeds it committed patches.
  */
 export class ConflictTracker {
-  private readonly stamps = new Map<string, Stamp>();
+  /** key -> clientId -> the last version that client changed it at. Per client, so a writer's own later change never hides someone else's. */
+  private readonly stamps = new Map<string, Map<string, number>>();
   /** Below this version nothing is remembered; a patch based before it cannot be judged. */
   horizon = 0;
 
@@ -57,23 +54,27 @@ export class ConflictTracker {
           out.push({ patch, op, key, baseVersion: patch.baseVersion, changedAt: this.horizon, changedBy: '(forgotten: older than the conflict window)' });
           break;
         }
-        const s = this.stamps.get(key);
-        if (s && s.version > patch.baseVersion && s.clientId !== patch.clientId) {
-          out.push({ patch, op, key, baseVersion: patch.baseVersion, changedAt: s.version, changedBy: s.clientId });
+        for (const [clientId, version] of this.stamps.get(key) ?? []) {
+          if (version > patch.baseVersion && clientId !== patch.clientId) {
+            out.push({ patch, op, key, baseVersion: patch.baseVersion, changedAt: version, changedBy: clientId });
+            break;
+          }
         }
       }
     }
     return out;
   }
 
-  private undo: Array<[string, Stamp | undefined]> = [];
+  private undo: Array<[key: string, clientId: string, previous: number | undefined]> = [];
 
   /** Stamps `patch`'s writes; `revert()` takes back everything recorded since the last `commit()`. */
   record(patch: Patch, version: number): void {
     for (const op of patch.ops) {
       for (const key of ConflictTracker.keys(op).set) {
-        this.undo.push([key, this.stamps.get(key)]);
-        this.stamps.set(key, { version, clientId: patch.clientId });
+        let byClient = this.stamps.get(key);
+        if (!byClient) this.stamps.set(key, (byClient = new Map()));
+        this.undo.push([key, patch.clientId, byClient.get(patch.clientId)]);
+        byClient.set(patch.clientId, version);
       }
     }
   }
@@ -84,14 +85,20 @@ export class ConflictTracker {
 
   revert(): void {
     for (let u = this.undo.pop(); u; u = this.undo.pop()) {
-      if (u[1]) this.stamps.set(u[0], u[1]);
-      else this.stamps.delete(u[0]);
+      const byClient = this.stamps.get(u[0]);
+      if (!byClient) continue;
+      if (u[2] === undefined) byClient.delete(u[1]);
+      else byClient.set(u[1], u[2]);
+      if (byClient.size === 0) this.stamps.delete(u[0]);
     }
   }
 
   /** Forget stamps at or below `version` (the log was compacted to it). */
   forget(version: number): void {
     this.horizon = version;
-    for (const [k, s] of this.stamps) if (s.version <= version) this.stamps.delete(k);
+    for (const [k, byClient] of this.stamps) {
+      for (const [c, v] of byClient) if (v <= version) byClient.delete(c);
+      if (byClient.size === 0) this.stamps.delete(k);
+    }
   }
 }

@@ -1,7 +1,7 @@
 import { SyncError } from '../protocol/errors.js';
 import { quoteIdentifier as q } from '../protocol/identifiers.js';
 import type { ColumnType, Op, Props, Value } from '../protocol/types.js';
-import { columnTypeOf, describeType, EMPTY_ARRAY_COLUMN, fitsColumn } from '../protocol/values.js';
+import { columnTypeOf, describeColumn, describeType, EMPTY_ARRAY_COLUMN, fitsColumn } from '../protocol/values.js';
 import { fold, type Column, type GraphModel, type NodeTable, type RelTable } from './graph-model.js';
 import type { RowValue } from './kuzu/steps.js';
 
@@ -48,7 +48,7 @@ function ensureColumns(model: GraphModel, table: NodeTable | RelTable, props: Pr
     } else if (!fitsColumn(value, col.type)) {
       throw new SyncError(
         'type_mismatch',
-        `${table.label}.${col.name} holds ${col.type}; got ${describeType(value)} (a property keeps the type of its first value)`,
+        `${table.label}.${col.name} holds ${describeColumn(col.type)}; got ${describeType(value)} (a property keeps the type of its first value)`,
       );
     }
     cols.push(col);

@@ -1,0 +1,232 @@
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { ServerMessage } from '../../src/protocol/types.js';
+import { rejects } from '../helpers/assert.js';
+import { RawPeer } from '../helpers/raw-peer.js';
+import { server, until } from '../helpers/sync.js';
+import { tempDir } from '../helpers/temp.js';
+
+const dir = tempDir();
+const node = (id: string, props: Record<string, string | number> = {}) => ({ op: 'create_node' as const, label: 'Item', id, properties: props });
+const set = (id: string, key: string, value: string | number | null) => ({ op: 'set_property' as const, target: 'node' as const, id, key, value });
+
+async function peer(url: string, clientId: string, headers?: Record<string, string>) {
+  const p = await RawPeer.connect(url, clientId, headers);
+  await p.sync(0);
+  return p;
+}
+
+test('accepted patches get consecutive versions and reach the other clients, both ways', async () => {
+  const s = await server();
+  const a = await peer(s.url, 'A');
+  const b = await peer(s.url, 'B');
+  const pa = a.patch([node('a1')]);
+  const pb = b.patch([node('b1')]);
+  const ra = await a.response(pa.id);
+  const rb = await b.response(pb.id);
+  assert.equal([ra.status, rb.status], ['accepted', 'accepted']);
+  assert.equal([ra.version, rb.version].sort(), [1, 2]);
+  const atB = (await b.next((m) => m.type === 'patch_broadcast' && m.patch.id === pa.id)) as Extract<ServerMessage, { type: 'patch_broadcast' }>;
+  const atA = (await a.next((m) => m.type === 'patch_broadcast' && m.patch.id === pb.id)) as Extract<ServerMessage, { type: 'patch_broadcast' }>;
+  assert.is(atB.version, ra.version);
+  assert.is(atA.version, rb.version);
+  assert.not.ok(a.received.some((m) => m.type === 'patch_broadcast' && m.patch.clientId === 'A'), 'no echo of your own patch');
+  await a.close();
+  await b.close();
+  await s.close();
+});
+
+test('exactly once: a re-sent patch is ignored (with its first outcome); a seq gap is out_of_order', async () => {
+  const s = await server();
+  const a = await peer(s.url, 'A');
+  const p1 = a.patch([node('x')]);
+  assert.is((await a.response(p1.id)).status, 'accepted');
+  a.send({ type: 'patch', patch: p1 });
+  const again = await a.next((m) => m.type === 'patch_response' && m.patchId === p1.id && m.status === 'ignored');
+  assert.is((again as { version?: number }).version, 1);
+  const gap = a.patch([node('y')], 0, 5);
+  const r = await a.response(gap.id);
+  assert.equal([r.status, r.code], ['rejected', 'out_of_order']);
+  const p2 = a.patch([node('y')], 0, 2);
+  assert.is((await a.response(p2.id)).status, 'accepted', 'the gap did not consume a seq');
+  assert.is(s.getVersion(), 2);
+  await a.close();
+  await s.close();
+});
+
+test('validatePatch and authorize reject with their codes; rejections still advance the seq', async () => {
+  const s = await server({
+    authenticate: (req) => ({ id: String(req.headers['x-user']), clientIds: [String(req.headers['x-user'])], readOnly: req.headers['x-user'] === 'viewer' }),
+    authorize: (principal, patch) => (patch.ops.some((o) => o.op === 'delete_node') && principal.id !== 'admin' ? 'only admins delete' : true),
+    validatePatch: (patch) => (patch.ops.length > 3 ? 'at most 3 ops' : true),
+  });
+  const u = await peer(s.url, 'user', { 'x-user': 'user' });
+  const p1 = u.patch([node('n1')]);
+  assert.is((await u.response(p1.id)).status, 'accepted');
+  const p2 = u.patch([{ op: 'delete_node', id: 'n1' }]);
+  const r2 = await u.response(p2.id);
+  assert.equal([r2.status, r2.code, r2.reason], ['rejected', 'forbidden', 'only admins delete']);
+  const p3 = u.patch([node('a'), node('b'), node('c'), node('d')]);
+  const r3 = await u.response(p3.id);
+  assert.equal([r3.status, r3.code, r3.reason], ['rejected', 'validation_failed', 'at most 3 ops']);
+  const p4 = u.patch([node('after')]);
+  assert.is((await u.response(p4.id)).status, 'accepted', 'rejections never block the queue');
+
+  const viewer = await peer(s.url, 'viewer', { 'x-user': 'viewer' });
+  const pv = viewer.patch([node('v')]);
+  assert.equal((await viewer.response(pv.id)).code, 'forbidden');
+
+  // A principal cannot sync or write as another clientId.
+  const spoof = await RawPeer.connect(s.url, 'admin', { 'x-user': 'user' });
+  spoof.send({ type: 'sync_request', clientId: 'admin', fromVersion: 0, protocol: 1 });
+  assert.is(((await spoof.next((m) => m.type === 'error')) as { code: string }).code, 'forbidden');
+  const p5 = u.patch([node('z')], 0, 1);
+  u.send({ type: 'patch', patch: { ...p5, id: 'viewer:1', clientId: 'viewer' } });
+  const r5 = await u.next((m) => m.type === 'patch_response' && m.patchId === 'viewer:1');
+  assert.is((r5 as { code?: string }).code, 'forbidden');
+  assert.equal(await s.query("MATCH (i:Item) RETURN i.id AS id ORDER BY id"), [{ id: 'after' }, { id: 'n1' }]);
+  for (const p of [u, viewer, spoof]) await p.close();
+  await s.close();
+});
+
+test('reject-stale: a write to what another client changed after the base version is a conflict', async () => {
+  const s = await server({ conflictStrategy: 'reject-stale' });
+  const a = await peer(s.url, 'A');
+  const b = await peer(s.url, 'B');
+  const setup = a.patch([node('x', { k: 1, other: 1 }), node('y')]);
+  await a.response(setup.id);
+  const base = s.getVersion();
+  const pa = a.patch([set('x', 'k', 2)], base);
+  assert.is((await a.response(pa.id)).status, 'accepted');
+  const pb = b.patch([set('x', 'k', 3)], base);
+  const rb = await b.response(pb.id);
+  assert.equal([rb.status, rb.code], ['rejected', 'conflict']);
+  assert.match(rb.reason!, /node:x\.k was changed at version \d+ by A/);
+  const pb2 = b.patch([set('x', 'other', 5)], base);
+  assert.is((await b.response(pb2.id)).status, 'accepted', 'a different property of the same node is no conflict');
+  const pb3 = b.patch([{ op: 'delete_node', id: 'x' }], base);
+  assert.is((await b.response(pb3.id)).code, 'conflict', 'deleting a node someone else edited');
+  const pb4 = b.patch([set('x', 'k', 9)], s.getVersion());
+  assert.is((await b.response(pb4.id)).status, 'accepted', 'with an up-to-date base it goes through');
+  await a.close();
+  await b.close();
+  await s.close();
+});
+
+test('a conflict function decides per conflict', async () => {
+  const s = await server({ conflictStrategy: (c) => (c.key.endsWith('.score') ? 'accept' : 'reject') });
+  const a = await peer(s.url, 'A');
+  const b = await peer(s.url, 'B');
+  await a.response(a.patch([node('x', { score: 1, name: 'x' })]).id);
+  const base = s.getVersion();
+  await a.response(a.patch([set('x', 'score', 2), set('x', 'name', 'y')], base).id);
+  assert.is((await b.response(b.patch([set('x', 'score', 3)], base).id)).status, 'accepted');
+  assert.is((await b.response(b.patch([set('x', 'name', 'z')], base).id)).code, 'conflict');
+  await a.close();
+  await b.close();
+  await s.close();
+});
+
+test('a server restarted on the same file keeps data, versions, log, seqs and serverId; a second server on it is refused', async () => {
+  const dbPath = join(dir, 'restart.kz');
+  let s = await server({ databasePath: dbPath });
+  const id = s.serverId;
+  const a = await peer(s.url, 'A');
+  for (let i = 0; i < 5; i++) await a.response(a.patch([node(`n${i}`, { i })]).id);
+  await rejects(server({ databasePath: dbPath }), /in use by process|already open in this process/);
+  await a.close();
+  await s.close();
+
+  s = await server({ databasePath: dbPath });
+  assert.is(s.serverId, id);
+  assert.is(s.getVersion(), 5);
+  const again = await RawPeer.connect(s.url, 'A');
+  const [answer] = await again.sync(3, { serverId: id, ackedSeq: 3 });
+  assert.equal([answer!.mode, answer!.lastSeq, answer!.patches!.map((p) => p.version)], ['delta', 5, [4, 5]]);
+  assert.equal(answer!.outcomes, [{ seq: 4, status: 'accepted', version: 4 }, { seq: 5, status: 'accepted', version: 5 }]);
+  again.send({ type: 'patch', patch: { id: 'A:5', clientId: 'A', seq: 5, baseVersion: 0, ops: [node('n4')] } });
+  assert.is((await again.next((m) => m.type === 'patch_response')) .type, 'patch_response');
+  assert.is(((await again.response('A:5')) as { status: string }).status, 'ignored');
+  const p6 = again.patch([node('n5')], 5, 6);
+  assert.equal(((await again.response(p6.id)) as { version?: number }).version, 6);
+  await again.close();
+  await s.close();
+});
+
+test('delta or snapshot: small lag gets a delta; compacted, foreign or asked-for gets a snapshot; large answers come in chunks', async () => {
+  const s = await server({ logRetention: 20 });
+  const a = await peer(s.url, 'A');
+  const big = 'x'.repeat(2000);
+  for (let i = 0; i < 200; i++) await a.response(a.patch([node(`n${i}`, { big })]).id);
+  const fresh = await RawPeer.connect(s.url, 'F');
+  const near = await fresh.sync(s.getVersion() - 2);
+  assert.equal(near.map((c) => c.mode), ['delta']);
+  assert.equal(near[0]!.patches!.length, 2);
+  const far = await fresh.sync(5);
+  assert.ok(far.every((c) => c.mode === 'snapshot'), 'version 5 is compacted away');
+  assert.ok(far.length > 1, `a 400 KB snapshot comes in chunks (got ${far.length})`);
+  assert.equal(far.map((c) => c.done), [...far.slice(1).map(() => false), true]);
+  assert.is(far.flatMap((c) => c.snapshot!.nodes).length, 200);
+  assert.ok(far[0]!.snapshot!.schema, 'the first chunk carries the schema');
+  assert.ok((await fresh.sync(s.getVersion() - 1, { serverId: 'someone-else' })).every((c) => c.mode === 'snapshot'));
+  assert.ok((await fresh.sync(s.getVersion(), { snapshot: true })).every((c) => c.mode === 'snapshot'));
+  await a.close();
+  await fresh.close();
+  await s.close();
+});
+
+test('authentication at the upgrade: null is HTTP 401; a wrong path is 404', async () => {
+  const s = await server({ authenticate: (req) => (req.headers.authorization === 'Bearer t' ? { id: 'ok' } : null) });
+  const e = await rejects(RawPeer.connect(s.url, 'x'), /HTTP 401/);
+  assert.is((e as { status?: number }).status, 401);
+  const ok = await RawPeer.connect(s.url, 'x', { authorization: 'Bearer t' });
+  await ok.sync(0);
+  await rejects(RawPeer.connect(s.url.replace('/sync', '/other'), 'x', { authorization: 'Bearer t' }), /HTTP 404/);
+  await ok.close();
+  await s.close();
+});
+
+test('silent sockets are terminated; a client that does not read is dropped instead of buffered', async () => {
+  const s = await server({ heartbeatTimeout: 300, maxBufferedBytes: 64 * 1024 });
+  const dead = await peer(s.url, 'dead');
+  (dead.ws as unknown as { _socket: { pause(): void } })._socket.pause(); // no pongs, no reads
+  await until(() => dead.closed || s.connectionCount() === 0, 10_000, 'the silent socket is terminated');
+  const slow = await peer(s.url, 'slow');
+  (slow.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+  const writer = await peer(s.url, 'writer');
+  const big = 'y'.repeat(50_000);
+  for (let i = 0; i < 40; i++) await writer.response(writer.patch([node(`b${i}`, { big })]).id);
+  await until(() => s.connectionCount() === 1, 10_000, 'the slow reader is dropped');
+  await writer.close();
+  await s.close();
+});
+
+test('compression is negotiated by default and can be turned off', async () => {
+  const on = await server();
+  const off = await server({ compression: false });
+  const a = await RawPeer.connect(on.url, 'a');
+  const b = await RawPeer.connect(off.url, 'b');
+  assert.match(a.ws.extensions, /permessage-deflate/);
+  assert.is(b.ws.extensions, '');
+  await a.close();
+  await b.close();
+  await on.close();
+  await off.close();
+});
+
+test('close() answers what was queued, then releases the database file', async () => {
+  const dbPath = join(dir, 'close.kz');
+  const s = await server({ databasePath: dbPath });
+  const a = await peer(s.url, 'A');
+  const ids = Array.from({ length: 20 }, (_, i) => a.patch([node(`c${i}`)]).id);
+  await a.response(ids[0]!);
+  await s.close();
+  const answered = a.received.filter((m) => m.type === 'patch_response').length;
+  const s2 = await server({ databasePath: dbPath });
+  assert.is(s2.getVersion(), answered, 'everything answered was committed, nothing more');
+  await a.close();
+  await s2.close();
+});
+
+test.run();
