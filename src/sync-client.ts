@@ -48,7 +48,9 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
     throw new SyncError('invalid_value', 'serverUrl must be a ws:// or wss:// URL');
   }
   const logger = options.logger ?? quietLogger;
-  const store = await GraphStore.open(options.databasePath ?? ':memory:', {
+  const databasePath = options.databasePath ?? ':memory:';
+  const store = await GraphStore.open(databasePath, {
+    meta: databasePath !== ':memory:',
     ...(options.bufferSize !== undefined ? { bufferSize: options.bufferSize } : {}),
     ...(options.driver ? { driver: options.driver } : {}),
   });

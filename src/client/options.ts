@@ -1,15 +1,11 @@
+import type { Logger } from '../logger.js';
 import type { AnyActorRef, InspectionEvent, Observer } from 'xstate';
 import type { ConnectionStatus } from '../../machines/connection.machine.js';
 import type { SyncError } from '../protocol/errors.js';
 import type { ErrorCode, Patch, Props, Snapshot, Value } from '../protocol/types.js';
 import type { KuzuDriver } from '../store/kuzu/driver.js';
 
-export interface Logger {
-  debug(...args: unknown[]): void;
-  info(...args: unknown[]): void;
-  warn(...args: unknown[]): void;
-  error(...args: unknown[]): void;
-}
+export type { Logger };
 
 export interface SyncClientOptions {
   /** ws:// or wss:// */

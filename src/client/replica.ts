@@ -82,7 +82,7 @@ export class Replica {
   static async open(store: GraphStore, clientId: string | undefined, newId: () => string): Promise<Replica> {
     const durable = store.path !== ':memory:';
     if (durable) await store.run([PENDING_TABLE]);
-    const meta = await store.getMeta(['clientId', 'serverId', 'version', 'nextSeq', 'ackedSeq']);
+    const meta: Record<string, string | undefined> = durable ? await store.getMeta(['clientId', 'serverId', 'version', 'nextSeq', 'ackedSeq']) : {};
     const rows = durable
       ? (await store.run([{ kind: 'query', cypher: 'MATCH (p:_Pending) RETURN p.patch AS patch, p.inverse AS inverse, p.applied AS applied ORDER BY p.seq' }], { readOnly: true }))[0]!
       : [];
@@ -101,7 +101,7 @@ export class Replica {
     for (const row of rows) {
       r.add({ patch: JSON.parse(row.patch as string), inverse: JSON.parse(row.inverse as string), applied: row.applied as boolean });
     }
-    if (meta.clientId !== id) await store.run([GraphStore.metaStep({ clientId: id })]);
+    if (durable && meta.clientId !== id) await store.run([GraphStore.metaStep({ clientId: id })]);
     return r;
   }
 
@@ -402,21 +402,20 @@ export class Replica {
     return () => this.persist(upsert, remove, meta);
   }
 
-  /** Pending patches live in the database only when it is a file: that is what makes them survive. */
+  /** Pending patches and meta live in the database only when it is a file: that is what makes them survive. */
   private persist(upsert: Entry[], remove: Entry[], meta: Record<string, string | number>): Step[] {
     const steps: Step[] = [];
-    if (this.durable) {
-      const keep = new Set(upsert.map((e) => e.patch.seq));
-      const gone = remove.map((e) => e.patch.seq).filter((s) => !keep.has(s));
-      if (gone.length) steps.push({ kind: 'query', cypher: 'MATCH (p:_Pending) WHERE p.seq IN CAST($seqs AS INT64[]) DELETE p', params: { seqs: gone } });
-      if (upsert.length) {
-        steps.push({
-          kind: 'rows',
-          body: 'MERGE (p:_Pending {seq: $c0}) SET p.patch = $c1, p.inverse = $c2, p.applied = $c3',
-          columns: ['INT64', 'STRING', 'STRING', 'BOOLEAN'],
-          rows: upsert.map((e) => [e.patch.seq, JSON.stringify(e.patch), JSON.stringify(e.inverse), e.applied]),
-        });
-      }
+    if (!this.durable) return steps;
+    const keep = new Set(upsert.map((e) => e.patch.seq));
+    const gone = remove.map((e) => e.patch.seq).filter((s) => !keep.has(s));
+    if (gone.length) steps.push({ kind: 'query', cypher: 'MATCH (p:_Pending) WHERE p.seq IN CAST($seqs AS INT64[]) DELETE p', params: { seqs: gone } });
+    if (upsert.length) {
+      steps.push({
+        kind: 'rows',
+        body: 'MERGE (p:_Pending {seq: $c0}) SET p.patch = $c1, p.inverse = $c2, p.applied = $c3',
+        columns: ['INT64', 'STRING', 'STRING', 'BOOLEAN'],
+        rows: upsert.map((e) => [e.patch.seq, JSON.stringify(e.patch), JSON.stringify(e.inverse), e.applied]),
+      });
     }
     if (Object.keys(meta).length) steps.push(GraphStore.metaStep(meta));
     return steps;

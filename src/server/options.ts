@@ -1,3 +1,4 @@
+import type { Logger } from '../logger.js';
 import type { IncomingMessage } from 'node:http';
 import type { Patch } from '../protocol/types.js';
 import type { KuzuDriver } from '../store/kuzu/driver.js';
@@ -23,12 +24,7 @@ export interface PatchContext {
   version: number;
 }
 
-export interface Logger {
-  debug(...args: unknown[]): void;
-  info(...args: unknown[]): void;
-  warn(...args: unknown[]): void;
-  error(...args: unknown[]): void;
-}
+export type { Logger };
 
 export interface SyncServerOptions {
   /** 0 = any free port. Default 8080. */

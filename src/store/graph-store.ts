@@ -22,6 +22,11 @@ export const DEFAULT_BUFFER_SIZE = 128 * 1024 * 1024;
 export interface GraphStoreOptions {
   bufferSize?: number;
   driver?: KuzuDriver;
+  /**
+   * Keep the `_Meta` table (default true). An in-memory client has nothing to keep across restarts,
+   * and every table costs a kuzu-wasm database several MB of memory.
+   */
+  meta?: boolean;
 }
 
 /** A user query failed (syntax, unknown table, a write in a read). */
@@ -341,7 +346,9 @@ export class GraphStore {
       const conn = await driver.open(path, { bufferSize: options.bufferSize ?? DEFAULT_BUFFER_SIZE });
       const store = new GraphStore(path, conn, lock);
       try {
-        await store.run([{ kind: 'query', cypher: 'CREATE NODE TABLE IF NOT EXISTS _Meta(key STRING, value STRING, PRIMARY KEY(key))', ddl: true }]);
+        if (options.meta ?? true) {
+          await store.run([{ kind: 'query', cypher: 'CREATE NODE TABLE IF NOT EXISTS _Meta(key STRING, value STRING, PRIMARY KEY(key))', ddl: true }]);
+        }
         await store.loadModel();
       } catch (e) {
         await conn.close();

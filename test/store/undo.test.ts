@@ -179,4 +179,21 @@ test('Person and person are one table; property keys fold case too', async () =>
   await store.close();
 });
 
+test('injection: hostile labels and keys are refused even past the decoder; hostile values are stored verbatim', async () => {
+  const store = await withBase();
+  for (const label of ["Person {id: 'x'}) DETACH DELETE n //", 'P`) RETURN 1 //', 'P;DROP TABLE Person']) {
+    const { value } = await store.write((tx) => tx.apply([{ op: 'create_node', label, id: 'evil', properties: {} }]));
+    assert.is(!value.ok && value.error.code, 'invalid_identifier', label);
+  }
+  const { value: k } = await store.write((tx) => tx.apply([{ op: 'set_property', target: 'node', id: 'alice', key: 'a` = 1 RETURN 1 //', value: 1 }]));
+  assert.is(!k.ok && k.error.code, 'invalid_identifier');
+  const hostile = ["'); MATCH (n) DETACH DELETE n; //", '`) RETURN 1 //', '$id', '\\u0027 OR 1=1'];
+  const { value: v } = await store.write((tx) => tx.apply(hostile.map((h, i) => ({ op: 'create_node' as const, label: 'Person', id: h, properties: { name: h, n: i } }))));
+  assert.ok(v.ok);
+  const rows = await store.query('MATCH (p:Person) WHERE p.n IS NOT NULL RETURN p.id AS id, p.name AS name ORDER BY p.n');
+  assert.equal(rows, hostile.map((h) => ({ id: h, name: h })));
+  assert.is((await store.query('MATCH (p:Person) RETURN count(*) AS n'))[0]!.n, 2 + hostile.length, 'nothing was deleted');
+  await store.close();
+});
+
 test.run();

@@ -24,7 +24,7 @@ interface KuzuConnection {
 }
 interface KuzuSyncModule {
   init(): Promise<void>;
-  Database: new (path: string, bufferPoolSize: number) => { close(): void };
+  Database: new (path: string, bufferPoolSize: number, maxNumThreads: number) => { close(): void };
   Connection: new (db: unknown) => KuzuConnection;
 }
 
@@ -48,7 +48,10 @@ export class WasmDatabase implements SyncDatabase {
   private readonly prepared = new Map<string, KuzuPrepared>();
 
   constructor(kuzu: KuzuSyncModule, path: string, bufferSize: number) {
-    this.db = new kuzu.Database(path, bufferSize);
+    // One thread per database. Kuzu's default (all cores) starts a pthread pool per database: with 50
+    // databases in a process that measured 2.4x slower to open and 1.8x the memory, for no gain on
+    // the small statements sync is made of.
+    this.db = new kuzu.Database(path, bufferSize, 1);
     this.conn = new kuzu.Connection(this.db);
   }
 
