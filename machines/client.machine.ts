@@ -1,4 +1,4 @@
-import { fromPromise, sendTo, setup } from 'xstate';
+import { enqueueActions, fromPromise, sendTo, setup } from 'xstate';
 import type { ConnectionInput, ConnectionParentEvent } from './connection.machine.js';
 import { connectionMachine } from './connection.machine.js';
 import type { PatchDoneEvent } from './patch.machine.js';
@@ -20,10 +20,14 @@ export type ClientEvent =
   | { type: 'PATCH.CREATED'; patchId: string; seq: number }
   /** Ask the server for state again (a gap in versions, a failed rollback). */
   | { type: 'RESYNC' }
+  /** Connect now (when started offline, or after a 401 with a fresh token). */
+  | { type: 'CONNECT' }
   | { type: 'CLOSE' };
 
 export interface ClientInput {
   connection: ConnectionInput;
+  /** Connect as soon as the client starts (default). Off: stay offline until CONNECT. */
+  autoConnect: boolean;
 }
 
 export const clientMachine = setup({
@@ -48,6 +52,9 @@ export const clientMachine = setup({
     routeMessage: () => {},
     reportStatus: () => {},
     connect: sendTo('connection', { type: 'CONNECT' }),
+    autoConnect: enqueueActions(({ context, enqueue }) => {
+      if (context.autoConnect) enqueue.sendTo('connection', { type: 'CONNECT' });
+    }),
     closeConnection: sendTo('connection', { type: 'CLOSE' }),
     resync: sendTo('connection', { type: 'RESYNC' }),
   },
@@ -61,8 +68,9 @@ export const clientMachine = setup({
   ],
   states: {
     running: {
-      entry: 'connect',
+      entry: 'autoConnect',
       on: {
+        CONNECT: { actions: 'connect' },
         'PATCH.CREATED': { actions: ['spawnPatch', 'transmitNew'] },
         'PATCH.DONE': { actions: 'settlePatch' },
         'CONNECTION.READY': { actions: 'transmitAll' },

@@ -194,6 +194,7 @@ export const connectionMachine = setup({
         /** Waiting for the answers to what is on the wire, then closing. */
         closing: {
           invoke: { src: 'flush', onDone: '#connection.closed', onError: '#connection.closed' },
+          on: { 'SOCKET.CLOSED': '#connection.closed' },
         },
       },
     },

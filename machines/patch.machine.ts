@@ -7,6 +7,8 @@ import type { ErrorCode } from '../src/protocol/types.js';
  * queued, the server's answers arrive as events, and the rollback is an actor the client supplies.
  *
  *   unanswered (optimistic -> queued <-> sent) -> accepted | ignored | rejected -> rolledBack
+ *
+ * A verdict can only come for a patch on the wire (sent); reconciliation can settle a queued one.
  */
 
 export interface PatchInput {
@@ -109,32 +111,40 @@ export const patchMachine = setup({
     unanswered: {
       initial: 'optimistic',
       states: {
-        /** Applied to the local graph; not yet handed to the transport. */
+        /** Applied to the local graph; the transport is about to send or queue it. */
         optimistic: {
           on: { 'PATCH.SENT': 'sent', 'PATCH.QUEUED': 'queued' },
         },
-        /** Offline: waits in the outbox; writes keep working. */
+        /** Offline: waits in the outbox; writes keep working. Reconciliation may settle it. */
         queued: {
-          on: { 'PATCH.SENT': 'sent' },
+          on: {
+            'PATCH.SENT': 'sent',
+            SETTLED: [
+              { guard: 'settledAsRejected', target: '#patch.rejected', actions: 'recordRejected' },
+              { target: '#patch.accepted', actions: 'recordAccepted' },
+            ],
+            'LOCAL.REJECTED': { target: '#patch.rejected', actions: 'recordRejected' },
+            'PATCH.RENUMBERED': { actions: 'renumber' },
+          },
         },
         /** On the wire, awaiting the server's verdict. */
         sent: {
-          on: { 'CONNECTION.LOST': 'queued' },
+          on: {
+            'CONNECTION.LOST': 'queued',
+            'SERVER.ACCEPTED': { target: '#patch.accepted', actions: 'recordAccepted' },
+            'SERVER.REJECTED': { target: '#patch.rejected', actions: 'recordRejected' },
+            'SERVER.IGNORED': [
+              { guard: 'rejectedTheFirstTime', target: '#patch.rejected', actions: 'recordRejected' },
+              { target: '#patch.ignored', actions: 'recordIgnored' },
+            ],
+            // A resync while connected can settle it too, when its answer went missing.
+            SETTLED: [
+              { guard: 'settledAsRejected', target: '#patch.rejected', actions: 'recordRejected' },
+              { target: '#patch.accepted', actions: 'recordAccepted' },
+            ],
+            'LOCAL.REJECTED': { target: '#patch.rejected', actions: 'recordRejected' },
+          },
         },
-      },
-      on: {
-        'SERVER.ACCEPTED': { target: 'accepted', actions: 'recordAccepted' },
-        'SERVER.REJECTED': { target: 'rejected', actions: 'recordRejected' },
-        'SERVER.IGNORED': [
-          { guard: 'rejectedTheFirstTime', target: 'rejected', actions: 'recordRejected' },
-          { target: 'ignored', actions: 'recordIgnored' },
-        ],
-        SETTLED: [
-          { guard: 'settledAsRejected', target: 'rejected', actions: 'recordRejected' },
-          { target: 'accepted', actions: 'recordAccepted' },
-        ],
-        'LOCAL.REJECTED': { target: 'rejected', actions: 'recordRejected' },
-        'PATCH.RENUMBERED': { actions: 'renumber' },
       },
     },
     accepted: { type: 'final', entry: 'reportDone' },

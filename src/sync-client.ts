@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ClientRuntime } from './client/runtime.js';
+import { ClientRuntime, type Clock } from './client/runtime.js';
 import type { BatchWriter, Logger, SyncClient, SyncClientEvents, SyncClientOptions } from './client/options.js';
 import { Replica } from './client/replica.js';
 import { assertValidOp } from './protocol/validate.js';
@@ -44,6 +44,11 @@ class Batch implements BatchWriter {
  * verdicts (rolling back rejections), applies others' changes, and reconnects and reconciles.
  */
 export async function createSyncClient(options: SyncClientOptions): Promise<SyncClient> {
+  return (await openClient(options)).client;
+}
+
+/** @internal The client and the runtime behind it (the model-based tests drive both). */
+export async function openClient(options: SyncClientOptions, clock?: Clock): Promise<{ client: SyncClient; runtime: ClientRuntime }> {
   if (typeof options?.serverUrl !== 'string' || !/^wss?:\/\//.test(options.serverUrl)) {
     throw new SyncError('invalid_value', 'serverUrl must be a ws:// or wss:// URL');
   }
@@ -57,7 +62,7 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
   let runtime: ClientRuntime;
   try {
     const replica = await Replica.open(store, options.clientId, randomUUID);
-    runtime = new ClientRuntime(replica, options, logger);
+    runtime = new ClientRuntime(replica, options, logger, clock);
   } catch (e) {
     await store.close();
     throw e;
@@ -96,6 +101,7 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
     },
     query: (cypher, params = {}) => store.query(cypher, params),
     exportSnapshot: () => store.exportSnapshot(),
+    connect: () => runtime.actor.send({ type: 'CONNECT' }),
     isReady: () => runtime.status === 'ready',
     getPendingPatchCount: () => runtime.pendingCount,
     getServerVersion: () => runtime.replica.version,
@@ -105,5 +111,5 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
     on: (event, listener) => runtime.on(event, listener as never),
     close: () => runtime.close(),
   };
-  return client;
+  return { client, runtime };
 }

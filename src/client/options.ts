@@ -31,6 +31,8 @@ export interface SyncClientOptions {
   driver?: KuzuDriver;
   /** Random source for backoff jitter (tests make it deterministic). Default Math.random. */
   random?: () => number;
+  /** Connect at once (default true). With false the client works offline until `connect()`. */
+  autoConnect?: boolean;
 }
 
 export interface BatchWriter {
@@ -85,6 +87,8 @@ export interface SyncClient {
   query(cypher: string, params?: Record<string, Value | null>): Promise<Record<string, unknown>[]>;
   /** Every node and edge of the local graph (server state plus pending patches), read in one transaction. */
   exportSnapshot(): Promise<Snapshot>;
+  /** Connect now: after `autoConnect: false`, or after a 401 once the token is fixed. */
+  connect(): void;
   isReady(): boolean;
   getPendingPatchCount(): number;
   getServerVersion(): number;

@@ -1,5 +1,5 @@
 import type WebSocket from 'ws';
-import { createActor, fromPromise, type Actor, type AnyActorRef } from 'xstate';
+import { createActor, fromPromise, type Actor, type ActorOptions, type AnyActorLogic, type AnyActorRef } from 'xstate';
 import { clientMachine } from '../../machines/client.machine.js';
 import { backoffDelay, connectionMachine, type ConnectionStatus } from '../../machines/connection.machine.js';
 import { patchMachine, type PatchDoneEvent, type PatchEvent } from '../../machines/patch.machine.js';
@@ -11,6 +11,9 @@ import { Metrics } from './metrics.js';
 import type { Logger, SyncClientEvents, SyncClientOptions } from './options.js';
 import type { LocalRejection, Replica } from './replica.js';
 import { socketActor } from './socket.js';
+
+/** The timer source of an actor system (XState does not export the type itself). */
+export type Clock = NonNullable<ActorOptions<AnyActorLogic>['clock']>;
 
 type Listener = (payload: never) => void;
 type Deferred = { resolve: (v: unknown) => void; reject: (e: unknown) => void };
@@ -44,6 +47,8 @@ export class ClientRuntime {
     readonly replica: Replica,
     private readonly options: SyncClientOptions,
     private readonly logger: Logger,
+    /** For tests: a clock for every statechart delay (XState's SimulatedClock). */
+    clock?: Clock,
   ) {
     const random = options.random ?? Math.random;
     const rt = this;
@@ -111,6 +116,7 @@ export class ClientRuntime {
     this.actor = createActor(root, {
       systemId: 'client',
       input: {
+        autoConnect: options.autoConnect ?? true,
         connection: {
           reconnectInterval: options.reconnectInterval ?? 5000,
           maxReconnectInterval: options.maxReconnectInterval ?? 60_000,
@@ -119,6 +125,7 @@ export class ClientRuntime {
         },
       },
       ...(options.inspect ? { inspect: options.inspect as never } : {}),
+      ...(clock ? { clock } : {}),
     });
     this.actor.subscribe({ error: (e) => this.logger.error('kuzu-sync: client actor failed:', e) });
   }
