@@ -1,6 +1,6 @@
 import { assign, fromCallback, fromPromise, sendParent, sendTo, setup } from 'xstate';
 import type { ServerMessage, SyncStateMessage } from '../src/protocol/types.js';
-import { reconciliationMachine, type ReconciliationOutput } from './reconciliation.machine.js';
+import { reconciliationMachine } from './reconciliation.machine.js';
 
 /**
  * The connection lifecycle. The socket itself is an actor the client supplies (`socket`); this
@@ -17,6 +17,8 @@ export interface ConnectionInput {
   heartbeatInterval: number;
   /** How long to wait for the first sync_state after the socket opens. */
   handshakeTimeout: number;
+  /** How long close() waits for the answers to patches on the wire. */
+  flushTimeout: number;
 }
 
 export type ConnectionStatus = 'disconnected' | 'connecting' | 'handshaking' | 'reconciling' | 'ready' | 'offline' | 'unauthorized' | 'closed';
@@ -64,7 +66,7 @@ export const connectionMachine = setup({
     /** Opens the WebSocket and reports SOCKET.* events; closes it when stopped. Supplied by the client. */
     socket: fromCallback<{ type: 'noop' }, { attempt: number }>(() => () => {}),
     reconciliation: reconciliationMachine,
-    /** Resolves when every patch on the wire has its answer (or gives up after a while). */
+    /** Resolves when every patch on the wire has its answer. */
     flush: fromPromise<void>(async () => {}),
   },
   actions: {
@@ -95,15 +97,14 @@ export const connectionMachine = setup({
     isHeartbeat: ({ event }) => event.type === 'SOCKET.MESSAGE' && event.message.type === 'heartbeat',
     isSyncState: ({ event }) => event.type === 'SOCKET.MESSAGE' && event.message.type === 'sync_state',
     twoHeartbeatsMissed: ({ context }) => context.missedHeartbeats >= 2,
-    reconciled: ({ event }) => (event as { output?: ReconciliationOutput }).output?.ok === true,
   },
   delays: {
     /** Supplied by the client with its random source; see backoffDelay. */
     backoff: ({ context }) => backoffDelay(context.attempt, context.reconnectInterval, context.maxReconnectInterval, Math.random),
     heartbeat: ({ context }) => context.heartbeatInterval,
     handshakeTimeout: ({ context }) => context.handshakeTimeout,
-    /** A connection that stayed ready this long resets the backoff. */
-    stable: ({ context }) => context.reconnectInterval,
+    /** close() waits this long for answers; unanswered patches stay pending (in the database, if a file). */
+    flushTimeout: ({ context }) => context.flushTimeout,
   },
 }).createMachine({
   id: 'connection',
@@ -150,7 +151,8 @@ export const connectionMachine = setup({
             src: 'reconciliation',
             // The chunk that led here: the child does not exist yet while this transition runs.
             input: ({ event }) => ({ first: (event as Extract<SocketEvent, { type: 'SOCKET.MESSAGE' }>).message as SyncStateMessage }),
-            onDone: [{ guard: 'reconciled', target: 'ready' }, { target: '#connection.backoff' }],
+            onDone: 'ready',
+            // The answer could not be applied: drop the connection and try again later.
             onError: '#connection.backoff',
           },
           on: {
@@ -159,7 +161,6 @@ export const connectionMachine = setup({
         },
         ready: {
           entry: ['resetHeartbeats', 'statusReady', 'notifyReady'],
-          after: { stable: { actions: 'resetAttempts' } },
           on: {
             RESYNC: 'resyncing',
             CLOSE: 'closing',
@@ -170,7 +171,8 @@ export const connectionMachine = setup({
               after: {
                 heartbeat: [
                   { guard: 'twoHeartbeatsMissed', target: '#connection.backoff' },
-                  { target: 'idle', reenter: true, actions: ['sendHeartbeat', 'countMissedHeartbeat'] },
+                  // Up for a whole heartbeat period: a connection that stayed up resets the backoff.
+                  { target: 'idle', reenter: true, actions: ['resetAttempts', 'sendHeartbeat', 'countMissedHeartbeat'] },
                 ],
               },
             },
@@ -184,16 +186,17 @@ export const connectionMachine = setup({
             systemId: 'reconciliation',
             src: 'reconciliation',
             input: { request: true },
-            onDone: [{ guard: 'reconciled', target: 'ready' }, { target: '#connection.backoff' }],
+            onDone: 'ready',
             onError: '#connection.backoff',
           },
           on: {
             'SOCKET.MESSAGE': { guard: 'isSyncState', actions: 'forwardChunk' },
           },
         },
-        /** Waiting for the answers to what is on the wire, then closing. */
+        /** Waiting (a while, not forever) for the answers to what is on the wire, then closing. */
         closing: {
-          invoke: { src: 'flush', onDone: '#connection.closed', onError: '#connection.closed' },
+          invoke: { src: 'flush', onDone: '#connection.closed' },
+          after: { flushTimeout: '#connection.closed' },
           on: { 'SOCKET.CLOSED': '#connection.closed' },
         },
       },

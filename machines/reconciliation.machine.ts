@@ -8,6 +8,8 @@ import type { SyncStateMessage } from '../src/protocol/types.js';
  * and re-applies the still-pending patches in order, all in one KuzuDB transaction.
  *
  *   requesting -> receiving -> rebasing | resetting (the server's identity changed) -> done
+ *
+ * A rebase that fails makes this actor fail: the connection drops and tries again later.
  */
 
 export interface ReconciliationInput {
@@ -21,17 +23,12 @@ export type ReconciliationEvent = { type: 'CHUNK'; message: SyncStateMessage };
 
 export interface ReconciliationContext {
   chunks: SyncStateMessage[];
-  ok: boolean;
 }
 
 export interface RebaseInput {
   chunks: SyncStateMessage[];
   /** The server's data was reset or replaced: take its snapshot and renumber the pending patches. */
   reset: boolean;
-}
-
-export interface ReconciliationOutput {
-  ok: boolean;
 }
 
 const last = (c: ReconciliationContext) => c.chunks[c.chunks.length - 1];
@@ -41,7 +38,6 @@ export const reconciliationMachine = setup({
     context: {} as ReconciliationContext,
     events: {} as ReconciliationEvent,
     input: {} as ReconciliationInput,
-    output: {} as ReconciliationOutput,
   },
   actors: {
     /** Supplied by the client: runs in the store, the single writer. */
@@ -54,7 +50,7 @@ export const reconciliationMachine = setup({
     sendSyncRequest: () => {},
     collect: assign({ chunks: ({ context, event }) => [...context.chunks, event.message] }),
     /** The chunks are applied: drop them rather than keep a snapshot alive in the context. */
-    succeed: assign({ chunks: [], ok: true }),
+    release: assign({ chunks: [] }),
   },
   guards: {
     hasFirstChunk: ({ context }) => context.chunks.length > 0,
@@ -64,7 +60,7 @@ export const reconciliationMachine = setup({
   },
 }).createMachine({
   id: 'reconciliation',
-  context: ({ input }) => ({ chunks: input.first ? [input.first] : [], ok: false }),
+  context: ({ input }) => ({ chunks: input.first ? [input.first] : [] }),
   initial: 'starting',
   states: {
     starting: {
@@ -86,22 +82,18 @@ export const reconciliationMachine = setup({
       invoke: {
         src: 'rebase',
         input: ({ context }) => ({ chunks: context.chunks, reset: false }),
-        onDone: { target: 'done', actions: 'succeed' },
-        onError: 'failed',
+        onDone: { target: 'done', actions: 'release' },
       },
     },
     resetting: {
       invoke: {
         src: 'rebase',
         input: ({ context }) => ({ chunks: context.chunks, reset: true }),
-        onDone: { target: 'done', actions: 'succeed' },
-        onError: 'failed',
+        onDone: { target: 'done', actions: 'release' },
       },
     },
     done: { type: 'final' },
-    failed: { type: 'final' },
   },
-  output: ({ context }) => ({ ok: context.ok }),
 });
 
 export type ReconciliationMachine = typeof reconciliationMachine;

@@ -122,6 +122,7 @@ export class ClientRuntime {
           maxReconnectInterval: options.maxReconnectInterval ?? 60_000,
           heartbeatInterval: options.heartbeatInterval ?? 30_000,
           handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+          flushTimeout: FLUSH_TIMEOUT_MS,
         },
       },
       ...(options.inspect ? { inspect: options.inspect as never } : {}),
@@ -443,10 +444,9 @@ export class ClientRuntime {
 
   // ---- closing -------------------------------------------------------------------------------------
 
-  /** Waits for the answers to what is on the wire (bounded), so close() loses no acknowledgement. */
+  /** Resolves once every patch on the wire has its answer (the connection machine bounds the wait). */
   private flush(): Promise<void> {
-    const idle = () => this.storeBusy === 0 && [...this.patchActors.values()].every((a) => !(a.getSnapshot() as { matches(s: unknown): boolean }).matches({ unanswered: 'sent' }));
-    return this.waitFor(idle, FLUSH_TIMEOUT_MS, 'flush').catch(() => this.logger.warn('kuzu-sync: closing with unanswered patches; they stay pending'));
+    return this.waitFor(() => this.storeBusy === 0 && [...this.patchActors.values()].every((a) => !(a.getSnapshot() as { matches(s: unknown): boolean }).matches({ unanswered: 'sent' })), undefined, 'flush');
   }
 
   private async shutdown(): Promise<void> {
@@ -456,8 +456,13 @@ export class ClientRuntime {
     await this.replica.store.close();
   }
 
+  /** Flushes (bounded) and closes; a second call while flushing stops waiting. */
   close(): Promise<void> {
-    this.closedPromise ??= new Promise<void>((resolve) => {
+    if (this.closedPromise) {
+      this.actor.system.get('connection')?.send({ type: 'CLOSE' });
+      return this.closedPromise;
+    }
+    this.closedPromise = new Promise<void>((resolve) => {
       const sub = this.actor.subscribe({
         next: (s) => {
           if (s.status === 'done') {

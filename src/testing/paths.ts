@@ -16,7 +16,10 @@ export interface ModelPath {
 }
 
 export interface ModelOptions {
-  /** The events to try in a state: concrete events, with payloads that make the guards go each way. */
+  /**
+   * The events to try in a state: concrete events, with payloads that make the guards go each way.
+   * Give events of one type that take different transitions a `variant` name: it tells them apart.
+   */
   events: (snapshot: AnyMachineSnapshot) => EventObject[];
   /** The part of the context that decides guards (it goes into the state key; the rest does not). */
   key?: (snapshot: AnyMachineSnapshot) => unknown;
@@ -55,7 +58,7 @@ export function generatePaths(machine: AnyStateMachine, options: ModelOptions): 
     events: options.events,
     input: options.input,
     serializeState: (s: AnyMachineSnapshot, e: EventObject | undefined, prev?: AnyMachineSnapshot) =>
-      JSON.stringify([prev?.value ?? null, e?.type ?? null, s.value, options.key?.(s) ?? null]),
+      JSON.stringify([prev?.value ?? null, e?.type ?? null, (e as { variant?: string } | undefined)?.variant ?? null, s.value, options.key?.(s) ?? null]),
   };
   const replay = (raw: RawPath): ModelPath => {
     let [snap, actions] = initialTransition(logic, options.input as never);
@@ -67,8 +70,13 @@ export function generatePaths(machine: AnyStateMachine, options: ModelOptions): 
     return { name: describe(steps), steps };
   };
   const shortest = (getShortestPaths(logic, traversal as never) as unknown as RawPath[]).map(replay);
+  // Simple paths walk the plain statechart (state value and guard context only): with the incoming
+  // transition in the key as well, their number explodes.
   let simple: ModelPath[] = [];
-  if (options.simplePaths) simple = (getSimplePaths(logic, traversal as never) as unknown as RawPath[]).map(replay);
+  if (options.simplePaths) {
+    const coarse = { ...traversal, serializeState: (s: AnyMachineSnapshot) => JSON.stringify([s.value, options.key?.(s) ?? null]) };
+    simple = (getSimplePaths(logic, coarse as never) as unknown as RawPath[]).map(replay);
+  }
 
   const pairsOf = (p: ModelPath) => {
     const ids = p.steps.flatMap((s) => s.took);

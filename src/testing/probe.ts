@@ -71,7 +71,8 @@ export function probe(machine: AnyStateMachine): { machine: AnyStateMachine; tra
     if (cfg.invoke) {
       out.invoke = asArray(cfg.invoke as Array<Record<string, unknown>>).map((inv) => {
         const name = String(inv.id ?? inv.src);
-        const i: Record<string, unknown> = { ...inv };
+        // Traversal creates children in one throwaway system, again and again: no systemIds there.
+        const { systemId: _systemId, ...i } = inv as Record<string, unknown>;
         if (inv.onDone) i.onDone = tag(path, `done:${name}`, inv.onDone, `${name} done`);
         if (inv.onError) i.onError = tag(path, `error:${name}`, inv.onError, `${name} failed`);
         return i;

@@ -98,6 +98,9 @@ export async function runPath<H>(path: ModelPath, driver: PathDriver<H>, options
       cursor = found + 1;
       await driver.check?.(h, step, i, path);
     }
+  } catch (e) {
+    if (process.env.MODEL_DEBUG) console.error(`path failed: ${path.name}\n  ${(e as Error).message}`);
+    throw e;
   } finally {
     await driver.teardown(h);
   }

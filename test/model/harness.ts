@@ -28,7 +28,18 @@ export const baseSnapshot = (): SyncStateMessage =>
     snapshot: { schema: { nodes: [{ label: 'Item', properties: { v: 'STRING' } }], edges: [] }, nodes: [{ label: 'Item', id: 'x', properties: { v: 'base' } }], edges: [] },
   });
 
-export async function clientHarness(options: { clock?: Clock; autoConnect?: boolean; hold?: boolean; heartbeatInterval?: number } = {}): Promise<ClientHarness> {
+export interface HarnessOptions {
+  clock?: Clock;
+  autoConnect?: boolean;
+  /** Hold upgrades until the test accepts them. */
+  hold?: boolean;
+  heartbeatInterval?: number;
+  reconnectInterval?: number;
+  maxReconnectInterval?: number;
+  random?: number;
+}
+
+export async function clientHarness(options: HarnessOptions = {}): Promise<ClientHarness> {
   const server = await ScriptedServer.start();
   server.holdUpgrades = options.hold ?? false;
   const recorder = new SnapshotRecorder();
@@ -40,13 +51,13 @@ export async function clientHarness(options: { clock?: Clock; autoConnect?: bool
     {
       serverUrl: server.url,
       clientId: 'model',
-      reconnectInterval: 20,
-      maxReconnectInterval: 40,
+      reconnectInterval: options.reconnectInterval ?? 20,
+      maxReconnectInterval: options.maxReconnectInterval ?? 40,
       heartbeatInterval: options.heartbeatInterval ?? 60_000,
       inspect: recorder.inspect,
       autoConnect: options.autoConnect ?? true,
       logger: { debug() {}, info() {}, warn() {}, error() {} },
-      random: () => 0.5,
+      random: () => options.random ?? 0.5,
     },
     options.clock,
   );

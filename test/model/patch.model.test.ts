@@ -40,7 +40,7 @@ export const patchEvents = (s: AnyMachineSnapshot): EventObject[] =>
     throw new Error(`no event for ${t}`);
   });
 
-const coverage = generatePaths(patchMachine, { events: patchEvents, input: { patchId: 'model:1', seq: SEQ }, simplePaths: 12 });
+const coverage = generatePaths(patchMachine, { events: patchEvents, input: { patchId: 'model:1', seq: SEQ }, simplePaths: 40 });
 for (const line of coverageReport(coverage)) console.log(`# ${line}`);
 
 interface H extends ClientHarness {

@@ -1,0 +1,210 @@
+/**
+ * Model-based tests of machines/connection.machine.ts: every generated path drives a REAL client
+ * (real kuzu-wasm, real WebSocket) against a scripted peer, with the statechart's delays on a test
+ * clock: time moves only when a path says a delay elapses. No sleeps.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { AnyMachineSnapshot, EventObject } from 'xstate';
+import { backoffDelay, connectionMachine } from '../../machines/connection.machine.js';
+import type { GraphSchema, SyncStateMessage } from '../../src/protocol/types.js';
+import { coverageReport, generatePaths, type ModelPath, type ModelStep } from '../../src/testing/paths.js';
+import { runPath, type PathDriver } from '../../src/testing/run-path.js';
+import { ScriptedServer } from '../../src/testing/scripted-server.js';
+import { TestClock } from '../../src/testing/test-clock.js';
+import { BASE_SERVER, clientHarness, closeHarness, localValue, type ClientHarness } from './harness.js';
+
+const INPUT = { reconnectInterval: 100, maxReconnectInterval: 1000, heartbeatInterval: 1000, handshakeTimeout: 30_000, flushTimeout: 5_000 };
+const RANDOM = 0.37; // backoff 37, 74, 148...: never the same as another delay
+const DELAYS: Record<string, number> = { heartbeat: INPUT.heartbeatInterval, handshakeTimeout: INPUT.handshakeTimeout, flushTimeout: INPUT.flushTimeout };
+
+const msg = (variant: string, message: object) => ({ type: 'SOCKET.MESSAGE', message, variant });
+const SCHEMA: GraphSchema = { nodes: [{ label: 'Item', properties: { v: 'STRING' } }], edges: [] };
+/** The first chunk of a snapshot answer: the schema, no data yet. */
+const partial = { type: 'sync_state', serverId: BASE_SERVER, mode: 'snapshot', fromVersion: 0, version: 1, lastSeq: 0, done: false, snapshot: { schema: SCHEMA, nodes: [], edges: [] } };
+
+/** The events that can really happen in a state, with payloads that take each guard's branches. */
+export function connectionEvents(s: AnyMachineSnapshot): EventObject[] {
+  const online = s.matches('online');
+  const socketOpen = online && !s.matches({ online: 'connecting' });
+  const types = [...new Set(s._nodes.flatMap((n) => [...n.transitions.keys()]))];
+  return types.flatMap((t): Array<EventObject & Record<string, unknown>> => {
+    switch (t) {
+      case 'SOCKET.OPEN':
+      case 'SOCKET.UNAUTHORIZED':
+        return s.matches({ online: 'connecting' }) ? [{ type: t }] : [];
+      case 'SOCKET.CLOSED':
+        return online ? [{ type: t }] : [];
+      case 'SOCKET.MESSAGE': {
+        if (!socketOpen) return [];
+        const out: Array<EventObject & Record<string, unknown>> = [msg('error', { type: 'error', code: 'internal', message: 'scripted' })];
+        if (s.matches({ online: 'ready' })) out.push(msg('heartbeat', { type: 'heartbeat', ts: 1 }), msg('late sync_state', partial));
+        if (s.matches({ online: 'handshaking' }) || s.matches({ online: 'reconciling' }) || s.matches({ online: 'resyncing' })) out.push(msg('partial sync_state', partial));
+        return out;
+      }
+      default:
+        if (t.startsWith('xstate.error.actor')) return [{ type: t, error: new Error('the answer does not apply') }];
+        if (t.startsWith('xstate.done.actor')) return [{ type: t, output: undefined }];
+        return [{ type: t }];
+    }
+  });
+}
+
+const coverage = generatePaths(connectionMachine, { events: connectionEvents, key: (s) => s.context.missedHeartbeats, input: INPUT, simplePaths: 10 });
+for (const line of coverageReport(coverage)) console.log(`# ${line}`);
+
+interface H extends ClientHarness {
+  clock: TestClock;
+  chunks: SyncStateMessage[];
+  syncRequests: number;
+  closing?: Promise<void>;
+}
+
+const conn = (h: H) => h.runtime.actor.system.get('connection')!.getSnapshot() as AnyMachineSnapshot;
+const until = (h: H, pred: () => boolean, what: string) => h.recorder.until(pred, 10_000, () => what);
+
+const finalChunk = (h: H, ok: boolean): SyncStateMessage => {
+  const withSchema = h.chunks.length === 0;
+  const chunk = ScriptedServer.syncState({
+    serverId: BASE_SERVER,
+    mode: 'snapshot',
+    version: 1,
+    snapshot: {
+      ...(withSchema && ok ? { schema: SCHEMA } : {}),
+      nodes: [{ label: 'Item', id: 'x', properties: { v: 'base' } }],
+      edges: [],
+    },
+  });
+  // A failing answer: chunks that disagree about the server, or a snapshot with no schema at all.
+  return ok ? chunk : { ...chunk, serverId: withSchema ? BASE_SERVER : 'someone-else' };
+};
+
+async function exec(h: H, step: ModelStep, i: number, path: ModelPath): Promise<void> {
+  const e = step.event as EventObject & { message?: SyncStateMessage };
+  const t = e.type;
+  if (t === 'CONNECT') {
+    const before = h.server.upgrades;
+    h.client.connect();
+    return h.server.until(() => h.server.upgrades > before, 10_000, 'an upgrade');
+  }
+  if (t === 'SOCKET.OPEN') {
+    h.chunks = [];
+    h.server.accept();
+    return;
+  }
+  if (t === 'SOCKET.UNAUTHORIZED') return h.server.refuse();
+  if (t === 'SOCKET.CLOSED') {
+    if (h.server.held.length) h.server.drop();
+    else h.server.close();
+    return;
+  }
+  if (t === 'SOCKET.MESSAGE') {
+    const m = e.message!;
+    if (m.type === 'sync_state') {
+      // Answer the sync_request of this reconciliation, once the client has sent it.
+      await h.server.until(() => h.server.count('sync_request') > 0, 10_000, 'a sync_request');
+      h.chunks.push(m);
+    }
+    h.server.send(m);
+    return;
+  }
+  if (t === 'xstate.done.actor.reconciliation' || t === 'xstate.error.actor.reconciliation') {
+    await h.server.until(() => h.server.count('sync_request') > 0, 10_000, 'a sync_request');
+    h.server.send(finalChunk(h, t.startsWith('xstate.done')));
+    h.chunks = [];
+    return;
+  }
+  if (t.startsWith('xstate.after.')) {
+    const name = t.split('.')[2]!;
+    // Backoff is the only delay pending in its state; the others have fixed lengths.
+    const fired = name === 'backoff' ? (h.clock.advanceTo(h.clock.pending()[0]!.due), true) : h.clock.fire(DELAYS[name]!);
+    assert.ok(fired, `a ${name} delay is pending`);
+    return;
+  }
+  if (t === 'RESYNC') {
+    // A version gap in what the server sends is how a connected client learns it missed something.
+    h.chunks = [];
+    const v = h.client.getServerVersion() + 5;
+    h.server.send({ type: 'patch_broadcast', version: v, patch: { id: 'other:1', clientId: 'other', seq: 1, baseVersion: 0, ops: [{ op: 'create_node', label: 'Item', id: 'y', properties: {} }] } });
+    return;
+  }
+  if (t === 'CLOSE') {
+    // To stay in `closing`, something must be on the wire whose answer the flush waits for.
+    const later = path.steps.slice(i + 1).map((s) => s.event.type);
+    if (conn(h).matches({ online: 'ready' }) && later.length) {
+      await h.client.createNode('Item', { v: 'in flight' });
+      await h.server.until(() => h.server.count('patch') > 0, 10_000, 'the patch on the wire');
+    }
+    h.closing = h.client.close();
+    return;
+  }
+  if (t.startsWith('xstate.done.actor')) {
+    // The flush: answer what is on the wire.
+    for (const p of h.server.patches()) h.server.send({ type: 'patch_response', patchId: p.id, status: 'accepted', version: h.client.getServerVersion() + 1 });
+    return;
+  }
+  throw new Error(`no way to produce ${t}`);
+}
+
+async function check(h: H, step: ModelStep): Promise<void> {
+  const v = step.state;
+  const is = (x: object | string) => JSON.stringify(v) === JSON.stringify(x);
+  if (is('disconnected')) assert.is(h.server.upgrades, 0, 'no connection attempt before CONNECT');
+  if (is({ online: 'connecting' })) await h.server.until(() => h.server.held.length > 0 || !!h.server.ws, 10_000, 'a connection attempt');
+  if (is({ online: 'handshaking' })) await h.server.until(() => h.server.count('sync_request') > 0, 10_000, 'the handshake sends sync_request');
+  if (is({ online: { ready: 'idle' } }) && conn(h).matches({ online: 'ready' })) {
+    assert.ok(h.client.isReady());
+    assert.is(await localValue(h), 'base', "ready: the local graph is the server's");
+  }
+  if (is('backoff') && conn(h).matches('backoff')) {
+    await until(h, () => !h.server.ws, 'no socket is open in backoff');
+    const { attempt } = conn(h).context as { attempt: number };
+    const pending = h.clock.pending();
+    assert.is(pending.length, 1, 'exactly one timer: the next attempt');
+    const bound = Math.min(INPUT.maxReconnectInterval, INPUT.reconnectInterval * 2 ** attempt);
+    assert.ok(pending[0]!.delay <= bound, `next attempt in ${pending[0]!.delay} ms, within the jittered bound ${bound}`);
+    assert.ok([attempt - 1, attempt].some((a) => backoffDelay(a, INPUT.reconnectInterval, INPUT.maxReconnectInterval, () => RANDOM) === pending[0]!.delay));
+    assert.is(h.client.getStatus(), 'offline');
+  }
+  if (is('unauthorized')) {
+    await until(h, () => h.client.getStatus() === 'unauthorized', 'status unauthorized');
+    assert.is(h.clock.pending().length, 0, 'after a 401 no retry is scheduled');
+  }
+  if (is('closed')) await until(h, () => h.client.getStatus() === 'closed', 'status closed');
+}
+
+const driver: PathDriver<H> = {
+  async setup() {
+    const clock = new TestClock();
+    const h = (await clientHarness({ clock, autoConnect: false, hold: true, heartbeatInterval: INPUT.heartbeatInterval, reconnectInterval: INPUT.reconnectInterval, maxReconnectInterval: INPUT.maxReconnectInterval, random: RANDOM })) as H;
+    h.clock = clock;
+    h.chunks = [];
+    h.answer = () => [];
+    // Every new socket starts a new exchange: count its sync_requests from zero.
+    const accept = h.server.accept.bind(h.server);
+    h.server.accept = () => {
+      h.server.received.length = 0;
+      accept();
+    };
+    return h;
+  },
+  exec,
+  actor: () => 'connection',
+  recorder: (h) => h.recorder,
+  check,
+  async teardown(h) {
+    const closed = closeHarness(h);
+    h.clock.advanceTo(h.clock.now() + 1e7); // a flush still waiting gives up now
+    await closed;
+    await h.closing;
+  },
+};
+
+for (const path of coverage.paths.filter((p) => p.name.includes(process.env.MODEL_PATH ?? ''))) test(`connection: ${path.name}`, () => runPath(path, driver));
+
+test('every transition of the connection statechart is on some path', () => {
+  const missing = coverage.transitions.filter((t) => !coverage.covered.has(t.id)).map((t) => t.label);
+  assert.equal(missing, []);
+});
+
+test.run();
