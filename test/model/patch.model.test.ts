@@ -70,6 +70,10 @@ async function exec(h: H, step: ModelStep, i: number, path: ModelPath): Promise<
   const e = step.event as EventObject & Record<string, unknown>;
   const next = path.steps[i + 1]?.event.type ?? '';
   const p = ownPatch(h);
+  if (next.startsWith('xstate.error')) {
+    // Fault injection: the database refuses the rollback that this event will start.
+    h.runtime.replica.rollback = () => Promise.reject(new Error('injected: the database refused the rollback'));
+  }
   switch (e.type) {
     case 'PATCH.QUEUED':
       return; // the write was made offline in setup
@@ -82,7 +86,6 @@ async function exec(h: H, step: ModelStep, i: number, path: ModelPath): Promise<
       h.server.send({ type: 'patch_response', patchId: p.id, status: 'accepted', version: version(h) + 1 });
       return;
     case 'SERVER.REJECTED':
-      if (next.startsWith('xstate.error')) await h.runtime.replica.store.close(); // the rollback will fail
       h.server.send({ type: 'patch_response', patchId: p.id, status: 'rejected', code: 'forbidden', reason: 'scripted' });
       return;
     case 'SERVER.IGNORED':
