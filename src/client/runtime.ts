@@ -84,8 +84,8 @@ export class ClientRuntime {
     });
 
     const store = storeMachine.provide({
-      actors: { execute: fromPromise(({ input }) => rt.execute(input.batch)) },
-      actions: { reportFailure: ({ event }) => rt.logger.error('kuzu-sync: store batch failed:', (event as { error?: unknown }).error) },
+      actors: { execute: fromPromise(({ input }) => rt.executeBatch(input.batch)) },
+      actions: { reportFailure: ({ context, event }) => rt.batchFailed(context.batch, (event as { error?: unknown }).error) },
     });
 
     const root = clientMachine.provide({
@@ -163,37 +163,50 @@ export class ClientRuntime {
     else d.resolve(value);
   }
 
-  /** Runs one batch of queued requests in order, merging neighbours of a kind into one transaction. */
-  async execute(batch: StoreRequest[]): Promise<void> {
+  /** The store actor's executor: the batch counts as in flight until it is done, however it ends. */
+  private async executeBatch(batch: StoreRequest[]): Promise<void> {
     try {
-      for (let i = 0; i < batch.length; ) {
-        const kind = batch[i]!.kind;
-        let j = i + 1;
-        if (kind === 'local' || kind === 'server') while (j < batch.length && batch[j]!.kind === kind) j++;
-        const run = batch.slice(i, j);
-        i = j;
-        try {
-          if (kind === 'local') await this.executeLocal(run as Array<Extract<StoreRequest, { kind: 'local' }>>);
-          else if (kind === 'server') await this.executeServer(run.flatMap((r) => (r as Extract<StoreRequest, { kind: 'server' }>).changes));
-          else if (kind === 'rollback') {
-            const r = run[0] as Extract<StoreRequest, { kind: 'rollback' }>;
-            const cascade = await this.replica.rollback(r.patchId);
-            this.metrics.rollbacks++;
-            this.rejectLocally(cascade);
-            this.settle(r.requestId, undefined);
-          } else {
-            const r = run[0] as Extract<StoreRequest, { kind: 'reconcile' }>;
-            await this.executeReconcile(r);
-          }
-        } catch (e) {
-          for (const r of run) if ('requestId' in r) this.settle(r.requestId, undefined, toSyncError(e));
-          if (kind !== 'local') this.divergence(e);
-        }
-      }
+      await this.execute(batch);
     } finally {
       this.storeBusy -= batch.length;
       this.changed();
     }
+  }
+
+  /** Runs one batch of queued requests in order, merging neighbours of a kind into one transaction. */
+  async execute(batch: StoreRequest[]): Promise<void> {
+    for (let i = 0; i < batch.length; ) {
+      const kind = batch[i]!.kind;
+      let j = i + 1;
+      if (kind === 'local' || kind === 'server') while (j < batch.length && batch[j]!.kind === kind) j++;
+      const run = batch.slice(i, j);
+      i = j;
+      try {
+        if (kind === 'local') await this.executeLocal(run as Array<Extract<StoreRequest, { kind: 'local' }>>);
+        else if (kind === 'server') await this.executeServer(run.flatMap((r) => (r as Extract<StoreRequest, { kind: 'server' }>).changes));
+        else if (kind === 'rollback') {
+          const r = run[0] as Extract<StoreRequest, { kind: 'rollback' }>;
+          const cascade = await this.replica.rollback(r.patchId);
+          this.metrics.rollbacks++;
+          this.rejectLocally(cascade);
+          this.settle(r.requestId, undefined);
+        } else {
+          const r = run[0] as Extract<StoreRequest, { kind: 'reconcile' }>;
+          await this.executeReconcile(r);
+        }
+      } catch (e) {
+        for (const r of run) if ('requestId' in r) this.settle(r.requestId, undefined, toSyncError(e));
+        if (kind !== 'local') this.divergence(e);
+      }
+    }
+  }
+
+  /** The executor itself failed (not one request): answer the whole batch, then carry on. */
+  batchFailed(batch: StoreRequest[], error: unknown): void {
+    this.logger.error('kuzu-sync: a store batch failed:', error);
+    for (const r of batch) if ('requestId' in r) this.settle(r.requestId, undefined, toSyncError(error));
+    this.divergence(error);
+    this.changed();
   }
 
   private async executeLocal(run: Array<Extract<StoreRequest, { kind: 'local' }>>): Promise<void> {

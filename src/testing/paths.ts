@@ -13,6 +13,8 @@ export interface ModelPath {
   name: string;
   /** Step 0 is the initial state (`xstate.init`). */
   steps: ModelStep[];
+  /** The machine input the path starts from. */
+  input: unknown;
 }
 
 export interface ModelOptions {
@@ -24,6 +26,8 @@ export interface ModelOptions {
   /** The part of the context that decides guards (it goes into the state key; the rest does not). */
   key?: (snapshot: AnyMachineSnapshot) => unknown;
   input?: unknown;
+  /** Several starting inputs (each a family of paths); overrides `input`. */
+  inputs?: unknown[];
   /** Pure implementations for traversal, where the machine's defaults are placeholders (guards). */
   guards?: Record<string, (args: { context: never; event: never }) => boolean>;
   /** Add simple paths that take transition pairs the shortest paths miss (at most this many). */
@@ -35,8 +39,8 @@ export interface ModelCoverage {
   paths: ModelPath[];
   transitions: TransitionInfo[];
   covered: Set<string>;
-  /** Consecutive transition pairs taken by the selected paths, and by all simple paths. */
-  pairs: { covered: number; possible: number };
+  /** Consecutive transition pairs taken by the selected paths, and by all generated paths. */
+  pairs: { covered: Set<string>; possible: Set<string> };
   generated: { shortest: number; simple: number };
 }
 
@@ -51,6 +55,18 @@ type RawPath = { steps: Array<{ event: EventObject; state: AnyMachineSnapshot }>
  * are prefixes of others are dropped: every step of a path is checked anyway.
  */
 export function generatePaths(machine: AnyStateMachine, options: ModelOptions): ModelCoverage {
+  if (options.inputs) {
+    const parts = options.inputs.map((input) => generatePaths(machine, { ...options, inputs: undefined, input }));
+    const paths = parts.flatMap((p) => p.paths);
+    return {
+      machine: machine.id,
+      paths,
+      transitions: parts[0]!.transitions,
+      covered: new Set(paths.flatMap((p) => p.steps.flatMap((s) => s.took))),
+      pairs: { covered: new Set(parts.flatMap((p) => [...p.pairs.covered])), possible: new Set(parts.flatMap((p) => [...p.pairs.possible])) },
+      generated: { shortest: parts.reduce((n, p) => n + p.generated.shortest, 0), simple: parts.reduce((n, p) => n + p.generated.simple, 0) },
+    };
+  }
   const probed = probe(machine);
   let logic = probed.machine;
   if (options.guards) logic = logic.provide({ guards: options.guards as never }) as AnyStateMachine;
@@ -67,7 +83,7 @@ export function generatePaths(machine: AnyStateMachine, options: ModelOptions): 
       [snap, actions] = transition(logic, snap, step.event as never);
       steps.push({ event: step.event, state: snap.value, took: tookOf(actions) });
     }
-    return { name: describe(steps), steps };
+    return { name: describe(steps), steps, input: options.input };
   };
   const shortest = (getShortestPaths(logic, traversal as never) as unknown as RawPath[]).map(replay);
   // Simple paths walk the plain statechart (state value and guard context only): with the incoming
@@ -100,7 +116,7 @@ export function generatePaths(machine: AnyStateMachine, options: ModelOptions): 
     paths: selected,
     transitions: probed.transitions,
     covered,
-    pairs: { covered: pairSet.size, possible: possible.size },
+    pairs: { covered: pairSet, possible },
     generated: { shortest: shortest.length, simple: simple.length },
   };
 }
@@ -143,7 +159,7 @@ function dropPrefixes(paths: ModelPath[]): ModelPath[] {
 export function coverageReport(c: ModelCoverage, unreachable: Record<string, string> = {}): string[] {
   const lines = [
     `${c.machine}: ${c.paths.length} paths, transitions covered ${c.covered.size}/${c.transitions.length}` +
-      ` (from ${c.generated.shortest} shortest and ${c.generated.simple} simple paths; transition pairs ${c.pairs.covered}/${c.pairs.possible})`,
+      ` (from ${c.generated.shortest} shortest and ${c.generated.simple} simple paths; transition pairs ${c.pairs.covered.size}/${c.pairs.possible.size})`,
   ];
   for (const t of c.transitions) {
     if (c.covered.has(t.id)) continue;

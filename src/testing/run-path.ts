@@ -21,6 +21,11 @@ export class SnapshotRecorder {
     for (const l of [...this.listeners]) l();
   };
 
+  /** Forget what `systemId` did so far (a new actor under the same systemId starts a new history). */
+  reset(systemId: string): void {
+    this.histories.delete(systemId);
+  }
+
   history(systemId: string): StateValue[] {
     return this.histories.get(systemId) ?? [];
   }

@@ -51,7 +51,8 @@ class WorkerHost {
     const failAll = (err: Error) => {
       for (const p of this.pending.values()) p.reject(err);
       this.pending.clear();
-      this.worker = undefined;
+      worker.unref();
+      if (this.worker === worker) this.worker = undefined;
     };
     worker.on('error', (e) => failAll(new Error(`kuzu worker crashed: ${e.message}`)));
     worker.on('exit', (code) => failAll(new Error(`kuzu worker exited with code ${code}`)));
@@ -73,26 +74,37 @@ class WorkerHost {
   }
 
   async open(path: string, bufferSize: number): Promise<number> {
+    // Counted from the start: a close finishing meanwhile must not find the worker idle.
     clearTimeout(this.idleTimer);
-    const res = await this.request({ type: 'open', path, bufferSize });
     this.openDatabases++;
-    return (res as { handle: number }).handle;
+    try {
+      const res = await this.request({ type: 'open', path, bufferSize });
+      return (res as { handle: number }).handle;
+    } catch (e) {
+      this.released();
+      throw e;
+    }
   }
 
   async close(handle: number): Promise<void> {
     try {
       await this.request({ type: 'close', handle });
     } finally {
-      if (--this.openDatabases === 0) {
-        this.idleTimer = setTimeout(() => {
-          const worker = this.worker;
-          this.worker = undefined;
-          this.onEmpty();
-          void worker?.terminate();
-        }, IDLE_WORKER_MS);
-        this.idleTimer.unref();
-      }
+      this.released();
     }
+  }
+
+  private released(): void {
+    if (--this.openDatabases > 0) return;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      if (this.openDatabases > 0 || this.pending.size > 0) return;
+      const worker = this.worker;
+      this.worker = undefined;
+      this.onEmpty();
+      void worker?.terminate();
+    }, IDLE_WORKER_MS);
+    this.idleTimer.unref();
   }
 }
 
@@ -101,7 +113,10 @@ const hosts = new Map<string, WorkerHost>();
 function host(name: string): WorkerHost {
   let h = hosts.get(name);
   if (!h) {
-    h = new WorkerHost(() => hosts.delete(name));
+    const created: WorkerHost = new WorkerHost(() => {
+      if (hosts.get(name) === created) hosts.delete(name);
+    });
+    h = created;
     hosts.set(name, h);
   }
   return h;
