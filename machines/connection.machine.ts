@@ -197,7 +197,8 @@ export const connectionMachine = setup({
         closing: {
           invoke: { src: 'flush', onDone: '#connection.closed' },
           after: { flushTimeout: '#connection.closed' },
-          on: { 'SOCKET.CLOSED': '#connection.closed' },
+          // The answers will not come: what was on the wire is queued again (and kept, with a file).
+          on: { 'SOCKET.CLOSED': { target: '#connection.closed', actions: 'notifyLost' } },
         },
       },
     },
