@@ -141,6 +141,7 @@ export class ClientRuntime {
 
   /** Queue a request for the store actor and wait for its answer. */
   request(r: StoreRequest): Promise<unknown> {
+    this.flushServerChanges();
     return new Promise((resolve, reject) => {
       const requestId = this.nextRequestId++;
       this.deferreds.set(requestId, { resolve, reject });
@@ -149,10 +150,25 @@ export class ClientRuntime {
     });
   }
 
-  /** Fire and forget (server changes): errors lead to a resync, not to a caller. */
-  private enqueue(r: StoreRequest): void {
-    this.storeBusy++;
-    this.actor.system.get('store')!.send({ type: 'STORE.REQUEST', request: r });
+  /**
+   * Server changes (broadcasts, acceptances) of one tick travel to the store as one request: a burst of
+   * broadcasts is one event for the store actor and one transaction, not thousands. Anything else
+   * queued for the store flushes them first, so the store still sees everything in arrival order.
+   */
+  private serverChanges: ServerChange[] = [];
+
+  private serverChange(c: ServerChange): void {
+    if (this.serverChanges.push(c) === 1) {
+      this.storeBusy++;
+      queueMicrotask(() => this.flushServerChanges());
+    }
+  }
+
+  private flushServerChanges(): void {
+    if (this.serverChanges.length === 0) return;
+    const changes = this.serverChanges;
+    this.serverChanges = [];
+    this.actor.system.get('store')!.send({ type: 'STORE.REQUEST', request: { kind: 'server', changes } });
   }
 
   private settle(requestId: number, value: unknown, error?: unknown): void {
@@ -265,16 +281,17 @@ export class ClientRuntime {
 
   // ---- patch actors and the outbox ------------------------------------------------------------
 
+  /** Built once: provide() builds a whole machine, far too slow to do per patch. */
+  private readonly patchLogic = patchMachine.provide({
+    actors: {
+      rollback: fromPromise(async ({ input }) => {
+        await this.request({ kind: 'rollback', requestId: 0, patchId: input.patchId, code: input.code, reason: input.reason });
+      }),
+    },
+  });
+
   private spawnPatch(parent: AnyActorRef, patchId: string, seq: number): void {
-    const rt = this;
-    const logic = patchMachine.provide({
-      actors: {
-        rollback: fromPromise(async ({ input }) => {
-          await rt.request({ kind: 'rollback', requestId: 0, patchId: input.patchId, code: input.code, reason: input.reason });
-        }),
-      },
-    });
-    const actor = createActor(logic, { parent, systemId: `patch:${patchId}`, input: { patchId, seq } });
+    const actor = createActor(this.patchLogic, { parent, systemId: `patch:${patchId}`, input: { patchId, seq } });
     this.patchActors.set(patchId, actor);
     actor.start();
   }
@@ -339,12 +356,12 @@ export class ClientRuntime {
   private route(m: ServerMessage): void {
     switch (m.type) {
       case 'patch_broadcast':
-        this.enqueue({ kind: 'server', changes: [{ kind: 'remote', patch: m.patch, version: m.version }] });
+        this.serverChange({ kind: 'remote', patch: m.patch, version: m.version });
         return;
       case 'patch_response': {
         this.ackLatency(m.patchId);
         if (m.status === 'accepted') {
-          this.enqueue({ kind: 'server', changes: [{ kind: 'own', patchId: m.patchId, version: m.version! }] });
+          this.serverChange({ kind: 'own', patchId: m.patchId, version: m.version! });
           this.tell(m.patchId, { type: 'SERVER.ACCEPTED', version: m.version! });
         } else if (m.status === 'rejected') {
           if (this.patchActors.has(m.patchId)) this.tell(m.patchId, { type: 'SERVER.REJECTED', code: m.code ?? 'internal', reason: m.reason ?? '' });
@@ -352,7 +369,7 @@ export class ClientRuntime {
           else void this.request({ kind: 'rollback', requestId: 0, patchId: m.patchId, code: m.code ?? 'internal', reason: m.reason ?? '' }).catch(() => {});
         } else {
           // Processed before: say how it went then.
-          if (m.version !== undefined) this.enqueue({ kind: 'server', changes: [{ kind: 'own', patchId: m.patchId, version: m.version }] });
+          if (m.version !== undefined) this.serverChange({ kind: 'own', patchId: m.patchId, version: m.version });
           else if (!m.code) this.actor.send({ type: 'RESYNC' });
           this.tell(m.patchId, { type: 'SERVER.IGNORED', ...(m.version !== undefined ? { version: m.version } : {}), ...(m.code ? { rejected: { code: m.code, reason: m.reason ?? '' } } : {}) });
         }

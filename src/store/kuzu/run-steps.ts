@@ -86,7 +86,9 @@ function runStep(db: SyncDatabase, step: Step): Row[] {
  * back: Kuzu aborts a transaction on any error and would otherwise autocommit the statements after it.
  */
 export function runSteps(db: SyncDatabase, steps: Step[], options: RunOptions = {}): RunResult {
-  const transaction = options.transaction ?? true;
+  // One statement is atomic on its own: BEGIN and COMMIT would only double the cost of a small write.
+  const single = steps.length === 1 && (steps[0]!.kind === 'query' || steps[0]!.rows.length === 1);
+  const transaction = (options.transaction ?? true) && !(single && !options.readOnly);
   const results: Row[][] = [];
   if (transaction) db.execute(options.readOnly ? 'BEGIN TRANSACTION READ ONLY' : 'BEGIN TRANSACTION');
   for (let i = 0; i < steps.length; i++) {
