@@ -1,17 +1,23 @@
 /**
- * The README's walkthrough, runnable: `npm run example:sync`.
- * With SYNC_SERVER_URL unset it starts a sync server in this process; set it to use yours
- * (for example one started with `npx kuzu-sync serve --port 8080`).
+ * The README's walkthrough, runnable: `npm run example:sync` (about 10 s, most of it starting
+ * kuzu-wasm). With SYNC_SERVER_URL unset it starts a sync server in this process; set it to use yours
+ * (for example one started with `npx kuzu-sync serve --port 8080`). Every run writes nodes of its own,
+ * so it can run again and again against a server that keeps its data.
  * With KUZU_SYNC_INSPECT=1 it also streams the actor system to the Stately inspector (see README).
  */
 import { createSyncClient, createSyncServer, type SyncClientOptions, type SyncServer } from '../src/index.js';
 
 const step = (text: string) => console.log(`\n== ${text}`);
 
+const run = Date.now().toString(36);
 let server: SyncServer | undefined;
 let serverUrl = process.env.SYNC_SERVER_URL;
 if (!serverUrl) {
-  server = await createSyncServer({ port: 0 });
+  // The embedded server also shows a server-side rule: nobody may be called Mallory.
+  server = await createSyncServer({
+    port: 0,
+    validatePatch: (patch) => (patch.ops.some((o) => o.op === 'create_node' && o.properties.name === 'Mallory') ? 'no Mallory here' : true),
+  });
   serverUrl = server.url;
   console.log(`No SYNC_SERVER_URL set: started an embedded sync server at ${serverUrl}`);
 } else {
@@ -43,9 +49,9 @@ const alice = await createSyncClient({
   heartbeatInterval: 30000,
   ...(inspect ? { inspect } : {}),
 });
-alice.on('rejected', (r) => console.log(`  rejected ${r.patchId}: ${r.code} (${r.reason})`));
+alice.on('rejected', (r) => console.log(`  the server rejected ${r.patchId}: ${r.code} (${r.reason}); rolled back locally`));
 
-const nodeId = await alice.createNode('Person', { name: 'Alice', age: 30, city: 'New York' });
+const nodeId = await alice.createNode('Person', { name: 'Alice', age: 30, city: 'New York', run });
 console.log(`  created Person ${nodeId}`);
 await alice.setProperty('node', nodeId, 'occupation', 'Engineer');
 await alice.setProperty('node', nodeId, 'skills', ['JavaScript', 'Python']);
@@ -64,20 +70,31 @@ console.log(`  Server version:  ${alice.getServerVersion()}`);
 step('A write the graph refuses: age is a number, so a string is a type error (nothing is applied or sent)');
 await alice.setProperty('node', nodeId, 'age', 'thirty').catch((e: Error & { code?: string }) => console.log(`  ${e.code}: ${e.message}`));
 
+if (server) {
+  step('A write the server refuses: it is applied locally at once, then rolled back');
+  const mallory = await alice.createNode('Person', { name: 'Mallory', run });
+  console.log(`  locally: ${(await alice.query('MATCH (p:Person {id: $id}) RETURN count(*) AS n', { id: mallory }))[0]!.n} Mallory`);
+  await alice.whenSynced({ timeout: 30_000 });
+  console.log(`  after the verdict: ${(await alice.query('MATCH (p:Person {id: $id}) RETURN count(*) AS n', { id: mallory }))[0]!.n} Mallory`);
+}
+
 step('Client B joins and reads the graph with plain Cypher');
 const bob = await createSyncClient({ serverUrl, clientId: `example-b-${process.pid}` });
 await bob.whenSynced({ timeout: 30_000 });
-const rows = await bob.query('MATCH (p:Person) RETURN p.name AS name, p.occupation AS occupation, p.skills AS skills, p.city AS city');
-for (const r of rows) console.log(`  ${r.name}, ${r.occupation} in ${r.city}, skills: ${(r.skills as string[]).join(', ')}`);
+const rows = await bob.query(
+  'MATCH (p:Person) WHERE p.run = $run RETURN p.name AS name, p.occupation AS occupation, p.skills AS skills, p.city AS city',
+  { run },
+);
+for (const r of rows) console.log(`  ${r.name}, ${r.occupation} in ${r.city}, skills: ${((r.skills as string[] | null) ?? []).join(', ')}`);
 
 step('B adds an edge; A sees it arrive');
 const seen = new Promise<void>((resolve) => alice.on('patch', () => resolve()));
-const bobId = await bob.createNode('Person', { name: 'Bob' });
+const bobId = await bob.createNode('Person', { name: 'Bob', run });
 await bob.createEdge('KNOWS', bobId, nodeId, { since: 2024 });
 await seen;
 await bob.whenSynced({ timeout: 30_000 });
 await alice.whenSynced({ timeout: 30_000 });
-const knows = await alice.query('MATCH (a:Person)-[k:KNOWS]->(b:Person) RETURN a.name AS a, b.name AS b, k.since AS since');
+const knows = await alice.query('MATCH (a:Person)-[k:KNOWS]->(b:Person) WHERE a.run = $run RETURN a.name AS a, b.name AS b, k.since AS since', { run });
 for (const k of knows) console.log(`  on A: ${k.a} KNOWS ${k.b} since ${k.since}`);
 console.log(`  Server version:  ${alice.getServerVersion()} on A, ${bob.getServerVersion()} on B`);
 

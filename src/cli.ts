@@ -24,7 +24,7 @@ Clients connect to ws://<host>:<port><path>. SIGINT or SIGTERM finishes what is 
 closes every connection and the database, then exits.`;
 
 function fail(message: string): never {
-  console.error(`kuzu-sync: ${message}\n\n${HELP}`);
+  console.error(`kuzu-sync: ${message}; see kuzu-sync --help`);
   process.exit(2);
 }
 
@@ -47,7 +47,8 @@ async function main(): Promise<void> {
       },
     });
   } catch (e) {
-    fail((e as Error).message);
+    const flag = /'(-[^']*)'/.exec((e as Error).message)?.[1];
+    fail(flag ? `unknown option ${flag}` : (e as Error).message);
   }
   const { values, positionals } = parsed;
   if (values.help || positionals.length === 0) {
@@ -61,6 +62,7 @@ async function main(): Promise<void> {
     if (!Number.isSafeInteger(n) || n < 0) fail(`--${name} must be a whole number, got ${JSON.stringify(v)}`);
     return n;
   };
+  if (values.path !== undefined && !values.path.startsWith('/')) fail(`--path must start with /, got ${JSON.stringify(values.path)}`);
   const conflict = values.conflict ?? 'last-writer-wins';
   if (conflict !== 'last-writer-wins' && conflict !== 'reject-stale') fail(`--conflict must be last-writer-wins or reject-stale`);
 

@@ -107,7 +107,7 @@ export async function openClient(options: SyncClientOptions, clock?: Clock): Pro
     getServerVersion: () => runtime.replica.version,
     getStatus: () => runtime.status,
     getMetrics: () => runtime.metrics.snapshot(runtime.replica.entries.length),
-    whenSynced: (opts = {}) => runtime.waitFor(() => runtime.synced, opts.timeout, 'whenSynced'),
+    whenSynced: (opts = {}) => runtime.waitFor(() => runtime.synced, opts.timeout, 'whenSynced', () => runtime.syncBlocker()),
     on: (event, listener) => runtime.on(event, listener as never),
     close: () => runtime.close(),
   };

@@ -33,6 +33,8 @@ export interface SyncClientOptions {
   random?: () => number;
   /** Connect at once (default true). With false the client works offline until `connect()`. */
   autoConnect?: boolean;
+  /** How often the `metrics` event fires, ms (default 10000; 0: never). */
+  metricsInterval?: number;
 }
 
 export interface BatchWriter {

@@ -131,7 +131,16 @@ export class ClientRuntime {
     this.actor.subscribe({ error: (e) => this.logger.error('kuzu-sync: client actor failed:', e) });
   }
 
+  private metricsTimer: NodeJS.Timeout | undefined;
+
   start(): void {
+    const every = this.options.metricsInterval ?? 10_000;
+    if (every > 0) {
+      this.metricsTimer = setInterval(() => {
+        if (this.listeners.get('metrics')?.size) this.emit('metrics', this.metrics.snapshot(this.replica.entries.length));
+      }, every);
+      this.metricsTimer.unref();
+    }
     this.actor.start();
     // Pending patches restored from the database get their actors back, waiting for the connection.
     for (const e of this.replica.entries) if (e.applied) this.actor.send({ type: 'PATCH.CREATED', patchId: e.patch.id, seq: e.patch.seq });
@@ -428,11 +437,20 @@ export class ClientRuntime {
     return this.status === 'ready' && this.storeBusy === 0 && this.replica.entries.length === 0 && this.patchActors.size === 0;
   }
 
-  /** Resolves when `predicate` holds, re-checked after every change. */
-  waitFor(predicate: () => boolean, timeout: number | undefined, what: string): Promise<void> {
+  /**
+   * Resolves when `predicate` holds, re-checked after every change. With `stopIf`, rejects at once when
+   * waiting is pointless (a 401, a closed client) instead of running out the timeout.
+   */
+  waitFor(predicate: () => boolean, timeout: number | undefined, what: string, stopIf?: () => SyncError | undefined): Promise<void> {
     if (predicate()) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const check = () => {
+        const stop = stopIf?.();
+        if (stop) {
+          cleanup();
+          reject(stop);
+          return;
+        }
         if (!predicate()) return;
         cleanup();
         resolve();
@@ -446,7 +464,15 @@ export class ClientRuntime {
         this.watchers.delete(check);
       };
       this.watchers.add(check);
+      check();
     });
+  }
+
+  /** Why waiting to be synced cannot succeed now, if it cannot. */
+  syncBlocker(): SyncError | undefined {
+    if (this.status === 'unauthorized') return new SyncError('unauthorized', 'the server refuses this client (401); fix the token and call connect()');
+    if (this.status === 'closed') return new SyncError('internal', 'the client is closed');
+    return undefined;
   }
 
   private changed(): void {
@@ -505,6 +531,7 @@ export class ClientRuntime {
       });
       this.actor.send({ type: 'CLOSE' });
     }).then(async () => {
+      clearInterval(this.metricsTimer);
       this.actor.stop();
       for (const d of this.deferreds.values()) d.reject(new SyncError('internal', 'the client is closed'));
       this.deferreds.clear();

@@ -32,6 +32,7 @@ export interface GraphStoreOptions {
 /** A user query failed (syntax, unknown table, a write in a read). */
 export class QueryError extends Error {
   override readonly name = 'QueryError';
+  readonly code = 'query_failed';
 }
 
 /** The outcome of one `tx.apply`: its inverse ops are known once the transaction has committed. */

@@ -32,6 +32,16 @@ export interface OpPlan {
 const nodeKey = (id: string) => `n:${id}`;
 const edgeKey = (id: string) => `e:${id}`;
 
+/**
+ * Kuzu folds the case of names: `person` would silently land in the table `Person`. Refuse a
+ * spelling that differs only in case from the existing one, so every name has one spelling.
+ */
+function sameSpelling(existing: string, given: string, what: string): void {
+  if (existing !== given) {
+    throw new SyncError('invalid_identifier', `${what} ${JSON.stringify(given)} differs only in case from the existing ${JSON.stringify(existing)}; use that spelling`);
+  }
+}
+
 function typeFor(v: Value): ColumnType {
   return columnTypeOf(v) ?? EMPTY_ARRAY_COLUMN;
 }
@@ -41,6 +51,7 @@ function ensureColumns(model: GraphModel, table: NodeTable | RelTable, props: Pr
   const cols: Column[] = [];
   for (const [key, value] of Object.entries(props)) {
     let col = table.columns.get(fold(key));
+    if (col) sameSpelling(col.name, key, 'property key');
     if (!col) {
       col = { name: key, type: typeFor(value) };
       model.addColumn(table, col);
@@ -61,6 +72,9 @@ const columnDefs = (props: Props) =>
 
 function nodeTableFor(model: GraphModel, label: string, props: Props, out: Statement[]): { table: NodeTable; cols: Column[] } {
   let table = model.nodeTable(label);
+  if (table) sameSpelling(table.label, label, 'label');
+  const rel = model.relTable(label);
+  if (rel) throw new SyncError('invalid_identifier', `${JSON.stringify(label)} is already an edge label`);
   if (!table) {
     const cols = Object.entries(props).map(([k, v]) => ({ name: k, type: typeFor(v) }));
     table = model.addNodeTable(label, cols);
@@ -72,6 +86,9 @@ function nodeTableFor(model: GraphModel, label: string, props: Props, out: State
 
 function relTableFor(model: GraphModel, label: string, pair: [string, string], props: Props, out: Statement[]): { table: RelTable; cols: Column[] } {
   let table = model.relTable(label);
+  if (table) sameSpelling(table.label, label, 'edge label');
+  const node = model.nodeTable(label);
+  if (node) throw new SyncError('invalid_identifier', `${JSON.stringify(label)} is already a node label`);
   if (!table) {
     const cols = Object.entries(props).map(([k, v]) => ({ name: k, type: typeFor(v) }));
     table = model.addRelTable(label, pair, cols);
@@ -215,6 +232,10 @@ export function planOp(model: GraphModel, op: Op): OpPlan {
 
 /** The column a set_property writes, created on first use; undefined when removing a property that never existed. */
 function setColumn(model: GraphModel, table: NodeTable | RelTable, key: string, value: Value | null, out: Statement[]): Column | undefined {
-  if (value === null) return table.columns.get(fold(key));
+  if (value === null) {
+    const col = table.columns.get(fold(key));
+    if (col) sameSpelling(col.name, key, 'property key');
+    return col;
+  }
   return ensureColumns(model, table, { [key]: value }, out)[0];
 }

@@ -225,12 +225,29 @@ test('with a token: 401 stops reconnecting and reports unauthorized; the right t
   const seen = attempts;
   await new Promise((r) => setTimeout(r, 300)); // several backoff periods (50 ms base)
   assert.is(attempts, seen, 'no further attempts after a 401');
-  assert.ok(errors.some((e) => e.code === 'unauthorized') || bad.getStatus() === 'unauthorized');
+  assert.ok(errors.some((e) => e.code === 'unauthorized'));
+  await rejects(bad.whenSynced({ timeout: 60_000 }), 'unauthorized'); // at once, not after the timeout
   const good = await client(s, { clientId: 'good', token: async () => 'good' });
   await good.createNode('X', {});
   await synced(good);
   await bad.close();
   await good.close();
+  await s.close();
+});
+
+test('metrics: counters move with the traffic, and the metrics event fires', async () => {
+  const s = await server();
+  const c = await client(s, { clientId: 'metered', metricsInterval: 50 });
+  const seen: number[] = [];
+  c.on('metrics', (m) => seen.push(m.patchesAccepted));
+  for (let i = 0; i < 3; i++) await c.createNode('M', { i });
+  await synced(c);
+  await until(() => seen.at(-1) === 3, 5_000, 'a metrics event after the acceptances');
+  const m = c.getMetrics();
+  assert.equal([m.patchesSent, m.patchesAccepted, m.patchesRejected, m.queueDepth], [3, 3, 0, 0]);
+  assert.is(m.ackLatency.count, 3);
+  assert.ok(m.bytesOut > 0 && m.bytesIn > 0);
+  await c.close();
   await s.close();
 });
 

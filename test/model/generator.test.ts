@@ -34,7 +34,7 @@ test('a client with rollback disabled fails the generated paths through rolledBa
     outcome.push([p.name, failed]);
   }
   for (const [name, failed] of outcome) assert.is(failed, throughRollback(name), `${failed ? 'failed' : 'passed'}: ${name}`);
-  console.log(`# generator: rollback disabled -> ${outcome.filter(([, f]) => f).length} of ${outcome.length} generated paths fail (all and only those through a rollback)`);
+  console.log(`# generator: with rollback disabled, ${outcome.filter(([, f]) => f).length} of ${outcome.length} generated paths fail, as they must (exactly those through a rollback)`);
 });
 
 test.run();
