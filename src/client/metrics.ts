@@ -11,6 +11,7 @@ export class Metrics {
   patchesIgnored = 0;
   rollbacks = 0;
   rebases = 0;
+  snapshots = 0;
   reconnects = 0;
   bytesIn = 0;
   bytesOut = 0;
@@ -34,6 +35,7 @@ export class Metrics {
       patchesIgnored: this.patchesIgnored,
       rollbacks: this.rollbacks,
       rebases: this.rebases,
+      snapshots: this.snapshots,
       reconnects: this.reconnects,
       queueDepth,
       bytesIn: this.bytesIn,

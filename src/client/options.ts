@@ -60,6 +60,8 @@ export interface SyncMetrics {
   patchesIgnored: number;
   rollbacks: number;
   rebases: number;
+  /** Reconciliations that took a full snapshot instead of a delta. */
+  snapshots: number;
   reconnects: number;
   queueDepth: number;
   bytesIn: number;

@@ -210,7 +210,7 @@ export class Replica {
       this.drop(drop);
       return { rejected: [], rebased: false };
     }
-    return { rejected: await this.rebase(drop, meta, (tx) => apply(tx, ready.map((r) => r.patch))), rebased: true };
+    return { rejected: await this.rebase(drop, meta, { replacesAll: false }, (tx) => apply(tx, ready.map((r) => r.patch))), rebased: true };
   }
 
   // ---- rejection -----------------------------------------------------------------------
@@ -228,7 +228,7 @@ export class Replica {
       this.drop([e]);
       return [];
     }
-    return this.rebase([e], { ackedSeq: Math.max(this.ackedSeq, e.patch.seq) }, () => {});
+    return this.rebase([e], { ackedSeq: Math.max(this.ackedSeq, e.patch.seq) }, { replacesAll: false }, () => {});
   }
 
   // ---- reconciliation --------------------------------------------------------------------
@@ -279,6 +279,7 @@ export class Replica {
     const rejected = await this.rebase(
       drop,
       meta,
+      { replacesAll: !!snapshot },
       (tx) => {
         if (snapshot) tx.replaceAll(snapshot);
         else {
@@ -302,10 +303,13 @@ export class Replica {
   /**
    * Undo every applied pending patch (newest first), run `between` (the server's changes), redo the
    * pending patches that remain (oldest first) with fresh inverses, and record it all: one transaction.
+   * When `between` replaces the whole graph, undoing first is skipped: the snapshot wipes it anyway,
+   * and Kuzu 0.11 cannot commit a DROP TABLE after inserts into that table in one transaction.
    */
   private async rebase(
     drop: Entry[],
     meta: Record<string, string | number>,
+    how: { replacesAll: boolean },
     between: (tx: WriteTx) => void,
     renumber?: { from: number; baseVersion: number; entries: Entry[]; out: Array<{ from: string; to: Patch }> },
   ): Promise<LocalRejection[]> {
@@ -322,7 +326,7 @@ export class Replica {
     }
     const redone: Array<[Entry, Applied]> = [];
     await this.store.write((tx) => {
-      for (let i = applied.length - 1; i >= 0; i--) {
+      for (let i = how.replacesAll ? -1 : applied.length - 1; i >= 0; i--) {
         const a = tx.apply(applied[i]!.inverse);
         if (!a.ok) throw new SyncError('internal', `undo of ${applied[i]!.patch.id} failed (${a.error.message}): resync`);
       }

@@ -261,6 +261,7 @@ export class ClientRuntime {
     const res = await this.replica.reconcile(r.chunks);
     this.needsSnapshot = false;
     this.metrics.rebases++;
+    if (res.mode === 'snapshot') this.metrics.snapshots++;
     for (const { from, to } of res.renumbered) {
       const actor = this.patchActors.get(from);
       if (!actor) continue;

@@ -100,6 +100,11 @@ export class WriteTx {
 
   /** Replace the whole graph with `snapshot` (schema and data). Validated first: it comes off the wire. */
   replaceAll(snapshot: Snapshot): void {
+    if (!this.isEmpty) {
+      // Kuzu 0.11 fails to commit a DROP TABLE that follows inserts into the table in the same
+      // transaction, and a database rolled back from there traps later: refuse before it happens.
+      throw new SyncError('internal', 'replaceAll must be the first write of its transaction');
+    }
     const model = this.model;
     for (const t of model.relTables.values()) this.batcher.add({ kind: 'ddl', cypher: `DROP TABLE ${q(t.label)}` });
     for (const t of model.nodeTables.values()) this.batcher.add({ kind: 'ddl', cypher: `DROP TABLE ${q(t.label)}` });
