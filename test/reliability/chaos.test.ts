@@ -1,0 +1,37 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { runChaos, shrink, summary, type ChaosReport } from './chaos.js';
+
+// CI runs a bounded chaos campaign; `npm run test:chaos -- --seed N --steps M` runs any other.
+const SEEDS = (process.env.CHAOS_SEEDS ?? '11,12').split(',').map(Number);
+const STEPS = Number(process.env.CHAOS_STEPS ?? 120);
+
+const totals = { runs: 0, steps: 0, writes: 0, faults: 0, serverRestarts: 0, serverKills: 0, clientKills: 0, accepted: 0, rejected: 0, lost: 0 };
+const add = (r: ChaosReport) => {
+  totals.runs++;
+  for (const k of ['steps', 'writes', 'faults', 'serverRestarts', 'serverKills', 'clientKills', 'accepted', 'rejected', 'lost'] as const) totals[k] += r[k];
+};
+
+for (const seed of SEEDS) {
+  test(`chaos seed ${seed}, ${STEPS} steps: every graph equals the server's, nothing lost or applied twice, every rejection reported`, async () => {
+    const r = await runChaos({ seed, steps: STEPS });
+    console.log(`# ${summary(r)}`);
+    add(r);
+    if (r.violations.length) {
+      const small = (await shrink(seed, STEPS, undefined, 4)) ?? r;
+      console.log(`shortest failing trace (seed ${seed}, ${small.steps} steps):\n${small.trace.map((l) => `  ${l}`).join('\n')}`);
+    }
+    assert.equal(r.violations, [], `seed ${seed}`);
+    assert.ok(r.writes > 0 && r.faults > 0, 'the run wrote and injected faults');
+  });
+}
+
+test.after(() => {
+  console.log(
+    `# chaos total: ${totals.runs} runs, ${totals.steps} steps, ${totals.writes} writes, ${totals.faults} network faults, ` +
+      `${totals.serverRestarts + totals.serverKills} server restarts survived (${totals.serverKills} kill -9), ${totals.clientKills} client kill -9, ` +
+      `${totals.accepted} accepted, ${totals.rejected} rejected, patches lost = ${totals.lost}`,
+  );
+});
+
+test.run();

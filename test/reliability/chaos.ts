@@ -1,0 +1,316 @@
+/**
+ * Chaos: clients write at random (every op kind, on shared nodes, deleting what others edit) through
+ * a seeded fault-injecting proxy, while the server (a `kuzu-sync serve` process) is restarted both
+ * gracefully and with kill -9 on the same file, and a client process is killed -9 with pending
+ * patches on its file database and restarted. Then everything heals, and the invariants must hold.
+ *
+ *   npm run test:chaos -- --seed 7 --steps 400 [--clients 3]
+ *
+ * A failing run prints its seed and the shortest prefix of its trace that still fails.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { SyncClient } from '../../src/client/options.js';
+import { GraphStore } from '../../src/store/graph-store.js';
+import { openClient } from '../../src/sync-client.js';
+import { ChaosProxy } from '../helpers/chaos-proxy.js';
+import { freePort, ServerProcess } from '../helpers/server-process.js';
+import { rng } from '../helpers/random.js';
+import { randomWrite } from '../helpers/random-ops.js';
+import { data } from '../helpers/snapshot.js';
+import { tempDir } from '../helpers/temp.js';
+
+const childClient = new URL('../helpers/client-process.ts', import.meta.url).pathname;
+
+export interface ChaosOptions {
+  seed: number;
+  steps: number;
+  clients?: number;
+  log?: (line: string) => void;
+}
+
+export interface ChaosReport {
+  seed: number;
+  steps: number;
+  trace: string[];
+  writes: number;
+  faults: number;
+  serverRestarts: number;
+  serverKills: number;
+  clientKills: number;
+  accepted: number;
+  rejected: number;
+  lost: number;
+  violations: string[];
+  proxy: ChaosProxy['counts'];
+}
+
+/** Lines of JSON from a child's stdout, with a way to wait for one. */
+class ChildLines {
+  readonly lines: Array<Record<string, unknown>> = [];
+  private waiters: Array<() => void> = [];
+  constructor(child: ChildProcess) {
+    createInterface({ input: child.stdout! }).on('line', (l) => {
+      try {
+        this.lines.push(JSON.parse(l));
+      } catch {
+        this.lines.push({ e: 'text', text: l });
+      }
+      for (const w of this.waiters.splice(0)) w();
+    });
+  }
+  until(pred: (l: Record<string, unknown>) => boolean, timeoutMs: number, what: string): Promise<Record<string, unknown>> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs);
+      const check = () => {
+        const hit = this.lines.find(pred);
+        if (hit) {
+          clearTimeout(timer);
+          resolve(hit);
+        } else this.waiters.push(check);
+      };
+      check();
+    });
+  }
+}
+
+export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
+  const log = o.log ?? (() => {});
+  const schedule = rng(o.seed); // what happens at each step: the same for a given seed
+  const detail = rng(o.seed * 7919 + 1); // the details (which write, which fault): never shifts the schedule
+  const dir = tempDir('kuzu-sync-chaos-');
+  const port = await freePort();
+  const server = new ServerProcess(port, join(dir, 'server.kz'));
+  await server.start();
+  const proxy = new ChaosProxy(port, rng(o.seed * 31 + 3));
+  await proxy.start();
+
+  const report: ChaosReport = {
+    seed: o.seed,
+    steps: o.steps,
+    trace: [],
+    writes: 0,
+    faults: 0,
+    serverRestarts: 0,
+    serverKills: 0,
+    clientKills: 0,
+    accepted: 0,
+    rejected: 0,
+    lost: 0,
+    violations: [],
+    proxy: proxy.counts,
+  };
+  const created = new Map<string, Set<string>>();
+  const accepted = new Map<string, number | undefined>();
+  const rejected = new Set<string>();
+  const note = (clientId: string, id: string) => {
+    if (!created.has(clientId)) created.set(clientId, new Set());
+    created.get(clientId)!.add(id);
+  };
+
+  const clients: SyncClient[] = [];
+  const runtimes: Array<Awaited<ReturnType<typeof openClient>>['runtime']> = [];
+  for (let i = 0; i < (o.clients ?? 3); i++) {
+    const { client, runtime } = await openClient({
+      serverUrl: proxy.url,
+      clientId: `c${i}`,
+      databasePath: i === 0 ? join(dir, `c${i}.kz`) : ':memory:',
+      reconnectInterval: 30,
+      maxReconnectInterval: 300,
+      heartbeatInterval: 2000,
+      logger: { debug() {}, info() {}, warn() {}, error: (...a) => log(`client c${i} error: ${a.join(' ')}`) },
+    });
+    client.on('accepted', (a) => accepted.set(a.patchId, a.version));
+    client.on('rejected', (r) => rejected.add(r.patchId));
+    clients.push(client);
+    runtimes.push(runtime);
+  }
+
+  // The client process: killed -9 and restarted on the same file and clientId.
+  const childDb = join(dir, 'child.kz');
+  let child: ChildProcess | undefined;
+  let childLines: ChildLines | undefined;
+  const childEvents: Array<Record<string, unknown>> = [];
+  const startChild = async (writes: number) => {
+    child = spawn(process.execPath, ['--import', 'tsx', childClient, '--url', proxy.url, '--db', childDb, '--client', 'child', '--seed', String(o.seed), '--writes', String(writes)], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    childLines = new ChildLines(child);
+    await childLines.until((l) => l.e === 'started', 60_000, 'the client process');
+  };
+  const collectChild = () => {
+    for (const l of childLines?.lines ?? []) childEvents.push(l);
+    if (childLines) childLines.lines.length = 0;
+  };
+  await startChild(25 + detail.int(25));
+
+  try {
+    for (let step = 0; step < o.steps; step++) {
+      const roll = schedule.next();
+      let what: string;
+      if (roll < 0.62) {
+        const i = schedule.int(clients.length);
+        const seq = runtimes[i]!.replica.nextSeq;
+        const w = await randomWrite(clients[i]!, detail);
+        if (w.ok) {
+          note(clients[i]!.clientId, `${clients[i]!.clientId}:${seq}`);
+          report.writes++;
+        }
+        what = `c${i} ${w.what}${w.ok ? '' : ' (refused locally)'}`;
+      } else if (roll < 0.8) {
+        report.faults++;
+        what = `proxy: ${proxy.fault()}`;
+      } else if (roll < 0.84) {
+        proxy.heal();
+        what = 'proxy: heal';
+      } else if (roll < 0.87) {
+        report.serverRestarts++;
+        await server.stop('SIGTERM');
+        await server.start();
+        what = 'server: graceful restart';
+      } else if (roll < 0.9) {
+        report.serverKills++;
+        await server.stop('SIGKILL');
+        await server.start();
+        what = 'server: kill -9, restart';
+      } else if (roll < 0.92) {
+        report.clientKills++;
+        collectChild();
+        await new Promise<void>((r) => {
+          child!.once('exit', () => r());
+          child!.kill('SIGKILL');
+        });
+        collectChild();
+        await startChild(5 + detail.int(10));
+        what = 'client process: kill -9, restart';
+      } else {
+        const ms = 5 + detail.int(60);
+        await new Promise((r) => setTimeout(r, ms));
+        what = `wait ${ms} ms`;
+      }
+      report.trace.push(`${step}: ${what}`);
+      log(`${step}: ${what}`);
+    }
+
+    // Heal everything and let it settle.
+    proxy.heal();
+    await Promise.all(clients.map((c) => c.whenSynced({ timeout: 120_000 })));
+    await childLines!.until((l) => l.e === 'written', 120_000, 'the client process finished writing');
+    child!.stdin!.write('sync\n');
+    const childSync = await childLines!.until((l) => l.e === 'synced', 120_000, 'the client process synced');
+    // Everyone converged on the same version before anyone looks.
+    const version = Math.max(...clients.map((c) => c.getServerVersion()), childSync.version as number);
+    await Promise.all(clients.map((c) => waitVersion(c, version)));
+    const graphs = await Promise.all(clients.map(async (c) => data(await c.exportSnapshot())));
+    child!.stdin!.write('stop\n');
+    await childLines!.until((l) => l.e === 'stopped', 60_000, 'the client process stopped');
+    collectChild();
+    await Promise.all(clients.map((c) => c.close()));
+    await server.stop('SIGTERM');
+    await proxy.stop();
+
+    // ---- invariants -----------------------------------------------------------------------
+    for (const l of childEvents) {
+      if (l.e === 'created') note('child', l.id as string);
+      if (l.e === 'accepted') accepted.set(l.id as string, l.version as number | undefined);
+      if (l.e === 'rejected') rejected.add(l.id as string);
+    }
+    const store = await GraphStore.open(join(dir, 'server.kz'));
+    const truth = data(await store.exportSnapshot());
+    const log_ = await store.query('MATCH (l:_Log) RETURN l.id AS id, l.version AS version ORDER BY version');
+    await store.close();
+    const inLog = new Map<string, number>();
+    for (const r of log_) {
+      if (inLog.has(r.id as string)) report.violations.push(`patch ${r.id} is in the log twice (applied twice)`);
+      inLog.set(r.id as string, r.version as number);
+    }
+    if (log_.length !== version) report.violations.push(`the log has ${log_.length} entries for version ${version}`);
+    graphs.forEach((g, i) => {
+      if (JSON.stringify(g) !== JSON.stringify(truth)) report.violations.push(`client c${i}'s graph differs from the server's`);
+    });
+    if (JSON.stringify(childSync.graph) !== JSON.stringify(truth)) report.violations.push("the client process's graph differs from the server's");
+    for (const [id, v] of accepted) {
+      if (!inLog.has(id)) report.violations.push(`patch ${id} was answered accepted but is not on the server`);
+      else if (v !== undefined && inLog.get(id) !== v) report.violations.push(`patch ${id} was accepted at ${v} but is at ${inLog.get(id)}`);
+    }
+    for (const id of rejected) if (inLog.has(id)) report.violations.push(`patch ${id} was reported rejected but is on the server`);
+    for (const [clientId, ids] of created) {
+      for (const id of ids) {
+        if (!accepted.has(id) && !rejected.has(id)) {
+          report.lost++;
+          report.violations.push(`patch ${id} of ${clientId} was never settled (lost)`);
+        }
+      }
+    }
+    for (const id of inLog.keys()) {
+      if (!accepted.has(id)) report.violations.push(`patch ${id} is on the server but its client never heard it was accepted`);
+    }
+    report.accepted = accepted.size;
+    report.rejected = rejected.size;
+    return report;
+  } catch (e) {
+    report.violations.push(`the run failed: ${(e as Error).message}`);
+    child?.kill('SIGKILL');
+    await Promise.allSettled(clients.map((c) => c.close()));
+    await server.stop('SIGKILL');
+    await proxy.stop();
+    return report;
+  }
+}
+
+async function waitVersion(c: SyncClient, v: number): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (c.getServerVersion() < v) {
+    if (Date.now() > deadline) throw new Error(`${c.clientId} stuck at version ${c.getServerVersion()} < ${v}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await c.whenSynced({ timeout: 60_000 });
+}
+
+/** The shortest prefix of a failing run's schedule that still fails (binary search, bounded). */
+export async function shrink(seed: number, steps: number, clients: number | undefined, budget = 6): Promise<ChaosReport | undefined> {
+  let lo = 0;
+  let hi = steps;
+  let best: ChaosReport | undefined;
+  for (let i = 0; i < budget && lo < hi; i++) {
+    const mid = Math.floor((lo + hi) / 2);
+    const r = await runChaos({ seed, steps: mid, ...(clients ? { clients } : {}) });
+    if (r.violations.length) {
+      best = r;
+      hi = mid;
+    } else lo = mid + 1;
+  }
+  return best;
+}
+
+export function summary(r: ChaosReport): string {
+  return (
+    `chaos seed ${r.seed}: ${r.steps} steps, ${r.writes} writes, ${r.faults} network faults ` +
+    `(${r.proxy.cuts} cuts, ${r.proxy.midFrameCuts} mid-frame, ${r.proxy.stalls} stalls, ${r.proxy.delays} delays), ` +
+    `${r.serverRestarts} graceful server restarts, ${r.serverKills} server kill -9, ${r.clientKills} client kill -9; ` +
+    `${r.accepted} accepted, ${r.rejected} rejected, ${r.lost} lost, ${r.violations.length} violations`
+  );
+}
+
+// npm run test:chaos -- --seed N --steps M [--clients K]
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {
+  const arg = (name: string, d: number) => {
+    const i = process.argv.indexOf(name);
+    return i > 0 ? Number(process.argv[i + 1]) : d;
+  };
+  const seed = arg('--seed', Date.now() % 100_000);
+  const steps = arg('--steps', 300);
+  const clients = arg('--clients', 3);
+  const r = await runChaos({ seed, steps, clients, log: process.argv.includes('--verbose') ? console.log : undefined });
+  console.log(summary(r));
+  if (r.violations.length) {
+    console.log(r.violations.map((v) => `  violation: ${v}`).join('\n'));
+    console.log(`seed ${seed} fails; shrinking...`);
+    const small = await shrink(seed, steps, clients);
+    const t = small ?? r;
+    console.log(`shortest failing trace (seed ${seed}, ${t.steps} steps):\n${t.trace.map((l) => `  ${l}`).join('\n')}`);
+    console.log(t.violations.map((v) => `  violation: ${v}`).join('\n'));
+    process.exitCode = 1;
+  }
+}
