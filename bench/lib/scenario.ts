@@ -1,0 +1,15 @@
+import type { Result } from './report.js';
+
+export interface Context {
+  quick: boolean;
+  /** Progress on stderr, so stdout stays the table. */
+  log(line: string): void;
+}
+
+export interface Scenario {
+  name: string;
+  run(ctx: Context): Promise<Result[]>;
+}
+
+/** Picks a scenario's sizes: full by default, small with --quick (CI smoke). */
+export const pick = <T>(ctx: Context, sizes: { full: T; quick: T }): T => (ctx.quick ? sizes.quick : sizes.full);

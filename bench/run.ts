@@ -1,0 +1,58 @@
+/**
+ * npm run bench [-- --quick] [-- --only burst,fan-out]
+ *
+ * Every scenario measures ours and a baseline in this same run, interleaved over several rounds,
+ * and reports medians and their ratio: absolute times on a shared 2-core machine mean little,
+ * ratios hold. Prints the table on stdout (progress on stderr) and writes
+ * bench/results/latest.json (--quick: bench/results/quick.json, which is not committed).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { formatTable, type Result } from './lib/report.js';
+import type { Context, Scenario } from './lib/scenario.js';
+import { burst } from './scenarios/burst.js';
+import { coldSync } from './scenarios/cold-sync.js';
+import { fanOut } from './scenarios/fan-out.js';
+import { localWrite } from './scenarios/local-write.js';
+import { memory } from './scenarios/memory.js';
+import { reconnect } from './scenarios/reconnect.js';
+
+const scenarios: Scenario[] = [localWrite, burst, fanOut, coldSync, reconnect, memory];
+
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+const onlyAt = argv.indexOf('--only');
+const only = onlyAt >= 0 ? argv[onlyAt + 1]?.split(',') : undefined;
+const unknown = only?.filter((n) => !scenarios.some((s) => s.name === n));
+if (unknown?.length) {
+  console.error(`unknown scenario(s) ${unknown.join(', ')}; known: ${scenarios.map((s) => s.name).join(', ')}`);
+  process.exit(2);
+}
+
+const started = performance.now();
+const results: Result[] = [];
+for (const s of scenarios) {
+  if (only && !only.includes(s.name)) continue;
+  const t = performance.now();
+  const ctx: Context = { quick, log: (line) => console.error(`[${s.name}] ${line}`) };
+  ctx.log('start');
+  results.push(...(await s.run(ctx)));
+  ctx.log(`done in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+}
+
+const report = {
+  date: new Date().toISOString(),
+  mode: quick ? 'quick' : 'full',
+  node: process.version,
+  cpus: cpus().length,
+  seconds: Math.round((performance.now() - started) / 1000),
+  results,
+};
+const dir = new URL('./results/', import.meta.url);
+mkdirSync(dir, { recursive: true });
+const file = new URL(quick ? 'quick.json' : 'latest.json', dir);
+writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
+console.log(formatTable(results));
+console.log(`\n${results.filter((r) => r.met).length}/${results.length} goals met in ${report.seconds} s; wrote ${file.pathname}`);
+// Worker threads and sockets of closed clients linger briefly; the results are written.
+process.exit(0);

@@ -1,0 +1,76 @@
+/**
+ * 2. Burst: one client issues N createNode patches back to back, timed until the server has
+ * acknowledged all of them (whenSynced). The floor writes the same rows, in batches, to two raw
+ * kuzu-wasm databases (a local one here, one in a raw server process) by COPY, with one ws round
+ * trip per batch: the least work any client+server pair must do to store the rows twice.
+ */
+import { items } from '../lib/items.js';
+import { RawKuzu } from '../lib/raw-kuzu.js';
+import { RawPeer } from '../lib/raw-peer.js';
+import { ratioResult } from '../lib/report.js';
+import { interleave, ms } from '../lib/rounds.js';
+import { pick, type Scenario } from '../lib/scenario.js';
+import { serverStats, startServer } from '../lib/server-child.js';
+import { since } from '../lib/stats.js';
+import { LONG, openClient, writeEach } from '../lib/sync.js';
+
+const SIZES = { full: { patches: 10_000, batch: 1000, rounds: 3 }, quick: { patches: 1000, batch: 250, rounds: 1 } };
+
+export const burst: Scenario = {
+  name: 'burst',
+  async run(ctx) {
+    const size = pick(ctx, SIZES);
+    // Both servers live for the whole scenario, so both tables grow by the same rows each round.
+    const [server, rawServer] = await Promise.all([startServer('kuzu-sync'), startServer('raw')]);
+    try {
+      const rounds = await interleave(
+        size.rounds,
+        {
+          ours: async (r) => {
+            const client = await openClient(server.info.url);
+            await client.whenSynced(LONG);
+            const rows = items(size.patches, 0, `r${r}`);
+            const t0 = performance.now();
+            await writeEach(client, rows);
+            const t = since(t0);
+            await client.close();
+            const { version } = await serverStats(server);
+            if (version !== size.patches * (r + 1)) throw new Error(`burst: server at version ${version}`);
+            return t;
+          },
+          floor: async (r) => {
+            const local = await RawKuzu.items();
+            const peer = await RawPeer.connect(rawServer.info.url);
+            const rows = items(size.patches, 0, `r${r}`);
+            const t0 = performance.now();
+            for (let i = 0; i < rows.length; i += size.batch) {
+              const batch = rows.slice(i, i + size.batch);
+              local.copyItems(batch);
+              await peer.roundTrip(batch);
+            }
+            const t = since(t0);
+            if (local.count() !== size.patches) throw new Error('burst floor: rows missing');
+            peer.close();
+            local.close();
+            return t;
+          },
+        },
+        ctx.log,
+        ms,
+      );
+      return [
+        ratioResult({
+          scenario: `burst: ${size.patches} patches until acked`,
+          unit: 'ms',
+          ours: rounds.ours,
+          baseline: rounds.floor,
+          baselineIs: `the same rows COPYed in batches of ${size.batch} into a local kuzu-wasm database and, after one ws round trip per batch, into a raw server's (its own process)`,
+          maxRatio: 2,
+          note: 'server in its own process',
+        }),
+      ];
+    } finally {
+      await Promise.all([server.stop(), rawServer.stop()]);
+    }
+  },
+};
