@@ -1,5 +1,5 @@
 import { SyncError, toSyncError } from '../protocol/errors.js';
-import type { ErrorCode, Patch, PatchResponseMessage, SyncRequestMessage } from '../protocol/types.js';
+import type { ErrorCode, Patch, PatchResponseMessage, PatchStatus, SyncRequestMessage } from '../protocol/types.js';
 import type { GraphStore, WriteTx } from '../store/graph-store.js';
 import { ConflictTracker, type ConflictStrategy } from './conflicts.js';
 import type { Logger, PatchContext, Principal } from './options.js';
@@ -16,8 +16,8 @@ export interface Peer {
 }
 
 type Item =
-  | { kind: 'patch'; peer: Peer; patch: Patch }
-  | { kind: 'invalid'; peer: Peer; clientId: string; seq: number; code: ErrorCode; reason: string }
+  | { kind: 'patch'; peer: Peer; patch: Patch; receivedAt: number }
+  | { kind: 'invalid'; peer: Peer; clientId: string; seq: number; code: ErrorCode; reason: string; receivedAt: number }
   | { kind: 'sync'; peer: Peer; request: SyncRequestMessage };
 
 type PatchItem = Extract<Item, { kind: 'patch' | 'invalid' }>;
@@ -37,7 +37,11 @@ export interface AuthorityOptions {
 }
 
 export interface AuthorityEvents {
-  onCommitted?(accepted: number, rejected: number, ignored: number): void;
+  /** After each committed group; `broadcasts`: patch_broadcast frames handed to subscribers. */
+  onCommitted?(accepted: number, rejected: number, ignored: number, broadcasts: number): void;
+  /** A patch_response went out; `receivedAt` is when its frame arrived (performance.now()). */
+  onAnswered?(status: PatchStatus, code: ErrorCode | undefined, receivedAt: number): void;
+  onSyncAnswered?(mode: 'delta' | 'snapshot'): void;
 }
 
 const patchIdOf = (item: PatchItem) => (item.kind === 'patch' ? item.patch.id : `${item.clientId}:${item.seq}`);
@@ -79,11 +83,11 @@ export class Authority {
     }
   }
 
-  submitPatch(peer: Peer, patch: Patch): void {
-    this.enqueue({ kind: 'patch', peer, patch });
+  submitPatch(peer: Peer, patch: Patch, receivedAt = performance.now()): void {
+    this.enqueue({ kind: 'patch', peer, patch, receivedAt });
   }
-  submitInvalid(peer: Peer, clientId: string, seq: number, code: ErrorCode, reason: string): void {
-    this.enqueue({ kind: 'invalid', peer, clientId, seq, code, reason });
+  submitInvalid(peer: Peer, clientId: string, seq: number, code: ErrorCode, reason: string, receivedAt = performance.now()): void {
+    this.enqueue({ kind: 'invalid', peer, clientId, seq, code, reason, receivedAt });
   }
   submitSyncRequest(peer: Peer, request: SyncRequestMessage): void {
     this.enqueue({ kind: 'sync', peer, request });
@@ -128,8 +132,9 @@ export class Authority {
 
   private async answer(peer: Peer, request: SyncRequestMessage): Promise<void> {
     try {
-      await answerSyncRequest(this.store, this.log, peer, request);
+      const mode = await answerSyncRequest(this.store, this.log, peer, request);
       this.subscribers.add(peer);
+      this.events.onSyncAnswered?.(mode);
     } catch (e) {
       this.options.logger.error('kuzu-sync: could not answer sync_request:', (e as Error).message);
       peer.send(JSON.stringify({ type: 'error', code: 'internal', message: 'could not answer sync_request' }));
@@ -257,6 +262,7 @@ export class Authority {
     let accepted = 0;
     let rejected = 0;
     let ignored = 0;
+    let broadcasts = 0;
     group.forEach((item, i) => {
       const v = verdicts[i]!;
       const patchId = patchIdOf(item);
@@ -265,7 +271,12 @@ export class Authority {
         accepted++;
         response = { type: 'patch_response', patchId, status: 'accepted', version: v.version };
         const broadcast = `{"type":"patch_broadcast","patch":${v.entry.json},"version":${v.version}}`;
-        for (const peer of this.subscribers) if (peer !== item.peer && peer.clientId !== v.entry.patch.clientId) peer.send(broadcast);
+        for (const peer of this.subscribers) {
+          if (peer !== item.peer && peer.clientId !== v.entry.patch.clientId) {
+            peer.send(broadcast);
+            broadcasts++;
+          }
+        }
       } else if (v.status === 'rejected') {
         rejected++;
         response = { type: 'patch_response', patchId, status: 'rejected', code: v.code, reason: v.reason };
@@ -276,7 +287,8 @@ export class Authority {
         response = { type: 'patch_response', patchId, status: 'ignored', ...(o.version !== undefined ? { version: o.version } : {}), ...(o.code ? { code: o.code, reason: o.reason } : {}) };
       }
       item.peer.send(JSON.stringify(response));
+      this.events.onAnswered?.(v.status, v.status === 'rejected' ? v.code : undefined, item.receivedAt);
     });
-    this.events.onCommitted?.(accepted, rejected, ignored);
+    this.events.onCommitted?.(accepted, rejected, ignored, broadcasts);
   }
 }

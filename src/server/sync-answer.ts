@@ -28,7 +28,7 @@ function header(h: Header, done: boolean, outcomes?: PatchOutcome[]): string {
  * client's lastSeq (and, when asked, the outcome of its recent patches), so a client can settle
  * patches whose answers it never got. Runs inside the authority's queue: nothing commits meanwhile.
  */
-export async function answerSyncRequest(store: GraphStore, log: ServerLog, peer: Peer, request: SyncRequestMessage): Promise<void> {
+export async function answerSyncRequest(store: GraphStore, log: ServerLog, peer: Peer, request: SyncRequestMessage): Promise<'delta' | 'snapshot'> {
   const h: Header = {
     serverId: log.serverId,
     mode: 'delta',
@@ -37,8 +37,12 @@ export async function answerSyncRequest(store: GraphStore, log: ServerLog, peer:
     lastSeq: log.lastSeq.get(request.clientId) ?? 0,
   };
   const outcomes = request.ackedSeq !== undefined ? log.outcomes(request.clientId, request.ackedSeq) : undefined;
-  if (await deltaWorks(store, log, request)) await sendDelta(log, peer, h, outcomes);
-  else await sendSnapshot(store, peer, { ...h, mode: 'snapshot' }, outcomes);
+  if (await deltaWorks(store, log, request)) {
+    await sendDelta(log, peer, h, outcomes);
+    return 'delta';
+  }
+  await sendSnapshot(store, peer, { ...h, mode: 'snapshot' }, outcomes);
+  return 'snapshot';
 }
 
 async function deltaWorks(store: GraphStore, log: ServerLog, request: SyncRequestMessage): Promise<boolean> {

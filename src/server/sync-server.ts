@@ -6,6 +6,7 @@ import type { ErrorCode, Snapshot } from '../protocol/types.js';
 import { GraphStore } from '../store/graph-store.js';
 import { wasmDriver } from '../store/kuzu/wasm-driver.js';
 import { Authority, type Peer } from './authority.js';
+import { ServerMetrics, type SyncServerMetrics } from './metrics.js';
 import type { Logger, Principal, SyncServerOptions } from './options.js';
 import { ServerLog } from './server-log.js';
 
@@ -16,6 +17,8 @@ export interface SyncServer {
   /** The server's identity: it changes only with a new database. */
   readonly serverId: string;
   connectionCount(): number;
+  /** Counters since the start (patches, latency, bytes, connections...): a plain object, cheap to read. */
+  getMetrics(): SyncServerMetrics;
   /** A read-only Cypher query on the authoritative graph. */
   query(cypher: string, params?: Record<string, unknown>): Promise<Record<string, unknown>[]>;
   /** Every node and edge of the authoritative graph, read in one transaction. */
@@ -41,6 +44,7 @@ class Connection implements Peer {
     readonly remote: string,
     private readonly maxBufferedBytes: number,
     private readonly logger: Logger,
+    private readonly metrics: ServerMetrics,
   ) {}
 
   send(json: string): void {
@@ -49,9 +53,11 @@ class Connection implements Peer {
       // A client that does not read cannot make the server hold its backlog: drop it; it reconnects
       // and catches up with a delta or a snapshot.
       this.logger.warn(`kuzu-sync: ${this.name} is not reading (${this.ws.bufferedAmount} bytes queued); dropping it`);
+      this.metrics.slowClientDrops++;
       this.ws.terminate();
       return;
     }
+    this.metrics.bytesOut += Buffer.byteLength(json);
     this.ws.send(json);
   }
 
@@ -74,6 +80,9 @@ export async function createSyncServer(options: SyncServerOptions = {}): Promise
   const storeOptions = { driver: options.driver ?? wasmDriver({ thread: 'kuzu-sync-server' }), ...(options.bufferSize ? { bufferSize: options.bufferSize } : {}) };
   const store = await GraphStore.open(options.databasePath ?? ':memory:', storeOptions);
   const log = new ServerLog(store, options.logRetention ?? 100_000);
+  const connections = new Set<Connection>();
+  const gauges = { connectedClients: () => connections.size, version: () => log.version };
+  const metrics = new ServerMetrics(gauges);
   let authority: Authority;
   try {
     await log.load();
@@ -82,14 +91,13 @@ export async function createSyncServer(options: SyncServerOptions = {}): Promise
       ...(options.authorize ? { authorize: options.authorize } : {}),
       ...(options.validatePatch ? { validatePatch: options.validatePatch } : {}),
       logger,
-    });
+    }, metrics);
     await authority.init();
   } catch (e) {
     await store.close();
     throw e;
   }
 
-  const connections = new Set<Connection>();
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: hardFrameLimit(maxMessageBytes),
@@ -127,11 +135,16 @@ export async function createSyncServer(options: SyncServerOptions = {}): Promise
   });
 
   function onConnection(ws: WebSocket, principal: Principal, req: IncomingMessage): void {
-    const conn = new Connection(ws, principal, `${req.socket.remoteAddress}:${req.socket.remotePort}`, maxBufferedBytes, logger);
+    const conn = new Connection(ws, principal, `${req.socket.remoteAddress}:${req.socket.remotePort}`, maxBufferedBytes, logger, metrics);
     connections.add(conn);
+    metrics.connectionsOpened++;
     logger.info(`kuzu-sync: connection from ${conn.remote}${principal.id ? ` (${principal.id})` : ''}`);
     ws.on('pong', () => (conn.lastSeen = Date.now()));
-    ws.on('error', (e) => logger.warn(`kuzu-sync: socket error from ${conn.name}:`, e.message));
+    ws.on('error', (e) => {
+      // A frame past the hard limit is cut off by ws (1009) before it reaches the decoder.
+      if ((e as { code?: string }).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') metrics.decodeError('message_too_large');
+      logger.warn(`kuzu-sync: socket error from ${conn.name}:`, e.message);
+    });
     ws.on('close', (code) => {
       connections.delete(conn);
       authority.subscribers.delete(conn);
@@ -150,13 +163,17 @@ export async function createSyncServer(options: SyncServerOptions = {}): Promise
   }
 
   function onMessage(conn: Connection, data: Buffer | Buffer[], isBinary: boolean): void {
+    const receivedAt = performance.now();
+    if (Array.isArray(data)) for (const b of data) metrics.bytesIn += b.length;
+    else metrics.bytesIn += data.length;
     const decoded = decodeClientMessage(data, { maxBytes: maxMessageBytes, isBinary });
     if (!decoded.ok) {
       const { code, message, patchId, envelope } = decoded.error;
+      metrics.decodeError(code);
       conn.error(code, message, patchId);
       // A patch with bad ops but a sound envelope is processed as a rejection: its client's later
       // patches must not wait behind it as out of order.
-      if (envelope && conn.clientId !== undefined) authority.submitInvalid(conn, envelope.clientId, envelope.seq, code, message);
+      if (envelope && conn.clientId !== undefined) authority.submitInvalid(conn, envelope.clientId, envelope.seq, code, message, receivedAt);
       return;
     }
     const m = decoded.message;
@@ -193,7 +210,7 @@ export async function createSyncServer(options: SyncServerOptions = {}): Promise
           conn.error('bad_message', 'send sync_request first', m.patch.id);
           return;
         }
-        authority.submitPatch(conn, m.patch);
+        authority.submitPatch(conn, m.patch, receivedAt);
         return;
     }
   }
@@ -227,6 +244,7 @@ export async function createSyncServer(options: SyncServerOptions = {}): Promise
     serverId: log.serverId,
     getVersion: () => log.version,
     connectionCount: () => connections.size,
+    getMetrics: () => metrics.snapshot(),
     query: (cypher, params) => store.query(cypher, params),
     exportSnapshot: () => store.exportSnapshot(),
     disconnectAll() {

@@ -1,0 +1,125 @@
+import type { ErrorCode, PatchStatus } from '../protocol/types.js';
+import type { AuthorityEvents } from './authority.js';
+
+/** Upper bounds (ms) of the server's acknowledgement latency histogram; the last bucket is +Inf. */
+export const SERVER_ACK_BUCKETS = [0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
+
+/** What `server.getMetrics()` returns: counters since the server started, and two gauges. */
+export interface SyncServerMetrics {
+  /** Patches committed with a new version. */
+  patchesAccepted: number;
+  /** Patches answered `rejected`, every code together. */
+  patchesRejected: number;
+  /** The same by code (`validation_failed`, `forbidden`, `conflict`, `out_of_order`, ...); absent codes are 0. */
+  rejectedByCode: Partial<Record<ErrorCode, number>>;
+  /** Re-sent patches answered `ignored` (already processed). */
+  patchesIgnored: number;
+  /**
+   * From the receipt of a patch frame to its `patch_response` being sent, ms. `counts[i]` counts the
+   * answers <= `buckets[i]` and above the bucket before (not cumulative); the last count is above every bucket.
+   */
+  ackLatency: { buckets: number[]; counts: number[]; sum: number; count: number };
+  /** Transactions the authority committed, each holding a group of patches. */
+  commitGroups: number;
+  /** `patch_broadcast` frames handed to other clients (one per recipient). */
+  broadcastsSent: number;
+  /** `sync_request`s answered, by the mode of the answer. */
+  syncRequests: { delta: number; snapshot: number };
+  /** Message payload bytes received and sent (JSON text, before permessage-deflate). */
+  bytesIn: number;
+  bytesOut: number;
+  /** Open WebSocket connections now (a gauge). */
+  connectedClients: number;
+  /** WebSocket connections accepted since the start. */
+  connectionsOpened: number;
+  /** Frames refused before processing, by error code (`bad_message`, `message_too_large`, `invalid_value`, ...). */
+  decodeErrors: Partial<Record<ErrorCode, number>>;
+  /** Connections dropped because they did not read their messages (`maxBufferedBytes`). */
+  slowClientDrops: number;
+  /** The server's version now (a gauge). */
+  version: number;
+}
+
+/** The live figures `getMetrics()` reads at the time of asking rather than counting. */
+export interface MetricsGauges {
+  connectedClients(): number;
+  version(): number;
+}
+
+function bump<K>(map: Map<K, number>, key: K, by = 1): void {
+  map.set(key, (map.get(key) ?? 0) + by);
+}
+
+/**
+ * The server's counters: plain numbers bumped in place (no allocation per patch), read by
+ * `server.getMetrics()`.
+ */
+export class ServerMetrics implements AuthorityEvents {
+  patchesAccepted = 0;
+  patchesRejected = 0;
+  patchesIgnored = 0;
+  commitGroups = 0;
+  broadcastsSent = 0;
+  syncDelta = 0;
+  syncSnapshot = 0;
+  bytesIn = 0;
+  bytesOut = 0;
+  connectionsOpened = 0;
+  slowClientDrops = 0;
+  readonly rejectedByCode = new Map<ErrorCode, number>();
+  readonly decodeErrors = new Map<ErrorCode, number>();
+  private readonly ackCounts = new Array<number>(SERVER_ACK_BUCKETS.length + 1).fill(0);
+  private ackSum = 0;
+  private ackCount = 0;
+
+  constructor(private readonly gauges: MetricsGauges) {}
+
+  onAnswered(status: PatchStatus, code: ErrorCode | undefined, receivedAt: number): void {
+    if (status === 'accepted') this.patchesAccepted++;
+    else if (status === 'ignored') this.patchesIgnored++;
+    else {
+      this.patchesRejected++;
+      bump(this.rejectedByCode, code ?? 'internal');
+    }
+    const ms = performance.now() - receivedAt;
+    let i = 0;
+    while (i < SERVER_ACK_BUCKETS.length && ms > SERVER_ACK_BUCKETS[i]!) i++;
+    this.ackCounts[i]!++;
+    this.ackSum += ms;
+    this.ackCount++;
+  }
+
+  onCommitted(_accepted: number, _rejected: number, _ignored: number, broadcasts = 0): void {
+    this.commitGroups++;
+    this.broadcastsSent += broadcasts;
+  }
+
+  onSyncAnswered(mode: 'delta' | 'snapshot'): void {
+    if (mode === 'delta') this.syncDelta++;
+    else this.syncSnapshot++;
+  }
+
+  decodeError(code: ErrorCode): void {
+    bump(this.decodeErrors, code);
+  }
+
+  snapshot(): SyncServerMetrics {
+    return {
+      patchesAccepted: this.patchesAccepted,
+      patchesRejected: this.patchesRejected,
+      rejectedByCode: Object.fromEntries(this.rejectedByCode),
+      patchesIgnored: this.patchesIgnored,
+      ackLatency: { buckets: [...SERVER_ACK_BUCKETS], counts: [...this.ackCounts], sum: this.ackSum, count: this.ackCount },
+      commitGroups: this.commitGroups,
+      broadcastsSent: this.broadcastsSent,
+      syncRequests: { delta: this.syncDelta, snapshot: this.syncSnapshot },
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+      connectedClients: this.gauges.connectedClients(),
+      connectionsOpened: this.connectionsOpened,
+      decodeErrors: Object.fromEntries(this.decodeErrors),
+      slowClientDrops: this.slowClientDrops,
+      version: this.gauges.version(),
+    };
+  }
+}
