@@ -17,6 +17,8 @@ Options:
   --max-message-bytes <n>  larger frames are refused (default 1048576)
   --log-retention <n>      accepted patches kept for deltas (default 100000)
   --no-compression         turn permessage-deflate off
+  --metrics-path <path>    serve Prometheus metrics at this HTTP path on the same port
+                           (e.g. /metrics; off by default; no authentication)
   --quiet                  no log line per connection
   -h, --help               this text
 
@@ -42,6 +44,7 @@ async function main(): Promise<void> {
         'max-message-bytes': { type: 'string' },
         'log-retention': { type: 'string' },
         'no-compression': { type: 'boolean' },
+        'metrics-path': { type: 'string' },
         quiet: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -63,6 +66,10 @@ async function main(): Promise<void> {
     return n;
   };
   if (values.path !== undefined && !values.path.startsWith('/')) fail(`--path must start with /, got ${JSON.stringify(values.path)}`);
+  const metricsPath = values['metrics-path'];
+  if (metricsPath !== undefined && (!metricsPath.startsWith('/') || metricsPath === (values.path ?? '/sync'))) {
+    fail(`--metrics-path must start with / and differ from --path, got ${JSON.stringify(metricsPath)}`);
+  }
   const conflict = values.conflict ?? 'last-writer-wins';
   if (conflict !== 'last-writer-wins' && conflict !== 'reject-stale') fail(`--conflict must be last-writer-wins or reject-stale`);
 
@@ -85,9 +92,11 @@ async function main(): Promise<void> {
     ...(maxMessageBytes !== undefined ? { maxMessageBytes } : {}),
     ...(logRetention !== undefined ? { logRetention } : {}),
     compression: !values['no-compression'],
+    ...(metricsPath !== undefined ? { metricsPath } : {}),
     logger,
   });
   console.log(`${stamp()} kuzu-sync listening on ${server.url} (database ${values.db ?? ':memory:'}, version ${server.getVersion()})`);
+  if (metricsPath !== undefined) console.log(`${stamp()} metrics at ${new URL(metricsPath, server.url.replace(/^ws/, 'http'))}`);
 
   let stopping = false;
   const stop = (signal: string) => {

@@ -1,3 +1,5 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Registry } from 'prom-client';
 import type { ErrorCode, PatchStatus } from '../protocol/types.js';
 import type { AuthorityEvents } from './authority.js';
 
@@ -52,7 +54,7 @@ function bump<K>(map: Map<K, number>, key: K, by = 1): void {
 
 /**
  * The server's counters: plain numbers bumped in place (no allocation per patch), read by
- * `server.getMetrics()`.
+ * `server.getMetrics()` and, when `metricsPath` is set, by the Prometheus registry at scrape time.
  */
 export class ServerMetrics implements AuthorityEvents {
   patchesAccepted = 0;
@@ -71,6 +73,8 @@ export class ServerMetrics implements AuthorityEvents {
   private readonly ackCounts = new Array<number>(SERVER_ACK_BUCKETS.length + 1).fill(0);
   private ackSum = 0;
   private ackCount = 0;
+  /** The Prometheus histogram, observed alongside when metrics are exposed. */
+  promAckLatency: { observe(seconds: number): void } | undefined;
 
   constructor(private readonly gauges: MetricsGauges) {}
 
@@ -87,6 +91,7 @@ export class ServerMetrics implements AuthorityEvents {
     this.ackCounts[i]!++;
     this.ackSum += ms;
     this.ackCount++;
+    this.promAckLatency?.observe(ms / 1000);
   }
 
   onCommitted(_accepted: number, _rejected: number, _ignored: number, broadcasts = 0): void {
@@ -122,4 +127,90 @@ export class ServerMetrics implements AuthorityEvents {
       version: this.gauges.version(),
     };
   }
+}
+
+/**
+ * A Prometheus registry of this server's metrics (prom-client, loaded only when asked for). Its own
+ * Registry, never prom-client's global one: two servers in one process keep their figures apart.
+ * Counters and gauges copy the plain counters at scrape time; the histogram is observed as answers go out.
+ */
+export async function createPromRegistry(metrics: ServerMetrics, gauges: MetricsGauges): Promise<Registry> {
+  const prom = await import('prom-client');
+  const registry = new prom.Registry();
+  const registers = [registry];
+  const counter = (name: string, help: string, value: () => number) =>
+    new prom.Counter({
+      name,
+      help,
+      registers,
+      collect() {
+        this.reset();
+        this.inc(value());
+      },
+    });
+  const byLabel = <K extends string>(name: string, help: string, label: string, values: () => Iterable<[K, number]>) =>
+    new prom.Counter({
+      name,
+      help,
+      labelNames: [label],
+      registers,
+      collect() {
+        this.reset();
+        for (const [k, n] of values()) this.inc({ [label]: k }, n);
+      },
+    });
+  const gauge = (name: string, help: string, value: () => number) =>
+    new prom.Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        this.set(value());
+      },
+    });
+
+  counter('kuzu_sync_patches_accepted_total', 'Patches committed with a new version.', () => metrics.patchesAccepted);
+  byLabel('kuzu_sync_patches_rejected_total', 'Patches answered rejected, by rejection code.', 'code', () => metrics.rejectedByCode);
+  counter('kuzu_sync_patches_ignored_total', 'Re-sent patches answered ignored (already processed).', () => metrics.patchesIgnored);
+  metrics.promAckLatency = new prom.Histogram({
+    name: 'kuzu_sync_ack_latency_seconds',
+    help: 'Time from the receipt of a patch frame to its patch_response being sent.',
+    buckets: SERVER_ACK_BUCKETS.map((ms) => ms / 1000),
+    registers,
+  });
+  counter('kuzu_sync_commit_groups_total', 'Transactions committed by the authority, each holding a group of patches.', () => metrics.commitGroups);
+  counter('kuzu_sync_broadcasts_sent_total', 'patch_broadcast frames sent to other clients (one per recipient).', () => metrics.broadcastsSent);
+  byLabel('kuzu_sync_sync_requests_total', 'sync_requests answered, by the mode of the answer (delta or snapshot).', 'mode', () => [
+    ['delta', metrics.syncDelta],
+    ['snapshot', metrics.syncSnapshot],
+  ]);
+  counter('kuzu_sync_received_bytes_total', 'Message payload bytes received (before permessage-deflate).', () => metrics.bytesIn);
+  counter('kuzu_sync_sent_bytes_total', 'Message payload bytes sent (before permessage-deflate).', () => metrics.bytesOut);
+  gauge('kuzu_sync_connected_clients', 'Open WebSocket connections.', () => gauges.connectedClients());
+  counter('kuzu_sync_connections_opened_total', 'WebSocket connections accepted.', () => metrics.connectionsOpened);
+  byLabel('kuzu_sync_decode_errors_total', 'Frames refused before processing, by error code.', 'code', () => metrics.decodeErrors);
+  counter('kuzu_sync_slow_client_drops_total', 'Connections dropped because they did not read their messages.', () => metrics.slowClientDrops);
+  gauge('kuzu_sync_version', 'The server version: the number of accepted patches in its database.', () => gauges.version());
+  return registry;
+}
+
+/** Answers GET and HEAD on `path` with the registry's text; false for any other path (the caller answers it). */
+export function metricsHandler(path: string, registry: Registry): (req: IncomingMessage, res: ServerResponse) => boolean {
+  return (req, res) => {
+    if (new URL(req.url ?? '/', 'http://x').pathname !== path) return false;
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('kuzu-sync: metrics are read with GET\n');
+      return true;
+    }
+    registry.metrics().then(
+      (text) => {
+        res.writeHead(200, { 'content-type': registry.contentType });
+        res.end(req.method === 'HEAD' ? undefined : text);
+      },
+      (e: Error) => {
+        res.writeHead(500, { 'content-type': 'text/plain' }).end(`kuzu-sync: metrics failed: ${e.message}\n`);
+      },
+    );
+    return true;
+  };
 }

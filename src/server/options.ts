@@ -57,5 +57,11 @@ export interface SyncServerOptions {
   logRetention?: number;
   /** A client whose unsent output passes this is dropped; it reconnects and resyncs. Default 16 MiB. */
   maxBufferedBytes?: number;
+  /**
+   * An HTTP path (e.g. '/metrics') on the same port that serves `getMetrics()` in Prometheus text
+   * format, with a prom-client Registry of this server's own. Off by default. No authentication:
+   * counters only, no data.
+   */
+  metricsPath?: string;
   logger?: Logger;
 }

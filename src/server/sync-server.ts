@@ -1,12 +1,13 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { Registry } from 'prom-client';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { decodeClientMessage, DEFAULT_MAX_MESSAGE_BYTES } from '../protocol/decode.js';
 import type { ErrorCode, Snapshot } from '../protocol/types.js';
 import { GraphStore } from '../store/graph-store.js';
 import { wasmDriver } from '../store/kuzu/wasm-driver.js';
 import { Authority, type Peer } from './authority.js';
-import { ServerMetrics, type SyncServerMetrics } from './metrics.js';
+import { createPromRegistry, metricsHandler, ServerMetrics, type SyncServerMetrics } from './metrics.js';
 import type { Logger, Principal, SyncServerOptions } from './options.js';
 import { ServerLog } from './server-log.js';
 
@@ -19,6 +20,8 @@ export interface SyncServer {
   connectionCount(): number;
   /** Counters since the start (patches, latency, bytes, connections...): a plain object, cheap to read. */
   getMetrics(): SyncServerMetrics;
+  /** With `metricsPath`: the prom-client Registry served there (add your own metrics to it). */
+  readonly metricsRegistry: Registry | undefined;
   /** A read-only Cypher query on the authoritative graph. */
   query(cypher: string, params?: Record<string, unknown>): Promise<Record<string, unknown>[]>;
   /** Every node and edge of the authoritative graph, read in one transaction. */
@@ -76,6 +79,10 @@ export async function createSyncServer(options: SyncServerOptions = {}): Promise
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   const heartbeatTimeout = options.heartbeatTimeout ?? 90_000;
   const maxBufferedBytes = options.maxBufferedBytes ?? 16 << 20;
+  const metricsPath = options.metricsPath;
+  if (metricsPath !== undefined && (!metricsPath.startsWith('/') || metricsPath === path)) {
+    throw new Error(`kuzu-sync: metricsPath must start with / and differ from the WebSocket path, got ${JSON.stringify(metricsPath)}`);
+  }
 
   const storeOptions = { driver: options.driver ?? wasmDriver({ thread: 'kuzu-sync-server' }), ...(options.bufferSize ? { bufferSize: options.bufferSize } : {}) };
   const store = await GraphStore.open(options.databasePath ?? ':memory:', storeOptions);
@@ -84,6 +91,7 @@ export async function createSyncServer(options: SyncServerOptions = {}): Promise
   const gauges = { connectedClients: () => connections.size, version: () => log.version };
   const metrics = new ServerMetrics(gauges);
   let authority: Authority;
+  let registry: Registry | undefined;
   try {
     await log.load();
     authority = new Authority(store, log, {
@@ -93,6 +101,7 @@ export async function createSyncServer(options: SyncServerOptions = {}): Promise
       logger,
     }, metrics);
     await authority.init();
+    if (metricsPath !== undefined) registry = await createPromRegistry(metrics, gauges);
   } catch (e) {
     await store.close();
     throw e;
@@ -109,7 +118,9 @@ export async function createSyncServer(options: SyncServerOptions = {}): Promise
         : { threshold: 1024, serverNoContextTakeover: true, clientNoContextTakeover: true },
   });
 
-  const http: Server = createServer((_req, res) => {
+  const serveMetrics = registry && metricsPath !== undefined ? metricsHandler(metricsPath, registry) : undefined;
+  const http: Server = createServer((req, res) => {
+    if (serveMetrics?.(req, res)) return;
     res.writeHead(426, { 'content-type': 'text/plain' }).end(`kuzu-sync: connect with a WebSocket to ${path}\n`);
   });
 
@@ -245,6 +256,7 @@ export async function createSyncServer(options: SyncServerOptions = {}): Promise
     getVersion: () => log.version,
     connectionCount: () => connections.size,
     getMetrics: () => metrics.snapshot(),
+    metricsRegistry: registry,
     query: (cypher, params) => store.query(cypher, params),
     exportSnapshot: () => store.exportSnapshot(),
     disconnectAll() {
