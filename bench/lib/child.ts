@@ -78,7 +78,7 @@ export class Child<Info = unknown> {
   }
 }
 
-type Handlers = Record<string, (arg: unknown) => unknown>;
+export type Handlers = Record<string, (arg: unknown) => unknown>;
 
 /**
  * The child's side: run `setup(args)`, report ready with what it returns, then answer requests.

@@ -26,6 +26,8 @@ async function raw(nodes: number) {
   return { info: { rssMb: settledRssMb() }, handlers: { stop: () => db.close() } };
 }
 
+export type ClientsChild = Child<ProcessInfo>;
+
 /** `count` synced clients in a new process. */
 export const startClients = (url: string, count: number) => Child.start<ProcessInfo>('./clients-child.ts', ['clients', url, count]);
 /** A new process with one raw kuzu-wasm database holding `nodes` Items. */

@@ -1,9 +1,12 @@
 import type { Result } from './report.js';
+import type { SyncServerHost } from './server-child.js';
 
 export interface Context {
   quick: boolean;
   /** Progress on stderr, so stdout stays the table. */
   log(line: string): void;
+  /** Fresh kuzu-sync servers, in a process shared by the scenarios. */
+  servers: SyncServerHost;
 }
 
 export interface Scenario {

@@ -1,16 +1,12 @@
 /**
- * A server in a process of its own: `kuzu-sync` (ours), `yjs` (y-websocket's reference server) or
- * `raw` (the floor for bursts: a bare ws endpoint that COPYs each batch of rows it receives into a
- * kuzu-wasm database and answers once it is written). Started by `startServer` below.
+ * A server in a process of its own: `kuzu-sync` (ours) or `yjs` (y-websocket's reference server),
+ * so the clients' process does not pay for the server's work, for either. Started by `startServer`.
  */
-import { createServer, type IncomingMessage } from 'node:http';
-import { WebSocketServer, type WebSocket } from 'ws';
 import { createSyncServer, type SyncServerOptions } from '../../src/index.js';
-import { Child, serveParent, settledRssMb } from './child.js';
-import type { Item } from './items.js';
-import { RawKuzu } from './raw-kuzu.js';
+import { Child, serveParent, settledRssMb, type Handlers } from './child.js';
+import { listen } from './listen.js';
 
-export type ServerKind = 'kuzu-sync' | 'yjs' | 'raw';
+export type ServerKind = 'kuzu-sync' | 'yjs';
 export interface ServerInfo {
   url: string;
 }
@@ -20,31 +16,20 @@ export interface ServerStats {
   version?: number;
 }
 
-/** A WebSocket server on a free loopback port; `onConnection` gets every socket. */
-async function listen(onConnection: (ws: WebSocket, req: IncomingMessage) => void, path: string) {
-  const http = createServer((_req, res) => res.writeHead(404).end());
-  const wss = new WebSocketServer({ noServer: true });
-  http.on('upgrade', (req, socket, head) => wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req)));
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  const port = (http.address() as { port: number }).port;
-  return {
-    url: `ws://127.0.0.1:${port}${path}`,
-    close: () => {
-      for (const ws of wss.clients) ws.terminate();
-      wss.close();
-      http.close();
-    },
-  };
-}
-
-async function setup(kind: ServerKind, options: Partial<SyncServerOptions>) {
+async function setup(kind: ServerKind, options: Partial<SyncServerOptions>): Promise<{ info: ServerInfo; handlers: Handlers }> {
   switch (kind) {
     case 'kuzu-sync': {
-      const server = await createSyncServer({ ...options, port: 0 });
+      let server = await createSyncServer({ ...options, port: 0 });
       return {
         info: { url: server.url },
         handlers: {
           stats: (): ServerStats => ({ rssMb: settledRssMb(), version: server.getVersion() }),
+          // A new server (new in-memory database) in the same process: the wasm worker is warm.
+          restart: async (opts: unknown): Promise<ServerInfo> => {
+            await server.close();
+            server = await createSyncServer({ ...(opts as Partial<SyncServerOptions>), port: 0 });
+            return { url: server.url };
+          },
           stop: () => server.close(),
         },
       };
@@ -54,25 +39,6 @@ async function setup(kind: ServerKind, options: Partial<SyncServerOptions>) {
       const { setupWSConnection } = await import('@y/websocket-server/utils');
       const s = await listen((ws, req) => setupWSConnection(ws, req), '');
       return { info: { url: s.url }, handlers: { stats: (): ServerStats => ({ rssMb: settledRssMb() }), stop: s.close } };
-    }
-    case 'raw': {
-      const db = await RawKuzu.items();
-      const s = await listen((ws) => {
-        ws.on('message', (data) => {
-          db.copyItems(JSON.parse(String(data)) as Item[]);
-          ws.send('ok');
-        });
-      }, '/raw');
-      return {
-        info: { url: s.url },
-        handlers: {
-          stats: (): ServerStats => ({ rssMb: settledRssMb() }),
-          stop: () => {
-            s.close();
-            db.close();
-          },
-        },
-      };
     }
   }
 }
@@ -84,6 +50,38 @@ export function startServer(kind: ServerKind, options: Partial<SyncServerOptions
 }
 
 export const serverStats = (child: ServerChild) => child.request<ServerStats>('stats');
+
+/** A kuzu-sync server, fresh for a scenario, in the run's shared server process. */
+export interface SyncServerHandle {
+  url: string;
+  stats(): Promise<ServerStats>;
+}
+
+/**
+ * One process hosts the kuzu-sync server of every timing scenario, one at a time, each started
+ * afresh: kuzu-wasm (seconds to start) starts once per run. Memory gets a process of its own.
+ */
+export class SyncServerHost {
+  private child: Promise<ServerChild> | undefined;
+
+  /** Starts the process ahead of the first scenario. */
+  async warm(): Promise<void> {
+    this.child ??= startServer('kuzu-sync');
+    await this.child;
+  }
+
+  async fresh(options: Partial<SyncServerOptions> = {}): Promise<SyncServerHandle> {
+    // Always a restart, even of a just-started process: a scenario never inherits another's data.
+    this.child ??= startServer('kuzu-sync');
+    const child = await this.child;
+    const info = await child.request<ServerInfo>('restart', options);
+    return { url: info.url, stats: () => serverStats(child) };
+  }
+
+  async stop(): Promise<void> {
+    await (await this.child)?.stop();
+  }
+}
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   await serveParent(async (args) => setup(args[0] as ServerKind, (args[1] ?? {}) as Partial<SyncServerOptions>));

@@ -1,16 +1,15 @@
 /**
  * 2. Burst: one client issues N createNode patches back to back, timed until the server has
  * acknowledged all of them (whenSynced). The floor writes the same rows, in batches, to two raw
- * kuzu-wasm databases (a local one here, one in a raw server process) by COPY, with one ws round
- * trip per batch: the least work any client+server pair must do to store the rows twice.
+ * kuzu-wasm databases by COPY, with one ws round trip per batch (the second database behind a bare
+ * ws endpoint): the least work any client+server pair must do to store the rows twice.
  */
 import { items } from '../lib/items.js';
 import { RawKuzu } from '../lib/raw-kuzu.js';
-import { RawPeer } from '../lib/raw-peer.js';
+import { RawPeer, startRawServer } from '../lib/raw-peer.js';
 import { ratioResult } from '../lib/report.js';
 import { interleave, ms } from '../lib/rounds.js';
 import { pick, type Scenario } from '../lib/scenario.js';
-import { serverStats, startServer } from '../lib/server-child.js';
 import { since } from '../lib/stats.js';
 import { LONG, openClient, writeEach } from '../lib/sync.js';
 
@@ -21,26 +20,26 @@ export const burst: Scenario = {
   async run(ctx) {
     const size = pick(ctx, SIZES);
     // Both servers live for the whole scenario, so both tables grow by the same rows each round.
-    const [server, rawServer] = await Promise.all([startServer('kuzu-sync'), startServer('raw')]);
+    const [server, rawServer] = await Promise.all([ctx.servers.fresh(), startRawServer()]);
     try {
       const rounds = await interleave(
         size.rounds,
         {
           ours: async (r) => {
-            const client = await openClient(server.info.url);
+            const client = await openClient(server.url);
             await client.whenSynced(LONG);
             const rows = items(size.patches, 0, `r${r}`);
             const t0 = performance.now();
             await writeEach(client, rows);
             const t = since(t0);
             await client.close();
-            const { version } = await serverStats(server);
+            const { version } = await server.stats();
             if (version !== size.patches * (r + 1)) throw new Error(`burst: server at version ${version}`);
             return t;
           },
           floor: async (r) => {
             const local = await RawKuzu.items();
-            const peer = await RawPeer.connect(rawServer.info.url);
+            const peer = await RawPeer.connect(rawServer.url);
             const rows = items(size.patches, 0, `r${r}`);
             const t0 = performance.now();
             for (let i = 0; i < rows.length; i += size.batch) {
@@ -49,7 +48,7 @@ export const burst: Scenario = {
               await peer.roundTrip(batch);
             }
             const t = since(t0);
-            if (local.count() !== size.patches) throw new Error('burst floor: rows missing');
+            if (local.count() !== size.patches || rawServer.db.count() !== size.patches * (r + 1)) throw new Error('burst floor: rows missing');
             peer.close();
             local.close();
             return t;
@@ -64,13 +63,13 @@ export const burst: Scenario = {
           unit: 'ms',
           ours: rounds.ours,
           baseline: rounds.floor,
-          baselineIs: `the same rows COPYed in batches of ${size.batch} into a local kuzu-wasm database and, after one ws round trip per batch, into a raw server's (its own process)`,
+          baselineIs: `the same rows COPYed in batches of ${size.batch} into a kuzu-wasm database and, through one ws round trip per batch, into a second one behind a bare ws endpoint; all on one thread, no overlap`,
           maxRatio: 2,
           note: 'server in its own process',
         }),
       ];
     } finally {
-      await Promise.all([server.stop(), rawServer.stop()]);
+      rawServer.close();
     }
   },
 };

@@ -9,7 +9,6 @@ import { RawKuzu } from '../lib/raw-kuzu.js';
 import { ratioResult } from '../lib/report.js';
 import { interleave, ms } from '../lib/rounds.js';
 import { pick, type Scenario } from '../lib/scenario.js';
-import { startServer } from '../lib/server-child.js';
 import { since } from '../lib/stats.js';
 import { countItems, LONG, openClient, writeBatches } from '../lib/sync.js';
 
@@ -20,51 +19,47 @@ export const coldSync: Scenario = {
   async run(ctx) {
     const size = pick(ctx, SIZES);
     const rows = items(size.nodes);
-    const [server] = await Promise.all([startServer('kuzu-sync'), RawKuzu.init()]);
-    try {
-      const seeder = await openClient(server.info.url);
-      const t0 = performance.now();
-      await writeBatches(seeder, rows, size.seedBatch);
-      await seeder.close();
-      ctx.log(`seeded ${size.nodes} nodes in patches of ${size.seedBatch} in ${(since(t0) / 1000).toFixed(1)} s`);
-      const rounds = await interleave(
-        size.rounds,
-        {
-          ours: async () => {
-            const t0 = performance.now();
-            const client = await openClient(server.info.url);
-            await client.whenSynced(LONG);
-            const t = since(t0);
-            const n = await countItems(client);
-            await client.close();
-            if (n !== size.nodes) throw new Error(`cold sync: client has ${n} nodes`);
-            return t;
-          },
-          raw: async () => {
-            const t0 = performance.now();
-            const db = await RawKuzu.items();
-            db.copyItems(rows);
-            const t = since(t0);
-            db.close();
-            return t;
-          },
+    const [server] = await Promise.all([ctx.servers.fresh(), RawKuzu.init()]);
+    const seeder = await openClient(server.url);
+    const t0 = performance.now();
+    await writeBatches(seeder, rows, size.seedBatch);
+    await seeder.close();
+    ctx.log(`seeded ${size.nodes} nodes in patches of ${size.seedBatch} in ${(since(t0) / 1000).toFixed(1)} s`);
+    const rounds = await interleave(
+      size.rounds,
+      {
+        ours: async () => {
+          const t0 = performance.now();
+          const client = await openClient(server.url);
+          await client.whenSynced(LONG);
+          const t = since(t0);
+          const n = await countItems(client);
+          await client.close();
+          if (n !== size.nodes) throw new Error(`cold sync: client has ${n} nodes`);
+          return t;
         },
-        ctx.log,
-        ms,
-      );
-      return [
-        ratioResult({
-          scenario: `cold sync: ${size.nodes} nodes`,
-          unit: 'ms',
-          ours: rounds.ours,
-          baseline: rounds.raw,
-          baselineIs: 'the same rows COPYed from a CSV file into a fresh in-memory kuzu-wasm database (fastest raw load measured: COPY < LOAD FROM < UNWIND)',
-          maxRatio: 2,
-          note: `graph made by ${size.nodes / size.seedBatch} patches of ${size.seedBatch} nodes; server in its own process`,
-        }),
-      ];
-    } finally {
-      await server.stop();
-    }
+        raw: async () => {
+          const t0 = performance.now();
+          const db = await RawKuzu.items();
+          db.copyItems(rows);
+          const t = since(t0);
+          db.close();
+          return t;
+        },
+      },
+      ctx.log,
+      ms,
+    );
+    return [
+      ratioResult({
+        scenario: `cold sync: ${size.nodes} nodes`,
+        unit: 'ms',
+        ours: rounds.ours,
+        baseline: rounds.raw,
+        baselineIs: 'the same rows COPYed from a CSV file into a fresh in-memory kuzu-wasm database (fastest raw load measured: COPY < LOAD FROM < UNWIND)',
+        maxRatio: 2,
+        note: `graph made by ${size.nodes / size.seedBatch} patches of ${size.seedBatch} nodes; server in its own process`,
+      }),
+    ];
   },
 };

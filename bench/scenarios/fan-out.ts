@@ -24,11 +24,11 @@ export const fanOut: Scenario = {
   name: 'fan-out',
   async run(ctx) {
     const size = pick(ctx, SIZES);
-    const [server, yServer] = await Promise.all([startServer('kuzu-sync'), startServer('yjs')]);
+    const [server, yServer] = await Promise.all([ctx.servers.fresh(), startServer('yjs')]);
     const clients: SyncClient[] = [];
     let peers: Awaited<ReturnType<typeof openYPeers>> = [];
     try {
-      for (let i = 0; i < size.clients; i++) clients.push(await openClient(server.info.url));
+      for (let i = 0; i < size.clients; i++) clients.push(await openClient(server.url));
       await Promise.all(clients.map((c) => c.whenSynced(LONG)));
       peers = await openYPeers(yServer.info.url, 'fan-out', size.clients);
       const writer = clients[0]!;
@@ -90,7 +90,7 @@ export const fanOut: Scenario = {
     } finally {
       closeYPeers(peers);
       await closeAll(clients);
-      await Promise.all([server.stop(), yServer.stop()]);
+      await yServer.stop();
     }
   },
 };

@@ -8,7 +8,6 @@ import { ITEM_LABEL, item, itemProps } from '../lib/items.js';
 import { RawKuzu } from '../lib/raw-kuzu.js';
 import { ratioResult } from '../lib/report.js';
 import { pick, type Scenario } from '../lib/scenario.js';
-import { startServer } from '../lib/server-child.js';
 import { median, percentile } from '../lib/stats.js';
 import { LONG, openClient } from '../lib/sync.js';
 
@@ -29,8 +28,8 @@ export const localWrite: Scenario = {
   name: 'local-write',
   async run(ctx) {
     const size = pick(ctx, SIZES);
-    const server = await startServer('kuzu-sync');
-    const client = await openClient(server.info.url);
+    const server = await ctx.servers.fresh();
+    const client = await openClient(server.url);
     await client.whenSynced(LONG);
     // The issue names MERGE; a plain CREATE of the same row is what our planner emits and is
     // cheaper in kuzu-wasm. Both run; the faster one is the baseline, so the bar is the real floor.
@@ -78,7 +77,6 @@ export const localWrite: Scenario = {
       await client.close();
       create.close();
       merge.close();
-      await server.stop();
     }
   },
 };

@@ -10,7 +10,6 @@ import { ITEM_LABEL, itemProps, items } from '../lib/items.js';
 import { ratioResult } from '../lib/report.js';
 import { ms } from '../lib/rounds.js';
 import { pick, type Scenario } from '../lib/scenario.js';
-import { serverStats, startServer } from '../lib/server-child.js';
 import { since } from '../lib/stats.js';
 import { LONG, openClient, writeEach } from '../lib/sync.js';
 
@@ -31,31 +30,27 @@ export const reconnect: Scenario = {
     // Not `interleave`: our client's patches move the server on, so each round needs a fresh server
     // seeded with V single-write patches, and the baseline (which writes nothing) goes first.
     for (let r = 0; r < size.rounds; r++) {
-      const server = await startServer('kuzu-sync');
-      try {
-        const seeder = await openClient(server.info.url);
-        await writeEach(seeder, items(size.versions, 0, 'seed'));
-        await seeder.close();
+      const server = await ctx.servers.fresh();
+      const seeder = await openClient(server.url);
+      await writeEach(seeder, items(size.versions, 0, 'seed'));
+      await seeder.close();
 
-        const fresh = await openClient(server.info.url, { autoConnect: false });
-        out.baseline.push(await timeConnect(fresh));
-        if (fresh.getServerVersion() !== size.versions) throw new Error(`reconnect: fresh client at ${fresh.getServerVersion()}`);
-        await fresh.close();
+      const fresh = await openClient(server.url, { autoConnect: false });
+      out.baseline.push(await timeConnect(fresh));
+      if (fresh.getServerVersion() !== size.versions) throw new Error(`reconnect: fresh client at ${fresh.getServerVersion()}`);
+      await fresh.close();
 
-        const offline = await openClient(server.info.url, { autoConnect: false });
-        await Promise.all(items(size.pending, 0, 'offline').map((it) => offline.createNode(ITEM_LABEL, itemProps(it), { id: it.id })));
-        if (offline.getPendingPatchCount() !== size.pending) throw new Error('reconnect: patches not pending');
-        out.ours.push(await timeConnect(offline));
-        const want = size.versions + size.pending;
-        if (offline.getServerVersion() !== want || offline.getPendingPatchCount() !== 0) {
-          throw new Error(`reconnect: client at ${offline.getServerVersion()} with ${offline.getPendingPatchCount()} pending`);
-        }
-        await offline.close();
-        const { version } = await serverStats(server);
-        if (version !== want) throw new Error(`reconnect: server at ${version}`);
-      } finally {
-        await server.stop();
+      const offline = await openClient(server.url, { autoConnect: false });
+      await Promise.all(items(size.pending, 0, 'offline').map((it) => offline.createNode(ITEM_LABEL, itemProps(it), { id: it.id })));
+      if (offline.getPendingPatchCount() !== size.pending) throw new Error('reconnect: patches not pending');
+      out.ours.push(await timeConnect(offline));
+      const want = size.versions + size.pending;
+      if (offline.getServerVersion() !== want || offline.getPendingPatchCount() !== 0) {
+        throw new Error(`reconnect: client at ${offline.getServerVersion()} with ${offline.getPendingPatchCount()} pending`);
       }
+      await offline.close();
+      const { version } = await server.stats();
+      if (version !== want) throw new Error(`reconnect: server at ${version}`);
       ctx.log(`round ${r + 1}/${size.rounds}: ours ${ms(out.ours.at(-1)!)}, fresh client ${ms(out.baseline.at(-1)!)}`);
     }
     return [
