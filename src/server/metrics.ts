@@ -197,7 +197,10 @@ export async function createPromRegistry(metrics: ServerMetrics, gauges: Metrics
 /** Answers GET and HEAD on `path` with the registry's text; false for any other path (the caller answers it). */
 export function metricsHandler(path: string, registry: Registry): (req: IncomingMessage, res: ServerResponse) => boolean {
   return (req, res) => {
-    if (new URL(req.url ?? '/', 'http://x').pathname !== path) return false;
+    // Not `new URL(req.url)`: it throws on request targets such as `//[`, and nothing a client sends may crash the server.
+    const target = req.url ?? '/';
+    const query = target.indexOf('?');
+    if ((query < 0 ? target : target.slice(0, query)) !== path) return false;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('kuzu-sync: metrics are read with GET\n');
       return true;

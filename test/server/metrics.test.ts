@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { connect } from 'node:net';
 import { register as globalRegistry } from 'prom-client';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -309,6 +310,30 @@ test('GET /metrics: every kuzu_sync_ family with HELP and TYPE; HEAD, other meth
   const upgrade = await rejects(RawPeer.connect(httpUrl(s, '/metrics').replace('http', 'ws'), 'x'));
   assert.is((upgrade as Error & { status?: number }).status, 404);
   await raw.close();
+  await s.close();
+});
+
+test('odd request targets do not reach the metrics; frames over the limit count as message_too_large', async () => {
+  const s = await server({ metricsPath: '/metrics', maxMessageBytes: 1000 });
+  for (const target of ['//[', '/metrics/../metrics', '*']) {
+    const status = await new Promise<string>((resolve, reject) => {
+      const sock = connect(s.port, '127.0.0.1', () => sock.write(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`));
+      let text = '';
+      sock.on('data', (d) => (text += d));
+      sock.on('close', () => resolve(text.split('\r\n')[0]!));
+      sock.on('error', reject);
+    });
+    assert.match(status, /^HTTP\/1\.1 (426|400)/, target);
+  }
+  const p = await RawPeer.connect(s.url, 'big');
+  await p.sync(0);
+  p.sendRaw(JSON.stringify({ type: 'heartbeat', ts: 1, pad: 'x'.repeat(2000) }));
+  await p.next((m: ServerMessage) => m.type === 'error' && m.code === 'message_too_large');
+  p.sendRaw('x'.repeat(5 << 20)); // past the hard limit: ws cuts the connection off (1009)
+  await until(() => p.closed, 10_000, 'the connection cut off');
+  await until(() => s.getMetrics().decodeErrors.message_too_large === 2, 10_000, 'both oversize frames counted');
+  assert.is(p.closeCode, 1009);
+  assert.is(valueOf(await scrape(s), 'kuzu_sync_decode_errors_total', { code: 'message_too_large' }), 2);
   await s.close();
 });
 
