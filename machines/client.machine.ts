@@ -51,6 +51,8 @@ export const clientMachine = setup({
     settlePatch: () => {},
     routeMessage: () => {},
     reportStatus: () => {},
+    /** Stops the patch actors still unanswered: their patches stay in the outbox (and the file). */
+    stopPatches: () => {},
     connect: sendTo('connection', { type: 'CONNECT' }),
     autoConnect: enqueueActions(({ context, enqueue }) => {
       if (context.autoConnect) enqueue.sendTo('connection', { type: 'CONNECT' });
@@ -91,6 +93,7 @@ export const clientMachine = setup({
       },
     },
     stopping: {
+      entry: 'stopPatches',
       invoke: { src: 'shutdown', onDone: 'closed', onError: 'closed' },
     },
     closed: { type: 'final' },

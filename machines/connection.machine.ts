@@ -50,9 +50,12 @@ export interface ConnectionContext extends ConnectionInput {
   missedHeartbeats: number;
 }
 
-/** Exponential backoff with full jitter: uniform in [0, min(max, base * 2^attempt)]. */
+/**
+ * Exponential backoff with full jitter: the `attempt`-th retry in a row (1 for the first) waits a
+ * time uniform in [0, min(max, base * 2^(attempt - 1))], so the first one is bounded by `base`.
+ */
 export function backoffDelay(attempt: number, base: number, max: number, random: () => number): number {
-  const cap = Math.min(max, base * 2 ** Math.min(attempt, 30));
+  const cap = Math.min(max, base * 2 ** Math.min(Math.max(attempt - 1, 0), 30));
   return Math.floor(random() * cap);
 }
 
@@ -87,7 +90,6 @@ export const connectionMachine = setup({
       type: 'CHUNK' as const,
       message: (event as Extract<SocketEvent, { type: 'SOCKET.MESSAGE' }>).message as SyncStateMessage,
     })),
-    
     countAttempt: assign({ attempt: ({ context }) => context.attempt + 1 }),
     resetAttempts: assign({ attempt: 0 }),
     countMissedHeartbeat: assign({ missedHeartbeats: ({ context }) => context.missedHeartbeats + 1 }),

@@ -47,7 +47,10 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
   return (await openClient(options)).client;
 }
 
-/** @internal The client and the runtime behind it (the model-based tests drive both). */
+/**
+ * The client and the runtime behind it, for tests that drive both (kuzu-sync/testing): `clock` replaces
+ * the statecharts' timers, so delays move when the test says so.
+ */
 export async function openClient(options: SyncClientOptions, clock?: Clock): Promise<{ client: SyncClient; runtime: ClientRuntime }> {
   if (typeof options?.serverUrl !== 'string' || !/^wss?:\/\//.test(options.serverUrl)) {
     throw new SyncError('invalid_value', 'serverUrl must be a ws:// or wss:// URL');

@@ -7,6 +7,14 @@ import type { KuzuDriver } from '../store/kuzu/driver.js';
 
 export type { Logger };
 
+type InspectObserver = Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+export type InspectOption = InspectObserver | { inspect: InspectObserver };
+
+/** The observer in an `inspect` option: a Stately inspector (`{ inspect }`) is unwrapped. */
+export function inspectorOf(option: InspectOption): InspectObserver {
+  return typeof option === 'object' && 'inspect' in option ? option.inspect : option;
+}
+
 export interface SyncClientOptions {
   /** ws:// or wss:// */
   serverUrl: string;
@@ -24,8 +32,11 @@ export interface SyncClientOptions {
   heartbeatInterval?: number;
   /** Sent as `Authorization: Bearer <token>` on every connect. */
   token?: string | (() => string | Promise<string>);
-  /** Passed to the root actor: XState's inspection callback, or a Stately inspector's `inspect`. */
-  inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /**
+   * Passed to the root actor, so it covers every actor of the client: XState's inspection callback
+   * or observer, or a Stately inspector itself (anything with an `inspect` of that kind).
+   */
+  inspect?: InspectOption;
   logger?: Logger;
   /** Default: kuzu-wasm in a worker thread shared by the clients of this process. */
   driver?: KuzuDriver;

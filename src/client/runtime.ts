@@ -1,5 +1,5 @@
 import type WebSocket from 'ws';
-import { createActor, fromPromise, type Actor, type ActorOptions, type AnyActorLogic, type AnyActorRef } from 'xstate';
+import { createActor, enqueueActions, fromPromise, type Actor, type ActorOptions, type AnyActorLogic, type AnyActorRef } from 'xstate';
 import { clientMachine } from '../../machines/client.machine.js';
 import { backoffDelay, connectionMachine, type ConnectionStatus } from '../../machines/connection.machine.js';
 import { patchMachine, type PatchDoneEvent, type PatchEvent } from '../../machines/patch.machine.js';
@@ -8,7 +8,7 @@ import { storeMachine, type ServerChange, type StoreRequest } from '../../machin
 import { SyncError, toSyncError } from '../protocol/errors.js';
 import { PROTOCOL_VERSION, type ServerMessage, type SyncRequestMessage } from '../protocol/types.js';
 import { Metrics } from './metrics.js';
-import type { Logger, SyncClientEvents, SyncClientOptions } from './options.js';
+import { inspectorOf, type Logger, type SyncClientEvents, type SyncClientOptions } from './options.js';
 import type { LocalRejection, Replica } from './replica.js';
 import { socketActor } from './socket.js';
 
@@ -58,6 +58,8 @@ export class ClientRuntime {
         socket: socketActor({
           url: options.serverUrl,
           ...(options.token !== undefined ? { token: options.token } : {}),
+          // A server that accepts TCP but never upgrades must not hold the client in `connecting`.
+          connectTimeout: HANDSHAKE_TIMEOUT_MS,
           opened: (ws) => (rt.ws = ws),
           closed: (ws) => {
             if (rt.ws === ws) rt.ws = undefined;
@@ -107,6 +109,9 @@ export class ClientRuntime {
         routeMessage: ({ event }) => {
           if (event.type === 'CONNECTION.MESSAGE') rt.route(event.message);
         },
+        stopPatches: enqueueActions(({ enqueue }) => {
+          for (const actor of rt.patchActors.values()) enqueue.stopChild(actor);
+        }),
         reportStatus: ({ event }) => {
           if (event.type === 'CONNECTION.STATUS') rt.setStatus(event.status);
         },
@@ -125,7 +130,7 @@ export class ClientRuntime {
           flushTimeout: FLUSH_TIMEOUT_MS,
         },
       },
-      ...(options.inspect ? { inspect: options.inspect as never } : {}),
+      ...(options.inspect ? { inspect: inspectorOf(options.inspect) } : {}),
       ...(clock ? { clock } : {}),
     });
     this.actor.subscribe({ error: (e) => this.logger.error('kuzu-sync: client actor failed:', e) });
@@ -508,7 +513,7 @@ export class ClientRuntime {
 
   private async shutdown(): Promise<void> {
     await this.waitFor(() => this.storeBusy === 0, FLUSH_TIMEOUT_MS, 'store drain').catch(() => {});
-    // Unanswered patch actors hold no timers; their patches stay in the database (when it is a file).
+    // Unanswered patches stay in the database (when it is a file); stopPatches stopped their actors.
     this.patchActors.clear();
     await this.replica.store.close();
   }

@@ -8,6 +8,7 @@ export { generatePaths, coverageReport, type ModelOptions, type ModelPath, type 
 export { runPath, SnapshotRecorder, type PathDriver } from './run-path.js';
 export { ScriptedServer } from './scripted-server.js';
 export { TestClock } from './test-clock.js';
+export { diagramOf, toMermaid, toDot, type Diagram } from './diagram.js';
 export { openClient } from '../sync-client.js';
 export { clientMachine } from '../../machines/client.machine.js';
 export { connectionMachine } from '../../machines/connection.machine.js';

@@ -31,6 +31,27 @@ test("the seed's usage: create, set properties, status, close", async () => {
   await s.close();
 });
 
+test('inspect: a Stately-style inspector object ({ inspect }) sees every actor; close() stops them all and the status events tell the way', async () => {
+  const s = await server();
+  const seen = new Set<string | undefined>();
+  const statuses: string[] = [];
+  const inspector = { inspect: (e: { actorRef: { systemId?: string } }) => void seen.add(e.actorRef.systemId) };
+  const c = await client(s, { clientId: 'watched', inspect: inspector as never, autoConnect: false });
+  c.on('status', (st) => statuses.push(st));
+  c.connect();
+  await c.createNode('Item', {});
+  await synced(c);
+  for (const id of ['client', 'store', 'connection', 'reconciliation', 'patch:watched:1']) assert.ok(seen.has(id), `the inspector saw ${id}`);
+  await s.close();
+  await c.createNode('Item', {});
+  const unanswered = c.actor.system.get('patch:watched:2');
+  assert.is(unanswered.getSnapshot().status, 'active', 'an unanswered patch has a live actor');
+  await c.close();
+  assert.is(unanswered.getSnapshot().status, 'stopped', 'close() stops the patch actors too');
+  assert.is(statuses.at(-1), 'closed');
+  assert.ok(statuses.includes('ready') && statuses.includes('offline'), `statuses: ${statuses.join(' -> ')}`);
+});
+
 test("two clients see each other's writes: nodes, edges, property changes and deletes", async () => {
   const s = await server();
   const a = await client(s, { clientId: 'A' });

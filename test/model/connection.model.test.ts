@@ -161,9 +161,11 @@ async function check(h: H, step: ModelStep): Promise<void> {
     const { attempt } = conn(h).context as { attempt: number };
     const pending = h.clock.pending();
     assert.is(pending.length, 1, 'exactly one timer: the next attempt');
-    const bound = Math.min(INPUT.maxReconnectInterval, INPUT.reconnectInterval * 2 ** attempt);
+    // The first retry in a row is bounded by reconnectInterval itself, then the bound doubles.
+    const bound = Math.min(INPUT.maxReconnectInterval, INPUT.reconnectInterval * 2 ** (attempt - 1));
+    assert.ok(attempt >= 1, 'backoff counts the failed attempt');
     assert.ok(pending[0]!.delay <= bound, `next attempt in ${pending[0]!.delay} ms, within the jittered bound ${bound}`);
-    assert.ok([attempt - 1, attempt].some((a) => backoffDelay(a, INPUT.reconnectInterval, INPUT.maxReconnectInterval, () => RANDOM) === pending[0]!.delay));
+    assert.is(pending[0]!.delay, backoffDelay(attempt, INPUT.reconnectInterval, INPUT.maxReconnectInterval, () => RANDOM), 'the delay is the jittered backoff of this attempt');
     assert.is(h.client.getStatus(), 'offline');
   }
   if (is('unauthorized')) {

@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import type { ServerMessage } from '../../src/protocol/types.js';
 import { rejects } from '../helpers/assert.js';
 import { RawPeer } from '../helpers/raw-peer.js';
-import { server, until } from '../helpers/sync.js';
+import { assertConverged, client, server, synced, until } from '../helpers/sync.js';
 import { tempDir } from '../helpers/temp.js';
 
 const dir = tempDir();
@@ -199,6 +199,26 @@ test('silent sockets are terminated; a client that does not read is dropped inst
   for (let i = 0; i < 40; i++) await writer.response(writer.patch([node(`b${i}`, { big })]).id);
   await until(() => s.connectionCount() === 1, 10_000, 'the slow reader is dropped');
   await writer.close();
+  await s.close();
+});
+
+test('a heartbeat is answered with its ts; disconnectAll() drops everyone, and real clients come back and catch up', async () => {
+  const s = await server();
+  const p = await peer(s.url, 'beat');
+  p.send({ type: 'heartbeat', ts: 12345 });
+  assert.equal(await p.next((m) => m.type === 'heartbeat'), { type: 'heartbeat', ts: 12345 });
+  const a = await client(s, { clientId: 'a' });
+  const b = await client(s, { clientId: 'b' });
+  await synced(a, b);
+  s.disconnectAll();
+  await until(() => p.closed, 10_000, 'the raw peer is dropped');
+  await until(() => !a.isReady() || a.getMetrics().reconnects > 1, 10_000, 'client a noticed');
+  await a.createNode('Item', { n: 1 }, { id: 'after' });
+  await synced(a, b);
+  assert.ok(a.getMetrics().reconnects >= 2 && b.getMetrics().reconnects >= 2, 'both clients reconnected on their own');
+  await until(() => b.getServerVersion() === 1, 10_000, 'b sees the write made after the drop');
+  await assertConverged(s, a, b);
+  await Promise.all([a.close(), b.close()]);
   await s.close();
 });
 

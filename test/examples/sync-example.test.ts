@@ -1,0 +1,48 @@
+import { spawn } from 'node:child_process';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { server } from '../helpers/sync.js';
+
+const example = new URL('../../examples/sync-example.ts', import.meta.url).pathname;
+
+/** Runs the quick start's example the way `npm run example:sync` does; resolves with its output. */
+function runExample(env: Record<string, string | undefined>): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', example], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('close', (code) => resolve({ code, out }));
+  });
+}
+
+const walkthrough = [
+  /created Person [0-9a-f-]{36}/,
+  /Pending patches: 0\n {2}Server version: {2}\d+/,
+  /type_mismatch: .*Person\.age holds a number/,
+  /the server rejected \S+: validation_failed \(no Mallory here\); rolled back locally\n {2}after the verdict: 0 Mallory/,
+  /Alice, Engineer in New York, skills: JavaScript, Python/,
+  /on A: Bob KNOWS Alice since 2024/,
+];
+
+test('npm run example:sync with no SYNC_SERVER_URL: an embedded server, the whole walkthrough, exit 0', async () => {
+  const { code, out } = await runExample({ SYNC_SERVER_URL: undefined });
+  assert.is(code, 0, out);
+  assert.match(out, /No SYNC_SERVER_URL set: started an embedded sync server/);
+  for (const line of walkthrough) assert.match(out, line);
+});
+
+test('with SYNC_SERVER_URL it uses that server, and runs again and again against the same one', async () => {
+  const s = await server({ validatePatch: () => true });
+  for (let run = 1; run <= 2; run++) {
+    const { code, out } = await runExample({ SYNC_SERVER_URL: s.url });
+    assert.is(code, 0, out);
+    assert.not.match(out, /embedded/);
+    assert.match(out, /on A: Bob KNOWS Alice since 2024/);
+  }
+  const people = await s.query('MATCH (p:Person) WHERE p.name = $n RETURN count(p) AS n', { n: 'Alice' });
+  assert.equal(people, [{ n: 2 }], 'each run added its own Alice to the one server');
+  await s.close();
+});
+
+test.run();
