@@ -18,6 +18,8 @@ export interface Result {
   /** Per-round values, so a reader can see the spread behind the median. */
   samples: { ours: number[]; baseline: number[] };
   note?: string;
+  /** Supporting figures (medians), e.g. where the CPU went. */
+  detail?: Record<string, number>;
 }
 
 export interface RatioSpec {
@@ -32,6 +34,7 @@ export interface RatioSpec {
   /** Or any other goal, judged on the medians. */
   goal?: { text: string; met: (ours: number, baseline: number) => boolean };
   note?: string;
+  detail?: Record<string, number>;
 }
 
 /** The common case: a time ratio against a baseline run in the same rounds. */
@@ -50,6 +53,7 @@ export function ratioResult(s: RatioSpec): Result {
     rounds: s.ours.length,
     samples: { ours: s.ours, baseline: s.baseline },
     ...(s.note ? { note: s.note } : {}),
+    ...(s.detail ? { detail: s.detail } : {}),
   };
 }
 
@@ -73,6 +77,7 @@ export function formatTable(results: Result[]): string {
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  const legend = results.map((r) => `  ${r.scenario}: baseline = ${r.baselineIs}${r.note ? `; ${r.note}` : ''}`);
+  const detail = (r: Result) => (r.detail ? `; ${Object.entries(r.detail).map(([k, v]) => `${k} ${v}`).join(', ')}` : '');
+  const legend = results.map((r) => `  ${r.scenario}: baseline = ${r.baselineIs}${r.note ? `; ${r.note}` : ''}${detail(r)}`);
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line), '', 'baselines:', ...legend].join('\n');
 }

@@ -12,9 +12,16 @@ export interface ServerInfo {
 }
 export interface ServerStats {
   rssMb: number;
+  /** CPU time of the whole server process (all threads) so far, ms. */
+  cpuMs: number;
   /** kuzu-sync only. */
   version?: number;
 }
+
+export const cpuMs = (): number => {
+  const c = process.cpuUsage();
+  return (c.user + c.system) / 1000;
+};
 
 async function setup(kind: ServerKind, options: Partial<SyncServerOptions>): Promise<{ info: ServerInfo; handlers: Handlers }> {
   switch (kind) {
@@ -23,7 +30,7 @@ async function setup(kind: ServerKind, options: Partial<SyncServerOptions>): Pro
       return {
         info: { url: server.url },
         handlers: {
-          stats: (): ServerStats => ({ rssMb: settledRssMb(), version: server.getVersion() }),
+          stats: (): ServerStats => ({ rssMb: settledRssMb(), cpuMs: cpuMs(), version: server.getVersion() }),
           // A new server (new in-memory database) in the same process: the wasm worker is warm.
           restart: async (opts: unknown): Promise<ServerInfo> => {
             await server.close();
@@ -38,7 +45,7 @@ async function setup(kind: ServerKind, options: Partial<SyncServerOptions>): Pro
       // The reference server, as y-websocket documents it: every socket through setupWSConnection.
       const { setupWSConnection } = await import('@y/websocket-server/utils');
       const s = await listen((ws, req) => setupWSConnection(ws, req), '');
-      return { info: { url: s.url }, handlers: { stats: (): ServerStats => ({ rssMb: settledRssMb() }), stop: s.close } };
+      return { info: { url: s.url }, handlers: { stats: (): ServerStats => ({ rssMb: settledRssMb(), cpuMs: cpuMs() }), stop: s.close } };
     }
   }
 }

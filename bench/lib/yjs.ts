@@ -10,6 +10,8 @@ export interface YPeer {
 }
 
 export async function openYPeers(serverUrl: string, room: string, count: number): Promise<YPeer[]> {
+  // y-websocket adds a process 'exit' listener per provider: ten of them are not a leak.
+  process.setMaxListeners(Math.max(process.getMaxListeners(), count + 10));
   const peers = Array.from({ length: count }, () => {
     const doc = new Y.Doc();
     // disableBc: Node 20 has a global BroadcastChannel, and peers in one process would otherwise

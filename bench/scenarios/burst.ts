@@ -4,13 +4,13 @@
  * kuzu-wasm databases by COPY, with one ws round trip per batch (the second database behind a bare
  * ws endpoint): the least work any client+server pair must do to store the rows twice.
  */
+import { cpuDetail, timed, wall } from '../lib/cpu.js';
 import { items } from '../lib/items.js';
 import { RawKuzu } from '../lib/raw-kuzu.js';
 import { RawPeer, startRawServer } from '../lib/raw-peer.js';
 import { ratioResult } from '../lib/report.js';
 import { interleave, ms } from '../lib/rounds.js';
 import { pick, type Scenario } from '../lib/scenario.js';
-import { since } from '../lib/stats.js';
 import { LONG, openClient, writeEach } from '../lib/sync.js';
 
 const SIZES = { full: { patches: 10_000, batch: 1000, rounds: 3 }, quick: { patches: 1000, batch: 250, rounds: 1 } };
@@ -29,9 +29,7 @@ export const burst: Scenario = {
             const client = await openClient(server.url);
             await client.whenSynced(LONG);
             const rows = items(size.patches, 0, `r${r}`);
-            const t0 = performance.now();
-            await writeEach(client, rows);
-            const t = since(t0);
+            const t = await timed(server, () => writeEach(client, rows));
             await client.close();
             const { version } = await server.stats();
             if (version !== size.patches * (r + 1)) throw new Error(`burst: server at version ${version}`);
@@ -41,13 +39,13 @@ export const burst: Scenario = {
             const local = await RawKuzu.items();
             const peer = await RawPeer.connect(rawServer.url);
             const rows = items(size.patches, 0, `r${r}`);
-            const t0 = performance.now();
-            for (let i = 0; i < rows.length; i += size.batch) {
-              const batch = rows.slice(i, i + size.batch);
-              local.copyItems(batch);
-              await peer.roundTrip(batch);
-            }
-            const t = since(t0);
+            const t = await timed(undefined, async () => {
+              for (let i = 0; i < rows.length; i += size.batch) {
+                const batch = rows.slice(i, i + size.batch);
+                local.copyItems(batch);
+                await peer.roundTrip(batch);
+              }
+            });
             if (local.count() !== size.patches || rawServer.db.count() !== size.patches * (r + 1)) throw new Error('burst floor: rows missing');
             peer.close();
             local.close();
@@ -55,17 +53,18 @@ export const burst: Scenario = {
           },
         },
         ctx.log,
-        ms,
+        (t) => ms(t.ms),
       );
       return [
         ratioResult({
           scenario: `burst: ${size.patches} patches until acked`,
           unit: 'ms',
-          ours: rounds.ours,
-          baseline: rounds.floor,
+          ours: wall(rounds.ours),
+          baseline: wall(rounds.floor),
           baselineIs: `the same rows COPYed in batches of ${size.batch} into a kuzu-wasm database and, through one ws round trip per batch, into a second one behind a bare ws endpoint; all on one thread, no overlap`,
           maxRatio: 2,
           note: 'server in its own process',
+          detail: { ...cpuDetail('ours', rounds.ours), ...cpuDetail('floor', rounds.floor) },
         }),
       ];
     } finally {

@@ -4,6 +4,8 @@
  * rows into a fresh kuzu-wasm database the fastest raw way measured (COPY from a CSV file, the file
  * written inside the timing), database open included on both sides.
  */
+import type { SyncClient } from '../../src/index.js';
+import { cpuDetail, timed, wall } from '../lib/cpu.js';
 import { items } from '../lib/items.js';
 import { RawKuzu } from '../lib/raw-kuzu.js';
 import { ratioResult } from '../lib/report.js';
@@ -29,36 +31,39 @@ export const coldSync: Scenario = {
       size.rounds,
       {
         ours: async () => {
-          const t0 = performance.now();
-          const client = await openClient(server.url);
-          await client.whenSynced(LONG);
-          const t = since(t0);
-          const n = await countItems(client);
-          await client.close();
+          let client: SyncClient | undefined;
+          const t = await timed(server, async () => {
+            client = await openClient(server.url);
+            await client.whenSynced(LONG);
+          });
+          const n = await countItems(client!);
+          await client!.close();
           if (n !== size.nodes) throw new Error(`cold sync: client has ${n} nodes`);
           return t;
         },
         raw: async () => {
-          const t0 = performance.now();
-          const db = await RawKuzu.items();
-          db.copyItems(rows);
-          const t = since(t0);
-          db.close();
+          let db: RawKuzu | undefined;
+          const t = await timed(undefined, async () => {
+            db = await RawKuzu.items();
+            db.copyItems(rows);
+          });
+          db!.close();
           return t;
         },
       },
       ctx.log,
-      ms,
+      (t) => ms(t.ms),
     );
     return [
       ratioResult({
         scenario: `cold sync: ${size.nodes} nodes`,
         unit: 'ms',
-        ours: rounds.ours,
-        baseline: rounds.raw,
+        ours: wall(rounds.ours),
+        baseline: wall(rounds.raw),
         baselineIs: 'the same rows COPYed from a CSV file into a fresh in-memory kuzu-wasm database (fastest raw load measured: COPY < LOAD FROM < UNWIND)',
         maxRatio: 2,
         note: `graph made by ${size.nodes / size.seedBatch} patches of ${size.seedBatch} nodes; server in its own process`,
+        detail: { ...cpuDetail('ours', rounds.ours), ...cpuDetail('raw', rounds.raw) },
       }),
     ];
   },

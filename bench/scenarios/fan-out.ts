@@ -7,11 +7,11 @@
  */
 import * as Y from 'yjs';
 import type { SyncClient } from '../../src/index.js';
+import { cpuDetail, timed, wall } from '../lib/cpu.js';
 import { ratioResult } from '../lib/report.js';
 import { interleave, ms } from '../lib/rounds.js';
 import { pick, type Scenario } from '../lib/scenario.js';
-import { startServer } from '../lib/server-child.js';
-import { since } from '../lib/stats.js';
+import { serverStats, startServer } from '../lib/server-child.js';
 import { closeAll, LONG, openClient } from '../lib/sync.js';
 import { until } from '../lib/wait.js';
 import { closeYPeers, openYPeers, yConverged } from '../lib/yjs.js';
@@ -34,6 +34,7 @@ export const fanOut: Scenario = {
       const writer = clients[0]!;
       const yWriter = peers[0]!.doc;
       const yNodes = yWriter.getMap<Y.Map<number>>('nodes');
+      const yServerStats = { stats: () => serverStats(yServer) };
 
       const rounds = await interleave(
         size.rounds,
@@ -46,11 +47,11 @@ export const fanOut: Scenario = {
             await writer.whenSynced(LONG);
             const base = writer.getServerVersion();
             await until(() => allAt(clients, base), 'clients to see the round nodes');
-            const t0 = performance.now();
             const local: Promise<void>[] = [];
-            for (let k = 0; k < size.writes; k++) local.push(writer.setProperty('node', ids[k % size.nodes]!, 'v', k + 1));
-            await until(() => allAt(clients, base + size.writes), 'clients to converge');
-            const t = since(t0);
+            const t = await timed(server, async () => {
+              for (let k = 0; k < size.writes; k++) local.push(writer.setProperty('node', ids[k % size.nodes]!, 'v', k + 1));
+              await until(() => allAt(clients, base + size.writes), 'clients to converge');
+            });
             await Promise.all(local);
             return t;
           },
@@ -65,26 +66,27 @@ export const fanOut: Scenario = {
               }
             });
             await until(() => yConverged(yWriter, peers), 'Yjs peers to see the round maps');
-            const t0 = performance.now();
-            // Each set outside a transaction: its own update, its own message, like our patches.
-            for (let k = 0; k < size.writes; k++) maps[k % size.nodes]!.set('v', k + 1);
-            await until(() => yConverged(yWriter, peers), 'Yjs peers to converge');
-            return since(t0);
+            return timed(yServerStats, async () => {
+              // Each set outside a transaction: its own update, its own message, like our patches.
+              for (let k = 0; k < size.writes; k++) maps[k % size.nodes]!.set('v', k + 1);
+              await until(() => yConverged(yWriter, peers), 'Yjs peers to converge');
+            });
           },
         },
         ctx.log,
-        ms,
+        (t) => ms(t.ms),
       );
       return [
         ratioResult({
           scenario: `fan-out: ${size.writes} writes, ${size.clients} clients converged`,
           unit: 'ms',
-          ours: rounds.ours,
-          baseline: rounds.yjs,
+          ours: wall(rounds.ours),
+          baseline: wall(rounds.yjs),
           baselineIs: `Yjs + y-websocket: ${size.writes} Y.Map sets on ${size.nodes} nested maps, ${size.clients} peers, @y/websocket-server setupWSConnection (its own process)`,
           maxRatio: 1,
           strict: true,
           note: `clients of both in this process; writes on ${size.nodes} nodes round robin`,
+          detail: { ...cpuDetail('ours', rounds.ours), ...cpuDetail('yjs', rounds.yjs) },
         }),
       ];
     } finally {
