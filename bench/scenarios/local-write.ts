@@ -1,7 +1,8 @@
 /**
  * 1. Local write latency: `createNode` awaited one at a time on a connected client (the server, in
- * its own process, accepts each meanwhile), against the same row written by a raw prepared,
- * autocommitted statement on kuzu-wasm's sync build. Our store runs that build in a worker thread.
+ * its own process, accepts each meanwhile) and on an offline one (autoConnect: false: the local path
+ * alone), against the same row written by a raw prepared, autocommitted statement on kuzu-wasm's
+ * sync build. Our store runs that build in a worker thread.
  */
 import { interleave } from '../lib/rounds.js';
 import { ITEM_LABEL, item, itemProps } from '../lib/items.js';
@@ -31,13 +32,14 @@ export const localWrite: Scenario = {
     const server = await ctx.servers.fresh();
     const client = await openClient(server.url);
     await client.whenSynced(LONG);
+    const offline = await openClient(server.url, { autoConnect: false });
     // The issue names MERGE; a plain CREATE of the same row is what our planner emits and is
     // cheaper in kuzu-wasm. Both run; the faster one is the baseline, so the bar is the real floor.
     const create = await RawKuzu.items();
     const merge = await RawKuzu.items();
     const runCreate = create.prepare('CREATE (:Item {id: $id, k: $k, name: $name})');
     const runMerge = merge.prepare('MERGE (n:Item {id: $id}) SET n.k = $k, n.name = $name');
-    // Each variant writes fresh ids, the same ones on each side, so the three tables grow alike.
+    // Each variant writes fresh ids, the same ones on each side, so the tables grow alike.
     const counted = (write: (i: number) => Promise<unknown> | void) => {
       let next = 0;
       return async () => {
@@ -48,6 +50,7 @@ export const localWrite: Scenario = {
     };
     const variants = {
       ours: counted((i) => client.createNode(ITEM_LABEL, itemProps(item(i)), { id: item(i).id })),
+      offline: counted((i) => offline.createNode(ITEM_LABEL, itemProps(item(i)), { id: item(i).id })),
       create: counted((i) => runCreate({ ...item(i) })),
       merge: counted((i) => runMerge({ ...item(i) })),
     };
@@ -60,21 +63,27 @@ export const localWrite: Scenario = {
       const createP50 = median(per('create', 50));
       const mergeP50 = median(per('merge', 50));
       const raw = createP50 <= mergeP50 ? 'create' : 'merge';
-      return [50, 99].map((p) =>
-        ratioResult({
-          scenario: `local write p${p} (createNode)`,
-          unit: 'ms',
-          ours: per('ours', p),
-          baseline: per(raw, p),
-          baselineIs:
-            `raw prepared autocommitted ${raw === 'create' ? 'CREATE' : 'MERGE..SET'} of the same row, kuzu-wasm sync build on the calling thread ` +
-            `(the faster at p50: CREATE ${createP50.toFixed(2)} ms, MERGE ${mergeP50.toFixed(2)} ms)`,
-          maxRatio: 1.3,
-          note: `${size.writes} sequential writes per round, client connected to a server in its own process`,
-        }),
+      const how = {
+        ours: 'client connected to a server in its own process',
+        offline: 'client offline (autoConnect: false): the local path without sending or acknowledgements',
+      };
+      return (['ours', 'offline'] as const).flatMap((v) =>
+        [50, 99].map((p) =>
+          ratioResult({
+            scenario: `local write p${p}${v === 'offline' ? ', offline' : ''} (createNode)`,
+            unit: 'ms',
+            ours: per(v, p),
+            baseline: per(raw, p),
+            baselineIs:
+              `raw prepared autocommitted ${raw === 'create' ? 'CREATE' : 'MERGE..SET'} of the same row, kuzu-wasm sync build on the calling thread ` +
+              `(the faster at p50: CREATE ${createP50.toFixed(2)} ms, MERGE ${mergeP50.toFixed(2)} ms)`,
+            maxRatio: 1.3,
+            note: `${size.writes} sequential writes per round, ${how[v]}`,
+          }),
+        ),
       );
     } finally {
-      await client.close();
+      await Promise.all([client.close(), offline.close()]);
       create.close();
       merge.close();
     }
