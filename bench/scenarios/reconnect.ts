@@ -1,10 +1,14 @@
 /**
- * 5. Reconnect: a client made P patches offline (autoConnect: false) while the server moved V
- * versions ahead; timed from connect() until whenSynced (reconciled, every pending patch
- * acknowledged). Baseline: a fresh client with nothing pending catching up with the same server,
- * also from connect() until whenSynced. The ratio is the price of the pending patches (rebase,
- * re-send, acknowledgement) on top of the catch-up itself.
+ * 5. Reconnect: a client that knew the server (synced, then closed) reopens offline
+ * (autoConnect: false), makes P patches while the server has moved V versions ahead, and connects:
+ * timed from connect() until whenSynced (delta received, pending patches rebased on it, re-sent and
+ * acknowledged). Baseline: the same kind of client with nothing pending doing the same catch-up
+ * (connect() to whenSynced on the same server). The ratio is the price of the pending patches.
+ * Both keep their graph in a file (databasePath): that is what lets a client resume after a restart.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { SyncClient } from '../../src/index.js';
 import { ITEM_LABEL, itemProps, items } from '../lib/items.js';
 import { ratioResult } from '../lib/report.js';
@@ -27,31 +31,43 @@ export const reconnect: Scenario = {
   async run(ctx) {
     const size = pick(ctx, SIZES);
     const out = { ours: [] as number[], baseline: [] as number[] };
-    // Not `interleave`: our client's patches move the server on, so each round needs a fresh server
-    // seeded with V single-write patches, and the baseline (which writes nothing) goes first.
-    for (let r = 0; r < size.rounds; r++) {
-      const server = await ctx.servers.fresh();
-      const seeder = await openClient(server.url);
-      await writeEach(seeder, items(size.versions, 0, 'seed'));
-      await seeder.close();
+    const dir = mkdtempSync(join(tmpdir(), 'kuzu-sync-bench-'));
+    try {
+      // Not `interleave`: our client's patches move the server on, so each round needs a fresh server
+      // seeded with V single-write patches, and the baseline (which writes nothing) goes first.
+      for (let r = 0; r < size.rounds; r++) {
+        const server = await ctx.servers.fresh();
+        const paths = { baseline: join(dir, `r${r}-baseline.kz`), ours: join(dir, `r${r}-ours.kz`) };
+        // Both clients meet the server (version 0) before it moves on, so both reconnect to a server they know.
+        for (const databasePath of Object.values(paths)) {
+          const c = await openClient(server.url, { databasePath });
+          await c.whenSynced(LONG);
+          await c.close();
+        }
+        const seeder = await openClient(server.url);
+        await writeEach(seeder, items(size.versions, 0, 'seed'));
+        await seeder.close();
 
-      const fresh = await openClient(server.url, { autoConnect: false });
-      out.baseline.push(await timeConnect(fresh));
-      if (fresh.getServerVersion() !== size.versions) throw new Error(`reconnect: fresh client at ${fresh.getServerVersion()}`);
-      await fresh.close();
+        const caughtUp = await openClient(server.url, { databasePath: paths.baseline, autoConnect: false });
+        out.baseline.push(await timeConnect(caughtUp));
+        if (caughtUp.getServerVersion() !== size.versions) throw new Error(`reconnect: baseline client at ${caughtUp.getServerVersion()}`);
+        await caughtUp.close();
 
-      const offline = await openClient(server.url, { autoConnect: false });
-      await Promise.all(items(size.pending, 0, 'offline').map((it) => offline.createNode(ITEM_LABEL, itemProps(it), { id: it.id })));
-      if (offline.getPendingPatchCount() !== size.pending) throw new Error('reconnect: patches not pending');
-      out.ours.push(await timeConnect(offline));
-      const want = size.versions + size.pending;
-      if (offline.getServerVersion() !== want || offline.getPendingPatchCount() !== 0) {
-        throw new Error(`reconnect: client at ${offline.getServerVersion()} with ${offline.getPendingPatchCount()} pending`);
+        const offline = await openClient(server.url, { databasePath: paths.ours, autoConnect: false });
+        await Promise.all(items(size.pending, 0, 'offline').map((it) => offline.createNode(ITEM_LABEL, itemProps(it), { id: it.id })));
+        if (offline.getPendingPatchCount() !== size.pending) throw new Error('reconnect: patches not pending');
+        out.ours.push(await timeConnect(offline));
+        const want = size.versions + size.pending;
+        if (offline.getServerVersion() !== want || offline.getPendingPatchCount() !== 0) {
+          throw new Error(`reconnect: client at ${offline.getServerVersion()} with ${offline.getPendingPatchCount()} pending`);
+        }
+        await offline.close();
+        const { version } = await server.stats();
+        if (version !== want) throw new Error(`reconnect: server at ${version}`);
+        ctx.log(`round ${r + 1}/${size.rounds}: ours ${ms(out.ours.at(-1)!)}, nothing pending ${ms(out.baseline.at(-1)!)}`);
       }
-      await offline.close();
-      const { version } = await server.stats();
-      if (version !== want) throw new Error(`reconnect: server at ${version}`);
-      ctx.log(`round ${r + 1}/${size.rounds}: ours ${ms(out.ours.at(-1)!)}, fresh client ${ms(out.baseline.at(-1)!)}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
     return [
       ratioResult({
@@ -59,9 +75,9 @@ export const reconnect: Scenario = {
         unit: 'ms',
         ours: out.ours,
         baseline: out.baseline,
-        baselineIs: `a fresh client (nothing pending) catching up with the same server, ${size.versions} versions, from connect() to whenSynced`,
+        baselineIs: `a client like ours with nothing pending, catching up the same ${size.versions} versions on the same server, connect() to whenSynced`,
         maxRatio: 2,
-        note: `the server's versions are ${size.versions} single-createNode patches; server in its own process`,
+        note: `the server's versions are ${size.versions} single-createNode patches; clients with a databasePath; server in its own process`,
       }),
     ];
   },
