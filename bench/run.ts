@@ -4,7 +4,8 @@
  * Every scenario measures ours and a baseline in this same run, interleaved over several rounds,
  * and reports medians and their ratio: absolute times on a shared 2-core machine mean little,
  * ratios hold. Prints the table on stdout (progress on stderr) and writes
- * bench/results/latest.json (--quick: quick.json; --only: partial.json; neither is committed).
+ * bench/results/latest.json, an array of { scenario, ours, baseline, ratio, goal, met, unit, ... }
+ * (--quick: quick.json; --only: partial.json; neither is committed).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -53,21 +54,23 @@ try {
   await servers.stop();
 }
 
-const report = {
+const run = {
   date: new Date().toISOString(),
   mode: quick ? 'quick' : 'full',
   ...(only ? { only } : {}),
   node: process.version,
   cpus: cpus().length,
   seconds: Math.round((performance.now() - started) / 1000),
-  results,
 };
 const dir = new URL('./results/', import.meta.url);
 mkdirSync(dir, { recursive: true });
-// Only a full run of every scenario replaces latest.json, the committed reference.
-const file = new URL(quick ? 'quick.json' : only ? 'partial.json' : 'latest.json', dir);
-writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
+// Only a full run of every scenario replaces latest.json, the committed reference. The results
+// file is the plain array of results; how the run went is in <name>.run.json next to it.
+const name = quick ? 'quick' : only ? 'partial' : 'latest';
+const file = new URL(`${name}.json`, dir);
+writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
+writeFileSync(new URL(`${name}.run.json`, dir), JSON.stringify(run, null, 2) + '\n');
 console.log(formatTable(results));
-console.log(`\n${results.filter((r) => r.met).length}/${results.length} goals met in ${report.seconds} s; wrote ${file.pathname}`);
+console.log(`\n${results.filter((r) => r.met).length}/${results.length} goals met in ${run.seconds} s; wrote ${file.pathname}`);
 // Worker threads and sockets of closed clients linger briefly; the results are written.
 process.exit(0);
