@@ -4,9 +4,12 @@
  * protocol over Node's IPC channel.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+
+/** Is the module at `url` the process's entry point (a child), rather than imported by the parent? */
+export const isEntry = (url: string): boolean => process.argv[1] !== undefined && url === pathToFileURL(process.argv[1]).href;
 
 type Answer = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string };
 type Ready = { ready: true; info: unknown } | { ready: false; error: string };

@@ -4,7 +4,7 @@
  * kuzu-wasm database with nothing else, the baseline for a client process's memory.
  */
 import type { SyncClient } from '../../src/index.js';
-import { Child, serveParent, settledRssMb } from './child.js';
+import { Child, isEntry, serveParent, settledRssMb } from './child.js';
 import { items } from './items.js';
 import { RawKuzu } from './raw-kuzu.js';
 import { closeAll, LONG, openClient } from './sync.js';
@@ -33,6 +33,6 @@ export const startClients = (url: string, count: number) => Child.start<ProcessI
 /** A new process with one raw kuzu-wasm database holding `nodes` Items. */
 export const startRaw = (nodes: number) => Child.start<ProcessInfo>('./clients-child.ts', ['raw', nodes]);
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isEntry(import.meta.url)) {
   await serveParent(async (args) => (args[0] === 'raw' ? raw(args[1] as number) : clients(args[1] as string, args[2] as number)));
 }

@@ -3,7 +3,7 @@
  * so the clients' process does not pay for the server's work, for either. Started by `startServer`.
  */
 import { createSyncServer, type SyncServerOptions } from '../../src/index.js';
-import { Child, serveParent, settledRssMb, type Handlers } from './child.js';
+import { Child, isEntry, serveParent, settledRssMb, type Handlers } from './child.js';
 import { listen } from './listen.js';
 
 export type ServerKind = 'kuzu-sync' | 'yjs';
@@ -90,6 +90,6 @@ export class SyncServerHost {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isEntry(import.meta.url)) {
   await serveParent(async (args) => setup(args[0] as ServerKind, (args[1] ?? {}) as Partial<SyncServerOptions>));
 }

@@ -1,9 +1,9 @@
 import { createSyncClient, type SyncClient, type SyncClientOptions } from '../../src/index.js';
 import { ITEM_LABEL, itemProps, type Item } from './items.js';
 
-/** A client with default options but a quiet logger; the bench measures defaults. */
+/** A client with default options unless told otherwise: the bench measures what users get. */
 export function openClient(serverUrl: string, options: Partial<SyncClientOptions> = {}): Promise<SyncClient> {
-  return createSyncClient({ serverUrl, logger: { debug() {}, info() {}, warn: console.warn, error: console.error }, ...options });
+  return createSyncClient({ serverUrl, ...options });
 }
 
 export const LONG = { timeout: 900_000 };
