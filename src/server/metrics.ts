@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { ErrorCode, PatchStatus } from '../protocol/types.js';
 import type { AuthorityEvents } from './authority.js';
+import { requestPath } from './request-path.js';
 
 /** Upper bounds (ms) of the server's acknowledgement latency histogram; the last bucket is +Inf. */
 export const SERVER_ACK_BUCKETS = [0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
@@ -197,10 +198,7 @@ export async function createPromRegistry(metrics: ServerMetrics, gauges: Metrics
 /** Answers GET and HEAD on `path` with the registry's text; false for any other path (the caller answers it). */
 export function metricsHandler(path: string, registry: Registry): (req: IncomingMessage, res: ServerResponse) => boolean {
   return (req, res) => {
-    // Not `new URL(req.url)`: it throws on request targets such as `//[`, and nothing a client sends may crash the server.
-    const target = req.url ?? '/';
-    const query = target.indexOf('?');
-    if ((query < 0 ? target : target.slice(0, query)) !== path) return false;
+    if (requestPath(req) !== path) return false;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('kuzu-sync: metrics are read with GET\n');
       return true;

@@ -10,6 +10,7 @@ import { Authority, type Peer } from './authority.js';
 import { createPromRegistry, metricsHandler, ServerMetrics, type SyncServerMetrics } from './metrics.js';
 import type { Logger, Principal, SyncServerOptions } from './options.js';
 import { ServerLog } from './server-log.js';
+import { requestPath } from './request-path.js';
 
 export interface SyncServer {
   readonly url: string;
@@ -130,8 +131,7 @@ export async function createSyncServer(options: SyncServerOptions = {}): Promise
 
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
-    const url = new URL(req.url ?? '/', 'http://x');
-    if (url.pathname !== path) return reject(socket, 404, 'Not Found');
+    if (requestPath(req) !== path) return reject(socket, 404, 'Not Found');
     void (async () => {
       let principal: Principal | null = {};
       try {
