@@ -19,7 +19,7 @@ export interface PatchInput {
 export type PatchVerdict =
   | { status: 'accepted'; version?: number }
   | { status: 'ignored'; version?: number }
-  | { status: 'rejected'; code: ErrorCode; reason: string; local: boolean };
+  | { status: 'rejected'; code: ErrorCode; reason: string };
 
 export type PatchEvent =
   /** The transport handed it to an open socket. */
@@ -34,8 +34,12 @@ export type PatchEvent =
   | { type: 'SERVER.IGNORED'; version?: number; rejected?: { code: ErrorCode; reason: string } }
   /** Settled by reconciliation (sync_state.lastSeq / outcomes) when the answer itself was lost. */
   | { type: 'SETTLED'; status: 'accepted' | 'rejected'; version?: number; code?: ErrorCode; reason?: string }
-  /** It no longer applies on top of the server's state (its node is gone), or depends on a rejected patch. */
-  | { type: 'LOCAL.REJECTED'; code: ErrorCode; reason: string }
+  /**
+   * It no longer applies on top of the server state this client has seen (its node is gone, or it
+   * built on a rejected patch): its effect left the local graph. Not a verdict: the server may still
+   * accept it (another client may re-create that node first), so only the server's answer settles it.
+   */
+  | { type: 'LOCAL.NO_LONGER_APPLIES'; code: ErrorCode; reason: string }
   /** The server was reset (a new serverId): this patch was given a new seq after the server's lastSeq. */
   | { type: 'PATCH.RENUMBERED'; patchId: string; seq: number };
 
@@ -56,7 +60,7 @@ export const patchMachine = setup({
   },
   actors: {
     /** Undo this patch in the local graph (the store rebases the patches after it). Supplied by the client. */
-    rollback: fromPromise<void, { patchId: string; code: ErrorCode; reason: string; local: boolean }>(async () => {
+    rollback: fromPromise<void, { patchId: string; code: ErrorCode; reason: string }>(async () => {
       throw new Error('rollback is supplied by the client runtime');
     }),
   },
@@ -65,6 +69,8 @@ export const patchMachine = setup({
     settledAsRejected: ({ event }) => event.type === 'SETTLED' && event.status === 'rejected',
   },
   actions: {
+    /** Supplied by the client: the user hears of it (a `conflict` event) before the verdict. */
+    reportNoLongerApplies: () => {},
     recordAccepted: assign({
       verdict: ({ event }) => ({
         status: 'accepted' as const,
@@ -81,15 +87,13 @@ export const patchMachine = setup({
       verdict: ({ event }): PatchVerdict => {
         switch (event.type) {
           case 'SERVER.REJECTED':
-            return { status: 'rejected', code: event.code, reason: event.reason, local: false };
+            return { status: 'rejected', code: event.code, reason: event.reason };
           case 'SERVER.IGNORED':
-            return { status: 'rejected', code: event.rejected!.code, reason: event.rejected!.reason, local: false };
+            return { status: 'rejected', code: event.rejected!.code, reason: event.rejected!.reason };
           case 'SETTLED':
-            return { status: 'rejected', code: event.code ?? 'internal', reason: event.reason ?? 'rejected while this client was away', local: false };
-          case 'LOCAL.REJECTED':
-            return { status: 'rejected', code: event.code, reason: event.reason, local: true };
+            return { status: 'rejected', code: event.code ?? 'internal', reason: event.reason ?? 'rejected while this client was away' };
           default:
-            return { status: 'rejected', code: 'internal', reason: 'unexpected event', local: false };
+            return { status: 'rejected', code: 'internal', reason: 'unexpected event' };
         }
       },
     }),
@@ -123,7 +127,7 @@ export const patchMachine = setup({
               { guard: 'settledAsRejected', target: '#patch.rejected', actions: 'recordRejected' },
               { target: '#patch.accepted', actions: 'recordAccepted' },
             ],
-            'LOCAL.REJECTED': { target: '#patch.rejected', actions: 'recordRejected' },
+            'LOCAL.NO_LONGER_APPLIES': { actions: 'reportNoLongerApplies' },
             'PATCH.RENUMBERED': { actions: 'renumber' },
           },
         },
@@ -142,7 +146,7 @@ export const patchMachine = setup({
               { guard: 'settledAsRejected', target: '#patch.rejected', actions: 'recordRejected' },
               { target: '#patch.accepted', actions: 'recordAccepted' },
             ],
-            'LOCAL.REJECTED': { target: '#patch.rejected', actions: 'recordRejected' },
+            'LOCAL.NO_LONGER_APPLIES': { actions: 'reportNoLongerApplies' },
           },
         },
       },
@@ -150,13 +154,13 @@ export const patchMachine = setup({
     accepted: { type: 'final', entry: 'reportDone' },
     /** Already applied: the server had processed this seq before (its answer was lost). */
     ignored: { type: 'final', entry: 'reportDone' },
-    /** The server said no (or it no longer applies): take its effect out of the local graph. */
+    /** The server said no: take its effect out of the local graph (if it is still there). */
     rejected: {
       invoke: {
         src: 'rollback',
         input: ({ context }) => {
           const v = context.verdict as Extract<PatchVerdict, { status: 'rejected' }>;
-          return { patchId: context.patchId, code: v.code, reason: v.reason, local: v.local };
+          return { patchId: context.patchId, code: v.code, reason: v.reason };
         },
         onDone: 'rolledBack',
         onError: 'rollbackFailed',

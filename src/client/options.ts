@@ -60,8 +60,12 @@ export interface RejectedEvent {
   patchId: string;
   code: ErrorCode;
   reason: string;
-  /** Settled by this client (it no longer applied locally), not by the server's answer. */
-  local: boolean;
+  /**
+   * Only on `conflict`: the patch no longer applies on the server state this client has seen (its
+   * node was deleted, or it built on a rejected patch), so its effect left the local graph. This is
+   * a notice, not a verdict: the server still judges the patch, and `accepted` or `rejected` follows.
+   */
+  local?: true;
 }
 
 export interface SyncMetrics {

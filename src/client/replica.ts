@@ -7,8 +7,9 @@ import type { Step } from '../store/kuzu/steps.js';
 
 /**
  * A local patch the server has not answered yet. `applied`: its effect is in the local graph and
- * `inverse` undoes it. A patch settled locally as rejected (it no longer applies) keeps its place
- * here, not applied, until the server answers: every seq must reach the server in order.
+ * `inverse` undoes it. A patch that no longer applies on the server state seen so far keeps its
+ * place here, not applied, until the server answers: every seq reaches the server in order, and only
+ * the server can say whether it is rejected (another client may re-create what it needs first).
  */
 export interface Entry {
   patch: Patch;
@@ -16,7 +17,8 @@ export interface Entry {
   applied: boolean;
 }
 
-export interface LocalRejection {
+/** A pending patch whose effect had to leave the local graph: it no longer applies. */
+export interface Unapplied {
   patchId: string;
   code: ErrorCode;
   reason: string;
@@ -31,7 +33,7 @@ export type LocalResult = { ok: true; patch: Patch } | { ok: false; error: SyncE
 
 export interface ReconcileResult {
   settled: Settlement[];
-  rejected: LocalRejection[];
+  unapplied: Unapplied[];
   renumbered: Array<{ from: string; to: Patch }>;
   /** Server patches applied (delta mode), for `patch` events. */
   applied: VersionedPatch[];
@@ -40,7 +42,7 @@ export interface ReconcileResult {
 
 export interface ServerChangesResult {
   applied: VersionedPatch[];
-  rejected: LocalRejection[];
+  unapplied: Unapplied[];
   /** A version is missing: the client must ask for state again. */
   gap: boolean;
   /** Pending patches had to be undone and redone. */
@@ -163,15 +165,15 @@ export class Replica {
       if (c.kind === 'remote') ready.push({ version: v, patch: c.patch });
       else {
         const e = this.entry(c.patchId);
-        // Accepted, but settled here as rejected (it did not apply locally): it is a server change like any other.
+        // Accepted, though it did not apply here: it is a server change like any other.
         if (e) ready.push({ version: v, patch: e.patch, ...(e.applied ? { own: e } : {}) });
       }
     }
-    const result: ServerChangesResult = { applied: [], rejected: [], gap: false, rebased: false };
+    const result: ServerChangesResult = { applied: [], unapplied: [], gap: false, rebased: false };
     if (ready.length) {
       result.applied = ready.filter((r) => !r.own).map((r) => ({ patch: r.patch, version: r.version }));
       const r = await this.integrate(ready);
-      result.rejected = r.rejected;
+      result.unapplied = r.unapplied;
       result.rebased = r.rebased;
     }
     result.gap = this.future.size > 0;
@@ -183,7 +185,7 @@ export class Replica {
    * the pending stack need no database work, and others' patches that touch nothing a pending patch
    * touches are applied directly. Anything else goes through undo / apply in server order / redo.
    */
-  private async integrate(ready: Array<{ version: number; patch: Patch; own?: Entry }>): Promise<{ rejected: LocalRejection[]; rebased: boolean }> {
+  private async integrate(ready: Array<{ version: number; patch: Patch; own?: Entry }>): Promise<{ unapplied: Unapplied[]; rebased: boolean }> {
     const confirmed = ready.flatMap((r) => (r.own ? [r.own] : []));
     const answered = ready.flatMap((r) => {
       const e = r.own ? undefined : this.entry(r.patch.id);
@@ -193,7 +195,9 @@ export class Replica {
     const version = ready[ready.length - 1]!.version;
     const meta = { version, ackedSeq: this.maxSeq(drop) };
     const bottom = this.entries.filter((e) => e.applied).slice(0, confirmed.length);
-    const fast = confirmed.every((e, i) => bottom[i] === e) && ready.every((r) => r.own || this.commutes(r.patch.ops));
+    // A patch that did not apply here may apply after these changes: only a rebase tries it again.
+    const unappliedLeft = this.entries.some((e) => !e.applied && !answered.includes(e));
+    const fast = !unappliedLeft && confirmed.every((e, i) => bottom[i] === e) && ready.every((r) => r.own || this.commutes(r.patch.ops));
     const apply = (tx: WriteTx, patches: Patch[]) => {
       for (const p of patches) {
         const a = tx.apply(p.ops);
@@ -208,22 +212,23 @@ export class Replica {
       this.version = version;
       this.ackedSeq = meta.ackedSeq;
       this.drop(drop);
-      return { rejected: [], rebased: false };
+      return { unapplied: [], rebased: false };
     }
-    return { rejected: await this.rebase(drop, meta, { replacesAll: false }, (tx) => apply(tx, ready.map((r) => r.patch))), rebased: true };
+    return { unapplied: await this.rebase(drop, meta, { replacesAll: false }, (tx) => apply(tx, ready.map((r) => r.patch))), rebased: true };
   }
 
   // ---- rejection -----------------------------------------------------------------------
 
   /**
    * The server rejected `patchId`: take it out of the graph. The patches after it are undone and
-   * redone; those that no longer apply (they built on it) are rejected with it, as one cascade.
+   * redone; those that no longer apply (they built on it) leave the graph with it, as one cascade,
+   * and wait for their own verdicts.
    */
-  async rollback(patchId: string): Promise<LocalRejection[]> {
+  async rollback(patchId: string): Promise<Unapplied[]> {
     const e = this.entry(patchId);
     if (!e) return [];
     if (!e.applied) {
-      // Settled locally already; the server's answer only releases its place.
+      // Its effect left the graph already; the server's answer only releases its place.
       await this.store.write((tx) => tx.then(this.persistStep([], [e], { ackedSeq: Math.max(this.ackedSeq, e.patch.seq) })));
       this.drop([e]);
       return [];
@@ -252,9 +257,9 @@ export class Replica {
     for (const c of chunks) for (const o of c.outcomes ?? []) outcomes.set(o.seq, o);
     const delta = mode === 'delta' ? chunks.flatMap((c) => c.patches ?? []) : [];
     const continuity = this.serverId === serverId;
-    const result: ReconcileResult = { settled: [], rejected: [], renumbered: [], applied: delta, mode };
+    const result: ReconcileResult = { settled: [], unapplied: [], renumbered: [], applied: delta, mode };
 
-    let drop: Entry[] = [];
+    const drop: Entry[] = [];
     const renumber: Entry[] = [];
     if (continuity) {
       const inDelta = new Map(delta.filter((d) => d.patch.clientId === this.clientId).map((d) => [d.patch.seq, d.version]));
@@ -267,16 +272,15 @@ export class Replica {
         result.settled.push({ patchId: e.patch.id, outcome });
       }
     } else {
-      // That server never saw these: locally rejected ones are settled, the rest get new seqs.
-      drop = this.entries.filter((e) => !e.applied);
-      renumber.push(...this.entries.filter((e) => e.applied));
+      // That server never saw these: they all get new seqs, and are tried again on its state.
+      renumber.push(...this.entries);
     }
     const nextSeq = Math.max(continuity ? this.nextSeq : 1, lastSeq + 1) + (continuity ? 0 : renumber.length);
     const meta = { serverId, version, ackedSeq: lastSeq, nextSeq };
 
     let snapshot: Snapshot | undefined;
     if (mode === 'snapshot') snapshot = assembleSnapshot(chunks);
-    const rejected = await this.rebase(
+    const unapplied = await this.rebase(
       drop,
       meta,
       { replacesAll: !!snapshot },
@@ -292,7 +296,7 @@ export class Replica {
       },
       continuity ? undefined : { from: lastSeq + 1, baseVersion: version, entries: renumber, out: result.renumbered },
     );
-    result.rejected = rejected;
+    result.unapplied = unapplied;
     this.serverId = serverId;
     this.future.clear();
     return result;
@@ -303,6 +307,8 @@ export class Replica {
   /**
    * Undo every applied pending patch (newest first), run `between` (the server's changes), redo the
    * pending patches that remain (oldest first) with fresh inverses, and record it all: one transaction.
+   * Patches that did not apply before are tried again: the server's changes may have made room.
+   * Returns those that applied before and no longer do.
    * When `between` replaces the whole graph, undoing first is skipped: the snapshot wipes it anyway,
    * and Kuzu 0.11 cannot commit a DROP TABLE after inserts into that table in one transaction.
    */
@@ -312,11 +318,11 @@ export class Replica {
     how: { replacesAll: boolean },
     between: (tx: WriteTx) => void,
     renumber?: { from: number; baseVersion: number; entries: Entry[]; out: Array<{ from: string; to: Patch }> },
-  ): Promise<LocalRejection[]> {
+  ): Promise<Unapplied[]> {
     const dropSet = new Set(drop);
     const applied = this.entries.filter((e) => e.applied);
-    const redo = applied.filter((e) => !dropSet.has(e));
-    const rejected: LocalRejection[] = [];
+    const redo = this.entries.filter((e) => !dropSet.has(e));
+    const unapplied: Unapplied[] = [];
     const renumbered = new Map<Entry, Patch>();
     if (renumber) {
       renumber.entries.forEach((e, i) => {
@@ -350,12 +356,12 @@ export class Replica {
         renumber!.out.push({ from: e.patch.id, to: patch });
         this.add(next);
       } else this.replace(e, next);
-      if (!a.ok) rejected.push({ patchId: patch.id, code: a.error.code, reason: `no longer applies: ${a.error.message}` });
+      if (!a.ok && e.applied) unapplied.push({ patchId: patch.id, code: a.error.code, reason: `no longer applies: ${a.error.message}` });
     }
     if (meta.version !== undefined) this.version = Number(meta.version);
     if (meta.ackedSeq !== undefined) this.ackedSeq = Number(meta.ackedSeq);
     if (meta.nextSeq !== undefined) this.nextSeq = Number(meta.nextSeq);
-    return rejected;
+    return unapplied;
   }
 
   /** True when `ops` touch nothing an applied pending patch touches (or its undo would). */

@@ -9,7 +9,7 @@ import { SyncError, toSyncError } from '../protocol/errors.js';
 import { PROTOCOL_VERSION, type ServerMessage, type SyncRequestMessage } from '../protocol/types.js';
 import { Metrics } from './metrics.js';
 import { inspectorOf, type Logger, type SyncClientEvents, type SyncClientOptions } from './options.js';
-import type { LocalRejection, Replica } from './replica.js';
+import type { Unapplied, Replica } from './replica.js';
 import { socketActor } from './socket.js';
 
 /** The timer source of an actor system (XState does not export the type itself). */
@@ -147,8 +147,9 @@ export class ClientRuntime {
       this.metricsTimer.unref();
     }
     this.actor.start();
-    // Pending patches restored from the database get their actors back, waiting for the connection.
-    for (const e of this.replica.entries) if (e.applied) this.actor.send({ type: 'PATCH.CREATED', patchId: e.patch.id, seq: e.patch.seq });
+    // Pending patches restored from the database get their actors back, waiting for the connection
+    // (those that no longer applied here too: the server has not judged them yet).
+    for (const e of this.replica.entries) this.actor.send({ type: 'PATCH.CREATED', patchId: e.patch.id, seq: e.patch.seq });
   }
 
   // ---- the store: the single writer ---------------------------------------------------------
@@ -218,7 +219,7 @@ export class ClientRuntime {
           const r = run[0] as Extract<StoreRequest, { kind: 'rollback' }>;
           const cascade = await this.replica.rollback(r.patchId);
           this.metrics.rollbacks++;
-          this.rejectLocally(cascade);
+          this.noLongerApplies(cascade);
           this.settle(r.requestId, undefined);
         } else {
           const r = run[0] as Extract<StoreRequest, { kind: 'reconcile' }>;
@@ -255,7 +256,7 @@ export class ClientRuntime {
     const res = await this.replica.applyServerChanges(changes);
     if (res.rebased) this.metrics.rebases++;
     for (const p of res.applied) this.emit('patch', p);
-    this.rejectLocally(res.rejected);
+    this.noLongerApplies(res.unapplied);
     if (res.gap) {
       this.logger.warn('kuzu-sync: a server version is missing; asking for state again');
       this.actor.send({ type: 'RESYNC' });
@@ -279,7 +280,7 @@ export class ClientRuntime {
       this.tell(s.patchId, { type: 'SETTLED', status: o.status, ...(o.version !== undefined ? { version: o.version } : {}), ...(o.code ? { code: o.code } : {}), ...(o.reason ? { reason: o.reason } : {}) });
     }
     for (const p of res.applied) if (p.patch.clientId !== this.replica.clientId) this.emit('patch', p);
-    this.rejectLocally(res.rejected);
+    this.noLongerApplies(res.unapplied);
     this.settle(r.requestId, { version: this.replica.version });
   }
 
@@ -290,14 +291,19 @@ export class ClientRuntime {
     this.actor.send({ type: 'RESYNC' });
   }
 
-  private rejectLocally(rejections: LocalRejection[]): void {
-    for (const r of rejections) this.tell(r.patchId, { type: 'LOCAL.REJECTED', code: r.code, reason: r.reason });
+  private noLongerApplies(rejections: Unapplied[]): void {
+    for (const r of rejections) this.tell(r.patchId, { type: 'LOCAL.NO_LONGER_APPLIES', code: r.code, reason: r.reason });
   }
 
   // ---- patch actors and the outbox ------------------------------------------------------------
 
   /** Built once: provide() builds a whole machine, far too slow to do per patch. */
   private readonly patchLogic = patchMachine.provide({
+    actions: {
+      reportNoLongerApplies: ({ context, event }) => {
+        if (event.type === 'LOCAL.NO_LONGER_APPLIES') this.emit('conflict', { patchId: context.patchId, code: event.code, reason: event.reason, local: true });
+      },
+    },
     actors: {
       rollback: fromPromise(async ({ input }) => {
         await this.request({ kind: 'rollback', requestId: 0, patchId: input.patchId, code: input.code, reason: input.reason });
@@ -411,7 +417,7 @@ export class ClientRuntime {
     const v = e.verdict;
     if (v.status === 'rejected') {
       this.metrics.patchesRejected++;
-      const ev = { patchId: e.patchId, code: v.code, reason: v.reason, local: v.local };
+      const ev = { patchId: e.patchId, code: v.code, reason: v.reason };
       this.emit('rejected', ev);
       if (v.code === 'conflict') this.emit('conflict', ev);
     } else {

@@ -7,6 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { AnyMachineSnapshot, EventObject } from 'xstate';
 import { patchMachine } from '../../machines/patch.machine.js';
+import type { RejectedEvent } from '../../src/client/options.js';
 import type { Patch } from '../../src/protocol/types.js';
 import { coverageReport, generatePaths, type ModelPath, type ModelStep } from '../../src/testing/paths.js';
 import { runPath, type PathDriver } from '../../src/testing/run-path.js';
@@ -28,7 +29,7 @@ const catalog: Record<string, Array<EventObject & Record<string, unknown>>> = {
     { type: 'SETTLED', status: 'accepted', version: 2, variant: 'accepted' },
     { type: 'SETTLED', status: 'rejected', code: 'conflict', reason: 'scripted', variant: 'rejected' },
   ],
-  'LOCAL.REJECTED': [{ type: 'LOCAL.REJECTED', code: 'not_found', reason: 'node x is gone' }],
+  'LOCAL.NO_LONGER_APPLIES': [{ type: 'LOCAL.NO_LONGER_APPLIES', code: 'not_found', reason: 'node x is gone' }],
   'PATCH.RENUMBERED': [{ type: 'PATCH.RENUMBERED', patchId: 'model:6', seq: 6 }],
 };
 
@@ -45,6 +46,9 @@ if (!process.env.KUZU_SYNC_MODEL_IMPORT) for (const line of coverageReport(cover
 
 interface H extends ClientHarness {
   patch: Patch;
+  /** Another client deleted x: the patch under test no longer applies here. */
+  xDeleted: boolean;
+  conflicts: RejectedEvent[];
 }
 
 /** The patch under test as the client knows it now (a server reset renumbers it). */
@@ -64,6 +68,17 @@ const goOffline = async (h: H) => {
   await wait(h, () => !h.client.isReady(), 'the client noticed the socket closed');
 };
 const deleteX = (v: number): Patch => ({ id: 'other:1', clientId: 'other', seq: 1, baseVersion: v - 1, ops: [{ op: 'delete_node', id: 'x' }] });
+const recreateX = (v: number): Patch => ({ id: 'other:2', clientId: 'other', seq: 2, baseVersion: v - 1, ops: [{ op: 'create_node', label: 'Item', id: 'x', properties: { v: 'again' } }] });
+
+/**
+ * The server's history up to accepting the patch under test: when x was deleted, a server that
+ * accepts the patch must have seen x re-created first (by another client, before the patch came).
+ * Returns the server changes before it and the version the patch gets.
+ */
+const historyToAccept = (h: H): { before: Array<{ patch: Patch; version: number }>; version: number } => {
+  const v = version(h);
+  return h.xDeleted ? { before: [{ patch: recreateX(v + 1), version: v + 1 }], version: v + 2 } : { before: [], version: v + 1 };
+};
 
 /** Each event of the patch statechart, produced by real means. */
 async function exec(h: H, step: ModelStep, i: number, path: ModelPath): Promise<void> {
@@ -82,30 +97,37 @@ async function exec(h: H, step: ModelStep, i: number, path: ModelPath): Promise<
       return bringOnline(h);
     case 'CONNECTION.LOST':
       return goOffline(h);
-    case 'SERVER.ACCEPTED':
-      h.server.send({ type: 'patch_response', patchId: p.id, status: 'accepted', version: version(h) + 1 });
+    case 'SERVER.ACCEPTED': {
+      const { before, version: at } = historyToAccept(h);
+      for (const b of before) h.server.send({ type: 'patch_broadcast', ...b });
+      h.server.send({ type: 'patch_response', patchId: p.id, status: 'accepted', version: at });
       return;
+    }
     case 'SERVER.REJECTED':
       h.server.send({ type: 'patch_response', patchId: p.id, status: 'rejected', code: 'forbidden', reason: 'scripted' });
       return;
-    case 'SERVER.IGNORED':
-      h.server.send(
-        e.rejected
-          ? { type: 'patch_response', patchId: p.id, status: 'ignored', code: 'validation_failed', reason: 'scripted' }
-          : { type: 'patch_response', patchId: p.id, status: 'ignored', version: version(h) + 1 },
-      );
+    case 'SERVER.IGNORED': {
+      if (e.rejected) {
+        h.server.send({ type: 'patch_response', patchId: p.id, status: 'ignored', code: 'validation_failed', reason: 'scripted' });
+        return;
+      }
+      const { before, version: at } = historyToAccept(h);
+      for (const b of before) h.server.send({ type: 'patch_broadcast', ...b });
+      h.server.send({ type: 'patch_response', patchId: p.id, status: 'ignored', version: at });
       return;
+    }
     case 'SETTLED': {
       const v = version(h);
       const accepted = e.status === 'accepted';
+      const { before, version: at } = historyToAccept(h);
       const answer = () => [
         ScriptedServer.syncState({
           serverId: serverId(h),
           fromVersion: v,
-          version: accepted ? v + 1 : v,
+          version: accepted ? at : v,
           lastSeq: p.seq,
-          patches: accepted ? [{ patch: p, version: v + 1 }] : [],
-          outcomes: [accepted ? { seq: p.seq, status: 'accepted', version: v + 1 } : { seq: p.seq, status: 'rejected', code: 'conflict', reason: 'scripted' }],
+          patches: accepted ? [...before, { patch: p, version: at }] : [],
+          outcomes: [accepted ? { seq: p.seq, status: 'accepted', version: at } : { seq: p.seq, status: 'rejected', code: 'conflict', reason: 'scripted' }],
         }),
       ];
       h.answer = answer;
@@ -116,7 +138,9 @@ async function exec(h: H, step: ModelStep, i: number, path: ModelPath): Promise<
       }
       return bringOnline(h);
     }
-    case 'LOCAL.REJECTED': {
+    case 'LOCAL.NO_LONGER_APPLIES': {
+      if (h.xDeleted) return; // it does not apply already
+      h.xDeleted = true;
       const v = version(h);
       if (h.client.isReady()) {
         h.server.send({ type: 'patch_broadcast', patch: deleteX(v + 1), version: v + 1 });
@@ -141,7 +165,12 @@ async function check(h: H, step: ModelStep): Promise<void> {
   const p = ownPatch(h);
   const sentToPeer = () => h.server.patches().some((x) => x.clientId === 'model' && x.ops.length === p.ops.length);
   if (value.includes('optimistic') || value.includes('queued') || value.includes('sent')) {
-    assert.is(await localValue(h), 'mine', 'the optimistic write is in the local graph');
+    if (h.xDeleted) {
+      // The state stays what it was (a self-transition): wait for what the event does, the notice.
+      await wait(h, () => h.conflicts.some((c) => c.local && c.patchId === p.id), 'the user heard of it (conflict, local)');
+      assert.is(await localValue(h), null, 'it no longer applies: its effect left the local graph with x');
+      assert.not.ok(h.rejected.length, 'no verdict yet: only the server rejects');
+    } else assert.is(await localValue(h), 'mine', 'the optimistic write is in the local graph');
     assert.ok(h.client.getPendingPatchCount() >= 1 || value.includes('optimistic'), 'it counts as pending');
   }
   // Queued: in the outbox, unanswered. (Once a reconnect completes it is sent in the same tick.)
@@ -154,13 +183,12 @@ async function check(h: H, step: ModelStep): Promise<void> {
   if (value.includes('sent')) await h.server.until(sentToPeer, 10_000, 'sent means the peer gets it');
   if (value === '"accepted"' || value === '"ignored"') {
     await wait(h, () => h.client.getPendingPatchCount() === 0, 'no longer pending');
-    assert.is(await localValue(h), 'mine', 'an accepted patch stays');
+    assert.is(await localValue(h), 'mine', h.xDeleted ? 'accepted after x was re-created: its effect is back' : 'an accepted patch stays');
   }
   if (value === '"rolledBack"') {
     await wait(h, () => h.client.getPendingPatchCount() === 0, 'no longer pending');
-    const local = h.rejected.at(-1)?.local;
-    // Rolled back means gone: either undone here, or (settled locally) never redone over the server's delete.
-    assert.is(await localValue(h), local ? null : 'base', 'the effect is gone from the local graph');
+    // Rolled back means gone: undone here, or never redone over the server's delete of x.
+    assert.is(await localValue(h), h.xDeleted ? null : 'base', 'the effect is gone from the local graph');
     assert.ok(h.rejected.some((r) => r.patchId.startsWith('model:')), 'the rejection was reported');
   }
   if (value === '"rollbackFailed"') assert.ok(h.rejected.length > 0, 'reported, and the client resyncs');
@@ -170,6 +198,9 @@ export const driver: PathDriver<H> = {
   async setup(path) {
     const offline = path.steps[1]?.event.type === 'PATCH.QUEUED';
     const h = (await clientHarness()) as H;
+    h.xDeleted = false;
+    h.conflicts = [];
+    h.client.on('conflict', (c) => h.conflicts.push(c));
     await h.client.whenSynced({ timeout: 10_000 });
     if (offline) await goOffline(h);
     await h.client.setProperty('node', 'x', 'v', 'mine');
