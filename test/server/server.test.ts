@@ -177,6 +177,40 @@ test('delta or snapshot: small lag gets a delta; compacted, foreign or asked-for
   await s.close();
 });
 
+test('delta or snapshot by size: a long history of one node gets a snapshot; a big delta on a big graph comes in chunks, and a real client applies it', async () => {
+  const s = await server();
+  const w = await peer(s.url, 'W');
+  const ops = Array.from({ length: 3000 }, (_, i) => node(`g${i}`, { v: 'small' }));
+  for (let i = 0; i < ops.length; i += 500) await w.response(w.patch(ops.slice(i, i + 500)).id);
+  const path = join(dir, 'chunked-delta.kz');
+  let c = await client(s, { clientId: 'C', databasePath: path });
+  await synced(c);
+  const from = c.getServerVersion();
+  await c.close();
+  const long = 'z'.repeat(2500);
+  for (let i = 0; i < 150; i++) await w.response(w.patch([set(`g${i}`, 'v', `${long}${i}`)]).id);
+  const raw = await RawPeer.connect(s.url, 'R');
+  const answer = await raw.sync(from);
+  assert.ok(answer.every((m) => m.mode === 'delta'), 'the delta (about 400 KB) is smaller than a 3000-node snapshot');
+  assert.ok(answer.length > 1, `it comes in chunks (got ${answer.length})`);
+  assert.is(answer.flatMap((m) => m.patches ?? []).length, 150);
+  c = await client(s, { clientId: 'C', databasePath: path });
+  await synced(c);
+  assert.is(c.getMetrics().snapshots, 0, 'the reopened client caught up from the chunked delta');
+  await assertConverged(s, c);
+  await c.close();
+
+  // One node written 300 times: the delta outweighs the snapshot of a tiny graph.
+  const s2 = await server();
+  const x = await peer(s2.url, 'X');
+  await x.response(x.patch([node('only')]).id);
+  for (let i = 0; i < 300; i++) await x.response(x.patch([set('only', 'v', `${long}${i}`)]).id);
+  const lagging = await RawPeer.connect(s2.url, 'L');
+  assert.ok((await lagging.sync(1)).every((m) => m.mode === 'snapshot'), 'a 750 KB delta against a one-node snapshot: the snapshot');
+  await Promise.all([w.close(), raw.close(), x.close(), lagging.close()]);
+  await Promise.all([s.close(), s2.close()]);
+});
+
 test('authentication at the upgrade: null is HTTP 401; a wrong path is 404', async () => {
   const s = await server({ authenticate: (req) => (req.headers.authorization === 'Bearer t' ? { id: 'ok' } : null) });
   const e = await rejects(RawPeer.connect(s.url, 'x'), /HTTP 401/);
