@@ -10,7 +10,7 @@ import { SyncError } from '../../src/protocol/errors.js';
 import { coverageReport, generatePaths, type ModelPath, type ModelStep } from '../../src/testing/paths.js';
 import { runPath, type PathDriver } from '../../src/testing/run-path.js';
 import { ScriptedServer } from '../../src/testing/scripted-server.js';
-import { BASE_SERVER, clientHarness, closeHarness, type ClientHarness } from './harness.js';
+import { BASE_SERVER, clientHarness, closeHarness, comeOnline, type ClientHarness } from './harness.js';
 
 const VERDICT = { type: 'PATCH.DONE', patchId: 'model:1', seq: 1, verdict: { status: 'accepted', version: 2 } };
 
@@ -59,9 +59,7 @@ interface H extends ClientHarness {
 const until = (h: H, pred: () => boolean, what: string) => h.recorder.until(pred, 10_000, () => what);
 const ready = async (h: H) => {
   h.client.connect();
-  h.server.holdUpgrades = false;
-  while (h.server.held.length) h.server.accept();
-  await until(h, () => h.client.isReady(), 'ready');
+  await comeOnline(h);
 };
 
 async function exec(h: H, step: ModelStep, i: number, path: ModelPath): Promise<void> {

@@ -1,10 +1,11 @@
 import type { SyncClient } from '../../src/client/options.js';
-import type { ClientRuntime, Clock } from '../../src/client/runtime.js';
+import type { ClientRuntime } from '../../src/client/runtime.js';
 import type { RejectedEvent } from '../../src/client/options.js';
 import type { SyncStateMessage } from '../../src/protocol/types.js';
 import { openClient } from '../../src/sync-client.js';
 import { SnapshotRecorder } from '../../src/testing/run-path.js';
 import { ScriptedServer } from '../../src/testing/scripted-server.js';
+import { TestClock } from '../../src/testing/test-clock.js';
 
 /** A real client (real kuzu-wasm) against a scripted peer, with every snapshot recorded. */
 export interface ClientHarness {
@@ -15,6 +16,8 @@ export interface ClientHarness {
   rejected: RejectedEvent[];
   /** What the scripted peer answers to the next sync_request. */
   answer: (req: { fromVersion: number }) => SyncStateMessage[];
+  /** The statecharts' delays run on it: time moves only when a test moves it. */
+  clock: TestClock;
 }
 
 export const BASE_SERVER = 'scripted-1';
@@ -29,7 +32,7 @@ export const baseSnapshot = (): SyncStateMessage =>
   });
 
 export interface HarnessOptions {
-  clock?: Clock;
+  clock?: TestClock;
   autoConnect?: boolean;
   /** Hold upgrades until the test accepts them. */
   hold?: boolean;
@@ -41,6 +44,7 @@ export interface HarnessOptions {
 
 export async function clientHarness(options: HarnessOptions = {}): Promise<ClientHarness> {
   const server = await ScriptedServer.start();
+  const clock = options.clock ?? new TestClock();
   server.holdUpgrades = options.hold ?? false;
   const recorder = new SnapshotRecorder();
   const h = { server, recorder, rejected: [] as RejectedEvent[], answer: () => [baseSnapshot()] } as unknown as ClientHarness;
@@ -59,8 +63,9 @@ export async function clientHarness(options: HarnessOptions = {}): Promise<Clien
       logger: { debug() {}, info() {}, warn() {}, error() {} },
       random: () => options.random ?? 0.5,
     },
-    options.clock,
+    clock,
   );
+  h.clock = clock;
   h.client = client;
   h.runtime = runtime;
   client.on('rejected', (r) => h.rejected.push(r));
@@ -69,9 +74,28 @@ export async function clientHarness(options: HarnessOptions = {}): Promise<Clien
 
 export async function closeHarness(h: ClientHarness): Promise<void> {
   const closed = h.client.close();
-  void h.client.close(); // the second call stops waiting for answers the scripted peer will never send
-  await Promise.race([closed, new Promise((r) => setTimeout(r, 5000))]);
+  h.clock.advanceTo(h.clock.now() + 1e7); // a flush waiting for answers the scripted peer will never send gives up
+  await closed;
   await h.server.stop();
+}
+
+/**
+ * One turn of the world while a test waits for the client: held upgrades go through, and a retry
+ * waiting in backoff falls due (the test clock jumps to it; nobody sleeps). Call it from a polled
+ * predicate; returns true so it can lead an `&&`.
+ */
+export function pump(h: ClientHarness): true {
+  if (!h.server.holdUpgrades) while (h.server.held.length) h.server.accept();
+  const connection = h.runtime.actor.system.get('connection');
+  const next = h.clock.pending()[0];
+  if (next && connection?.getSnapshot().matches('backoff')) h.clock.advanceTo(next.due);
+  return true;
+}
+
+/** Lets the client connect and waits until it is ready (reconciled). */
+export async function comeOnline(h: ClientHarness): Promise<void> {
+  h.server.holdUpgrades = false;
+  await h.recorder.until(() => pump(h) && h.client.isReady(), 10_000, () => 'the client is ready');
 }
 
 /** The value of `x.v` in the client's local graph. */

@@ -12,7 +12,7 @@ import type { Patch } from '../../src/protocol/types.js';
 import { coverageReport, generatePaths, type ModelPath, type ModelStep } from '../../src/testing/paths.js';
 import { runPath, type PathDriver } from '../../src/testing/run-path.js';
 import { ScriptedServer } from '../../src/testing/scripted-server.js';
-import { BASE_SERVER, baseSnapshot, clientHarness, closeHarness, localValue, type ClientHarness } from './harness.js';
+import { BASE_SERVER, baseSnapshot, clientHarness, closeHarness, comeOnline, localValue, type ClientHarness } from './harness.js';
 
 const SEQ = 1;
 const catalog: Record<string, Array<EventObject & Record<string, unknown>>> = {
@@ -57,10 +57,7 @@ const serverId = (h: H) => h.runtime.replica.serverId ?? BASE_SERVER;
 const version = (h: H) => h.client.getServerVersion();
 const wait = (h: H, pred: () => boolean, what: string) => h.recorder.until(pred, 10_000, () => what);
 const bringOnline = async (h: H) => {
-  if (h.client.isReady()) return;
-  h.server.holdUpgrades = false;
-  while (h.server.held.length) h.server.accept();
-  await wait(h, () => h.client.isReady(), 'the client is ready');
+  if (!h.client.isReady()) await comeOnline(h);
 };
 const goOffline = async (h: H) => {
   h.server.holdUpgrades = true;

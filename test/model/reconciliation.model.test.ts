@@ -11,7 +11,7 @@ import type { GraphSchema, SyncStateMessage } from '../../src/protocol/types.js'
 import { coverageReport, generatePaths, type ModelPath, type ModelStep } from '../../src/testing/paths.js';
 import { runPath, type PathDriver } from '../../src/testing/run-path.js';
 import { ScriptedServer } from '../../src/testing/scripted-server.js';
-import { BASE_SERVER, clientHarness, closeHarness, localValue, type ClientHarness } from './harness.js';
+import { BASE_SERVER, clientHarness, closeHarness, localValue, pump, type ClientHarness } from './harness.js';
 
 const NEW_SERVER = 'scripted-2';
 const SCHEMA: GraphSchema = { nodes: [{ label: 'Item', properties: { v: 'STRING' } }], edges: [] };
@@ -95,7 +95,7 @@ async function check(h: H, step: ModelStep, i: number, path: ModelPath): Promise
 
 const driver: PathDriver<H> = {
   async setup(path) {
-    const h = (await clientHarness({ reconnectInterval: 20, maxReconnectInterval: 20 })) as H;
+    const h = (await clientHarness()) as H;
     await h.client.whenSynced({ timeout: 10_000 });
     // A pending patch, made offline: the reconciliation must rebase it.
     h.server.holdUpgrades = true;
@@ -107,8 +107,7 @@ const driver: PathDriver<H> = {
     const input = path.input as { first?: SyncStateMessage; request?: boolean };
     h.server.received.length = 0;
     h.server.holdUpgrades = false;
-    while (h.server.held.length) h.server.accept();
-    await h.server.until(() => h.server.count('sync_request') >= 1, 10_000, 'the handshake');
+    await until(h, () => pump(h) && h.server.count('sync_request') >= 1, 'the handshake');
     if (input.first) {
       h.answerServer = input.first.serverId;
       h.server.send(input.first);
