@@ -112,9 +112,12 @@ export class Replica {
   }
 
   entry(patchId: string): Entry | undefined {
-    const seq = Number(patchId.slice(patchId.lastIndexOf(':') + 1));
-    const e = this.bySeq.get(seq);
+    const e = this.bySeq.get(Number(patchId.slice(patchId.lastIndexOf(':') + 1)));
     return e?.patch.id === patchId ? e : undefined;
+  }
+
+  entryBySeq(seq: number): Entry | undefined {
+    return this.bySeq.get(seq);
   }
 
   // ---- local writes --------------------------------------------------------------
@@ -207,7 +210,7 @@ export class Replica {
     if (fast) {
       await this.store.write((tx) => {
         apply(tx, ready.filter((r) => !r.own).map((r) => r.patch));
-        tx.then(this.persistStep([], drop, meta));
+        this.persistIn(tx, [], drop, meta);
       });
       this.version = version;
       this.ackedSeq = meta.ackedSeq;
@@ -229,7 +232,7 @@ export class Replica {
     if (!e) return [];
     if (!e.applied) {
       // Its effect left the graph already; the server's answer only releases its place.
-      await this.store.write((tx) => tx.then(this.persistStep([], [e], { ackedSeq: Math.max(this.ackedSeq, e.patch.seq) })));
+      await this.store.write((tx) => this.persistIn(tx, [], [e], { ackedSeq: Math.max(this.ackedSeq, e.patch.seq) }));
       this.drop([e]);
       return [];
     }
@@ -408,8 +411,12 @@ export class Replica {
     return entries.reduce((m, e) => Math.max(m, e.patch.seq), this.ackedSeq);
   }
 
-  private persistStep(upsert: Entry[], remove: Entry[], meta: Record<string, string | number>): () => Step[] {
-    return () => this.persist(upsert, remove, meta);
+  /**
+   * Adds the bookkeeping to `tx`. Only a durable replica has any: an in-memory one adds nothing, so
+   * a transaction with no data (an acknowledgement) never reaches the database at all.
+   */
+  private persistIn(tx: WriteTx, upsert: Entry[], remove: Entry[], meta: Record<string, string | number>): void {
+    if (this.durable) tx.then(() => this.persist(upsert, remove, meta));
   }
 
   /** Pending patches and meta live in the database only when it is a file: that is what makes them survive. */

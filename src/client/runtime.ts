@@ -349,7 +349,7 @@ export class ClientRuntime {
   }
 
   private transmitPatch(seq: number): void {
-    const e = this.replica.entries.find((x) => x.patch.seq === seq);
+    const e = this.replica.entryBySeq(seq);
     if (!e) return;
     this.sentOnThisConnection.add(seq);
     this.sentAt.set(e.patch.id, Date.now());

@@ -15,7 +15,7 @@ const add = (r: ChaosReport) => {
 for (const seed of SEEDS) {
   test(`chaos seed ${seed}, ${STEPS} steps: every graph equals the server's, nothing lost or applied twice, every rejection reported`, async () => {
     const r = await runChaos({ seed, steps: STEPS });
-    console.log(`# ${summary(r)}`);
+    console.log(`\n# ${summary(r)}`); // uvu prints its progress dot on the same line
     add(r);
     if (r.violations.length) {
       const small = (await shrink(seed, STEPS, undefined, 4)) ?? r;
@@ -28,7 +28,7 @@ for (const seed of SEEDS) {
 
 test.after(() => {
   console.log(
-    `# chaos total: ${totals.runs} runs, ${totals.steps} steps, ${totals.writes} writes, ${totals.faults} network faults, ` +
+    `\n# chaos total: ${totals.runs} runs, ${totals.steps} steps, ${totals.writes} writes, ${totals.faults} network faults, ` +
       `${totals.serverRestarts + totals.serverKills} server restarts survived (${totals.serverKills} kill -9), ${totals.clientKills} client kill -9, ` +
       `${totals.accepted} accepted, ${totals.rejected} rejected, patches lost = ${totals.lost}`,
   );

@@ -9,8 +9,10 @@ import type { WorkerRequest, WorkerResponse } from './worker-protocol.js';
  * inside the worker before importing it.
  */
 function spawnWorker(): Worker {
-  // Workers inherit the parent's flags; some (`--input-type`, set by `node -e`) make them fail to start.
-  const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+  // None of the parent's flags: some make a worker fail to start (`--input-type` from `node -e`,
+  // `--expose-gc`), and loaders (`--import tsx`) would be inherited by every pthread kuzu-wasm
+  // starts, 4-5x its start-up CPU. From source, the worker registers tsx itself.
+  const execArgv: string[] = [];
   if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url), { execArgv });
   const url = new URL('./worker.ts', import.meta.url).href;
   const boot = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(url)}); });`;
