@@ -13,20 +13,25 @@ import { storeMachine } from './store.machine.js';
  *   running -> closing (flush, close the socket) -> stopping (close the database) -> closed
  */
 
+/**
+ * Events are namespaced by who sends them: CLIENT.* come from the embedding (the SyncClient API and
+ * its runtime) and are passed on to the connection, CONNECTION.* from the connection machine (and
+ * CONNECTION.CHUNK from it to the reconciliation), PATCH.* from local writes and patch actors.
+ */
 export type ClientEvent =
   | ConnectionParentEvent
   | PatchDoneEvent
   /** A local write was applied: start its patch actor. */
   | { type: 'PATCH.CREATED'; patchId: string; seq: number }
   /** Ask the server for state again (a gap in versions, a failed rollback). */
-  | { type: 'RESYNC' }
+  | { type: 'CLIENT.RESYNC' }
   /** Connect now (when started offline, or after a 401 with a fresh token). */
-  | { type: 'CONNECT' }
-  | { type: 'CLOSE' };
+  | { type: 'CLIENT.CONNECT' }
+  | { type: 'CLIENT.CLOSE' };
 
 export interface ClientInput {
   connection: ConnectionInput;
-  /** Connect as soon as the client starts (default). Off: stay offline until CONNECT. */
+  /** Connect as soon as the client starts (default). Off: stay offline until CLIENT.CONNECT. */
   autoConnect: boolean;
 }
 
@@ -53,12 +58,12 @@ export const clientMachine = setup({
     reportStatus: () => {},
     /** Stops the patch actors still unanswered: their patches stay in the outbox (and the file). */
     stopPatches: () => {},
-    connect: sendTo('connection', { type: 'CONNECT' }),
+    connect: sendTo('connection', { type: 'CLIENT.CONNECT' }),
     autoConnect: enqueueActions(({ context, enqueue }) => {
-      if (context.autoConnect) enqueue.sendTo('connection', { type: 'CONNECT' });
+      if (context.autoConnect) enqueue.sendTo('connection', { type: 'CLIENT.CONNECT' });
     }),
-    closeConnection: sendTo('connection', { type: 'CLOSE' }),
-    resync: sendTo('connection', { type: 'RESYNC' }),
+    closeConnection: sendTo('connection', { type: 'CLIENT.CLOSE' }),
+    resync: sendTo('connection', { type: 'CLIENT.RESYNC' }),
   },
 }).createMachine({
   id: 'client',
@@ -72,14 +77,14 @@ export const clientMachine = setup({
     running: {
       entry: 'autoConnect',
       on: {
-        CONNECT: { actions: 'connect' },
+        'CLIENT.CONNECT': { actions: 'connect' },
         'PATCH.CREATED': { actions: ['spawnPatch', 'transmitNew'] },
         'PATCH.DONE': { actions: 'settlePatch' },
         'CONNECTION.READY': { actions: 'transmitAll' },
         'CONNECTION.LOST': { actions: 'markUnsent' },
         'CONNECTION.MESSAGE': { actions: 'routeMessage' },
-        RESYNC: { actions: 'resync' },
-        CLOSE: 'closing',
+        'CLIENT.RESYNC': { actions: 'resync' },
+        'CLIENT.CLOSE': 'closing',
       },
     },
     closing: {

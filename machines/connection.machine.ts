@@ -31,11 +31,11 @@ export type SocketEvent =
 
 export type ConnectionEvent =
   | SocketEvent
-  | { type: 'CONNECT' }
+  | { type: 'CLIENT.CONNECT' }
   /** Request state from the server again (a gap in versions, a failed rollback). */
-  | { type: 'RESYNC' }
+  | { type: 'CLIENT.RESYNC' }
   /** Flush what can be flushed, then close. */
-  | { type: 'CLOSE' };
+  | { type: 'CLIENT.CLOSE' };
 
 /** Events this machine sends its parent (the client). */
 export type ConnectionParentEvent =
@@ -87,7 +87,7 @@ export const connectionMachine = setup({
     statusClosed: sendParent({ type: 'CONNECTION.STATUS', status: 'closed' }),
     forwardMessage: sendParent(({ event }) => ({ type: 'CONNECTION.MESSAGE', message: (event as Extract<SocketEvent, { type: 'SOCKET.MESSAGE' }>).message }) satisfies ConnectionParentEvent),
     forwardChunk: sendTo('reconciliation', ({ event }) => ({
-      type: 'CHUNK' as const,
+      type: 'CONNECTION.CHUNK' as const,
       message: (event as Extract<SocketEvent, { type: 'SOCKET.MESSAGE' }>).message as SyncStateMessage,
     })),
     countAttempt: assign({ attempt: ({ context }) => context.attempt + 1 }),
@@ -114,7 +114,7 @@ export const connectionMachine = setup({
   initial: 'disconnected',
   states: {
     disconnected: {
-      on: { CONNECT: 'online', CLOSE: 'closed' },
+      on: { 'CLIENT.CONNECT': 'online', 'CLIENT.CLOSE': 'closed' },
     },
     online: {
       initial: 'connecting',
@@ -127,7 +127,7 @@ export const connectionMachine = setup({
           { guard: 'isSyncState' },
           { actions: 'forwardMessage' },
         ],
-        CLOSE: '#connection.closed',
+        'CLIENT.CLOSE': '#connection.closed',
       },
       states: {
         connecting: {
@@ -164,8 +164,8 @@ export const connectionMachine = setup({
         ready: {
           entry: ['resetHeartbeats', 'statusReady', 'notifyReady'],
           on: {
-            RESYNC: 'resyncing',
-            CLOSE: 'closing',
+            'CLIENT.RESYNC': 'resyncing',
+            'CLIENT.CLOSE': 'closing',
           },
           initial: 'idle',
           states: {
@@ -207,12 +207,12 @@ export const connectionMachine = setup({
     backoff: {
       entry: ['statusOffline', 'notifyLost', 'countAttempt'],
       after: { backoff: 'online' },
-      on: { CLOSE: 'closed' },
+      on: { 'CLIENT.CLOSE': 'closed' },
     },
-    /** The server said 401: hammering it will not help. Waits for an explicit CONNECT. */
+    /** The server said 401: hammering it will not help. Waits for an explicit CLIENT.CONNECT. */
     unauthorized: {
       entry: ['statusUnauthorized', 'notifyLost'],
-      on: { CONNECT: 'online', CLOSE: 'closed' },
+      on: { 'CLIENT.CONNECT': 'online', 'CLIENT.CLOSE': 'closed' },
     },
     closed: { type: 'final', entry: 'statusClosed' },
   },

@@ -19,7 +19,7 @@ export interface ReconciliationInput {
   request?: boolean;
 }
 
-export type ReconciliationEvent = { type: 'CHUNK'; message: SyncStateMessage };
+export type ReconciliationEvent = { type: 'CONNECTION.CHUNK'; message: SyncStateMessage };
 
 export interface ReconciliationContext {
   chunks: SyncStateMessage[];
@@ -68,7 +68,7 @@ export const reconciliationMachine = setup({
     },
     requesting: {
       entry: 'sendSyncRequest',
-      on: { CHUNK: { target: 'receiving', actions: 'collect' } },
+      on: { 'CONNECTION.CHUNK': { target: 'receiving', actions: 'collect' } },
     },
     /** Chunks until `done: true`; then a new server identity means a reset, anything else a rebase. */
     receiving: {
@@ -76,7 +76,7 @@ export const reconciliationMachine = setup({
         { guard: and(['complete', 'fromNewServer']), target: 'resetting' },
         { guard: 'complete', target: 'rebasing' },
       ],
-      on: { CHUNK: { actions: 'collect' } },
+      on: { 'CONNECTION.CHUNK': { actions: 'collect' } },
     },
     rebasing: {
       invoke: {

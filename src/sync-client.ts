@@ -104,7 +104,7 @@ export async function openClient(options: SyncClientOptions, clock?: Clock): Pro
     },
     query: (cypher, params = {}) => store.query(cypher, params),
     exportSnapshot: () => store.exportSnapshot(),
-    connect: () => runtime.actor.send({ type: 'CONNECT' }),
+    connect: () => runtime.actor.send({ type: 'CLIENT.CONNECT' }),
     isReady: () => runtime.status === 'ready',
     getPendingPatchCount: () => runtime.pendingCount,
     getServerVersion: () => runtime.replica.version,

@@ -259,7 +259,7 @@ export class ClientRuntime {
     this.noLongerApplies(res.unapplied);
     if (res.gap) {
       this.logger.warn('kuzu-sync: a server version is missing; asking for state again');
-      this.actor.send({ type: 'RESYNC' });
+      this.actor.send({ type: 'CLIENT.RESYNC' });
     }
   }
 
@@ -288,7 +288,7 @@ export class ClientRuntime {
   private divergence(e: unknown): void {
     this.logger.warn('kuzu-sync: local graph out of step with the server; resyncing from a snapshot:', (e as Error).message);
     this.needsSnapshot = true;
-    this.actor.send({ type: 'RESYNC' });
+    this.actor.send({ type: 'CLIENT.RESYNC' });
   }
 
   private noLongerApplies(rejections: Unapplied[]): void {
@@ -391,7 +391,7 @@ export class ClientRuntime {
         } else {
           // Processed before: say how it went then.
           if (m.version !== undefined) this.serverChange({ kind: 'own', patchId: m.patchId, version: m.version });
-          else if (!m.code) this.actor.send({ type: 'RESYNC' });
+          else if (!m.code) this.actor.send({ type: 'CLIENT.RESYNC' });
           this.tell(m.patchId, { type: 'SERVER.IGNORED', ...(m.version !== undefined ? { version: m.version } : {}), ...(m.code ? { rejected: { code: m.code, reason: m.reason ?? '' } } : {}) });
         }
         return;
@@ -527,7 +527,7 @@ export class ClientRuntime {
   /** Flushes (bounded) and closes; a second call while flushing stops waiting. */
   close(): Promise<void> {
     if (this.closedPromise) {
-      this.actor.system.get('connection')?.send({ type: 'CLOSE' });
+      this.actor.system.get('connection')?.send({ type: 'CLIENT.CLOSE' });
       return this.closedPromise;
     }
     this.closedPromise = new Promise<void>((resolve) => {
@@ -541,7 +541,7 @@ export class ClientRuntime {
         error: () => resolve(),
         complete: () => resolve(),
       });
-      this.actor.send({ type: 'CLOSE' });
+      this.actor.send({ type: 'CLIENT.CLOSE' });
     }).then(async () => {
       clearInterval(this.metricsTimer);
       this.actor.stop();

@@ -33,8 +33,8 @@ function events(s: AnyMachineSnapshot): EventObject[] {
         if (running) out.push({ type: t, status: 'connecting' } as EventObject);
         break;
       case 'CONNECTION.READY':
-      case 'RESYNC':
-      case 'CONNECT':
+      case 'CLIENT.RESYNC':
+      case 'CLIENT.CONNECT':
         if (running) out.push({ type: t });
         break;
       default:
@@ -66,7 +66,7 @@ async function exec(h: H, step: ModelStep, i: number, path: ModelPath): Promise<
   const t = step.event.type;
   const next = path.steps[i + 1]?.event.type ?? '';
   switch (t) {
-    case 'CONNECT':
+    case 'CLIENT.CONNECT':
     case 'CONNECTION.STATUS':
       h.client.connect();
       return h.server.until(() => h.server.upgrades > 0, 10_000, 'a connection attempt');
@@ -100,13 +100,13 @@ async function exec(h: H, step: ModelStep, i: number, path: ModelPath): Promise<
       h.server.send({ type: 'patch_response', patchId: p.id, status: 'accepted', version: h.client.getServerVersion() + 1 });
       return until(h, () => h.runtime.replica.entries.length === 0, 'the verdict settled the patch');
     }
-    case 'RESYNC': {
+    case 'CLIENT.RESYNC': {
       if (!h.client.isReady()) await ready(h);
       const before = h.server.count('sync_request');
       h.server.send({ type: 'patch_broadcast', version: h.client.getServerVersion() + 5, patch: { id: 'o:1', clientId: 'o', seq: 1, baseVersion: 0, ops: [{ op: 'create_node', label: 'Item', id: `o${before}`, properties: {} }] } });
       return h.server.until(() => h.server.count('sync_request') > before, 10_000, 'the resync');
     }
-    case 'CLOSE': {
+    case 'CLIENT.CLOSE': {
       // To stay in `closing` while more happens, something must be on the wire whose answer the flush awaits.
       const later = path.steps.slice(i + 1).map((s) => s.event.type);
       if (later.some((e) => e === 'PATCH.DONE' || e === 'CONNECTION.MESSAGE' || e === 'CONNECTION.LOST')) {

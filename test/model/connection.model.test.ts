@@ -80,7 +80,7 @@ const finalChunk = (h: H, ok: boolean): SyncStateMessage => {
 async function exec(h: H, step: ModelStep, i: number, path: ModelPath): Promise<void> {
   const e = step.event as EventObject & { message?: SyncStateMessage };
   const t = e.type;
-  if (t === 'CONNECT') {
+  if (t === 'CLIENT.CONNECT') {
     const before = h.server.upgrades;
     h.client.connect();
     return h.server.until(() => h.server.upgrades > before, 10_000, 'an upgrade');
@@ -119,14 +119,14 @@ async function exec(h: H, step: ModelStep, i: number, path: ModelPath): Promise<
     assert.ok(fired, `a ${name} delay is pending`);
     return;
   }
-  if (t === 'RESYNC') {
+  if (t === 'CLIENT.RESYNC') {
     // A version gap in what the server sends is how a connected client learns it missed something.
     h.chunks = [];
     const v = h.client.getServerVersion() + 5;
     h.server.send({ type: 'patch_broadcast', version: v, patch: { id: 'other:1', clientId: 'other', seq: 1, baseVersion: 0, ops: [{ op: 'create_node', label: 'Item', id: 'y', properties: {} }] } });
     return;
   }
-  if (t === 'CLOSE') {
+  if (t === 'CLIENT.CLOSE') {
     // To stay in `closing`, something must be on the wire whose answer the flush waits for.
     const later = path.steps.slice(i + 1).map((s) => s.event.type);
     if (conn(h).matches({ online: 'ready' }) && later.length) {

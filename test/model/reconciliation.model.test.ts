@@ -29,14 +29,14 @@ function chunk(serverId: string, done: boolean): SyncStateMessage {
     snapshot: { schema: SCHEMA, nodes: done ? [{ label: 'Item', id: 'x', properties: { v: 'server' } }] : [], edges: [] },
   });
 }
-const CHUNK = (serverId: string, done: boolean) => ({ type: 'CHUNK', message: chunk(serverId, done), variant: `${done ? 'last' : 'first'} chunk${serverId === BASE_SERVER ? '' : ', new server'}` });
+const CHUNK = (serverId: string, done: boolean) => ({ type: 'CONNECTION.CHUNK', message: chunk(serverId, done), variant: `${done ? 'last' : 'first'} chunk${serverId === BASE_SERVER ? '' : ', new server'}` });
 
 /** Chunks of one answer agree on the server: a mixed answer is refused (that is the rebase failing). */
 function events(s: AnyMachineSnapshot): EventObject[] {
   const server = (s.context as { chunks: SyncStateMessage[] }).chunks[0]?.serverId;
   const out: EventObject[] = [];
   for (const t of new Set(s._nodes.flatMap((n) => [...n.transitions.keys()]))) {
-    if (t === 'CHUNK') {
+    if (t === 'CONNECTION.CHUNK') {
       for (const sid of server ? [server] : [BASE_SERVER, NEW_SERVER]) out.push(CHUNK(sid, false), CHUNK(sid, true));
     } else if (t.startsWith('xstate.done.actor')) out.push({ type: t, output: { version: 2 } } as EventObject);
     else if (t.startsWith('xstate.error.actor')) out.push({ type: t, error: new Error('rebase failed') } as EventObject);
@@ -63,7 +63,7 @@ async function exec(h: H, step: ModelStep, i: number, path: ModelPath): Promise<
   const next = path.steps[i + 1]?.event.type ?? '';
   if (next.startsWith('xstate.error')) h.runtime.replica.reconcile = () => Promise.reject(new Error('injected: the rebase failed'));
   const e = step.event as EventObject & { message?: SyncStateMessage };
-  if (e.type === 'CHUNK') {
+  if (e.type === 'CONNECTION.CHUNK') {
     h.answerServer = e.message!.serverId;
     h.server.send(e.message!);
   }
