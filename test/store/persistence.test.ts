@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -56,6 +56,33 @@ test('a lock left by a dead process (kill -9) is taken over', async () => {
   writeFileSync(`${path}.lock`, `${dead.stdout}@${(await import('node:os')).hostname()}`);
   const s = await GraphStore.open(path);
   await s.close();
+});
+
+test('processes that find the same stale lock at once: exactly one takes it over', async () => {
+  const lockModule = new URL('../../src/store/file-lock.ts', import.meta.url).href;
+  const deadPid = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+  const host = (await import('node:os')).hostname();
+  for (let round = 0; round < 3; round++) {
+    const path = join(dir, `contended-${round}.kz`);
+    writeFileSync(`${path}.lock`, `${deadPid}@${host}`);
+    const startAt = Date.now() + 4000; // all of them past their start-up, then at the same instant
+    const racer = `import('${lockModule}').then(async (m) => {
+      while (Date.now() < ${startAt}) {}
+      try { const l = m.acquireFileLock(${JSON.stringify(path)}); console.log('got'); await new Promise((r) => setTimeout(r, 1500)); l.release(); }
+      catch (e) { console.log(/in use by process \\d+@/.test(e.message) ? 'busy' : 'error ' + e.message); }
+    })`;
+    const outcomes = await Promise.all(
+      Array.from({ length: 4 }, () => new Promise<string>((resolve) => {
+        const c = spawn(process.execPath, ['--import', 'tsx', '-e', racer], { stdio: ['ignore', 'pipe', 'inherit'] });
+        let out = '';
+        c.stdout.on('data', (d) => (out += d));
+        c.on('close', () => resolve(out.trim()));
+      })),
+    );
+    assert.equal(outcomes.filter((o) => o === 'got').length, 1, `round ${round}: ${outcomes.join(', ')}`);
+    assert.equal(outcomes.filter((o) => o === 'busy').length, 3, `round ${round}: ${outcomes.join(', ')}`);
+    assert.not.ok(existsSync(`${path}.lock.takeover`), 'no guard left behind');
+  }
 });
 
 test('thousands of reads do not exhaust the buffer pool (every result is closed)', async () => {
