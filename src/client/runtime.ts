@@ -5,6 +5,7 @@ import { backoffDelay, connectionMachine, type ConnectionStatus } from '../../ma
 import { patchMachine, type PatchDoneEvent, type PatchEvent } from '../../machines/patch.machine.js';
 import { reconciliationMachine, type RebaseInput } from '../../machines/reconciliation.machine.js';
 import { storeMachine, type ServerChange, type StoreRequest } from '../../machines/store.machine.js';
+import { sendCoalesced } from '../net/coalesce.js';
 import { SyncError, toSyncError } from '../protocol/errors.js';
 import { PROTOCOL_VERSION, type ServerMessage, type SyncRequestMessage } from '../protocol/types.js';
 import { Metrics } from './metrics.js';
@@ -362,7 +363,7 @@ export class ClientRuntime {
     if (!ws || ws.readyState !== ws.OPEN) return;
     const json = JSON.stringify(message);
     this.metrics.bytesOut += json.length;
-    ws.send(json);
+    sendCoalesced(ws, json);
   }
 
   private sendSyncRequest(): void {

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Registry } from 'prom-client';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { sendCoalesced } from '../net/coalesce.js';
 import { decodeClientMessage, DEFAULT_MAX_MESSAGE_BYTES } from '../protocol/decode.js';
 import type { ErrorCode, Snapshot } from '../protocol/types.js';
 import { GraphStore } from '../store/graph-store.js';
@@ -62,7 +63,7 @@ class Connection implements Peer {
       return;
     }
     this.metrics.bytesOut += Buffer.byteLength(json);
-    this.ws.send(json);
+    sendCoalesced(this.ws, json);
   }
 
   error(code: ErrorCode, message: string, patchId?: string): void {
