@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
+import { metricsPathProblem } from './server/metrics.js';
 import { createSyncServer } from './server/sync-server.js';
 import type { Logger } from './server/options.js';
 
@@ -67,9 +68,8 @@ async function main(): Promise<void> {
   };
   if (values.path !== undefined && !values.path.startsWith('/')) fail(`--path must start with /, got ${JSON.stringify(values.path)}`);
   const metricsPath = values['metrics-path'];
-  if (metricsPath !== undefined && (!metricsPath.startsWith('/') || metricsPath === (values.path ?? '/sync'))) {
-    fail(`--metrics-path must start with / and differ from --path, got ${JSON.stringify(metricsPath)}`);
-  }
+  const metricsProblem = metricsPath === undefined ? undefined : metricsPathProblem(metricsPath, values.path ?? '/sync');
+  if (metricsProblem) fail(`--metrics-path ${metricsProblem}`);
   const conflict = values.conflict ?? 'last-writer-wins';
   if (conflict !== 'last-writer-wins' && conflict !== 'reject-stale') fail(`--conflict must be last-writer-wins or reject-stale`);
 

@@ -1,22 +1,11 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync, writeFileSync } from 'node:fs';
 import { DEFAULT_BUFFER_SIZE } from '../../src/store/graph-store.js';
+import { scratchFile } from '../../src/store/kuzu/run-steps.js';
 import { loadKuzuWasm } from '../../src/store/kuzu/wasm-database.js';
 import { ITEM_DDL, itemsCsv, type Item } from './items.js';
 
 type Kuzu = Awaited<ReturnType<typeof loadKuzuWasm>>;
 type Conn = InstanceType<Kuzu['Connection']>;
-
-let scratch: string | undefined;
-let files = 0;
-function scratchFile(): string {
-  if (!scratch) {
-    scratch = mkdtempSync(join(tmpdir(), 'kuzu-sync-bench-'));
-    process.once('exit', () => rmSync(scratch!, { recursive: true, force: true }));
-  }
-  return join(scratch, `rows-${process.pid}-${++files}.csv`);
-}
 
 /**
  * kuzu-wasm's sync build driven directly on the calling thread: the baselines. Same build, same

@@ -292,8 +292,8 @@ export class ClientRuntime {
     this.actor.send({ type: 'CLIENT.RESYNC' });
   }
 
-  private noLongerApplies(rejections: Unapplied[]): void {
-    for (const r of rejections) this.tell(r.patchId, { type: 'LOCAL.NO_LONGER_APPLIES', code: r.code, reason: r.reason });
+  private noLongerApplies(unapplied: Unapplied[]): void {
+    for (const u of unapplied) this.tell(u.patchId, { type: 'LOCAL.NO_LONGER_APPLIES', code: u.code, reason: u.reason });
   }
 
   // ---- patch actors and the outbox ------------------------------------------------------------

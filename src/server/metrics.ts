@@ -196,6 +196,14 @@ export async function createPromRegistry(metrics: ServerMetrics, gauges: Metrics
 }
 
 /** Answers GET and HEAD on `path` with the registry's text; false for any other path (the caller answers it). */
+/** Why `metricsPath` cannot serve next to the WebSocket `path`, or undefined when it can. */
+export function metricsPathProblem(metricsPath: string, path: string): string | undefined {
+  if (!metricsPath.startsWith('/') || metricsPath === path) {
+    return `must start with / and differ from the WebSocket path (${path}), got ${JSON.stringify(metricsPath)}`;
+  }
+  return undefined;
+}
+
 export function metricsHandler(path: string, registry: Registry): (req: IncomingMessage, res: ServerResponse) => boolean {
   return (req, res) => {
     if (requestPath(req) !== path) return false;

@@ -8,7 +8,7 @@ import type { ErrorCode, Snapshot } from '../protocol/types.js';
 import { GraphStore } from '../store/graph-store.js';
 import { wasmDriver } from '../store/kuzu/wasm-driver.js';
 import { Authority, type Peer } from './authority.js';
-import { createPromRegistry, metricsHandler, ServerMetrics, type SyncServerMetrics } from './metrics.js';
+import { createPromRegistry, metricsHandler, metricsPathProblem, ServerMetrics, type SyncServerMetrics } from './metrics.js';
 import type { Logger, Principal, SyncServerOptions } from './options.js';
 import { ServerLog } from './server-log.js';
 import { requestPath } from './request-path.js';
@@ -82,9 +82,8 @@ export async function createSyncServer(options: SyncServerOptions = {}): Promise
   const heartbeatTimeout = options.heartbeatTimeout ?? 90_000;
   const maxBufferedBytes = options.maxBufferedBytes ?? 16 << 20;
   const metricsPath = options.metricsPath;
-  if (metricsPath !== undefined && (!metricsPath.startsWith('/') || metricsPath === path)) {
-    throw new Error(`kuzu-sync: metricsPath must start with / and differ from the WebSocket path, got ${JSON.stringify(metricsPath)}`);
-  }
+  const metricsProblem = metricsPath === undefined ? undefined : metricsPathProblem(metricsPath, path);
+  if (metricsProblem) throw new Error(`kuzu-sync: metricsPath ${metricsProblem}`);
 
   const storeOptions = { driver: options.driver ?? wasmDriver({ thread: 'kuzu-sync-server' }), ...(options.bufferSize ? { bufferSize: options.bufferSize } : {}) };
   const store = await GraphStore.open(options.databasePath ?? ':memory:', storeOptions);

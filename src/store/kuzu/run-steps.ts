@@ -14,7 +14,8 @@ export const CSV_MIN_ROWS = 24;
 let scratchDir: string | undefined;
 let fileCounter = 0;
 
-function scratchFile(): string {
+/** A fresh file path in this process's scratch folder (removed at exit), for CSV loads. */
+export function scratchFile(): string {
   if (!scratchDir) {
     scratchDir = mkdtempSync(join(tmpdir(), 'kuzu-sync-'));
     process.once('exit', () => rmSync(scratchDir!, { recursive: true, force: true }));
