@@ -54,7 +54,7 @@ export const clientMachine = setup({
     transmitAll: () => {},
     markUnsent: () => {},
     settlePatch: () => {},
-    routeMessage: () => {},
+    routeData: () => {},
     reportStatus: () => {},
     /** Stops the patch actors still unanswered: their patches stay in the outbox (and the file). */
     stopPatches: () => {},
@@ -82,7 +82,7 @@ export const clientMachine = setup({
         'PATCH.DONE': { actions: 'settlePatch' },
         'CONNECTION.READY': { actions: 'transmitAll' },
         'CONNECTION.LOST': { actions: 'markUnsent' },
-        'CONNECTION.MESSAGE': { actions: 'routeMessage' },
+        'CONNECTION.DATA': { actions: 'routeData' },
         'CLIENT.RESYNC': { actions: 'resync' },
         'CLIENT.CLOSE': 'closing',
       },
@@ -91,7 +91,7 @@ export const clientMachine = setup({
       entry: 'closeConnection',
       on: {
         'PATCH.DONE': { actions: 'settlePatch' },
-        'CONNECTION.MESSAGE': { actions: 'routeMessage' },
+        'CONNECTION.DATA': { actions: 'routeData' },
         'CONNECTION.LOST': { actions: 'markUnsent' },
         // The connection machine reaches its final state once it has flushed and closed.
         'xstate.done.actor.connection': 'stopping',

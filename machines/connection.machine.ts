@@ -27,7 +27,17 @@ export type SocketEvent =
   | { type: 'SOCKET.OPEN' }
   | { type: 'SOCKET.CLOSED'; code?: number; reason?: string }
   | { type: 'SOCKET.UNAUTHORIZED' }
-  | { type: 'SOCKET.MESSAGE'; message: ServerMessage };
+  /** A message this machine acts on itself (see isControlMessage), one event each. */
+  | { type: 'SOCKET.MESSAGE'; message: ServerMessage }
+  /** Every other message that arrived in one tick (acknowledgements, broadcasts, errors), in order. */
+  | { type: 'SOCKET.DATA'; messages: ServerMessage[] };
+
+/**
+ * The messages the connection statechart acts on: heartbeats and sync_state chunks. The socket
+ * delivers them one event each; the rest it gathers per tick into one SOCKET.DATA, so that a burst
+ * of thousands of acknowledgements or broadcasts costs a few events, not thousands.
+ */
+export const isControlMessage = (m: ServerMessage): boolean => m.type === 'heartbeat' || m.type === 'sync_state';
 
 export type ConnectionEvent =
   | SocketEvent
@@ -42,7 +52,7 @@ export type ConnectionParentEvent =
   | { type: 'CONNECTION.STATUS'; status: ConnectionStatus }
   | { type: 'CONNECTION.READY' }
   | { type: 'CONNECTION.LOST' }
-  | { type: 'CONNECTION.MESSAGE'; message: ServerMessage };
+  | { type: 'CONNECTION.DATA'; messages: ServerMessage[] };
 
 export interface ConnectionContext extends ConnectionInput {
   /** Failed attempts since the last connection that stayed up. */
@@ -85,7 +95,7 @@ export const connectionMachine = setup({
     statusOffline: sendParent({ type: 'CONNECTION.STATUS', status: 'offline' }),
     statusUnauthorized: sendParent({ type: 'CONNECTION.STATUS', status: 'unauthorized' }),
     statusClosed: sendParent({ type: 'CONNECTION.STATUS', status: 'closed' }),
-    forwardMessage: sendParent(({ event }) => ({ type: 'CONNECTION.MESSAGE', message: (event as Extract<SocketEvent, { type: 'SOCKET.MESSAGE' }>).message }) satisfies ConnectionParentEvent),
+    forwardData: sendParent(({ event }) => ({ type: 'CONNECTION.DATA', messages: (event as Extract<SocketEvent, { type: 'SOCKET.DATA' }>).messages }) satisfies ConnectionParentEvent),
     forwardChunk: sendTo('reconciliation', ({ event }) => ({
       type: 'CONNECTION.CHUNK' as const,
       message: (event as Extract<SocketEvent, { type: 'SOCKET.MESSAGE' }>).message as SyncStateMessage,
@@ -121,12 +131,9 @@ export const connectionMachine = setup({
       invoke: { id: 'socket', src: 'socket', input: ({ context }) => ({ attempt: context.attempt }) },
       on: {
         'SOCKET.CLOSED': 'backoff',
-        'SOCKET.MESSAGE': [
-          { guard: 'isHeartbeat', actions: 'resetHeartbeats' },
-          // A late chunk of an answer already handled: nothing to do.
-          { guard: 'isSyncState' },
-          { actions: 'forwardMessage' },
-        ],
+        // Anything else here is a late chunk of an answer already handled: nothing to do.
+        'SOCKET.MESSAGE': { guard: 'isHeartbeat', actions: 'resetHeartbeats' },
+        'SOCKET.DATA': { actions: 'forwardData' },
         'CLIENT.CLOSE': '#connection.closed',
       },
       states: {

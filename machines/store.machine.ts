@@ -21,7 +21,8 @@ export type StoreRequest =
   | { kind: 'rollback'; requestId: number; patchId: string; code: ErrorCode; reason: string }
   | { kind: 'reconcile'; requestId: number; chunks: SyncStateMessage[]; reset: boolean };
 
-export type StoreEvent = { type: 'STORE.REQUEST'; request: StoreRequest };
+/** The requests made in one tick, in order: a burst of writes is one event, not thousands. */
+export type StoreEvent = { type: 'STORE.REQUEST'; requests: StoreRequest[] };
 
 export interface StoreContext {
   queue: StoreRequest[];
@@ -40,7 +41,7 @@ export const storeMachine = setup({
     }),
   },
   actions: {
-    enqueue: assign({ queue: ({ context, event }) => [...context.queue, event.request] }),
+    enqueue: assign({ queue: ({ context, event }) => (context.queue.length === 0 ? event.requests : [...context.queue, ...event.requests]) }),
     takeBatch: assign({ batch: ({ context }) => context.queue, queue: [] }),
     clearBatch: assign({ batch: [] }),
     /** Supplied by the client: an unexpected failure of a whole batch (its requests were already answered). */

@@ -107,8 +107,8 @@ export class ClientRuntime {
         transmitAll: () => rt.connected(),
         markUnsent: () => rt.disconnected(),
         settlePatch: ({ event }) => rt.patchDone(event as PatchDoneEvent),
-        routeMessage: ({ event }) => {
-          if (event.type === 'CONNECTION.MESSAGE') rt.route(event.message);
+        routeData: ({ event }) => {
+          if (event.type === 'CONNECTION.DATA') for (const m of event.messages) rt.route(m);
         },
         stopPatches: enqueueActions(({ enqueue }) => {
           for (const actor of rt.patchActors.values()) enqueue.stopChild(actor);
@@ -157,34 +157,42 @@ export class ClientRuntime {
 
   /** Queue a request for the store actor and wait for its answer. */
   request(r: StoreRequest): Promise<unknown> {
-    this.flushServerChanges();
     return new Promise((resolve, reject) => {
       const requestId = this.nextRequestId++;
       this.deferreds.set(requestId, { resolve, reject });
-      this.storeBusy++;
-      this.actor.system.get('store')!.send({ type: 'STORE.REQUEST', request: { ...r, requestId } as StoreRequest });
+      this.toStore({ ...r, requestId } as StoreRequest);
     });
   }
 
   /**
-   * Server changes (broadcasts, acceptances) of one tick travel to the store as one request: a burst of
-   * broadcasts is one event for the store actor and one transaction, not thousands. Anything else
-   * queued for the store flushes them first, so the store still sees everything in arrival order.
+   * Server changes (broadcasts, acceptances) of one tick travel to the store as one request, one
+   * transaction: a burst of broadcasts is not thousands of them.
    */
-  private serverChanges: ServerChange[] = [];
-
   private serverChange(c: ServerChange): void {
-    if (this.serverChanges.push(c) === 1) {
-      this.storeBusy++;
-      queueMicrotask(() => this.flushServerChanges());
-    }
+    const last = this.unsentToStore.at(-1);
+    if (last?.kind === 'server') last.changes.push(c);
+    else this.toStore({ kind: 'server', changes: [c] });
   }
 
-  private flushServerChanges(): void {
-    if (this.serverChanges.length === 0) return;
-    const changes = this.serverChanges;
-    this.serverChanges = [];
-    this.actor.system.get('store')!.send({ type: 'STORE.REQUEST', request: { kind: 'server', changes } });
+  /**
+   * Requests made in one tick reach the store actor as one event, in the order they were made: one
+   * event per write would cost a macrostep each (and the queue a copy each) in a burst of thousands.
+   */
+  private unsentToStore: StoreRequest[] = [];
+
+  private toStore(r: StoreRequest): void {
+    this.storeBusy++;
+    if (this.unsentToStore.push(r) > 1) return;
+    queueMicrotask(() => {
+      const requests = this.unsentToStore;
+      this.unsentToStore = [];
+      const store = this.actor.system.get('store');
+      if (store) return store.send({ type: 'STORE.REQUEST', requests });
+      // Closed meanwhile: nothing will run them.
+      this.storeBusy -= requests.length;
+      for (const q of requests) if ('requestId' in q) this.settle(q.requestId, undefined, new SyncError('internal', 'the client is closed'));
+      this.changed();
+    });
   }
 
   private settle(requestId: number, value: unknown, error?: unknown): void {

@@ -1,8 +1,9 @@
 import WebSocket from 'ws';
 import { fromCallback } from 'xstate';
-import type { SocketEvent } from '../../machines/connection.machine.js';
+import { isControlMessage, type SocketEvent } from '../../machines/connection.machine.js';
 import { decodeServerMessage } from '../protocol/decode.js';
 import { SyncError } from '../protocol/errors.js';
+import type { ServerMessage } from '../protocol/types.js';
 
 export interface SocketHooks {
   url: string;
@@ -27,6 +28,15 @@ export function socketActor(hooks: SocketHooks) {
     let stopped = false;
     const send = (e: SocketEvent) => {
       if (!stopped) sendBack(e);
+    };
+    // ws emits every frame of a TCP read in one synchronous loop: the data messages among them
+    // leave together once it is done, and always before anything that comes after them.
+    let unsent: ServerMessage[] = [];
+    const flushData = () => {
+      if (unsent.length === 0) return;
+      const messages = unsent;
+      unsent = [];
+      send({ type: 'SOCKET.DATA', messages });
     };
     void (async () => {
       let headers: Record<string, string> = {};
@@ -62,13 +72,20 @@ export function socketActor(hooks: SocketHooks) {
           hooks.error(new SyncError(decoded.error.code, `from the server: ${decoded.error.message}`));
           return;
         }
-        send({ type: 'SOCKET.MESSAGE', message: decoded.message });
+        const m = decoded.message;
+        if (!isControlMessage(m)) {
+          if (unsent.push(m) === 1) queueMicrotask(flushData);
+          return;
+        }
+        flushData();
+        send({ type: 'SOCKET.MESSAGE', message: m });
       });
       socket.on('error', () => {
         // 'close' follows and carries the outcome.
       });
       socket.on('close', (code, reason) => {
         hooks.closed(socket);
+        flushData();
         if (!unauthorized) send({ type: 'SOCKET.CLOSED', code, reason: reason.toString() });
       });
     })();

@@ -26,8 +26,8 @@ function events(s: AnyMachineSnapshot): EventObject[] {
       case 'PATCH.DONE':
         out.push(VERDICT as EventObject);
         break;
-      case 'CONNECTION.MESSAGE':
-        out.push({ type: t, message: { type: 'error', code: 'internal', message: 'scripted' } } as EventObject);
+      case 'CONNECTION.DATA':
+        out.push({ type: t, messages: [{ type: 'error', code: 'internal', message: 'scripted' }] } as EventObject);
         break;
       case 'CONNECTION.STATUS':
         if (running) out.push({ type: t, status: 'connecting' } as EventObject);
@@ -81,7 +81,7 @@ async function exec(h: H, step: ModelStep, i: number, path: ModelPath): Promise<
       h.server.holdUpgrades = true;
       h.server.close();
       return until(h, () => !h.client.isReady(), 'offline');
-    case 'CONNECTION.MESSAGE':
+    case 'CONNECTION.DATA':
       if (!h.server.ws) await ready(h);
       h.server.send({ type: 'error', code: 'internal', message: 'scripted' });
       return until(h, () => h.errors.length > 0, 'the error reached the user');
@@ -109,7 +109,7 @@ async function exec(h: H, step: ModelStep, i: number, path: ModelPath): Promise<
     case 'CLIENT.CLOSE': {
       // To stay in `closing` while more happens, something must be on the wire whose answer the flush awaits.
       const later = path.steps.slice(i + 1).map((s) => s.event.type);
-      if (later.some((e) => e === 'PATCH.DONE' || e === 'CONNECTION.MESSAGE' || e === 'CONNECTION.LOST')) {
+      if (later.some((e) => e === 'PATCH.DONE' || e === 'CONNECTION.DATA' || e === 'CONNECTION.LOST')) {
         if (!h.client.isReady()) await ready(h);
         await h.client.createNode('Item', { n: h.writes }, { id: `w${h.writes++}` });
         const p = h.runtime.replica.entries[0]!.patch;

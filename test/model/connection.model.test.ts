@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { AnyMachineSnapshot, EventObject } from 'xstate';
 import { backoffDelay, connectionMachine } from '../../machines/connection.machine.js';
-import type { GraphSchema, SyncStateMessage } from '../../src/protocol/types.js';
+import type { GraphSchema, ServerMessage, SyncStateMessage } from '../../src/protocol/types.js';
 import { coverageReport, generatePaths, type ModelPath, type ModelStep } from '../../src/testing/paths.js';
 import { runPath, type PathDriver } from '../../src/testing/run-path.js';
 import { ScriptedServer } from '../../src/testing/scripted-server.js';
@@ -34,9 +34,11 @@ export function connectionEvents(s: AnyMachineSnapshot): EventObject[] {
         return s.matches({ online: 'connecting' }) ? [{ type: t }] : [];
       case 'SOCKET.CLOSED':
         return online ? [{ type: t }] : [];
+      case 'SOCKET.DATA':
+        return socketOpen ? [{ type: t, messages: [{ type: 'error', code: 'internal', message: 'scripted' }] }] : [];
       case 'SOCKET.MESSAGE': {
         if (!socketOpen) return [];
-        const out: Array<EventObject & Record<string, unknown>> = [msg('error', { type: 'error', code: 'internal', message: 'scripted' })];
+        const out: Array<EventObject & Record<string, unknown>> = [];
         if (s.matches({ online: 'ready' })) out.push(msg('heartbeat', { type: 'heartbeat', ts: 1 }), msg('late sync_state', partial));
         if (s.matches({ online: 'handshaking' }) || s.matches({ online: 'reconciling' }) || s.matches({ online: 'resyncing' })) out.push(msg('partial sync_state', partial));
         return out;
@@ -94,6 +96,10 @@ async function exec(h: H, step: ModelStep, i: number, path: ModelPath): Promise<
   if (t === 'SOCKET.CLOSED') {
     if (h.server.held.length) h.server.drop();
     else h.server.close();
+    return;
+  }
+  if (t === 'SOCKET.DATA') {
+    for (const m of (e as unknown as { messages: ServerMessage[] }).messages) h.server.send(m);
     return;
   }
   if (t === 'SOCKET.MESSAGE') {

@@ -14,7 +14,7 @@ import { clientHarness, closeHarness, type ClientHarness } from './harness.js';
 function events(s: AnyMachineSnapshot): EventObject[] {
   const out: EventObject[] = [];
   for (const t of new Set(s._nodes.flatMap((n) => [...n.transitions.keys()]))) {
-    if (t === 'STORE.REQUEST') out.push({ type: t, request: { kind: 'local', requestId: 0, ops: [] } } as EventObject);
+    if (t === 'STORE.REQUEST') out.push({ type: t, requests: [{ kind: 'local', requestId: 0, ops: [] }] } as EventObject);
     else if (t.startsWith('xstate.done.actor')) out.push({ type: t, output: undefined } as EventObject);
     else if (t.startsWith('xstate.error.actor')) out.push({ type: t, error: new Error('executor failed') } as EventObject);
   }
