@@ -5,7 +5,7 @@
  *   node --import tsx bench/driver-variants.ts [--n 300] [--rounds 3]
  */
 import { createRequire } from 'node:module';
-import { wasmDriver } from '../src/store/kuzu/wasm-driver.js';
+import { wasmDriver } from '../src/store/kuzu/worker-driver.js';
 
 const require = createRequire(import.meta.url);
 const arg = (name: string, d: number) => {

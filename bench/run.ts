@@ -35,6 +35,7 @@ if (unknown?.length) {
 
 const started = performance.now();
 const servers = new SyncServerHost();
+const moreServers = new SyncServerHost();
 // The clients' Kuzu worker stops 5 s after its last database closes and costs seconds to start
 // again: one idle database held for the whole run keeps it between scenarios (never timed anyway).
 // The three wasm start-ups of a run (server process, client worker, raw baselines) overlap.
@@ -44,14 +45,14 @@ try {
   for (const s of scenarios) {
     if (only && !only.includes(s.name)) continue;
     const t = performance.now();
-    const ctx: Context = { quick, servers, log: (line) => console.error(`[${s.name}] ${line}`) };
+    const ctx: Context = { quick, servers, moreServers, log: (line) => console.error(`[${s.name}] ${line}`) };
     ctx.log('start');
     results.push(...(await s.run(ctx)));
     ctx.log(`done in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   }
 } finally {
   await keepWorker.close();
-  await servers.stop();
+  await Promise.all([servers.stop(), moreServers.stop()]);
 }
 
 const run = {

@@ -14,6 +14,7 @@ Options:
   --host <addr>            address to bind (default 127.0.0.1; 0.0.0.0 for all)
   --path <path>            WebSocket path (default /sync)
   --db <file>              database file (default: in memory, lost on exit)
+  --driver <engine>        wasm (default) or native (needs: npm install kuzu@0.11.3)
   --conflict <strategy>    last-writer-wins (default) or reject-stale
   --max-message-bytes <n>  larger frames are refused (default 1048576)
   --log-retention <n>      accepted patches kept for deltas (default 100000)
@@ -41,6 +42,7 @@ async function main(): Promise<void> {
         host: { type: 'string' },
         path: { type: 'string' },
         db: { type: 'string' },
+        driver: { type: 'string' },
         conflict: { type: 'string' },
         'max-message-bytes': { type: 'string' },
         'log-retention': { type: 'string' },
@@ -70,6 +72,8 @@ async function main(): Promise<void> {
   const metricsPath = values['metrics-path'];
   const metricsProblem = metricsPath === undefined ? undefined : metricsPathProblem(metricsPath, values.path ?? '/sync');
   if (metricsProblem) fail(`--metrics-path ${metricsProblem}`);
+  const driver = values.driver ?? 'wasm';
+  if (driver !== 'wasm' && driver !== 'native') fail(`--driver must be wasm or native`);
   const conflict = values.conflict ?? 'last-writer-wins';
   if (conflict !== 'last-writer-wins' && conflict !== 'reject-stale') fail(`--conflict must be last-writer-wins or reject-stale`);
 
@@ -88,6 +92,7 @@ async function main(): Promise<void> {
     ...(values.host ? { host: values.host } : {}),
     ...(values.path ? { path: values.path } : {}),
     ...(values.db ? { databasePath: values.db } : {}),
+    driver,
     conflictStrategy: conflict,
     ...(maxMessageBytes !== undefined ? { maxMessageBytes } : {}),
     ...(logRetention !== undefined ? { logRetention } : {}),
@@ -95,7 +100,7 @@ async function main(): Promise<void> {
     ...(metricsPath !== undefined ? { metricsPath } : {}),
     logger,
   });
-  console.log(`${stamp()} kuzu-sync listening on ${server.url} (database ${values.db ?? ':memory:'}, version ${server.getVersion()})`);
+  console.log(`${stamp()} kuzu-sync listening on ${server.url} (database ${values.db ?? ':memory:'}, ${driver === 'native' ? 'native kuzu' : 'kuzu-wasm'}, version ${server.getVersion()})`);
   if (metricsPath !== undefined) console.log(`${stamp()} metrics at ${new URL(metricsPath, server.url.replace(/^ws/, 'http'))}`);
 
   let stopping = false;

@@ -8,7 +8,7 @@ export type { Conflict, ConflictStrategy } from './server/conflicts.js';
 export { GraphStore, WriteTx, QueryError, DEFAULT_BUFFER_SIZE, type Applied, type GraphStoreOptions } from './store/graph-store.js';
 export type { KuzuDriver, KuzuConnection } from './store/kuzu/driver.js';
 export type { Step, RunResult, RunOptions } from './store/kuzu/steps.js';
-export { wasmDriver } from './store/kuzu/wasm-driver.js';
+export { nativeDriver, wasmDriver } from './store/kuzu/worker-driver.js';
 export { clientMachine } from '../machines/client.machine.js';
 export { connectionMachine, backoffDelay, type ConnectionStatus } from '../machines/connection.machine.js';
 export { patchMachine } from '../machines/patch.machine.js';

@@ -7,6 +7,8 @@ export interface Context {
   log(line: string): void;
   /** Fresh kuzu-sync servers, in a process shared by the scenarios. */
   servers: SyncServerHost;
+  /** The same, in a second process (started on first use), for a second server running beside the first. */
+  moreServers: SyncServerHost;
 }
 
 export interface Scenario {

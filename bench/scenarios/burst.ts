@@ -2,7 +2,8 @@
  * 2. Burst: one client issues N createNode patches back to back, timed until the server has
  * acknowledged all of them (whenSynced). The floor writes the same rows, in batches, to two raw
  * kuzu-wasm databases by COPY, with one ws round trip per batch (the second database behind a bare
- * ws endpoint): the least work any client+server pair must do to store the rows twice.
+ * ws endpoint): the least work any client+server pair must do to store the rows twice. Ours runs
+ * twice, against a server on each driver: the default kuzu-wasm, and the native `kuzu` package.
  */
 import { cpuDetail, timed, wall } from '../lib/cpu.js';
 import { items } from '../lib/items.js';
@@ -11,6 +12,7 @@ import { RawPeer, startRawServer } from '../lib/raw-peer.js';
 import { ratioResult } from '../lib/report.js';
 import { interleave, ms } from '../lib/rounds.js';
 import { pick, type Scenario } from '../lib/scenario.js';
+import type { SyncServerHandle } from '../lib/server-child.js';
 import { LONG, openClient, writeEach } from '../lib/sync.js';
 
 const SIZES = { full: { patches: 10_000, batch: 1000, rounds: 3 }, quick: { patches: 1000, batch: 250, rounds: 1 } };
@@ -20,21 +22,23 @@ export const burst: Scenario = {
   async run(ctx) {
     const size = pick(ctx, SIZES);
     // Both servers live for the whole scenario, so both tables grow by the same rows each round.
-    const [server, rawServer] = await Promise.all([ctx.servers.fresh(), startRawServer()]);
+    const [server, nativeServer, rawServer] = await Promise.all([ctx.servers.fresh(), ctx.moreServers.fresh({ driver: 'native' }), startRawServer()]);
+    const ours = (s: SyncServerHandle) => async (r: number) => {
+      const client = await openClient(s.url);
+      await client.whenSynced(LONG);
+      const rows = items(size.patches, 0, `r${r}`);
+      const t = await timed(s, () => writeEach(client, rows));
+      await client.close();
+      const { version } = await s.stats();
+      if (version !== size.patches * (r + 1)) throw new Error(`burst: server at version ${version}`);
+      return t;
+    };
     try {
       const rounds = await interleave(
         size.rounds,
         {
-          ours: async (r) => {
-            const client = await openClient(server.url);
-            await client.whenSynced(LONG);
-            const rows = items(size.patches, 0, `r${r}`);
-            const t = await timed(server, () => writeEach(client, rows));
-            await client.close();
-            const { version } = await server.stats();
-            if (version !== size.patches * (r + 1)) throw new Error(`burst: server at version ${version}`);
-            return t;
-          },
+          ours: ours(server),
+          oursNative: ours(nativeServer),
           floor: async (r) => {
             const local = await RawKuzu.items();
             const peer = await RawPeer.connect(rawServer.url);
@@ -55,16 +59,27 @@ export const burst: Scenario = {
         ctx.log,
         (t) => ms(t.ms),
       );
+      const baselineIs = `the same rows COPYed in batches of ${size.batch} into a kuzu-wasm database and, through one ws round trip per batch, into a second one behind a bare ws endpoint; all on one thread, no overlap`;
       return [
         ratioResult({
           scenario: `burst: ${size.patches} patches until acked`,
           unit: 'ms',
           ours: wall(rounds.ours),
           baseline: wall(rounds.floor),
-          baselineIs: `the same rows COPYed in batches of ${size.batch} into a kuzu-wasm database and, through one ws round trip per batch, into a second one behind a bare ws endpoint; all on one thread, no overlap`,
+          baselineIs,
           maxRatio: 2,
-          note: 'server in its own process',
+          note: 'server in its own process, default driver (kuzu-wasm)',
           detail: { ...cpuDetail('ours', rounds.ours), ...cpuDetail('floor', rounds.floor) },
+        }),
+        ratioResult({
+          scenario: `burst: ${size.patches} patches until acked, server driver native`,
+          unit: 'ms',
+          ours: wall(rounds.oursNative),
+          baseline: wall(rounds.floor),
+          baselineIs,
+          maxRatio: 2,
+          note: "server in its own process, driver: 'native' (the kuzu 0.11.3 package)",
+          detail: { ...cpuDetail('ours', rounds.oursNative), ...cpuDetail('floor', rounds.floor) },
         }),
       ];
     } finally {

@@ -6,7 +6,7 @@ import { sendCoalesced } from '../net/coalesce.js';
 import { decodeClientMessage, DEFAULT_MAX_MESSAGE_BYTES } from '../protocol/decode.js';
 import type { ErrorCode, Snapshot } from '../protocol/types.js';
 import { GraphStore } from '../store/graph-store.js';
-import { wasmDriver } from '../store/kuzu/wasm-driver.js';
+import { nativeDriver, wasmDriver } from '../store/kuzu/worker-driver.js';
 import { Authority, type Peer } from './authority.js';
 import { createPromRegistry, metricsHandler, metricsPathProblem, ServerMetrics, type SyncServerMetrics } from './metrics.js';
 import type { Logger, Principal, SyncServerOptions } from './options.js';
@@ -85,7 +85,8 @@ export async function createSyncServer(options: SyncServerOptions = {}): Promise
   const metricsProblem = metricsPath === undefined ? undefined : metricsPathProblem(metricsPath, path);
   if (metricsProblem) throw new Error(`kuzu-sync: metricsPath ${metricsProblem}`);
 
-  const storeOptions = { driver: options.driver ?? wasmDriver({ thread: 'kuzu-sync-server' }), ...(options.bufferSize ? { bufferSize: options.bufferSize } : {}) };
+  const driver = options.driver === 'native' ? nativeDriver() : options.driver === undefined || options.driver === 'wasm' ? wasmDriver({ thread: 'kuzu-sync-server' }) : options.driver;
+  const storeOptions = { driver, ...(options.bufferSize ? { bufferSize: options.bufferSize } : {}) };
   const store = await GraphStore.open(options.databasePath ?? ':memory:', storeOptions);
   const log = new ServerLog(store, options.logRetention ?? 100_000);
   const connections = new Set<Connection>();

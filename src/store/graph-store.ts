@@ -8,7 +8,7 @@ import { acquireFileLock, type FileLock } from './file-lock.js';
 import { fold, GraphModel } from './graph-model.js';
 import type { KuzuConnection, KuzuDriver } from './kuzu/driver.js';
 import type { Row, RowValue, Step } from './kuzu/steps.js';
-import { wasmDriver } from './kuzu/wasm-driver.js';
+import { wasmDriver } from './kuzu/worker-driver.js';
 import { planOp, type Statement } from './planner.js';
 
 /**

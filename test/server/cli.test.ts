@@ -12,10 +12,15 @@ const dir = tempDir();
 test('--help explains the command and its flags', () => {
   const r = spawnSync(process.execPath, ['--import', 'tsx', cli, '--help'], { encoding: 'utf8' });
   assert.is(r.status, 0);
-  for (const flag of ['serve', '--port', '--db', '--host', '--conflict']) assert.match(r.stdout, flag);
-  const bad = spawnSync(process.execPath, ['--import', 'tsx', cli, 'serve', '--port', 'eighty'], { encoding: 'utf8' });
-  assert.is(bad.status, 2);
-  assert.match(bad.stderr, /--port must be a whole number/);
+  for (const flag of ['serve', '--port', '--db', '--host', '--conflict', '--driver']) assert.match(r.stdout, flag);
+  for (const [args, message] of [
+    [['--port', 'eighty'], /--port must be a whole number/],
+    [['--driver', 'postgres'], /--driver must be wasm or native/],
+  ] as const) {
+    const bad = spawnSync(process.execPath, ['--import', 'tsx', cli, 'serve', ...args], { encoding: 'utf8' });
+    assert.is(bad.status, 2);
+    assert.match(bad.stderr, message);
+  }
 });
 
 test('kuzu-sync serve: logs connections, shuts down cleanly on SIGTERM, keeps what it accepted', async () => {

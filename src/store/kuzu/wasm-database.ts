@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { normalizeRow } from './normalize.js';
+import { PREPARED_CACHE_LIMIT, PreparedCache } from './prepared-cache.js';
 import { DatabaseError, type SyncDatabase } from './sync-database.js';
 import type { Row } from './steps.js';
 
@@ -40,12 +41,10 @@ export function loadKuzuWasm(): Promise<KuzuSyncModule> {
   return modulePromise;
 }
 
-const PREPARED_CACHE_LIMIT = 512;
-
 export class WasmDatabase implements SyncDatabase {
   private readonly db: { close(): void };
   private readonly conn: KuzuConnection;
-  private readonly prepared = new Map<string, KuzuPrepared>();
+  private readonly prepared = new PreparedCache<KuzuPrepared>(PREPARED_CACHE_LIMIT, (p) => p.close());
 
   constructor(kuzu: KuzuSyncModule, path: string, bufferSize: number) {
     // One thread per database. Kuzu's default (all cores) starts a pthread pool per database: with 50
@@ -56,7 +55,7 @@ export class WasmDatabase implements SyncDatabase {
   }
 
   execute(cypher: string, params?: Record<string, unknown>): Row[] {
-    const result = params ? this.conn.execute(this.prepare(cypher), params) : this.conn.query(cypher);
+    const result = params ? this.conn.execute(this.prepared.get(cypher, (c) => this.prepare(c)), params) : this.conn.query(cypher);
     try {
       // getAllObjects on a failed result traps the wasm module: check first.
       if (!result.isSuccess()) throw new DatabaseError(result.getErrorMessage());
@@ -68,30 +67,16 @@ export class WasmDatabase implements SyncDatabase {
   }
 
   private prepare(cypher: string): KuzuPrepared {
-    let p = this.prepared.get(cypher);
-    if (p) {
-      // Map order doubles as LRU order.
-      this.prepared.delete(cypher);
-      this.prepared.set(cypher, p);
-      return p;
-    }
-    p = this.conn.prepare(cypher);
+    const p = this.conn.prepare(cypher);
     if (!p.isSuccess()) {
       const message = p.getErrorMessage();
       p.close();
       throw new DatabaseError(message);
     }
-    this.prepared.set(cypher, p);
-    if (this.prepared.size > PREPARED_CACHE_LIMIT) {
-      const [oldest, stmt] = this.prepared.entries().next().value as [string, KuzuPrepared];
-      this.prepared.delete(oldest);
-      stmt.close();
-    }
     return p;
   }
 
   forgetPrepared(): void {
-    for (const p of this.prepared.values()) p.close();
     this.prepared.clear();
   }
 

@@ -1,8 +1,11 @@
 import type { RunOptions, RunResult, Step } from './steps.js';
 
+/** Which Kuzu runs in the worker: kuzu-wasm's sync build, or the native `kuzu` package. */
+export type Engine = 'wasm' | 'native';
+
 /** Messages between the main thread and the database worker. */
 export type WorkerRequest =
-  | { id: number; type: 'open'; path: string; bufferSize: number }
+  | { id: number; type: 'open'; engine: Engine; path: string; bufferSize: number }
   | { id: number; type: 'run'; handle: number; steps: Step[]; options: RunOptions }
   | { id: number; type: 'close'; handle: number };
 

@@ -1,9 +1,11 @@
 /**
  * The database thread. kuzu-wasm's sync build runs here, so statements cost no round trips through
  * the async wrapper (measured 3x cheaper per call) and the main thread stays free for sockets and timers.
- * One worker hosts many databases: they share one wasm memory either way.
+ * One worker hosts many databases: they share one wasm memory either way. The native engine runs
+ * here too, for the same reason: its sync calls block the thread they are made on.
  */
 import { parentPort } from 'node:worker_threads';
+import { loadKuzuNative, NativeDatabase } from './native-database.js';
 import { runSteps } from './run-steps.js';
 import type { SyncDatabase } from './sync-database.js';
 import { loadKuzuWasm, WasmDatabase } from './wasm-database.js';
@@ -16,9 +18,9 @@ let nextHandle = 1;
 async function handle(req: WorkerRequest): Promise<WorkerResponse> {
   switch (req.type) {
     case 'open': {
-      const kuzu = await loadKuzuWasm();
+      const db = req.engine === 'native' ? new NativeDatabase(loadKuzuNative(), req.path, req.bufferSize) : new WasmDatabase(await loadKuzuWasm(), req.path, req.bufferSize);
       const handle = nextHandle++;
-      databases.set(handle, new WasmDatabase(kuzu, req.path, req.bufferSize));
+      databases.set(handle, db);
       return { id: req.id, ok: true, handle };
     }
     case 'run': {

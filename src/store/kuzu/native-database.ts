@@ -1,0 +1,99 @@
+import { createRequire } from 'node:module';
+import { normalizeRow } from './normalize.js';
+import { PREPARED_CACHE_LIMIT, PreparedCache } from './prepared-cache.js';
+import { DatabaseError, type SyncDatabase } from './sync-database.js';
+import type { Row } from './steps.js';
+
+const require = createRequire(import.meta.url);
+
+interface NativeResult {
+  getAllSync(): Record<string, unknown>[];
+  close(): void;
+}
+interface NativePrepared {
+  isSuccess(): boolean;
+  getErrorMessage(): string;
+}
+interface NativeConnection {
+  querySync(cypher: string): NativeResult | NativeResult[];
+  prepareSync(cypher: string): NativePrepared;
+  executeSync(p: NativePrepared, params: Record<string, unknown>): NativeResult | NativeResult[];
+  closeSync(): void;
+}
+interface NativeModule {
+  VERSION: string;
+  Database: new (path: string, bufferManagerSize: number) => { closeSync(): void };
+  Connection: new (db: unknown, numThreads: number) => NativeConnection;
+}
+
+/** The version whose file format kuzu-wasm 0.11.3 shares (storage version 39). */
+export const NATIVE_KUZU_VERSION = '0.11.3';
+
+let native: NativeModule | undefined;
+
+/**
+ * The native `kuzu` package is an optional peer dependency: 540 MB installed, and a server-side
+ * choice. Its absence, or another version (another file format), is a clear error, not a crash.
+ */
+export function loadKuzuNative(): NativeModule {
+  if (native) return native;
+  let mod: NativeModule;
+  try {
+    mod = require('kuzu') as NativeModule;
+  } catch (e) {
+    throw new DatabaseError(`driver 'native' needs the package kuzu@${NATIVE_KUZU_VERSION}: npm install kuzu@${NATIVE_KUZU_VERSION} (${(e as Error).message.split('\n')[0]})`);
+  }
+  if (mod.VERSION !== NATIVE_KUZU_VERSION) {
+    throw new DatabaseError(`driver 'native' needs kuzu ${NATIVE_KUZU_VERSION} (the file format kuzu-wasm ${NATIVE_KUZU_VERSION} reads); found ${mod.VERSION}`);
+  }
+  return (native = mod);
+}
+
+const single = (r: NativeResult | NativeResult[]): NativeResult => (Array.isArray(r) ? r[r.length - 1]! : r);
+
+/**
+ * The native engine behind the same surface as kuzu-wasm's sync build. Unlike the wasm build it
+ * fsyncs its commits and locks its file. It throws on a failed statement; the message is the same.
+ */
+export class NativeDatabase implements SyncDatabase {
+  private readonly db: { closeSync(): void };
+  private readonly conn: NativeConnection;
+  private readonly prepared = new PreparedCache<NativePrepared>(PREPARED_CACHE_LIMIT, () => {});
+
+  constructor(kuzu: NativeModule, path: string, bufferSize: number) {
+    this.db = new kuzu.Database(path, bufferSize);
+    // One thread, as with wasm: the statements of sync are small, and the server's main thread needs a core.
+    this.conn = new kuzu.Connection(this.db, 1);
+  }
+
+  execute(cypher: string, params?: Record<string, unknown>): Row[] {
+    let result: NativeResult;
+    try {
+      result = single(params ? this.conn.executeSync(this.prepared.get(cypher, (c) => this.prepare(c)), params) : this.conn.querySync(cypher));
+    } catch (e) {
+      if (e instanceof DatabaseError) throw e;
+      throw new DatabaseError((e as Error).message);
+    }
+    try {
+      return result.getAllSync().map(normalizeRow);
+    } finally {
+      result.close();
+    }
+  }
+
+  private prepare(cypher: string): NativePrepared {
+    const p = this.conn.prepareSync(cypher);
+    if (!p.isSuccess()) throw new DatabaseError(p.getErrorMessage());
+    return p;
+  }
+
+  forgetPrepared(): void {
+    this.prepared.clear();
+  }
+
+  close(): void {
+    this.forgetPrepared();
+    this.conn.closeSync();
+    this.db.closeSync();
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * The native `kuzu` 0.11.3 driver (a server option): the same values as the wasm driver on every
+ * write path, files either engine can open, and a server that keeps what it accepted across restarts.
+ */
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Op, Props } from '../../src/protocol/types.js';
+import { GraphStore } from '../../src/store/graph-store.js';
+import { NULL_SENTINEL } from '../../src/store/kuzu/csv.js';
+import { CSV_MIN_ROWS } from '../../src/store/kuzu/run-steps.js';
+import { nativeDriver, wasmDriver } from '../../src/store/kuzu/worker-driver.js';
+import { canonical } from '../helpers/snapshot.js';
+import { assertConverged, client, server } from '../helpers/sync.js';
+import { tempDir } from '../helpers/temp.js';
+
+const dir = tempDir();
+const nasty = ['plain', '', 'a,b', 'he said "hi"', 'line1\nline2', 'ünïcødé 🎉', NULL_SENTINEL, ';DROP TABLE Row;', 'nul \u0000 char', 'x'.repeat(5000)];
+
+function rows(n: number, prefix: string): Op[] {
+  return Array.from({ length: n }, (_, i): Op => {
+    const props: Props = { s: nasty[i % nasty.length]!, n: i % 3 === 0 ? i : i + 0.25, b: i % 2 === 0, l: i % 2 ? ['a,b', 'c'] : [], nums: [i, 0.5] };
+    return { op: 'create_node', label: 'Row', id: `${prefix}-${i}`, properties: props };
+  });
+}
+
+for (const [path, count] of [
+  ['per-row', CSV_MIN_ROWS - 1],
+  ['bulk CSV', CSV_MIN_ROWS * 4],
+] as const) {
+  test(`native, ${path} path: every value reads back as the wasm engine reads it`, async () => {
+    const ops = rows(count, path);
+    const read = async (driver: ReturnType<typeof wasmDriver>) => {
+      const s = await GraphStore.open(':memory:', { driver });
+      const { value } = await s.write((tx) => tx.apply(ops));
+      assert.ok(value.ok, JSON.stringify(value));
+      const snap = canonical(await s.exportSnapshot());
+      await s.close();
+      return snap;
+    };
+    const native = await read(nativeDriver());
+    assert.is(native.nodes.length, count);
+    assert.equal(native, await read(wasmDriver()));
+  });
+}
+
+test('a file written by the native engine opens in kuzu-wasm, and the other way round', async () => {
+  const path = join(dir, 'shared.kz');
+  const a = await GraphStore.open(path, { driver: nativeDriver() });
+  await a.write((tx) => tx.apply(rows(CSV_MIN_ROWS * 2, 'native')));
+  const written = canonical(await a.exportSnapshot());
+  await a.close();
+
+  const b = await GraphStore.open(path, { driver: wasmDriver() });
+  assert.equal(canonical(await b.exportSnapshot()), written, 'wasm reads what native wrote');
+  await b.write((tx) => tx.apply(rows(3, 'wasm')));
+  const both = canonical(await b.exportSnapshot());
+  await b.close();
+
+  const c = await GraphStore.open(path, { driver: nativeDriver() });
+  assert.equal(canonical(await c.exportSnapshot()), both, 'native reads what wasm added');
+  await c.close();
+});
+
+test("a failed statement is the store's typed error, and the transaction is rolled back", async () => {
+  const s = await GraphStore.open(':memory:', { driver: nativeDriver() });
+  await s.write((tx) => tx.apply([{ op: 'create_node', label: 'Row', id: 'dup', properties: { s: 'first' } }]));
+  const { value } = await s.write((tx) => tx.apply([
+    { op: 'create_node', label: 'Row', id: 'other', properties: { s: 'x' } },
+    { op: 'create_node', label: 'Row', id: 'dup', properties: { s: 'second' } },
+  ]));
+  assert.is(value.ok, false, 'a duplicate id is refused');
+  assert.equal(await s.query('MATCH (r:Row) RETURN r.id AS id, r.s AS s ORDER BY id'), [{ id: 'dup', s: 'first' }]);
+  await s.close();
+});
+
+test("driver: 'native' server: clients converge, and what it accepted survives a restart", async () => {
+  const databasePath = join(dir, 'server.kz');
+  let s = await server({ driver: 'native', databasePath });
+  const a = await client(s);
+  const b = await client(s);
+  for (let i = 0; i < 40; i++) await a.createNode('Item', { n: i, name: nasty[i % nasty.length]! }, { id: `i${i}` });
+  await a.batch((tx) => {
+    tx.createEdge('NEXT', 'i0', 'i1', { w: 1.5 });
+    tx.setProperty('node', 'i2', 'name', null);
+  });
+  await a.whenSynced();
+  await b.whenSynced();
+  await assertConverged(s, a, b);
+  const version = s.getVersion();
+  const truth = canonical(await s.exportSnapshot());
+  await Promise.all([a.close(), b.close()]);
+  await s.close();
+
+  s = await server({ driver: 'native', databasePath });
+  assert.is(s.getVersion(), version, 'the version survives');
+  assert.equal(canonical(await s.exportSnapshot()), truth, 'the graph survives');
+  const late = await client(s);
+  await late.whenSynced();
+  await assertConverged(s, late);
+  await late.close();
+  await s.close();
+});
+
+test.run();
