@@ -1,11 +1,13 @@
 /**
- * How to run kuzu-wasm: the same prepared single-row CREATE, autocommitted, through
- * (a) the sync build on the calling thread, (b) kuzu-wasm's async wrapper, (c) kuzu-sync's driver
- * (the sync build in a worker thread we own). Interleaved rounds, medians, ratios to (a).
+ * How to run Kuzu: the same prepared single-row CREATE, autocommitted, through (a) kuzu-wasm's sync
+ * build on the calling thread, (b) kuzu-wasm's async wrapper, (c) kuzu-sync's wasm driver (the sync
+ * build in a worker thread we own), (d) kuzu-sync's native driver (the `kuzu` package in the same
+ * kind of worker). Interleaved rounds, medians, ratios to (a).
  *   node --import tsx bench/driver-variants.ts [--n 300] [--rounds 3]
  */
 import { createRequire } from 'node:module';
-import { wasmDriver } from '../src/store/kuzu/worker-driver.js';
+import type { KuzuDriver } from '../src/store/kuzu/driver.js';
+import { nativeDriver, wasmDriver } from '../src/store/kuzu/worker-driver.js';
 
 const require = createRequire(import.meta.url);
 const arg = (name: string, d: number) => {
@@ -63,12 +65,12 @@ function asyncVariant(): Variant {
   };
 }
 
-function workerVariant(): Variant {
-  let c: Awaited<ReturnType<ReturnType<typeof wasmDriver>['open']>>;
+function workerVariant(name: string, driver: KuzuDriver): Variant {
+  let c: Awaited<ReturnType<KuzuDriver['open']>>;
   return {
-    name: "kuzu-sync's worker driver",
+    name,
     async setup() {
-      c = await wasmDriver({ thread: 'bench' }).open(':memory:', { bufferSize: 64 << 20 });
+      c = await driver.open(':memory:', { bufferSize: 64 << 20 });
       await c.run([{ kind: 'query', cypher: DDL, ddl: true }]);
       return async (i) => {
         const r = await c.run([{ kind: 'query', cypher: INSERT, params: { id: `w${i}`, name: 'x' } }], { transaction: false });
@@ -82,7 +84,12 @@ function workerVariant(): Variant {
 }
 
 export async function measureDriverVariants(n = N, rounds = ROUNDS) {
-  const variants = [syncVariant(), asyncVariant(), workerVariant()];
+  const variants = [
+    syncVariant(),
+    asyncVariant(),
+    workerVariant("kuzu-sync's wasm driver", wasmDriver({ thread: 'bench' })),
+    workerVariant("kuzu-sync's native driver", nativeDriver({ thread: 'bench-native' })),
+  ];
   const runs = await Promise.all(variants.map((v) => v.setup()));
   const perCall: number[][] = variants.map(() => []);
   let offset = 0;
