@@ -6,6 +6,7 @@ import { sendCoalesced } from '../net/coalesce.js';
 import { decodeClientMessage, DEFAULT_MAX_MESSAGE_BYTES } from '../protocol/decode.js';
 import type { ErrorCode, Snapshot } from '../protocol/types.js';
 import { GraphStore } from '../store/graph-store.js';
+import type { KuzuDriver } from '../store/kuzu/driver.js';
 import { nativeDriver, wasmDriver } from '../store/kuzu/worker-driver.js';
 import { Authority, type Peer } from './authority.js';
 import { createPromRegistry, metricsHandler, metricsPathProblem, ServerMetrics, type SyncServerMetrics } from './metrics.js';
@@ -75,6 +76,15 @@ class Connection implements Peer {
   }
 }
 
+function serverDriver(choice: SyncServerOptions['driver']): KuzuDriver {
+  if (choice === undefined || choice === 'wasm') return wasmDriver({ thread: 'kuzu-sync-server' });
+  if (choice === 'native') return nativeDriver();
+  if (typeof choice !== 'object' || choice === null || typeof choice.open !== 'function') {
+    throw new Error(`kuzu-sync: driver must be 'wasm', 'native' or a KuzuDriver, got ${JSON.stringify(choice)}`);
+  }
+  return choice;
+}
+
 export async function createSyncServer(options: SyncServerOptions = {}): Promise<SyncServer> {
   const logger = options.logger ?? silentLogger;
   const path = options.path ?? '/sync';
@@ -85,7 +95,7 @@ export async function createSyncServer(options: SyncServerOptions = {}): Promise
   const metricsProblem = metricsPath === undefined ? undefined : metricsPathProblem(metricsPath, path);
   if (metricsProblem) throw new Error(`kuzu-sync: metricsPath ${metricsProblem}`);
 
-  const driver = options.driver === 'native' ? nativeDriver() : options.driver === undefined || options.driver === 'wasm' ? wasmDriver({ thread: 'kuzu-sync-server' }) : options.driver;
+  const driver = serverDriver(options.driver);
   const storeOptions = { driver, ...(options.bufferSize ? { bufferSize: options.bufferSize } : {}) };
   const store = await GraphStore.open(options.databasePath ?? ':memory:', storeOptions);
   const log = new ServerLog(store, options.logRetention ?? 100_000);

@@ -10,6 +10,7 @@ import { GraphStore } from '../../src/store/graph-store.js';
 import { NULL_SENTINEL } from '../../src/store/kuzu/csv.js';
 import { CSV_MIN_ROWS } from '../../src/store/kuzu/run-steps.js';
 import { nativeDriver, wasmDriver } from '../../src/store/kuzu/worker-driver.js';
+import { rejects } from '../helpers/assert.js';
 import { canonical } from '../helpers/snapshot.js';
 import { assertConverged, client, server } from '../helpers/sync.js';
 import { tempDir } from '../helpers/temp.js';
@@ -62,16 +63,36 @@ test('a file written by the native engine opens in kuzu-wasm, and the other way 
   await c.close();
 });
 
-test("a failed statement is the store's typed error, and the transaction is rolled back", async () => {
-  const s = await GraphStore.open(':memory:', { driver: nativeDriver() });
-  await s.write((tx) => tx.apply([{ op: 'create_node', label: 'Row', id: 'dup', properties: { s: 'first' } }]));
-  const { value } = await s.write((tx) => tx.apply([
-    { op: 'create_node', label: 'Row', id: 'other', properties: { s: 'x' } },
-    { op: 'create_node', label: 'Row', id: 'dup', properties: { s: 'second' } },
-  ]));
-  assert.is(value.ok, false, 'a duplicate id is refused');
-  assert.equal(await s.query('MATCH (r:Row) RETURN r.id AS id, r.s AS s ORDER BY id'), [{ id: 'dup', s: 'first' }]);
-  await s.close();
+test('a statement Kuzu refuses inside a transaction rolls back the statements before it', async () => {
+  const conn = await nativeDriver().open(':memory:', { bufferSize: 64 << 20 });
+  await conn.run([{ kind: 'query', cypher: 'CREATE NODE TABLE T(id STRING, PRIMARY KEY(id))', ddl: true }]);
+  await conn.run([{ kind: 'query', cypher: 'CREATE (:T {id: $id})', params: { id: 'dup' } }]);
+  const failed = await conn.run([
+    { kind: 'query', cypher: 'CREATE (:T {id: $id})', params: { id: 'before' } },
+    { kind: 'query', cypher: 'CREATE (:T {id: $id})', params: { id: 'dup' } },
+    { kind: 'query', cypher: 'CREATE (:T {id: $id})', params: { id: 'after' } },
+  ]);
+  assert.is(failed.ok, false);
+  assert.is(!failed.ok && failed.failedAt, 1, 'the duplicate primary key is the failing step');
+  assert.match(!failed.ok ? failed.message : '', /duplicated primary key/);
+  const rows = await conn.run([{ kind: 'query', cypher: 'MATCH (t:T) RETURN t.id AS id ORDER BY id' }], { readOnly: true });
+  assert.equal(rows.ok && rows.results[0], [{ id: 'dup' }], 'nothing of the failed transaction committed');
+  // Read-only transactions refuse writes on this engine too: query() relies on it.
+  const write = await conn.run([{ kind: 'query', cypher: "CREATE (:T {id: 'ro'})" }], { readOnly: true });
+  assert.is(write.ok, false);
+  await conn.close();
+});
+
+test('Kuzu runs with one thread, and an unreadable file fails at open', async () => {
+  const conn = await nativeDriver().open(':memory:', { bufferSize: 64 << 20 });
+  const res = await conn.run([{ kind: 'query', cypher: "CALL current_setting('threads') RETURN *" }], { readOnly: true });
+  assert.equal(res.ok && res.results[0], [{ threads: '1' }]);
+  await conn.close();
+  await rejects(nativeDriver().open(join(dir, 'no-such-dir', 'x.kz'), { bufferSize: 64 << 20 }), /./);
+});
+
+test("createSyncServer refuses a driver that is neither 'wasm', 'native' nor a KuzuDriver", async () => {
+  await rejects(server({ driver: 'Native' as never }), /driver must be 'wasm', 'native' or a KuzuDriver, got "Native"/);
 });
 
 test("driver: 'native' server: clients converge, and what it accepted survives a restart", async () => {

@@ -15,6 +15,8 @@ interface NativePrepared {
   getErrorMessage(): string;
 }
 interface NativeConnection {
+  initSync(): void;
+  setMaxNumThreadForExec(n: number): void;
   querySync(cypher: string): NativeResult | NativeResult[];
   prepareSync(cypher: string): NativePrepared;
   executeSync(p: NativePrepared, params: Record<string, unknown>): NativeResult | NativeResult[];
@@ -49,7 +51,14 @@ export function loadKuzuNative(): NativeModule {
   return (native = mod);
 }
 
-const single = (r: NativeResult | NativeResult[]): NativeResult => (Array.isArray(r) ? r[r.length - 1]! : r);
+/** Statements run one at a time: several in one string (which preparing refuses anyway) are an error. */
+function single(r: NativeResult | NativeResult[]): NativeResult {
+  if (!Array.isArray(r)) return r;
+  for (const x of r) x.close();
+  throw new DatabaseError('one statement at a time');
+}
+
+const asDatabaseError = (e: unknown): DatabaseError => (e instanceof DatabaseError ? e : new DatabaseError(e instanceof Error ? e.message : String(e)));
 
 /**
  * The native engine behind the same surface as kuzu-wasm's sync build. Unlike the wasm build it
@@ -62,8 +71,17 @@ export class NativeDatabase implements SyncDatabase {
 
   constructor(kuzu: NativeModule, path: string, bufferSize: number) {
     this.db = new kuzu.Database(path, bufferSize);
-    // One thread, as with wasm: the statements of sync are small, and the server's main thread needs a core.
-    this.conn = new kuzu.Connection(this.db, 1);
+    try {
+      this.conn = new kuzu.Connection(this.db, 1);
+      // The package opens lazily, and applies the constructor's thread count only on its async
+      // path: open now, so a bad file fails here, and with one thread, as with wasm (the statements
+      // of sync are small, and the server's main thread needs a core).
+      this.conn.initSync();
+      this.conn.setMaxNumThreadForExec(1);
+    } catch (e) {
+      this.db.closeSync();
+      throw asDatabaseError(e);
+    }
   }
 
   execute(cypher: string, params?: Record<string, unknown>): Row[] {
@@ -71,11 +89,12 @@ export class NativeDatabase implements SyncDatabase {
     try {
       result = single(params ? this.conn.executeSync(this.prepared.get(cypher, (c) => this.prepare(c)), params) : this.conn.querySync(cypher));
     } catch (e) {
-      if (e instanceof DatabaseError) throw e;
-      throw new DatabaseError((e as Error).message);
+      throw asDatabaseError(e);
     }
     try {
       return result.getAllSync().map(normalizeRow);
+    } catch (e) {
+      throw asDatabaseError(e);
     } finally {
       result.close();
     }
@@ -93,7 +112,10 @@ export class NativeDatabase implements SyncDatabase {
 
   close(): void {
     this.forgetPrepared();
-    this.conn.closeSync();
-    this.db.closeSync();
+    try {
+      this.conn.closeSync();
+    } finally {
+      this.db.closeSync();
+    }
   }
 }
