@@ -37,7 +37,8 @@ type Raw = string | Buffer | ArrayBuffer | Buffer[];
 function toText(raw: Raw): string {
   if (typeof raw === 'string') return raw;
   if (Array.isArray(raw)) return Buffer.concat(raw).toString('utf8');
-  return Buffer.from(raw as ArrayBuffer).toString('utf8');
+  // Buffer.from(aBuffer) would copy it first: every message, on both ends.
+  return (Buffer.isBuffer(raw) ? raw : Buffer.from(raw)).toString('utf8');
 }
 function byteLength(raw: Raw): number {
   if (typeof raw === 'string') return Buffer.byteLength(raw);
