@@ -28,8 +28,18 @@ export const server = (options: SyncServerOptions = {}): Promise<SyncServer> => 
 export const client = (s: { url: string } | string, options: Partial<SyncClientOptions> = {}): Promise<SyncClient> =>
   createSyncClient({ serverUrl: typeof s === 'string' ? s : s.url, reconnectInterval: 50, maxReconnectInterval: 500, heartbeatInterval: 5000, ...options });
 
-/** The client's graph equals the server's, node for node and edge for edge. */
+/**
+ * Every client has nothing pending and has seen every version the server has. whenSynced alone says
+ * nothing about other clients' writes still on their way here.
+ */
+export async function caughtUp(server: SyncServer, ...clients: SyncClient[]): Promise<void> {
+  await synced(...clients);
+  await until(() => clients.every((c) => c.getServerVersion() === server.getVersion()), 30_000, 'clients to reach the server version');
+}
+
+/** The client's graph equals the server's, node for node and edge for edge, once it has caught up. */
 export async function assertConverged(server: SyncServer, ...clients: SyncClient[]): Promise<void> {
+  await caughtUp(server, ...clients);
   const truth = canonical(await server.exportSnapshot());
   for (const c of clients) {
     const mine = canonical(await c.exportSnapshot());

@@ -88,7 +88,7 @@ test('Kuzu runs with one thread, and an unreadable file fails at open', async ()
   const res = await conn.run([{ kind: 'query', cypher: "CALL current_setting('threads') RETURN *" }], { readOnly: true });
   assert.equal(res.ok && res.results[0], [{ threads: '1' }]);
   await conn.close();
-  await rejects(nativeDriver().open(join(dir, 'no-such-dir', 'x.kz'), { bufferSize: 64 << 20 }), /./);
+  await rejects(nativeDriver().open(join(dir, 'no-such-dir', 'x.kz'), { bufferSize: 64 << 20 }), /Cannot open file .*no-such-dir/);
 });
 
 test("createSyncServer refuses a driver that is neither 'wasm', 'native' nor a KuzuDriver", async () => {

@@ -65,20 +65,40 @@ test('processes that find the same stale lock at once: exactly one takes it over
   for (let round = 0; round < 3; round++) {
     const path = join(dir, `contended-${round}.kz`);
     writeFileSync(`${path}.lock`, `${deadPid}@${host}`);
-    const startAt = Date.now() + 4000; // all of them past their start-up, then at the same instant
-    const racer = `import('${lockModule}').then(async (m) => {
-      while (Date.now() < ${startAt}) {}
-      try { const l = m.acquireFileLock(${JSON.stringify(path)}); console.log('got'); await new Promise((r) => setTimeout(r, 1500)); l.release(); }
-      catch (e) { console.log(/in use by process \\d+@/.test(e.message) ? 'busy' : 'error ' + e.message); }
+    // Each racer reports 'ready' once started; then all spin to one instant the parent names, and
+    // race. The winner holds the lock until the parent has heard from every racer.
+    const racer = `import('${lockModule}').then((m) => {
+      const lines = require('node:readline').createInterface({ input: process.stdin });
+      let lock;
+      lines.on('line', (line) => {
+        if (line === 'release') { lock?.release(); process.exit(0); }
+        const at = Number(line.slice(3));
+        while (Date.now() < at) {}
+        try { lock = m.acquireFileLock(${JSON.stringify(path)}); console.log('got'); }
+        catch (e) { console.log(/in use by process \\d+@/.test(e.message) ? 'busy' : 'error ' + e.message); }
+      });
+      console.log('ready');
     })`;
-    const outcomes = await Promise.all(
-      Array.from({ length: 4 }, () => new Promise<string>((resolve) => {
-        const c = spawn(process.execPath, ['--import', 'tsx', '-e', racer], { stdio: ['ignore', 'pipe', 'inherit'] });
-        let out = '';
-        c.stdout.on('data', (d) => (out += d));
-        c.on('close', () => resolve(out.trim()));
-      })),
-    );
+    const racers = Array.from({ length: 4 }, () => {
+      const c = spawn(process.execPath, ['--import', 'tsx', '-e', racer], { stdio: ['pipe', 'pipe', 'inherit'] });
+      const lines: string[] = [];
+      const waiters: Array<() => void> = [];
+      c.stdout.on('data', (d: Buffer) => {
+        lines.push(...d.toString().split('\n').filter(Boolean));
+        for (const w of waiters.splice(0)) w();
+      });
+      const line = (n: number) => new Promise<string>((resolve) => {
+        const check = () => (lines.length > n ? resolve(lines[n]!) : waiters.push(check));
+        check();
+      });
+      return { c, line, closed: new Promise((r) => c.on('close', r)) };
+    });
+    for (const r of racers) assert.is(await r.line(0), 'ready');
+    const at = Date.now() + 300;
+    for (const r of racers) r.c.stdin.write(`go ${at}\n`);
+    const outcomes = await Promise.all(racers.map((r) => r.line(1)));
+    for (const r of racers) r.c.stdin.end('release\n');
+    await Promise.all(racers.map((r) => r.closed));
     assert.equal(outcomes.filter((o) => o === 'got').length, 1, `round ${round}: ${outcomes.join(', ')}`);
     assert.equal(outcomes.filter((o) => o === 'busy').length, 3, `round ${round}: ${outcomes.join(', ')}`);
     assert.not.ok(existsSync(`${path}.lock.takeover`), 'no guard left behind');
