@@ -1,3 +1,4 @@
+import { Histogram } from '../histogram.js';
 import type { SyncMetrics } from './options.js';
 
 /** Upper bounds (ms) of the acknowledgement latency histogram; the last bucket is +Inf. */
@@ -15,16 +16,10 @@ export class Metrics {
   reconnects = 0;
   bytesIn = 0;
   bytesOut = 0;
-  private readonly counts = new Array<number>(ACK_BUCKETS.length + 1).fill(0);
-  private sum = 0;
-  private count = 0;
+  private readonly ackLatency = new Histogram(ACK_BUCKETS);
 
   observeAck(ms: number): void {
-    let i = ACK_BUCKETS.findIndex((b) => ms <= b);
-    if (i < 0) i = ACK_BUCKETS.length;
-    this.counts[i]!++;
-    this.sum += ms;
-    this.count++;
+    this.ackLatency.observe(ms);
   }
 
   snapshot(queueDepth: number): SyncMetrics {
@@ -40,7 +35,7 @@ export class Metrics {
       queueDepth,
       bytesIn: this.bytesIn,
       bytesOut: this.bytesOut,
-      ackLatency: { buckets: [...ACK_BUCKETS], counts: [...this.counts], sum: this.sum, count: this.count },
+      ackLatency: this.ackLatency.snapshot(),
     };
   }
 }

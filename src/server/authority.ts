@@ -38,7 +38,7 @@ export interface AuthorityOptions {
 
 export interface AuthorityEvents {
   /** After each committed group; `broadcasts`: patch_broadcast frames handed to subscribers. */
-  onCommitted?(accepted: number, rejected: number, ignored: number, broadcasts: number): void;
+  onCommitted?(broadcasts: number): void;
   /** A patch_response went out; `receivedAt` is when its frame arrived (performance.now()). */
   onAnswered?(status: PatchStatus, code: ErrorCode | undefined, receivedAt: number): void;
   onSyncAnswered?(mode: 'delta' | 'snapshot'): void;
@@ -259,16 +259,12 @@ export class Authority {
 
   /** Answers and broadcasts, after the commit, in version order. */
   private publish(group: PatchItem[], verdicts: Verdict[]): void {
-    let accepted = 0;
-    let rejected = 0;
-    let ignored = 0;
     let broadcasts = 0;
     group.forEach((item, i) => {
       const v = verdicts[i]!;
       const patchId = patchIdOf(item);
       let response: PatchResponseMessage;
       if (v.status === 'accepted') {
-        accepted++;
         response = { type: 'patch_response', patchId, status: 'accepted', version: v.version };
         const broadcast = `{"type":"patch_broadcast","patch":${v.entry.json},"version":${v.version}}`;
         for (const peer of this.subscribers) {
@@ -278,10 +274,8 @@ export class Authority {
           }
         }
       } else if (v.status === 'rejected') {
-        rejected++;
         response = { type: 'patch_response', patchId, status: 'rejected', code: v.code, reason: v.reason };
       } else {
-        ignored++;
         // A re-send: say what became of it the first time, so a client whose answer was lost settles it.
         const o = this.log.outcome(clientOf(item), seqOf(item));
         response = { type: 'patch_response', patchId, status: 'ignored', ...(o.version !== undefined ? { version: o.version } : {}), ...(o.code ? { code: o.code, reason: o.reason } : {}) };
@@ -289,6 +283,6 @@ export class Authority {
       item.peer.send(JSON.stringify(response));
       this.events.onAnswered?.(v.status, v.status === 'rejected' ? v.code : undefined, item.receivedAt);
     });
-    this.events.onCommitted?.(accepted, rejected, ignored, broadcasts);
+    this.events.onCommitted?.(broadcasts);
   }
 }

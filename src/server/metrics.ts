@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
+import { Histogram } from '../histogram.js';
 import type { ErrorCode, PatchStatus } from '../protocol/types.js';
 import type { AuthorityEvents } from './authority.js';
 import { requestPath } from './request-path.js';
@@ -71,9 +72,7 @@ export class ServerMetrics implements AuthorityEvents {
   slowClientDrops = 0;
   readonly rejectedByCode = new Map<ErrorCode, number>();
   readonly decodeErrors = new Map<ErrorCode, number>();
-  private readonly ackCounts = new Array<number>(SERVER_ACK_BUCKETS.length + 1).fill(0);
-  private ackSum = 0;
-  private ackCount = 0;
+  private readonly ackLatency = new Histogram(SERVER_ACK_BUCKETS);
   /** The Prometheus histogram, observed alongside when metrics are exposed. */
   promAckLatency: { observe(seconds: number): void } | undefined;
 
@@ -87,15 +86,11 @@ export class ServerMetrics implements AuthorityEvents {
       bump(this.rejectedByCode, code ?? 'internal');
     }
     const ms = performance.now() - receivedAt;
-    let i = 0;
-    while (i < SERVER_ACK_BUCKETS.length && ms > SERVER_ACK_BUCKETS[i]!) i++;
-    this.ackCounts[i]!++;
-    this.ackSum += ms;
-    this.ackCount++;
+    this.ackLatency.observe(ms);
     this.promAckLatency?.observe(ms / 1000);
   }
 
-  onCommitted(_accepted: number, _rejected: number, _ignored: number, broadcasts = 0): void {
+  onCommitted(broadcasts: number): void {
     this.commitGroups++;
     this.broadcastsSent += broadcasts;
   }
@@ -115,7 +110,7 @@ export class ServerMetrics implements AuthorityEvents {
       patchesRejected: this.patchesRejected,
       rejectedByCode: Object.fromEntries(this.rejectedByCode),
       patchesIgnored: this.patchesIgnored,
-      ackLatency: { buckets: [...SERVER_ACK_BUCKETS], counts: [...this.ackCounts], sum: this.ackSum, count: this.ackCount },
+      ackLatency: this.ackLatency.snapshot(),
       commitGroups: this.commitGroups,
       broadcastsSent: this.broadcastsSent,
       syncRequests: { delta: this.syncDelta, snapshot: this.syncSnapshot },
@@ -195,15 +190,16 @@ export async function createPromRegistry(metrics: ServerMetrics, gauges: Metrics
   return registry;
 }
 
-/** Answers GET and HEAD on `path` with the registry's text; false for any other path (the caller answers it). */
 /** Why `metricsPath` cannot serve next to the WebSocket `path`, or undefined when it can. */
 export function metricsPathProblem(metricsPath: string, path: string): string | undefined {
-  if (!metricsPath.startsWith('/') || metricsPath === path) {
-    return `must start with / and differ from the WebSocket path (${path}), got ${JSON.stringify(metricsPath)}`;
+  // Requests are matched on their path alone: '?' or '#' could never match, '//' reads as a host.
+  if (!/^\/(?!\/)[^?#]*$/.test(metricsPath) || metricsPath === path) {
+    return `must be a path starting with one / (no ? or #) and differ from the WebSocket path (${path}), got ${JSON.stringify(metricsPath)}`;
   }
   return undefined;
 }
 
+/** Answers GET and HEAD on `path` with the registry's text; false for any other path (the caller answers it). */
 export function metricsHandler(path: string, registry: Registry): (req: IncomingMessage, res: ServerResponse) => boolean {
   return (req, res) => {
     if (requestPath(req) !== path) return false;

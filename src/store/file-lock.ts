@@ -52,13 +52,18 @@ const pause = new Int32Array(new SharedArrayBuffer(4));
 
 /**
  * Creates `path` holding `content`, or throws EEXIST. Written aside and linked into place, so nobody
- * ever reads a lock that exists but is still empty (and takes its owner for unknown).
+ * ever reads a lock that exists but is still empty (and takes its owner for unknown). Where the
+ * filesystem has no hard links (FAT, some network mounts), an exclusive create and a write instead.
  */
 function createExclusive(path: string, content: string): void {
   const aside = `${path}.${process.pid}.tmp`;
   writeFileSync(aside, content);
   try {
     linkSync(aside, path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS') throw e;
+    writeFileSync(path, content, { flag: 'wx' });
   } finally {
     rmSync(aside, { force: true });
   }
