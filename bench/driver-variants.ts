@@ -8,6 +8,7 @@
 import { createRequire } from 'node:module';
 import type { KuzuDriver } from '../src/store/kuzu/driver.js';
 import { nativeDriver, wasmDriver } from '../src/store/kuzu/worker-driver.js';
+import { median } from './lib/stats.js';
 
 const require = createRequire(import.meta.url);
 const arg = (name: string, d: number) => {
@@ -16,7 +17,6 @@ const arg = (name: string, d: number) => {
 };
 const N = arg('--n', 300);
 const ROUNDS = arg('--rounds', 3);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 type Variant = { name: string; setup(): Promise<(i: number) => Promise<void> | void>; teardown(): Promise<void> };
 

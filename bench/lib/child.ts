@@ -45,7 +45,10 @@ export class Child<Info = unknown> {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const ready = await new Promise<Ready>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${script} not ready after ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(() => {
+        proc.kill();
+        reject(new Error(`${script} not ready after ${timeoutMs} ms`));
+      }, timeoutMs);
       proc.once('message', (m: Ready) => {
         clearTimeout(timer);
         resolve(m);
@@ -119,9 +122,13 @@ export async function serveParent<T>(setup: (args: unknown[]) => Promise<{ info:
  * A GC function without `--expose-gc` on the command line: kuzu-sync's worker threads inherit
  * process.execArgv, and Worker refuses that flag (ERR_WORKER_INVALID_EXEC_ARGV).
  */
+let exposed: (() => void) | undefined;
 function exposedGc(): () => void {
-  setFlagsFromString('--expose-gc');
-  return runInNewContext('gc') as () => void;
+  if (!exposed) {
+    setFlagsFromString('--expose-gc');
+    exposed = runInNewContext('gc') as () => void;
+  }
+  return exposed;
 }
 
 /** RSS after a full GC, in MB: what the process holds, not garbage it has not collected yet. */

@@ -1,3 +1,5 @@
+import { encodeCsv } from '../../src/store/kuzu/csv.js';
+
 /**
  * The rows every scenario writes: one node label, a number and a short string, so ours and the raw
  * baselines write byte-for-byte the same data. Our planner sorts property keys, so the product's
@@ -19,5 +21,5 @@ export const items = (count: number, offset = 0, prefix = 'n'): Item[] => Array.
 
 export const itemProps = (it: Item) => ({ k: it.k, name: it.name });
 
-/** CSV for COPY/LOAD. Names are plain words and spaces, so quoting is all they need. */
-export const itemsCsv = (rows: readonly Item[]): string => rows.map((r) => `"${r.id}",${r.k},"${r.name}"`).join('\n') + '\n';
+/** CSV for COPY/LOAD, written by the product's own encoder. */
+export const itemsCsv = (rows: readonly Item[]): string => encodeCsv(rows.map((r) => [r.id, r.k, r.name]));

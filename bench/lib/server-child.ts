@@ -1,12 +1,15 @@
 /**
- * A server in a process of its own: `kuzu-sync` (ours) or `yjs` (y-websocket's reference server),
- * so the clients' process does not pay for the server's work, for either. Started by `startServer`.
+ * A server in a process of its own: `kuzu-sync` (ours), `yjs` (y-websocket's reference server) or
+ * `raw` (the burst floor's far side), so the clients' process does not pay for the server's work,
+ * for any of them. Started by `startServer`.
  */
 import { createSyncServer, type SyncServerOptions } from '../../src/index.js';
 import { Child, isEntry, serveParent, settledRssMb, type Handlers } from './child.js';
+import type { Item } from './items.js';
 import { listen } from './listen.js';
+import { RawKuzu } from './raw-kuzu.js';
 
-export type ServerKind = 'kuzu-sync' | 'yjs';
+export type ServerKind = 'kuzu-sync' | 'yjs' | 'raw';
 export interface ServerInfo {
   url: string;
 }
@@ -16,6 +19,8 @@ export interface ServerStats {
   cpuMs: number;
   /** kuzu-sync only. */
   version?: number;
+  /** raw only: rows in its table. */
+  rows?: number;
 }
 
 export const cpuMs = (): number => {
@@ -30,7 +35,8 @@ async function setup(kind: ServerKind, options: Partial<SyncServerOptions>): Pro
       return {
         info: { url: server.url },
         handlers: {
-          stats: (): ServerStats => ({ rssMb: settledRssMb(), cpuMs: cpuMs(), version: server.getVersion() }),
+          // CPU first: the GCs that settle the RSS must not count as the server's work.
+          stats: (): ServerStats => ({ cpuMs: cpuMs(), rssMb: settledRssMb(), version: server.getVersion() }),
           // A new server (new in-memory database) in the same process: the wasm worker is warm.
           restart: async (opts: unknown): Promise<ServerInfo> => {
             await server.close();
@@ -45,7 +51,28 @@ async function setup(kind: ServerKind, options: Partial<SyncServerOptions>): Pro
       // The reference server, as y-websocket documents it: every socket through setupWSConnection.
       const { setupWSConnection } = await import('@y/websocket-server/utils');
       const s = await listen((ws, req) => setupWSConnection(ws, req), '');
-      return { info: { url: s.url }, handlers: { stats: (): ServerStats => ({ rssMb: settledRssMb(), cpuMs: cpuMs() }), stop: s.close } };
+      return { info: { url: s.url }, handlers: { stats: (): ServerStats => ({ cpuMs: cpuMs(), rssMb: settledRssMb() }), stop: s.close } };
+    }
+    case 'raw': {
+      // A bare ws endpoint that COPYs each batch of rows it receives into its own kuzu-wasm database
+      // and answers once they are written.
+      const db = await RawKuzu.items();
+      const s = await listen((ws) => {
+        ws.on('message', (data) => {
+          db.copyItems(JSON.parse(String(data)) as Item[]);
+          ws.send('ok');
+        });
+      }, '/raw');
+      return {
+        info: { url: s.url },
+        handlers: {
+          stats: (): ServerStats => ({ cpuMs: cpuMs(), rssMb: settledRssMb(), rows: db.count() }),
+          stop: () => {
+            s.close();
+            db.close();
+          },
+        },
+      };
     }
   }
 }

@@ -1,18 +1,20 @@
 /**
  * 2. Burst: one client issues N createNode patches back to back, timed until the server has
  * acknowledged all of them (whenSynced). The floor writes the same rows, in batches, to two raw
- * kuzu-wasm databases by COPY, with one ws round trip per batch (the second database behind a bare
- * ws endpoint): the least work any client+server pair must do to store the rows twice. Ours runs
- * twice, against a server on each driver: the default kuzu-wasm, and the native `kuzu` package.
+ * kuzu-wasm databases by COPY, with one ws round trip per batch: the second database behind a bare
+ * ws endpoint in a process of its own (as our server is), each batch COPYed here while the far side
+ * COPYs it there. The least work any client+server pair must do to store the rows twice, with the
+ * same parallelism ours gets. Ours runs twice, against a server on each driver: the default
+ * kuzu-wasm, and the native `kuzu` package.
  */
 import { cpuDetail, timed, wall } from '../lib/cpu.js';
 import { items } from '../lib/items.js';
 import { RawKuzu } from '../lib/raw-kuzu.js';
-import { RawPeer, startRawServer } from '../lib/raw-peer.js';
+import { FloorPeer } from '../lib/floor-peer.js';
 import { ratioResult } from '../lib/report.js';
 import { interleave, ms } from '../lib/rounds.js';
 import { pick, type Scenario } from '../lib/scenario.js';
-import type { SyncServerHandle } from '../lib/server-child.js';
+import { serverStats, startServer, type SyncServerHandle } from '../lib/server-child.js';
 import { LONG, openClient, writeEach } from '../lib/sync.js';
 
 const SIZES = { full: { patches: 10_000, batch: 1000, rounds: 3 }, quick: { patches: 1000, batch: 250, rounds: 1 } };
@@ -22,7 +24,8 @@ export const burst: Scenario = {
   async run(ctx) {
     const size = pick(ctx, SIZES);
     // Both servers live for the whole scenario, so both tables grow by the same rows each round.
-    const [server, nativeServer, rawServer] = await Promise.all([ctx.servers.fresh(), ctx.moreServers.fresh({ driver: 'native' }), startRawServer()]);
+    const [server, nativeServer, rawServer] = await Promise.all([ctx.servers.fresh(), ctx.moreServers.fresh({ driver: 'native' }), startServer('raw')]);
+    const rawStats = { stats: () => serverStats(rawServer) };
     const ours = (s: SyncServerHandle) => async (r: number) => {
       const client = await openClient(s.url);
       await client.whenSynced(LONG);
@@ -41,16 +44,18 @@ export const burst: Scenario = {
           oursNative: ours(nativeServer),
           floor: async (r) => {
             const local = await RawKuzu.items();
-            const peer = await RawPeer.connect(rawServer.url);
+            const peer = await FloorPeer.connect(rawServer.info.url);
             const rows = items(size.patches, 0, `r${r}`);
-            const t = await timed(undefined, async () => {
+            const t = await timed(rawStats, async () => {
               for (let i = 0; i < rows.length; i += size.batch) {
                 const batch = rows.slice(i, i + size.batch);
+                const remote = peer.roundTrip(batch);
                 local.copyItems(batch);
-                await peer.roundTrip(batch);
+                await remote;
               }
             });
-            if (local.count() !== size.patches || rawServer.db.count() !== size.patches * (r + 1)) throw new Error('burst floor: rows missing');
+            const { rows: far } = await rawStats.stats();
+            if (local.count() !== size.patches || far !== size.patches * (r + 1)) throw new Error('burst floor: rows missing');
             peer.close();
             local.close();
             return t;
@@ -59,7 +64,7 @@ export const burst: Scenario = {
         ctx.log,
         (t) => ms(t.ms),
       );
-      const baselineIs = `the same rows COPYed in batches of ${size.batch} into a kuzu-wasm database and, through one ws round trip per batch, into a second one behind a bare ws endpoint; all on one thread, no overlap`;
+      const baselineIs = `the same rows COPYed in batches of ${size.batch} into a kuzu-wasm database and, through one ws round trip per batch, into a second one behind a bare ws endpoint in its own process, both COPYs of a batch at once`;
       return [
         ratioResult({
           scenario: `burst: ${size.patches} patches until acked`,
@@ -83,7 +88,7 @@ export const burst: Scenario = {
         }),
       ];
     } finally {
-      rawServer.close();
+      await rawServer.stop();
     }
   },
 };
