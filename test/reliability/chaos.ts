@@ -11,6 +11,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { pathToFileURL } from 'node:url';
 import type { SyncClient } from '../../src/client/options.js';
 import { GraphStore } from '../../src/store/graph-store.js';
 import { openClient } from '../../src/sync-client.js';
@@ -19,6 +20,7 @@ import { freePort, ServerProcess } from '../helpers/server-process.js';
 import { rng } from '../helpers/random.js';
 import { randomWrite } from '../helpers/random-ops.js';
 import { data } from '../helpers/snapshot.js';
+import { until } from '../helpers/sync.js';
 import { tempDir } from '../helpers/temp.js';
 
 const childClient = new URL('../helpers/client-process.ts', import.meta.url).pathname;
@@ -260,11 +262,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
 }
 
 async function waitVersion(c: SyncClient, v: number): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (c.getServerVersion() < v) {
-    if (Date.now() > deadline) throw new Error(`${c.clientId} stuck at version ${c.getServerVersion()} < ${v}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await until(() => c.getServerVersion() >= v, 60_000, `${c.clientId} to reach version ${v}`);
   await c.whenSynced({ timeout: 60_000 });
 }
 
@@ -294,7 +292,7 @@ export function summary(r: ChaosReport): string {
 }
 
 // npm run test:chaos -- --seed N --steps M [--clients K]
-if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const arg = (name: string, d: number) => {
     const i = process.argv.indexOf(name);
     return i > 0 ? Number(process.argv[i + 1]) : d;

@@ -1,5 +1,4 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { connect } from 'node:net';
 import { register as globalRegistry } from 'prom-client';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -8,6 +7,7 @@ import type { ServerMessage } from '../../src/protocol/types.js';
 import { SERVER_ACK_BUCKETS, type SyncServerMetrics } from '../../src/server/metrics.js';
 import type { SyncServer } from '../../src/server/sync-server.js';
 import { rejects } from '../helpers/assert.js';
+import { rawHttp } from '../helpers/raw-http.js';
 import { RawPeer } from '../helpers/raw-peer.js';
 import { client, server, synced, until } from '../helpers/sync.js';
 
@@ -316,13 +316,7 @@ test('GET /metrics: every kuzu_sync_ family with HELP and TYPE; HEAD, other meth
 test('odd request targets do not reach the metrics; frames over the limit count as message_too_large', async () => {
   const s = await server({ metricsPath: '/metrics', maxMessageBytes: 1000 });
   for (const target of ['//[', '/metrics/../metrics', '*']) {
-    const status = await new Promise<string>((resolve, reject) => {
-      const sock = connect(s.port, '127.0.0.1', () => sock.write(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`));
-      let text = '';
-      sock.on('data', (d) => (text += d));
-      sock.on('close', () => resolve(text.split('\r\n')[0]!));
-      sock.on('error', reject);
-    });
+    const status = (await rawHttp(s.port, `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`)).split('\r\n')[0]!;
     assert.match(status, /^HTTP\/1\.1 (426|400)/, target);
   }
   const p = await RawPeer.connect(s.url, 'big');

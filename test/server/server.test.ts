@@ -1,9 +1,9 @@
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ServerMessage } from '../../src/protocol/types.js';
 import { rejects } from '../helpers/assert.js';
+import { rawHttp } from '../helpers/raw-http.js';
 import { RawPeer } from '../helpers/raw-peer.js';
 import { assertConverged, client, server, synced, until } from '../helpers/sync.js';
 import { tempDir } from '../helpers/temp.js';
@@ -220,25 +220,13 @@ test('authentication at the upgrade: null is HTTP 401; a wrong path is 404', asy
   await rejects(RawPeer.connect(s.url.replace('/sync', '/other'), 'x', { authorization: 'Bearer t' }), /HTTP 404/);
   // A request target that `new URL()` cannot parse: an answer, not a crash.
   for (const [target, status] of [['//[', 404], ['*', 404], ['/sync?%%', 401]] as const) {
-    assert.match(await rawUpgrade(s.port, target), new RegExp(`^HTTP/1\\.1 ${status}`), target);
+    const upgrade = `GET ${target} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`;
+    assert.match(await rawHttp(s.port, upgrade), new RegExp(`^HTTP/1\\.1 ${status}`), target);
   }
   await ok.sync(0);
   await ok.close();
   await s.close();
 });
-
-/** An upgrade request written by hand, so its target can be anything; resolves with the answer. */
-function rawUpgrade(port: number, target: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const sock = connect(port, '127.0.0.1', () => {
-      sock.write(`GET ${target} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
-    });
-    let answer = '';
-    sock.on('data', (d) => (answer += d));
-    sock.on('close', () => resolve(answer));
-    sock.on('error', reject);
-  });
-}
 
 test('silent sockets are terminated; a client that does not read is dropped instead of buffered', async () => {
   const s = await server({ heartbeatTimeout: 300, maxBufferedBytes: 64 * 1024 });
