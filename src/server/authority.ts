@@ -11,8 +11,8 @@ export interface Peer {
   readonly principal: Principal;
   /** Set by the peer's sync_request. */
   clientId: string | undefined;
-  /** Pre-encoded JSON text. */
-  send(json: string): void;
+  /** JSON text; as UTF-8 bytes when one message goes to many peers (encoded once, not per peer). */
+  send(json: string | Buffer): void;
 }
 
 type Item =
@@ -266,7 +266,7 @@ export class Authority {
       let response: PatchResponseMessage;
       if (v.status === 'accepted') {
         response = { type: 'patch_response', patchId, status: 'accepted', version: v.version };
-        const broadcast = `{"type":"patch_broadcast","patch":${v.entry.json},"version":${v.version}}`;
+        const broadcast = Buffer.from(`{"type":"patch_broadcast","patch":${v.entry.json},"version":${v.version}}`);
         for (const peer of this.subscribers) {
           if (peer !== item.peer && peer.clientId !== v.entry.patch.clientId) {
             peer.send(broadcast);

@@ -53,7 +53,7 @@ class Connection implements Peer {
     private readonly metrics: ServerMetrics,
   ) {}
 
-  send(json: string): void {
+  send(json: string | Buffer): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
     if (this.ws.bufferedAmount > this.maxBufferedBytes) {
       // A client that does not read cannot make the server hold its backlog: drop it; it reconnects
@@ -63,7 +63,7 @@ class Connection implements Peer {
       this.ws.terminate();
       return;
     }
-    this.metrics.bytesOut += Buffer.byteLength(json);
+    this.metrics.bytesOut += typeof json === 'string' ? Buffer.byteLength(json) : json.length;
     sendCoalesced(this.ws, json);
   }
 
