@@ -1,6 +1,6 @@
 /**
- * A `kuzu-sync serve` in a process of its own, so a test can kill it with -9, restart it on the same
- * file, and read its memory from /proc.
+ * A `kuzu-sync serve` in a process of its own, so a test can read its log, kill it with -9, restart
+ * it on the same file, and read its memory from /proc.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 
 const cli = new URL('../../src/cli.ts', import.meta.url).pathname;
 
+/** A port free now, for a server that must come back on the same port after a restart. */
 export async function freePort(): Promise<number> {
   const s = createServer();
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
@@ -18,42 +19,48 @@ export async function freePort(): Promise<number> {
 
 export class ServerProcess {
   private child: ChildProcess | undefined;
-  constructor(
-    readonly port: number,
-    readonly db: string,
-  ) {}
+  /** Everything it has printed, stdout and stderr, across restarts. */
+  output = '';
+  /** The WebSocket URL from its "listening on" line. */
+  url = '';
+
+  /** `args` follow `kuzu-sync serve`. */
+  constructor(private readonly args: string[]) {}
+
   async start(): Promise<void> {
-    const child = spawn(process.execPath, ['--import', 'tsx', cli, 'serve', '--port', String(this.port), '--db', this.db, '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', cli, 'serve', ...this.args], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
-    let out = '';
-    await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 60_000);
+    const from = this.output.length;
+    this.url = await new Promise<string>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`server did not start: ${this.output.slice(from)}`)), 60_000);
       const on = (d: Buffer) => {
-        out += d;
-        if (out.includes('listening on')) {
+        this.output += d;
+        const m = /listening on (ws:\/\/\S+)/.exec(this.output.slice(from));
+        if (m) {
           clearTimeout(t);
-          resolve();
+          resolve(m[1]!);
         }
       };
       child.stdout!.on('data', on);
       child.stderr!.on('data', on);
-      child.once('exit', (code) => reject(new Error(`server exited (${code}): ${out}`)));
+      child.once('exit', (code) => reject(new Error(`server exited (${code}): ${this.output.slice(from)}`)));
     });
   }
+
   /** Peak resident memory of the running process so far (VmHWM), in bytes. */
   peakRss(): number {
     const status = readFileSync(`/proc/${this.child!.pid}/status`, 'utf8');
     return Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) * 1024;
   }
 
-  async stop(signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
+  /** Resolves with its exit code (null when killed by the signal). */
+  async stop(signal: 'SIGTERM' | 'SIGKILL'): Promise<number | null> {
     const child = this.child;
-    if (!child || child.exitCode !== null) return;
+    if (!child || child.exitCode !== null) return child?.exitCode ?? null;
     this.child = undefined;
-    await new Promise<void>((r) => {
-      child.once('exit', () => r());
+    return new Promise((r) => {
+      child.once('exit', (code) => r(code));
       child.kill(signal);
     });
   }
 }
-

@@ -83,7 +83,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const detail = rng(o.seed * 7919 + 1); // the details (which write, which fault): never shifts the schedule
   const dir = tempDir('kuzu-sync-chaos-');
   const port = await freePort();
-  const server = new ServerProcess(port, join(dir, 'server.kz'));
+  const server = new ServerProcess(['--port', String(port), '--db', join(dir, 'server.kz'), '--quiet']);
   await server.start();
   const proxy = new ChaosProxy(port, rng(o.seed * 31 + 3));
   await proxy.start();

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { SyncClient } from '../../src/client/options.js';
 import { GraphStore } from '../../src/store/graph-store.js';
 import { client, synced, until } from '../helpers/sync.js';
-import { freePort, ServerProcess } from '../helpers/server-process.js';
+import { ServerProcess } from '../helpers/server-process.js';
 import { tempDir } from '../helpers/temp.js';
 
 const CLIENTS = Number(process.env.LOAD_CLIENTS ?? 50);
@@ -15,9 +15,9 @@ const SERVER_RSS_LIMIT = 1024 * 2 ** 20;
 
 test(`${CLIENTS} clients x ${PATCHES} patches at once: all accepted, all converged, server memory bounded`, async () => {
   const dir = tempDir('kuzu-sync-load-');
-  const server = new ServerProcess(await freePort(), join(dir, 'server.kz'));
+  const server = new ServerProcess(['--port', '0', '--db', join(dir, 'server.kz'), '--quiet']);
   await server.start();
-  const url = `ws://127.0.0.1:${server.port}/sync`;
+  const url = server.url;
   const clients: SyncClient[] = await Promise.all(Array.from({ length: CLIENTS }, (_, i) => client(url, { clientId: `c${i}` })));
   await synced(...clients);
   let rejected = 0;

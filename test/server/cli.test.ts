@@ -1,9 +1,10 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { RawPeer } from '../helpers/raw-peer.js';
-import { server } from '../helpers/sync.js';
+import { ServerProcess } from '../helpers/server-process.js';
+import { server, until } from '../helpers/sync.js';
 import { tempDir } from '../helpers/temp.js';
 
 const cli = new URL('../../src/cli.ts', import.meta.url).pathname;
@@ -25,31 +26,15 @@ test('--help explains the command and its flags', () => {
 
 test('kuzu-sync serve: logs connections, shuts down cleanly on SIGTERM, keeps what it accepted', async () => {
   const db = join(dir, 'cli.kz');
-  const child = spawn(process.execPath, ['--import', 'tsx', cli, 'serve', '--port', '0', '--db', db], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
-  const url = await new Promise<string>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`no listening line: ${out}`)), 30_000);
-    child.stdout.on('data', () => {
-      const m = /listening on (ws:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(t);
-        resolve(m[1]!);
-      }
-    });
-  });
-  const p = await RawPeer.connect(url, 'cli-client');
+  const serve = new ServerProcess(['--port', '0', '--db', db]);
+  await serve.start();
+  const p = await RawPeer.connect(serve.url, 'cli-client');
   await p.sync(0);
   const patch = p.patch([{ op: 'create_node', label: 'Item', id: 'i1', properties: { n: 1 } }]);
   assert.is((await p.response(patch.id)).status, 'accepted');
-  assert.match(out, /connection from 127\.0\.0\.1/);
-  const code = await new Promise<number | null>((resolve) => {
-    child.on('exit', (c) => resolve(c));
-    child.kill('SIGTERM');
-  });
-  assert.is(code, 0, out);
-  assert.match(out, /SIGTERM: closing/);
+  await until(() => /connection from 127\.0\.0\.1/.test(serve.output), 10_000, 'the connection logged');
+  assert.is(await serve.stop('SIGTERM'), 0, serve.output);
+  assert.match(serve.output, /SIGTERM: closing/);
   const again = await server({ databasePath: db });
   assert.is(again.getVersion(), 1);
   await again.close();

@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { register as globalRegistry } from 'prom-client';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -9,6 +9,7 @@ import type { SyncServer } from '../../src/server/sync-server.js';
 import { rejects } from '../helpers/assert.js';
 import { rawHttp } from '../helpers/raw-http.js';
 import { RawPeer } from '../helpers/raw-peer.js';
+import { ServerProcess } from '../helpers/server-process.js';
 import { client, server, synced, until } from '../helpers/sync.js';
 
 const cli = new URL('../../src/cli.ts', import.meta.url).pathname;
@@ -403,16 +404,13 @@ test('kuzu-sync serve --metrics-path serves the same text; --help explains the f
   assert.is(bad.status, 2);
   assert.match(bad.stderr, /--metrics-path must be a path starting with one \//);
 
-  const child = spawn(process.execPath, ['--import', 'tsx', cli, 'serve', '--port', '0', '--quiet', '--metrics-path', '/prom'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
+  const serve = new ServerProcess(['--port', '0', '--quiet', '--metrics-path', '/prom']);
+  await serve.start();
   try {
-    await until(() => /metrics at http:\/\/\S+/.test(out), 30_000, 'the metrics line');
-    const metricsUrl = /metrics at (http:\/\/\S+)/.exec(out)![1]!;
-    const wsUrl = /listening on (ws:\/\/\S+)/.exec(out)![1]!;
+    await until(() => /metrics at http:\/\/\S+/.test(serve.output), 30_000, 'the metrics line');
+    const metricsUrl = /metrics at (http:\/\/\S+)/.exec(serve.output)![1]!;
     assert.is(new URL(metricsUrl).pathname, '/prom');
-    const p = await RawPeer.connect(wsUrl, 'cli');
+    const p = await RawPeer.connect(serve.url, 'cli');
     await p.sync(0);
     await p.response(p.patch([node('c')]).id);
     const res = await fetch(metricsUrl);
@@ -422,11 +420,7 @@ test('kuzu-sync serve --metrics-path serves the same text; --help explains the f
     assert.is(valueOf(f, 'kuzu_sync_connected_clients'), 1);
     await p.close();
   } finally {
-    const code = await new Promise<number | null>((resolve) => {
-      child.on('exit', (c) => resolve(c));
-      child.kill('SIGTERM');
-    });
-    assert.is(code, 0, out);
+    assert.is(await serve.stop('SIGTERM'), 0, serve.output);
   }
 });
 
