@@ -2,7 +2,7 @@ import type { RowValue, Step } from './kuzu/steps.js';
 import type { Statement } from './planner.js';
 
 type Batch =
-  | { kind: 'ddl'; cypher: string }
+  | { kind: 'ddl'; cypher: string; creates?: string }
   | { kind: 'data'; template: string; step: Extract<Step, { kind: 'rows' }>; rowByKey: Map<string, number> };
 
 /**
@@ -20,7 +20,7 @@ export class Batcher {
 
   add(s: Statement): void {
     if (s.kind === 'ddl') {
-      this.batches.push({ kind: 'ddl', cypher: s.cypher });
+      this.batches.push(s);
       this.barrier = this.batches.length - 1;
       return;
     }
@@ -42,7 +42,7 @@ export class Batcher {
       const batch: Batch = {
         kind: 'data',
         template: s.template,
-        step: { kind: 'rows', body: s.template, columns: s.columns, rows: [] },
+        step: { kind: 'rows', body: s.template, columns: s.columns, rows: [], ...(s.copy ? { copy: s.copy } : {}) },
         rowByKey: new Map(),
       };
       this.batches.push(batch);
@@ -71,6 +71,8 @@ export class Batcher {
   }
 
   steps(): Step[] {
-    return this.batches.map((b) => (b.kind === 'ddl' ? { kind: 'query', cypher: b.cypher, ddl: true } : b.step));
+    return this.batches.map((b) =>
+      b.kind === 'ddl' ? { kind: 'query', cypher: b.cypher, ddl: true, ...(b.creates ? { creates: b.creates } : {}) } : b.step,
+    );
   }
 }

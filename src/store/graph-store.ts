@@ -114,7 +114,7 @@ export class WriteTx {
       const cols = Object.entries(t.properties).map(([name, type]) => ({ name, type }));
       model.addNodeTable(t.label, cols);
       const defs = ['id STRING', ...cols.map((c) => `${q(c.name)} ${c.type}`), 'PRIMARY KEY(id)'];
-      this.batcher.add({ kind: 'ddl', cypher: `CREATE NODE TABLE ${q(t.label)}(${defs.join(', ')})` });
+      this.batcher.add({ kind: 'ddl', cypher: `CREATE NODE TABLE ${q(t.label)}(${defs.join(', ')})`, creates: t.label });
     }
     for (const t of snapshot.schema.edges) {
       if (model.relTable(t.label) || model.nodeTable(t.label)) throw new SyncError('bad_message', `snapshot names table ${t.label} twice`);
@@ -143,6 +143,7 @@ export class WriteTx {
         values: [n.id, ...cols.map((c) => columnValue(n.properties, c.name, c.type, table.label))],
         reads: [],
         writes: [nodeEntity(n.id)],
+        copy: { table: table.label, fields: ['id', ...cols.map((c) => c.name)] },
       });
       model.addNode(n.id, table.label);
       this.seed({ op: 'create_node', label: table.label, id: n.id, properties: n.properties });

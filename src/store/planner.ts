@@ -3,7 +3,7 @@ import { quoteIdentifier as q } from '../protocol/identifiers.js';
 import type { ColumnType, Op, Props, Value } from '../protocol/types.js';
 import { columnTypeOf, describeColumn, describeType, EMPTY_ARRAY_COLUMN, fitsColumn } from '../protocol/values.js';
 import { fold, type Column, type GraphModel, type NodeTable, type RelTable } from './graph-model.js';
-import type { RowValue } from './kuzu/steps.js';
+import type { RowsStep, RowValue } from './kuzu/steps.js';
 
 /**
  * One statement a op turns into. Data statements name their row fields `$c0..`; statements with the
@@ -11,7 +11,7 @@ import type { RowValue } from './kuzu/steps.js';
  * `n:<id>.<key>`, `e:<id>`...) so the batcher can tell which statements commute.
  */
 export type Statement =
-  | { kind: 'ddl'; cypher: string }
+  | { kind: 'ddl'; cypher: string; creates?: string }
   | {
       kind: 'data';
       template: string;
@@ -21,6 +21,8 @@ export type Statement =
       writes: string[];
       /** Two rows with this key in one template: the later one wins (a property set twice). */
       overwriteKey?: string;
+      /** A plain insert of one node: see RowsStep.copy. */
+      copy?: RowsStep['copy'];
     };
 
 export interface OpPlan {
@@ -78,7 +80,7 @@ function nodeTableFor(model: GraphModel, label: string, props: Props, out: State
   if (!table) {
     const cols = Object.entries(props).map(([k, v]) => ({ name: k, type: typeFor(v) }));
     table = model.addNodeTable(label, cols);
-    out.push({ kind: 'ddl', cypher: `CREATE NODE TABLE ${q(label)}(${['id STRING', ...columnDefs(props), 'PRIMARY KEY(id)'].join(', ')})` });
+    out.push({ kind: 'ddl', cypher: `CREATE NODE TABLE ${q(label)}(${['id STRING', ...columnDefs(props), 'PRIMARY KEY(id)'].join(', ')})`, creates: label });
     return { table, cols };
   }
   return { table, cols: ensureColumns(model, table, props, out) };
@@ -143,6 +145,7 @@ export function planOp(model: GraphModel, op: Op): OpPlan {
         values: [op.id, ...Object.values(props)],
         reads: [],
         writes: [nodeKey(op.id)],
+        copy: { table: table.label, fields: ['id', ...cols.map((c) => c.name)] },
       });
       model.addNode(op.id, table.label);
       return { statements: out };

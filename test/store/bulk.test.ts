@@ -27,16 +27,21 @@ const expected = (ops: Op[]) =>
     return { id: c.id, s: c.properties.s, n: c.properties.n, b: c.properties.b, l: c.properties.l, nums: (c.properties.nums as number[]).map((x) => x + 0) };
   });
 
-for (const [name, count] of [
-  ['per-row path', CSV_MIN_ROWS - 1],
-  ['bulk CSV path', CSV_MIN_ROWS * 4],
+for (const [name, count, tableFirst] of [
+  ['per-row path', CSV_MIN_ROWS - 1, false],
+  ['bulk CSV path, table created in the same transaction (COPY)', CSV_MIN_ROWS * 4, false],
+  ['bulk CSV path, existing table (LOAD FROM)', CSV_MIN_ROWS * 4, true],
 ] as const) {
   test(`${name}: every string, list and number survives exactly`, async () => {
     const s = await GraphStore.open(':memory:');
     const ops = rowsFor(count);
+    if (tableFirst) {
+      const { value } = await s.write((tx) => tx.apply([{ ...ops[0]!, id: 'first' } as Op]));
+      assert.ok(value.ok, JSON.stringify(value));
+    }
     const { value } = await s.write((tx) => tx.apply(ops));
     assert.ok(value.ok, JSON.stringify(value));
-    const rows = await s.query('MATCH (r:Row) RETURN r.id AS id, r.s AS s, r.n AS n, r.b AS b, r.l AS l, r.nums AS nums');
+    const rows = await s.query("MATCH (r:Row) WHERE r.id <> 'first' RETURN r.id AS id, r.s AS s, r.n AS n, r.b AS b, r.l AS l, r.nums AS nums");
     const sortById = (xs: Array<Record<string, unknown>>) => [...xs].sort((a, b) => String(a.id).localeCompare(String(b.id)));
     assert.equal(sortById(rows), sortById(expected(ops)));
     await s.close();

@@ -1,10 +1,13 @@
 import type { RowValue, StepColumnType } from './steps.js';
 
 /**
- * Writes rows as CSV for Kuzu's `LOAD WITH HEADERS (...) FROM` and says which rows a CSV cannot carry
- * faithfully; those go through parameters instead. Facts measured on kuzu-wasm 0.11.3:
+ * Writes rows as CSV for Kuzu's `LOAD WITH HEADERS (...) FROM` and `COPY ... FROM`, and says which
+ * rows a CSV cannot carry faithfully; those go through parameters instead. Facts measured on
+ * kuzu-wasm 0.11.3:
  * - "" and an empty field both read as NULL unless NULL_STRINGS is set; NULL_STRINGS applies to
  *   quoted fields too, so a string equal to the sentinel cannot travel by CSV.
+ * - COPY honours NULL_STRINGS in no column but strings (a number column fails on the sentinel): its
+ *   CSV writes NULL as an empty field, so an empty string cannot travel by it.
  * - strings in a STRING[] are not unquoted, and ',' '[' ']' split them: only plain words are safe.
  * - NUL inside a field is not worth the risk; lone surrogates are refused before they get here.
  */
@@ -18,25 +21,29 @@ const MAX_CSV_STRING = 16_384;
 const safeString = (s: string): boolean =>
   s.length <= MAX_CSV_STRING && s !== NULL_SENTINEL && !s.includes('\u0000') && s.isWellFormed();
 
-export function csvSafe(value: RowValue, type: StepColumnType): boolean {
+/** Which statement reads the file: they read NULL differently. */
+export type CsvReader = 'load' | 'copy';
+
+export function csvSafe(value: RowValue, type: StepColumnType, reader: CsvReader = 'load'): boolean {
   if (value === null) return true;
-  if (typeof value === 'string') return safeString(value);
+  if (typeof value === 'string') return safeString(value) && (reader === 'load' || value !== '');
   if (type === 'STRING[]') return (value as string[]).every((s) => SAFE_LIST_WORD.test(s) && s !== NULL_SENTINEL);
   return true;
 }
 
 const quote = (s: string): string => '"' + s.replace(/"/g, '""') + '"';
 
-function field(value: RowValue): string {
-  if (value === null) return NULL_SENTINEL;
+function field(value: RowValue, nullField: string): string {
+  if (value === null) return nullField;
   if (typeof value === 'string') return quote(value);
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   return quote('[' + (value as Array<string | number | boolean>).map(String).join(',') + ']');
 }
 
-export function encodeCsv(rows: RowValue[][]): string {
+export function encodeCsv(rows: RowValue[][], reader: CsvReader = 'load'): string {
+  const nullField = reader === 'load' ? NULL_SENTINEL : '';
   let out = '';
-  for (const row of rows) out += row.map(field).join(',') + '\n';
+  for (const row of rows) out += row.map((v) => field(v, nullField)).join(',') + '\n';
   return out;
 }
 

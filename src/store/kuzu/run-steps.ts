@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { csvHeader, csvSafe, encodeCsv, NULL_SENTINEL } from './csv.js';
+import { quoteIdentifier as q } from '../../protocol/identifiers.js';
+import { csvHeader, csvSafe, encodeCsv, NULL_SENTINEL, type CsvReader } from './csv.js';
 import { DatabaseError, type SyncDatabase } from './sync-database.js';
 import type { Row, RowsStep, RowValue, RunOptions, RunResult, Step, StepColumnType } from './steps.js';
 
@@ -50,11 +51,16 @@ function perRow(db: SyncDatabase, step: RowsStep, row: RowValue[]): Row[] {
   return db.execute(cypher, params);
 }
 
-function viaCsv(db: SyncDatabase, step: RowsStep, rows: RowValue[][]): Row[] {
+function viaCsv(db: SyncDatabase, step: RowsStep, rows: RowValue[][], reader: CsvReader): Row[] {
   const file = scratchFile();
   if (!SAFE_PATH.test(file)) throw new DatabaseError(`unsafe scratch path ${file}`);
-  writeFileSync(file, encodeCsv(rows));
+  writeFileSync(file, encodeCsv(rows, reader));
   try {
+    if (reader === 'copy') {
+      const { table, fields } = step.copy!;
+      db.execute(`COPY ${q(table)}(${fields.map(q).join(', ')}) FROM '${file}' (HEADER=false, PARALLEL=false)`);
+      return [];
+    }
     const body = step.body.replace(/\$c(\d+)\b/g, 'c$1');
     return db.execute(
       `LOAD WITH HEADERS (${csvHeader(step.columns)}) FROM '${file}' ` +
@@ -65,22 +71,27 @@ function viaCsv(db: SyncDatabase, step: RowsStep, rows: RowValue[][]): Row[] {
   }
 }
 
-function runRows(db: SyncDatabase, step: RowsStep): Row[] {
+function runRows(db: SyncDatabase, step: RowsStep, createdHere: ReadonlySet<string>): Row[] {
   if (step.rows.length < CSV_MIN_ROWS) return step.rows.flatMap((row) => perRow(db, step, row));
+  const reader: CsvReader = step.copy && createdHere.has(step.copy.table) ? 'copy' : 'load';
   const bulk: RowValue[][] = [];
   const single: RowValue[][] = [];
-  for (const row of step.rows) (row.every((v, i) => csvSafe(v, step.columns[i]!)) ? bulk : single).push(row);
-  const out = bulk.length ? viaCsv(db, step, bulk) : [];
+  for (const row of step.rows) (row.every((v, i) => csvSafe(v, step.columns[i]!, reader)) ? bulk : single).push(row);
+  const out = bulk.length ? viaCsv(db, step, bulk, reader) : [];
   for (const row of single) out.push(...perRow(db, step, row));
   return out;
 }
 
-function runStep(db: SyncDatabase, step: Step): Row[] {
-  if (step.kind === 'rows') return runRows(db, step);
+/** `createdHere`: the node tables created earlier in this transaction (none outside one). */
+function runStep(db: SyncDatabase, step: Step, createdHere: Set<string> | undefined): Row[] {
+  if (step.kind === 'rows') return runRows(db, step, createdHere ?? NONE);
   const rows = db.execute(step.cypher, step.params);
   if (step.ddl) db.forgetPrepared();
+  if (step.creates) createdHere?.add(step.creates);
   return rows;
 }
+
+const NONE: ReadonlySet<string> = new Set();
 
 /**
  * Runs steps in order and stops at the first failure. In a transaction, a failure rolls everything
@@ -91,10 +102,11 @@ export function runSteps(db: SyncDatabase, steps: Step[], options: RunOptions = 
   const single = steps.length === 1 && (steps[0]!.kind === 'query' || steps[0]!.rows.length === 1);
   const transaction = (options.transaction ?? true) && !(single && !options.readOnly);
   const results: Row[][] = [];
+  const createdHere = transaction ? new Set<string>() : undefined;
   if (transaction) db.execute(options.readOnly ? 'BEGIN TRANSACTION READ ONLY' : 'BEGIN TRANSACTION');
   for (let i = 0; i < steps.length; i++) {
     try {
-      results.push(runStep(db, steps[i]!));
+      results.push(runStep(db, steps[i]!, createdHere));
     } catch (e) {
       if (transaction) rollback(db);
       return { ok: false, failedAt: i, message: e instanceof Error ? e.message : String(e) };

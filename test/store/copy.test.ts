@@ -1,0 +1,184 @@
+/**
+ * Bulk inserts into a node table created in the same transaction run as COPY. The executor must
+ * never COPY into a table that existed before its transaction (a rollback then corrupts the table
+ * and later statements trap the engine), and a rollback after a COPY into a new table must leave
+ * the database as it was: both engines, in memory and on disk.
+ */
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { NULL_SENTINEL } from '../../src/store/kuzu/csv.js';
+import { loadKuzuNative, NativeDatabase } from '../../src/store/kuzu/native-database.js';
+import { CSV_MIN_ROWS, runSteps } from '../../src/store/kuzu/run-steps.js';
+import type { RowsStep, RowValue, Step } from '../../src/store/kuzu/steps.js';
+import type { SyncDatabase } from '../../src/store/kuzu/sync-database.js';
+import { loadKuzuWasm, WasmDatabase } from '../../src/store/kuzu/wasm-database.js';
+import { tempDir } from '../helpers/temp.js';
+
+const dir = tempDir();
+const kuzuWasm = await loadKuzuWasm();
+const engines = {
+  wasm: (path: string): SyncDatabase => new WasmDatabase(kuzuWasm, path, 64 << 20),
+  native: (path: string): SyncDatabase => new NativeDatabase(loadKuzuNative(), path, 64 << 20),
+};
+
+/** The engine, with every statement it was given written down. */
+class Recording implements SyncDatabase {
+  readonly statements: string[] = [];
+  constructor(private readonly db: SyncDatabase) {}
+  execute(cypher: string, params?: Record<string, unknown>) {
+    this.statements.push(cypher);
+    return this.db.execute(cypher, params);
+  }
+  forgetPrepared() {
+    this.db.forgetPrepared();
+  }
+  close() {
+    this.db.close();
+  }
+  used(prefix: string): boolean {
+    return this.statements.some((s) => s.startsWith(prefix));
+  }
+}
+
+const createTable = (table: string): Step => ({
+  kind: 'query',
+  cypher: `CREATE NODE TABLE ${table}(id STRING, name STRING, n INT64, PRIMARY KEY(id))`,
+  ddl: true,
+  creates: table,
+});
+
+function inserts(table: string, rows: RowValue[][]): RowsStep {
+  return {
+    kind: 'rows',
+    body: `CREATE (:${table} {id: $c0, name: $c1, n: $c2})`,
+    columns: ['STRING', 'STRING', 'INT64'],
+    rows,
+    copy: { table, fields: ['id', 'name', 'n'] },
+  };
+}
+
+const rowsOf = (prefix: string, count = CSV_MIN_ROWS * 4): RowValue[][] => Array.from({ length: count }, (_, i) => [`${prefix}${i}`, `name ${i}`, i]);
+const ok = (r: ReturnType<typeof runSteps>) => assert.ok(r.ok, JSON.stringify(r));
+const count = (db: SyncDatabase, table: string) => Number(db.execute(`MATCH (n:${table}) RETURN count(*) AS c`)[0]!.c);
+const tables = (db: SyncDatabase) => db.execute('CALL show_tables() RETURN name').map((r) => r.name).sort();
+
+/** A table that existed before: two nodes and an edge between them. */
+function seedOld(db: SyncDatabase): void {
+  ok(runSteps(db, [createTable('Old'), inserts('Old', [['keep1', 'k1', 1], ['keep2', 'k2', 2]])]));
+  ok(runSteps(db, [{ kind: 'query', cypher: 'CREATE REL TABLE R(FROM Old TO Old, id STRING)', ddl: true }]));
+  db.execute("MATCH (a:Old {id: 'keep1'}), (b:Old {id: 'keep2'}) CREATE (a)-[:R {id: 'r1'}]->(b)");
+}
+
+/** The old table reads, looks up by key, takes a write and keeps its edge. */
+function assertOldSound(db: SyncDatabase): void {
+  assert.is(count(db, 'Old'), 2);
+  assert.equal(db.execute("MATCH (n:Old {id: 'keep2'}) RETURN n.name AS name"), [{ name: 'k2' }]);
+  assert.equal(db.execute("MATCH (:Old)-[r:R]->(b:Old) RETURN r.id AS r, b.id AS b"), [{ r: 'r1', b: 'keep2' }]);
+  db.execute("CREATE (:Old {id: 'later', name: 'l', n: 3})");
+  assert.throws(() => db.execute("CREATE (:Old {id: 'keep1'})"), /duplicated primary key/);
+  db.execute("MATCH (n:Old {id: 'later'}) DELETE n");
+}
+
+const failing: Step = { kind: 'query', cypher: "CREATE (:New {id: 'n0'})" }; // a duplicate key: aborts the transaction
+
+for (const [engine, open] of Object.entries(engines)) {
+  for (const where of ['memory', 'file'] as const) {
+    test(`${engine}, ${where}: a rollback after a COPY into a table the transaction created leaves the database sound`, () => {
+      const path = where === 'memory' ? ':memory:' : join(dir, `${engine}-created`);
+      const db = new Recording(open(path));
+      seedOld(db);
+      const r = runSteps(db, [createTable('New'), inserts('New', rowsOf('n')), failing]);
+      assert.equal([r.ok, !r.ok && r.failedAt], [false, 2]);
+      assert.ok(db.used('COPY `New`'), 'the rows went by COPY');
+      assert.not.ok(tables(db).includes('New'), 'the created table is gone');
+      assertOldSound(db);
+      // The same transaction, without the failure, commits; the table's key index works.
+      ok(runSteps(db, [createTable('New'), inserts('New', rowsOf('n'))]));
+      assert.is(count(db, 'New'), CSV_MIN_ROWS * 4);
+      assert.equal(db.execute("MATCH (n:New {id: 'n7'}) RETURN n.name AS name, n.n AS n"), [{ name: 'name 7', n: 7 }]);
+      assert.throws(() => db.execute("CREATE (:New {id: 'n3'})"), /duplicated primary key/);
+      db.close();
+      if (where === 'file') {
+        const again = open(path);
+        assert.equal([count(again, 'Old'), count(again, 'New')], [2, CSV_MIN_ROWS * 4]);
+        again.close();
+      }
+    });
+
+    test(`${engine}, ${where}: a table dropped and created again in the rolled-back transaction comes back whole`, () => {
+      const path = where === 'memory' ? ':memory:' : join(dir, `${engine}-recreated`);
+      const db = new Recording(open(path));
+      seedOld(db);
+      const steps: Step[] = [
+        { kind: 'query', cypher: 'DROP TABLE R', ddl: true },
+        { kind: 'query', cypher: 'DROP TABLE Old', ddl: true },
+        createTable('Old'),
+        inserts('Old', rowsOf('keep')), // keep1 and keep2 again, with other names
+        { kind: 'query', cypher: "CREATE (:Old {id: 'keep0'})" },
+      ];
+      const r = runSteps(db, steps);
+      assert.equal([r.ok, !r.ok && r.failedAt], [false, 4]);
+      assert.ok(db.used('COPY `Old`'));
+      assertOldSound(db);
+      db.close();
+      if (where === 'file') {
+        const again = open(path);
+        assertOldSound(again);
+        again.close();
+      }
+    });
+  }
+}
+
+test('COPY only into a table created earlier in the same transaction', () => {
+  const db = new Recording(engines.wasm(':memory:'));
+  seedOld(db);
+  // A table that existed before the transaction: LOAD FROM, never COPY.
+  ok(runSteps(db, [inserts('Old', rowsOf('more'))]));
+  ok(runSteps(db, [{ kind: 'query', cypher: 'RETURN 1' }, inserts('Old', rowsOf('again'))]));
+  assert.not.ok(db.used('COPY'), db.statements.join('\n'));
+  assert.ok(db.used('LOAD WITH HEADERS'));
+  // Created, but not inside a transaction: its rows commit on their own, so no COPY either.
+  ok(runSteps(db, [createTable('Loose'), inserts('Loose', rowsOf('l'))], { transaction: false }));
+  assert.not.ok(db.used('COPY'));
+  // Created in this transaction: COPY.
+  ok(runSteps(db, [createTable('Fresh'), inserts('Fresh', rowsOf('f'))]));
+  assert.ok(db.used('COPY `Fresh`(`id`, `name`, `n`)'));
+  assert.equal([count(db, 'Old'), count(db, 'Loose'), count(db, 'Fresh')], [2 + 2 * CSV_MIN_ROWS * 4, CSV_MIN_ROWS * 4, CSV_MIN_ROWS * 4]);
+  db.close();
+});
+
+test('COPY keeps empty strings and nulls apart, and every other value exact', () => {
+  const db = new Recording(engines.wasm(':memory:'));
+  const step: RowsStep = {
+    kind: 'rows',
+    body: 'CREATE (:V {id: $c0, s: $c1, n: $c2, d: $c3, b: $c4, l: $c5, nums: $c6})',
+    columns: ['STRING', 'STRING', 'INT64', 'DOUBLE', 'BOOLEAN', 'STRING[]', 'DOUBLE[]'],
+    rows: [],
+    copy: { table: 'V', fields: ['id', 's', 'n', 'd', 'b', 'l', 'nums'] },
+  };
+  const samples: RowValue[][] = [
+    ['empty', '', 0, 0, false, [], []],
+    ['nulls', null, null, null, null, null, null],
+    ['quoted', 'he said "hi", then\nleft', -3, 0.25, true, ['a', 'b'], [1.5, 2]],
+    ['sentinel', NULL_SENTINEL, 9007199254740991, 1e300, true, ['w'], [3]],
+  ];
+  for (let i = 0; i < CSV_MIN_ROWS * 2; i++) step.rows.push([`r${i}`, ...samples[i % samples.length]!.slice(1)]);
+  ok(
+    runSteps(db, [
+      { kind: 'query', cypher: 'CREATE NODE TABLE V(id STRING, s STRING, n INT64, d DOUBLE, b BOOLEAN, l STRING[], nums DOUBLE[], PRIMARY KEY(id))', ddl: true, creates: 'V' },
+      step,
+    ]),
+  );
+  assert.ok(db.used('COPY `V`'));
+  const read = db.execute('MATCH (v:V) RETURN v.id AS id, v.s AS s, v.n AS n, v.d AS d, v.b AS b, v.l AS l, v.nums AS nums');
+  assert.is(read.length, step.rows.length);
+  for (const r of read) {
+    const i = Number((r.id as string).slice(1));
+    assert.equal(Object.values(r).slice(1), samples[i % samples.length]!.slice(1), String(r.id));
+  }
+  db.close();
+});
+
+test.run();
