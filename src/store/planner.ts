@@ -110,8 +110,36 @@ function relTableFor(model: GraphModel, label: string, pair: [string, string], p
 /** Properties in a canonical order, so writes of the same shape share one template. */
 function sortedProps(props: Props): Props {
   const keys = Object.keys(props);
-  if (keys.length < 2) return props;
+  let i = 1;
+  while (i < keys.length && keys[i - 1]! < keys[i]!) i++;
+  if (i >= keys.length) return props; // already in order: most writes of one shape come this way
   return Object.fromEntries(keys.sort().map((k) => [k, props[k]!]));
+}
+
+/** What every insert of one node shape shares; built once per shape, not once per node. */
+interface CreateShape {
+  template: string;
+  columns: ColumnType[];
+  copy: NonNullable<RowsStep['copy']>;
+}
+const createShapes = new WeakMap<NodeTable, Map<string, CreateShape>>();
+
+function createShape(table: NodeTable, cols: Column[]): CreateShape {
+  let shapes = createShapes.get(table);
+  if (!shapes) createShapes.set(table, (shapes = new Map()));
+  // Types are in the key: a column dropped by a reverted unit may come back with another type.
+  const key = cols.map((c) => `${c.name} ${c.type}`).join(',');
+  let shape = shapes.get(key);
+  if (!shape) {
+    const fields = cols.map((c, i) => `${q(c.name)}: $c${i + 1}`);
+    shape = {
+      template: `CREATE (:${q(table.label)} {${['id: $c0', ...fields].join(', ')}})`,
+      columns: ['STRING', ...cols.map((c) => c.type)],
+      copy: { table: table.label, fields: ['id', ...cols.map((c) => c.name)] },
+    };
+    shapes.set(key, shape);
+  }
+  return shape;
 }
 
 function requireNode(model: GraphModel, id: string): string {
@@ -137,15 +165,15 @@ export function planOp(model: GraphModel, op: Op): OpPlan {
       if (model.nodeLabel(op.id) !== undefined) throw new SyncError('already_exists', `node ${JSON.stringify(op.id)} already exists`);
       const props = sortedProps(op.properties);
       const { table, cols } = nodeTableFor(model, op.label, props, out);
-      const fields = cols.map((c, i) => `${q(c.name)}: $c${i + 1}`);
+      const { template, columns, copy } = createShape(table, cols);
       out.push({
         kind: 'data',
-        template: `CREATE (:${q(table.label)} {${['id: $c0', ...fields].join(', ')}})`,
-        columns: ['STRING', ...cols.map((c) => c.type)],
+        template,
+        columns,
         values: [op.id, ...Object.values(props)],
         reads: [],
         writes: [nodeKey(op.id)],
-        copy: { table: table.label, fields: ['id', ...cols.map((c) => c.name)] },
+        copy,
       });
       model.addNode(op.id, table.label);
       return { statements: out };

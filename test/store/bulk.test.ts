@@ -85,6 +85,23 @@ test('a snapshot loaded into another database reproduces the graph', async () =>
   await b.close();
 });
 
+test('a column added by a unit that failed comes back with the type of its next first value', async () => {
+  const s = await GraphStore.open(':memory:');
+  const { value } = await s.write((tx) => {
+    const first = tx.apply([{ op: 'create_node', label: 'T', id: 'a', properties: { name: 'a' } }]);
+    // Adds T.x as DOUBLE, then fails on the duplicate: the column goes with the unit.
+    const failed = tx.apply([
+      { op: 'create_node', label: 'T', id: 'b', properties: { name: 'b', x: 1.5 } },
+      { op: 'create_node', label: 'T', id: 'a', properties: {} },
+    ]);
+    const again = tx.apply([{ op: 'create_node', label: 'T', id: 'c', properties: { name: 'c', x: 'five' } }]);
+    return [first.ok, failed.ok, again.ok];
+  });
+  assert.equal(value, [true, false, true]);
+  assert.equal(await s.query('MATCH (t:T) RETURN t.id AS id, t.x AS x ORDER BY id'), [{ id: 'a', x: null }, { id: 'c', x: 'five' }]);
+  await s.close();
+});
+
 test('batcher: writes of one shape become one step; dependent writes keep their order', () => {
   const b = new Batcher();
   const create = (id: string) => ({ kind: 'data' as const, template: 'CREATE', columns: [], values: [id], reads: [], writes: [`n:${id}`] });
