@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { normalizeRow } from './normalize.js';
 import { PREPARED_CACHE_LIMIT, PreparedCache } from './prepared-cache.js';
-import { DatabaseError, type SyncDatabase } from './sync-database.js';
+import { DatabaseError, isInMemoryPath, type SyncDatabase } from './sync-database.js';
 import type { Row } from './steps.js';
 
 const require = createRequire(import.meta.url);
@@ -65,11 +65,13 @@ const asDatabaseError = (e: unknown): DatabaseError => (e instanceof DatabaseErr
  * fsyncs its commits and locks its file. It throws on a failed statement; the message is the same.
  */
 export class NativeDatabase implements SyncDatabase {
+  readonly inMemory: boolean;
   private readonly db: { closeSync(): void };
   private readonly conn: NativeConnection;
   private readonly prepared = new PreparedCache<NativePrepared>(PREPARED_CACHE_LIMIT, () => {});
 
   constructor(kuzu: NativeModule, path: string, bufferSize: number) {
+    this.inMemory = isInMemoryPath(path);
     this.db = new kuzu.Database(path, bufferSize);
     try {
       this.conn = new kuzu.Connection(this.db, 1);

@@ -71,9 +71,14 @@ function viaCsv(db: SyncDatabase, step: RowsStep, rows: RowValue[][], reader: Cs
   }
 }
 
+/**
+ * COPY only in memory: on disk, the commit after a COPY costs a checkpoint of 1-4 s (kuzu-wasm
+ * 0.11.3 here: 10k rows by LOAD FROM and commit 0.6 s, by COPY 1.4 s; 50k rows 3.6 s and 4.2 s; it
+ * only pays from about 100k rows, 6.8 s and 5.1 s, and too unevenly to draw a line).
+ */
 function runRows(db: SyncDatabase, step: RowsStep, createdHere: ReadonlySet<string>): Row[] {
   if (step.rows.length < CSV_MIN_ROWS) return step.rows.flatMap((row) => perRow(db, step, row));
-  const reader: CsvReader = step.copy && createdHere.has(step.copy.table) ? 'copy' : 'load';
+  const reader: CsvReader = db.inMemory && step.copy && createdHere.has(step.copy.table) ? 'copy' : 'load';
   const bulk: RowValue[][] = [];
   const single: RowValue[][] = [];
   for (const row of step.rows) (row.every((v, i) => csvSafe(v, step.columns[i]!, reader)) ? bulk : single).push(row);

@@ -30,10 +30,11 @@ export interface RowsStep {
   rows: RowValue[][];
   /**
    * Set when every row is a new node of `table` with these fields, in column order: then, when a
-   * step of the same transaction created the table, the executor may COPY the rows (100k rows: 2.2-2.7x
-   * faster than LOAD FROM). Only then: a COPY into a table that existed before its transaction leaves that
-   * table corrupt if the transaction rolls back, while a rollback removes a table created inside
-   * it whole (both measured on kuzu-wasm 0.11.3, see test/store/copy.test.ts).
+   * step of the same transaction created the table and the database is in memory, the executor may
+   * COPY the rows (100k rows: 2.2-2.7x faster than LOAD FROM). Only then: a COPY into a table that
+   * existed before its transaction leaves that table corrupt if the transaction rolls back, while a
+   * rollback removes a table created inside it whole (both measured on kuzu-wasm 0.11.3, see
+   * test/store/copy.test.ts).
    */
   copy?: { table: string; fields: string[] };
 }

@@ -7,10 +7,15 @@ import type { Row } from './steps.js';
  */
 export interface SyncDatabase {
   execute(cypher: string, params?: Record<string, unknown>): Row[];
+  /** Kept in memory, not in a file: bulk loads choose their statement by it (see run-steps). */
+  readonly inMemory: boolean;
   /** Drop cached prepared statements (after schema changes or a rollback). */
   forgetPrepared(): void;
   close(): void;
 }
+
+/** Kuzu keeps a database in memory for either path. */
+export const isInMemoryPath = (path: string): boolean => path === ':memory:' || path === '';
 
 export class DatabaseError extends Error {
   override readonly name = 'DatabaseError';

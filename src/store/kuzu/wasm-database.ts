@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { normalizeRow } from './normalize.js';
 import { PREPARED_CACHE_LIMIT, PreparedCache } from './prepared-cache.js';
-import { DatabaseError, type SyncDatabase } from './sync-database.js';
+import { DatabaseError, isInMemoryPath, type SyncDatabase } from './sync-database.js';
 import type { Row } from './steps.js';
 
 const require = createRequire(import.meta.url);
@@ -42,6 +42,7 @@ export function loadKuzuWasm(): Promise<KuzuSyncModule> {
 }
 
 export class WasmDatabase implements SyncDatabase {
+  readonly inMemory: boolean;
   private readonly db: { close(): void };
   private readonly conn: KuzuConnection;
   private readonly prepared = new PreparedCache<KuzuPrepared>(PREPARED_CACHE_LIMIT, (p) => p.close());
@@ -50,6 +51,7 @@ export class WasmDatabase implements SyncDatabase {
     // One thread per database. Kuzu's default (all cores) starts a pthread pool per database: with 50
     // databases in a process that measured 2.4x slower to open and 1.8x the memory, for no gain on
     // the small statements sync is made of.
+    this.inMemory = isInMemoryPath(path);
     this.db = new kuzu.Database(path, bufferSize, 1);
     this.conn = new kuzu.Connection(this.db);
   }
