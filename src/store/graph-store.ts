@@ -9,7 +9,7 @@ import { fold, GraphModel } from './graph-model.js';
 import type { KuzuConnection, KuzuDriver } from './kuzu/driver.js';
 import type { Row, RowValue, Step } from './kuzu/steps.js';
 import { wasmDriver } from './kuzu/worker-driver.js';
-import { planOp, type Statement } from './planner.js';
+import { createNodeTable, nodeInsert, planOp, type Statement } from './planner.js';
 
 /**
  * Default KuzuDB buffer pool per database. The seed's 1 GiB cannot work for many clients in one
@@ -113,8 +113,7 @@ export class WriteTx {
       if (model.nodeTable(t.label)) throw new SyncError('bad_message', `snapshot names table ${t.label} twice`);
       const cols = Object.entries(t.properties).map(([name, type]) => ({ name, type }));
       model.addNodeTable(t.label, cols);
-      const defs = ['id STRING', ...cols.map((c) => `${q(c.name)} ${c.type}`), 'PRIMARY KEY(id)'];
-      this.batcher.add({ kind: 'ddl', cypher: `CREATE NODE TABLE ${q(t.label)}(${defs.join(', ')})`, creates: t.label });
+      this.batcher.add(createNodeTable(t.label, cols));
     }
     for (const t of snapshot.schema.edges) {
       if (model.relTable(t.label) || model.nodeTable(t.label)) throw new SyncError('bad_message', `snapshot names table ${t.label} twice`);
@@ -138,12 +137,10 @@ export class WriteTx {
       const cols = [...table.columns.values()];
       this.batcher.add({
         kind: 'data',
-        template: `CREATE (:${q(table.label)} {${['id: $c0', ...cols.map((c, i) => `${q(c.name)}: $c${i + 1}`)].join(', ')}})`,
-        columns: ['STRING', ...cols.map((c) => c.type)],
+        ...nodeInsert(table, cols),
         values: [n.id, ...cols.map((c) => columnValue(n.properties, c.name, c.type, table.label))],
         reads: [],
         writes: [nodeEntity(n.id)],
-        copy: { table: table.label, fields: ['id', ...cols.map((c) => c.name)] },
       });
       model.addNode(n.id, table.label);
       this.seed({ op: 'create_node', label: table.label, id: n.id, properties: n.properties });

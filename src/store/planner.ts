@@ -69,8 +69,12 @@ function ensureColumns(model: GraphModel, table: NodeTable | RelTable, props: Pr
   return cols;
 }
 
-const columnDefs = (props: Props) =>
-  Object.entries(props).map(([k, v]) => `${q(k)} ${typeFor(v)}`);
+const columnDefs = (cols: Column[]) => cols.map((c) => `${q(c.name)} ${c.type}`);
+
+/** A new node table, named so that rows-steps later in its transaction may COPY into it. */
+export function createNodeTable(label: string, cols: Column[]): Statement {
+  return { kind: 'ddl', cypher: `CREATE NODE TABLE ${q(label)}(${['id STRING', ...columnDefs(cols), 'PRIMARY KEY(id)'].join(', ')})`, creates: label };
+}
 
 function nodeTableFor(model: GraphModel, label: string, props: Props, out: Statement[]): { table: NodeTable; cols: Column[] } {
   let table = model.nodeTable(label);
@@ -80,7 +84,7 @@ function nodeTableFor(model: GraphModel, label: string, props: Props, out: State
   if (!table) {
     const cols = Object.entries(props).map(([k, v]) => ({ name: k, type: typeFor(v) }));
     table = model.addNodeTable(label, cols);
-    out.push({ kind: 'ddl', cypher: `CREATE NODE TABLE ${q(label)}(${['id STRING', ...columnDefs(props), 'PRIMARY KEY(id)'].join(', ')})`, creates: label });
+    out.push(createNodeTable(label, cols));
     return { table, cols };
   }
   return { table, cols: ensureColumns(model, table, props, out) };
@@ -96,7 +100,7 @@ function relTableFor(model: GraphModel, label: string, pair: [string, string], p
     table = model.addRelTable(label, pair, cols);
     out.push({
       kind: 'ddl',
-      cypher: `CREATE REL TABLE ${q(label)}(${[`FROM ${q(pair[0])} TO ${q(pair[1])}`, 'id STRING', ...columnDefs(props)].join(', ')})`,
+      cypher: `CREATE REL TABLE ${q(label)}(${[`FROM ${q(pair[0])} TO ${q(pair[1])}`, 'id STRING', ...columnDefs(cols)].join(', ')})`,
     });
     return { table, cols };
   }
@@ -117,16 +121,17 @@ function sortedProps(props: Props): Props {
 }
 
 /** What every insert of one node shape shares; built once per shape, not once per node. */
-interface CreateShape {
+interface InsertShape {
   template: string;
   columns: ColumnType[];
   copy: NonNullable<RowsStep['copy']>;
 }
-const createShapes = new WeakMap<NodeTable, Map<string, CreateShape>>();
+const insertShapes = new WeakMap<NodeTable, Map<string, InsertShape>>();
 
-function createShape(table: NodeTable, cols: Column[]): CreateShape {
-  let shapes = createShapes.get(table);
-  if (!shapes) createShapes.set(table, (shapes = new Map()));
+/** The insert of a node of `table` with the columns `cols`, in that order (values: id, then cols). */
+export function nodeInsert(table: NodeTable, cols: Column[]): InsertShape {
+  let shapes = insertShapes.get(table);
+  if (!shapes) insertShapes.set(table, (shapes = new Map()));
   // Types are in the key: a column dropped by a reverted unit may come back with another type.
   const key = cols.map((c) => `${c.name} ${c.type}`).join(',');
   let shape = shapes.get(key);
@@ -165,16 +170,7 @@ export function planOp(model: GraphModel, op: Op): OpPlan {
       if (model.nodeLabel(op.id) !== undefined) throw new SyncError('already_exists', `node ${JSON.stringify(op.id)} already exists`);
       const props = sortedProps(op.properties);
       const { table, cols } = nodeTableFor(model, op.label, props, out);
-      const { template, columns, copy } = createShape(table, cols);
-      out.push({
-        kind: 'data',
-        template,
-        columns,
-        values: [op.id, ...Object.values(props)],
-        reads: [],
-        writes: [nodeKey(op.id)],
-        copy,
-      });
+      out.push({ kind: 'data', ...nodeInsert(table, cols), values: [op.id, ...Object.values(props)], reads: [], writes: [nodeKey(op.id)] });
       model.addNode(op.id, table.label);
       return { statements: out };
     }
