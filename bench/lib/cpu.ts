@@ -1,4 +1,4 @@
-import type { ServerStats } from './server-child.js';
+import type { CpuSource } from './server-child.js';
 import { median } from './stats.js';
 
 export interface Timed {
@@ -13,15 +13,15 @@ export interface Timed {
  * Times `fn` and says where the CPU went: on a shared 2-core machine the wall time alone cannot
  * tell a slow client from a slow server.
  */
-export async function timed(server: { stats(): Promise<ServerStats> } | undefined, fn: () => Promise<void>): Promise<Timed> {
-  const before = await server?.stats();
+export async function timed(server: CpuSource | undefined, fn: () => Promise<void>): Promise<Timed> {
+  const before = await server?.cpuMs();
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   await fn();
   const ms = performance.now() - t0;
   const c = process.cpuUsage(c0);
-  const after = await server?.stats();
-  return { ms, hereCpuMs: (c.user + c.system) / 1000, ...(before && after ? { serverCpuMs: after.cpuMs - before.cpuMs } : {}) };
+  const after = await server?.cpuMs();
+  return { ms, hereCpuMs: (c.user + c.system) / 1000, ...(before !== undefined && after !== undefined ? { serverCpuMs: after - before } : {}) };
 }
 
 /** Medians of the CPU figures, named for results/latest.json. */

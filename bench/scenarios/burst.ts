@@ -14,7 +14,7 @@ import { FloorPeer } from '../lib/floor-peer.js';
 import { ratioResult } from '../lib/report.js';
 import { interleave, ms } from '../lib/rounds.js';
 import { pick, type Scenario } from '../lib/scenario.js';
-import { serverStats, startServer, type SyncServerHandle } from '../lib/server-child.js';
+import { serverCpu, serverStats, startServer, type SyncServerHandle } from '../lib/server-child.js';
 import { LONG, openClient, writeEach } from '../lib/sync.js';
 
 const SIZES = { full: { patches: 10_000, batch: 1000, rounds: 3 }, quick: { patches: 1000, batch: 250, rounds: 1 } };
@@ -23,9 +23,16 @@ export const burst: Scenario = {
   name: 'burst',
   async run(ctx) {
     const size = pick(ctx, SIZES);
-    // Both servers live for the whole scenario, so both tables grow by the same rows each round.
-    const [server, nativeServer, rawServer] = await Promise.all([ctx.servers.fresh(), ctx.moreServers.fresh({ driver: 'native' }), startServer('raw')]);
-    const rawStats = { stats: () => serverStats(rawServer) };
+    // Every database lives for the whole scenario, so all tables grow by the same rows each round:
+    // our client starts each round holding the rows of the rounds before (synced before the timing),
+    // and so does the floor's near database.
+    const [server, nativeServer, rawServer, local] = await Promise.all([
+      ctx.servers.fresh(),
+      ctx.moreServers.fresh({ driver: 'native' }),
+      startServer('raw'),
+      RawKuzu.items(),
+    ]);
+    const peer = await FloorPeer.connect(rawServer.info.url);
     const ours = (s: SyncServerHandle) => async (r: number) => {
       const client = await openClient(s.url);
       await client.whenSynced(LONG);
@@ -43,10 +50,8 @@ export const burst: Scenario = {
           ours: ours(server),
           oursNative: ours(nativeServer),
           floor: async (r) => {
-            const local = await RawKuzu.items();
-            const peer = await FloorPeer.connect(rawServer.info.url);
             const rows = items(size.patches, 0, `r${r}`);
-            const t = await timed(rawStats, async () => {
+            const t = await timed(serverCpu(rawServer), async () => {
               for (let i = 0; i < rows.length; i += size.batch) {
                 const batch = rows.slice(i, i + size.batch);
                 const remote = peer.roundTrip(batch);
@@ -54,10 +59,8 @@ export const burst: Scenario = {
                 await remote;
               }
             });
-            const { rows: far } = await rawStats.stats();
-            if (local.count() !== size.patches || far !== size.patches * (r + 1)) throw new Error('burst floor: rows missing');
-            peer.close();
-            local.close();
+            const { rows: far } = await serverStats(rawServer);
+            if (local.count() !== size.patches * (r + 1) || far !== size.patches * (r + 1)) throw new Error('burst floor: rows missing');
             return t;
           },
         },
@@ -88,6 +91,8 @@ export const burst: Scenario = {
         }),
       ];
     } finally {
+      peer.close();
+      local.close();
       await rawServer.stop();
     }
   },

@@ -11,7 +11,7 @@ import { cpuDetail, timed, wall } from '../lib/cpu.js';
 import { ratioResult } from '../lib/report.js';
 import { interleave, ms } from '../lib/rounds.js';
 import { pick, type Scenario } from '../lib/scenario.js';
-import { serverStats, startServer } from '../lib/server-child.js';
+import { serverCpu, startServer } from '../lib/server-child.js';
 import { closeAll, LONG, openClient } from '../lib/sync.js';
 import { until } from '../lib/wait.js';
 import { closeYPeers, openYPeers, yConverged } from '../lib/yjs.js';
@@ -34,7 +34,6 @@ export const fanOut: Scenario = {
       const writer = clients[0]!;
       const yWriter = peers[0]!.doc;
       const yNodes = yWriter.getMap<Y.Map<number>>('nodes');
-      const yServerStats = { stats: () => serverStats(yServer) };
 
       const rounds = await interleave(
         size.rounds,
@@ -66,7 +65,7 @@ export const fanOut: Scenario = {
               }
             });
             await until(() => yConverged(yWriter, peers), 'Yjs peers to see the round maps');
-            return timed(yServerStats, async () => {
+            return timed(serverCpu(yServer), async () => {
               // Each set outside a transaction: its own update, its own message, like our patches.
               for (let k = 0; k < size.writes; k++) maps[k % size.nodes]!.set('v', k + 1);
               await until(() => yConverged(yWriter, peers), 'Yjs peers to converge');

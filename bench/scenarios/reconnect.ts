@@ -33,37 +33,42 @@ export const reconnect: Scenario = {
     const out = { ours: [] as number[], baseline: [] as number[] };
     const dir = mkdtempSync(join(tmpdir(), 'kuzu-sync-bench-'));
     try {
-      // Not `interleave`: our client's patches move the server on, so each round needs a fresh server
-      // seeded with V single-write patches, and the baseline (which writes nothing) goes first.
+      // Not `interleave`: our client's patches move its server on, so each round takes two fresh
+      // servers seeded alike with V single-write patches, one per side, and the sides take turns to go first.
       for (let r = 0; r < size.rounds; r++) {
-        const server = await ctx.servers.fresh();
+        const servers = { baseline: await ctx.servers.fresh(), ours: await ctx.moreServers.fresh() };
         const paths = { baseline: join(dir, `r${r}-baseline.kz`), ours: join(dir, `r${r}-ours.kz`) };
-        // Both clients meet the server (version 0) before it moves on, so both reconnect to a server they know.
-        for (const databasePath of Object.values(paths)) {
-          const c = await openClient(server.url, { databasePath });
+        for (const side of ['baseline', 'ours'] as const) {
+          // The client meets its server (version 0) before it moves on, so it reconnects to a server it knows.
+          const c = await openClient(servers[side].url, { databasePath: paths[side] });
           await c.whenSynced(LONG);
           await c.close();
+          const seeder = await openClient(servers[side].url);
+          await writeEach(seeder, items(size.versions, 0, 'seed'));
+          await seeder.close();
         }
-        const seeder = await openClient(server.url);
-        await writeEach(seeder, items(size.versions, 0, 'seed'));
-        await seeder.close();
-
-        const caughtUp = await openClient(server.url, { databasePath: paths.baseline, autoConnect: false });
-        out.baseline.push(await timeConnect(caughtUp));
-        if (caughtUp.getServerVersion() !== size.versions) throw new Error(`reconnect: baseline client at ${caughtUp.getServerVersion()}`);
-        await caughtUp.close();
-
-        const offline = await openClient(server.url, { databasePath: paths.ours, autoConnect: false });
-        await Promise.all(items(size.pending, 0, 'offline').map((it) => offline.createNode(ITEM_LABEL, itemProps(it), { id: it.id })));
-        if (offline.getPendingPatchCount() !== size.pending) throw new Error('reconnect: patches not pending');
-        out.ours.push(await timeConnect(offline));
-        const want = size.versions + size.pending;
-        if (offline.getServerVersion() !== want || offline.getPendingPatchCount() !== 0) {
-          throw new Error(`reconnect: client at ${offline.getServerVersion()} with ${offline.getPendingPatchCount()} pending`);
-        }
-        await offline.close();
-        const { version } = await server.stats();
-        if (version !== want) throw new Error(`reconnect: server at ${version}`);
+        const sides = {
+          baseline: async () => {
+            const caughtUp = await openClient(servers.baseline.url, { databasePath: paths.baseline, autoConnect: false });
+            out.baseline.push(await timeConnect(caughtUp));
+            if (caughtUp.getServerVersion() !== size.versions) throw new Error(`reconnect: baseline client at ${caughtUp.getServerVersion()}`);
+            await caughtUp.close();
+          },
+          ours: async () => {
+            const offline = await openClient(servers.ours.url, { databasePath: paths.ours, autoConnect: false });
+            await Promise.all(items(size.pending, 0, 'offline').map((it) => offline.createNode(ITEM_LABEL, itemProps(it), { id: it.id })));
+            if (offline.getPendingPatchCount() !== size.pending) throw new Error('reconnect: patches not pending');
+            out.ours.push(await timeConnect(offline));
+            const want = size.versions + size.pending;
+            if (offline.getServerVersion() !== want || offline.getPendingPatchCount() !== 0) {
+              throw new Error(`reconnect: client at ${offline.getServerVersion()} with ${offline.getPendingPatchCount()} pending`);
+            }
+            await offline.close();
+            const { version } = await servers.ours.stats();
+            if (version !== want) throw new Error(`reconnect: server at ${version}`);
+          },
+        };
+        for (const side of r % 2 === 0 ? (['baseline', 'ours'] as const) : (['ours', 'baseline'] as const)) await sides[side]();
         ctx.log(`round ${r + 1}/${size.rounds}: ours ${ms(out.ours.at(-1)!)}, nothing pending ${ms(out.baseline.at(-1)!)}`);
       }
     } finally {
