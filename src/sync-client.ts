@@ -6,6 +6,7 @@ import { assertValidOp } from './protocol/validate.js';
 import { SyncError } from './protocol/errors.js';
 import type { Op, Patch, Props, Value } from './protocol/types.js';
 import { GraphStore } from './store/graph-store.js';
+import { isInMemoryPath } from './store/kuzu/sync-database.js';
 
 export type { BatchWriter, SyncClient, SyncClientEvents, SyncClientOptions, SyncMetrics, RejectedEvent, Logger } from './client/options.js';
 
@@ -58,7 +59,7 @@ export async function openClient(options: SyncClientOptions, clock?: Clock): Pro
   const logger = options.logger ?? quietLogger;
   const databasePath = options.databasePath ?? ':memory:';
   const store = await GraphStore.open(databasePath, {
-    meta: databasePath !== ':memory:',
+    meta: !isInMemoryPath(databasePath),
     ...(options.bufferSize !== undefined ? { bufferSize: options.bufferSize } : {}),
     ...(options.driver ? { driver: options.driver } : {}),
   });

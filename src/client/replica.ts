@@ -4,6 +4,7 @@ import { SyncError } from '../protocol/errors.js';
 import type { ErrorCode, Op, Patch, PatchOutcome, Snapshot, SnapshotChunk, SyncStateMessage, VersionedPatch } from '../protocol/types.js';
 import { GraphStore, type Applied, type WriteTx } from '../store/graph-store.js';
 import type { Step } from '../store/kuzu/steps.js';
+import { isInMemoryPath } from '../store/kuzu/sync-database.js';
 
 /**
  * A local patch the server has not answered yet. `applied`: its effect is in the local graph and
@@ -82,7 +83,7 @@ export class Replica {
 
   /** Opens the replica state kept in `store` (pending patches, version, seq counter). */
   static async open(store: GraphStore, clientId: string | undefined, newId: () => string): Promise<Replica> {
-    const durable = store.path !== ':memory:';
+    const durable = !isInMemoryPath(store.path);
     if (durable) await store.run([PENDING_TABLE]);
     const meta: Record<string, string | undefined> = durable ? await store.getMeta(['clientId', 'serverId', 'version', 'nextSeq', 'ackedSeq']) : {};
     const rows = durable

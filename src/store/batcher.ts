@@ -2,7 +2,7 @@ import type { RowValue, Step } from './kuzu/steps.js';
 import type { Statement } from './planner.js';
 
 type Batch =
-  | { kind: 'ddl'; cypher: string; creates?: string }
+  | Extract<Statement, { kind: 'ddl' }>
   | { kind: 'data'; template: string; step: Extract<Step, { kind: 'rows' }>; rowByKey: Map<string, number> };
 
 /**
@@ -42,7 +42,7 @@ export class Batcher {
       const batch: Batch = {
         kind: 'data',
         template: s.template,
-        step: { kind: 'rows', body: s.template, columns: s.columns, rows: [], ...(s.copy ? { copy: s.copy } : {}) },
+        step: { kind: 'rows', body: s.template, columns: s.columns, rows: [], copy: s.copy },
         rowByKey: new Map(),
       };
       this.batches.push(batch);
@@ -71,8 +71,6 @@ export class Batcher {
   }
 
   steps(): Step[] {
-    return this.batches.map((b) =>
-      b.kind === 'ddl' ? { kind: 'query', cypher: b.cypher, ddl: true, ...(b.creates ? { creates: b.creates } : {}) } : b.step,
-    );
+    return this.batches.map((b) => (b.kind === 'ddl' ? { kind: 'query', cypher: b.cypher, ddl: true, creates: b.creates } : b.step));
   }
 }

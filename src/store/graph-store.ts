@@ -8,6 +8,7 @@ import { acquireFileLock, type FileLock } from './file-lock.js';
 import { fold, GraphModel } from './graph-model.js';
 import type { KuzuConnection, KuzuDriver } from './kuzu/driver.js';
 import type { Row, RowValue, Step } from './kuzu/steps.js';
+import { isInMemoryPath } from './kuzu/sync-database.js';
 import { wasmDriver } from './kuzu/worker-driver.js';
 import { createNodeTable, nodeInsert, planOp, type Statement } from './planner.js';
 
@@ -344,7 +345,7 @@ export class GraphStore {
   ) {}
 
   static async open(path = ':memory:', options: GraphStoreOptions = {}): Promise<GraphStore> {
-    const lock = path === ':memory:' ? undefined : acquireFileLock(path);
+    const lock = isInMemoryPath(path) ? undefined : acquireFileLock(path);
     try {
       const driver = options.driver ?? wasmDriver();
       const conn = await driver.open(path, { bufferSize: options.bufferSize ?? DEFAULT_BUFFER_SIZE });

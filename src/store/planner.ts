@@ -127,6 +127,8 @@ interface InsertShape {
   copy: NonNullable<RowsStep['copy']>;
 }
 const insertShapes = new WeakMap<NodeTable, Map<string, InsertShape>>();
+/** Shapes kept per table: writers choose their property sets, and a server must not keep them all. */
+const MAX_SHAPES_PER_TABLE = 64;
 
 /** The insert of a node of `table` with the columns `cols`, in that order (values: id, then cols). */
 export function nodeInsert(table: NodeTable, cols: Column[]): InsertShape {
@@ -142,7 +144,7 @@ export function nodeInsert(table: NodeTable, cols: Column[]): InsertShape {
       columns: ['STRING', ...cols.map((c) => c.type)],
       copy: { table: table.label, fields: ['id', ...cols.map((c) => c.name)] },
     };
-    shapes.set(key, shape);
+    if (shapes.size < MAX_SHAPES_PER_TABLE) shapes.set(key, shape);
   }
   return shape;
 }

@@ -7,6 +7,9 @@
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import type { Op } from '../../src/protocol/types.js';
+import { GraphModel } from '../../src/store/graph-model.js';
+import { WriteTx } from '../../src/store/graph-store.js';
 import { NULL_SENTINEL } from '../../src/store/kuzu/csv.js';
 import { loadKuzuNative, NativeDatabase } from '../../src/store/kuzu/native-database.js';
 import { CSV_MIN_ROWS, runSteps } from '../../src/store/kuzu/run-steps.js';
@@ -176,6 +179,30 @@ test('COPY keeps empty strings and nulls apart, and every other value exact', ()
     const i = Number((r.id as string).slice(1));
     assert.equal(Object.values(r).slice(1), samples[i % samples.length]!.slice(1), String(r.id));
   }
+  db.close();
+});
+
+test('the store plans a first write of a label, and a snapshot, as COPY; rows COPY cannot carry go by LOAD FROM', () => {
+  const db = new Recording(engines.wasm(':memory:'));
+  const creates = (label: string): Op[] =>
+    rowsOf(label).map(([id, name, n], i): Op => ({ op: 'create_node', label, id: id as string, properties: { name: i % 5 === 0 ? '' : (name as string), n: n as number } }));
+  const first = new WriteTx(new GraphModel());
+  assert.ok(first.apply(creates('Person')).ok);
+  ok(runSteps(db, first.writeSteps()));
+  assert.ok(db.used('COPY `Person`'), db.statements.join('\n'));
+  assert.ok(db.used('LOAD WITH HEADERS'), 'the rows holding an empty string go in bulk too');
+  assert.equal(db.execute("MATCH (p:Person) WHERE p.name = '' RETURN count(*) AS c"), [{ c: Math.ceil((CSV_MIN_ROWS * 4) / 5) }]);
+  assert.is(count(db, 'Person'), CSV_MIN_ROWS * 4);
+
+  const snapshot = new WriteTx(new GraphModel());
+  snapshot.replaceAll({
+    schema: { nodes: [{ label: 'City', properties: { name: 'STRING', n: 'DOUBLE' } }], edges: [] },
+    nodes: creates('City').map((o) => ({ label: 'City', id: (o as Extract<Op, { op: 'create_node' }>).id, properties: (o as Extract<Op, { op: 'create_node' }>).properties })),
+    edges: [],
+  });
+  ok(runSteps(db, snapshot.writeSteps()));
+  assert.ok(db.used('COPY `City`'));
+  assert.is(count(db, 'City'), CSV_MIN_ROWS * 4);
   db.close();
 });
 

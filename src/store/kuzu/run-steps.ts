@@ -76,27 +76,31 @@ function viaCsv(db: SyncDatabase, step: RowsStep, rows: RowValue[][], reader: Cs
  * 0.11.3 here: 10k rows by LOAD FROM and commit 0.6 s, by COPY 1.4 s; 50k rows 3.6 s and 4.2 s; it
  * only pays from about 100k rows, 6.8 s and 5.1 s, and too unevenly to draw a line).
  */
-function runRows(db: SyncDatabase, step: RowsStep, createdHere: ReadonlySet<string>): Row[] {
+function runRows(db: SyncDatabase, step: RowsStep, createdHere: ReadonlySet<string> | undefined): Row[] {
   if (step.rows.length < CSV_MIN_ROWS) return step.rows.flatMap((row) => perRow(db, step, row));
-  const reader: CsvReader = db.inMemory && step.copy && createdHere.has(step.copy.table) ? 'copy' : 'load';
-  const bulk: RowValue[][] = [];
+  // Each row goes by the fastest reader that carries all its values (COPY cannot carry '', LOAD FROM
+  // can); rows neither carries go one statement each.
+  const readers: CsvReader[] = db.inMemory && step.copy && createdHere?.has(step.copy.table) ? ['copy', 'load'] : ['load'];
+  const bulk = new Map<CsvReader, RowValue[][]>(readers.map((r) => [r, []]));
   const single: RowValue[][] = [];
-  for (const row of step.rows) (row.every((v, i) => csvSafe(v, step.columns[i]!, reader)) ? bulk : single).push(row);
-  const out = bulk.length ? viaCsv(db, step, bulk, reader) : [];
+  for (const row of step.rows) {
+    const reader = readers.find((r) => row.every((v, i) => csvSafe(v, step.columns[i]!, r)));
+    (reader ? bulk.get(reader)! : single).push(row);
+  }
+  let out: Row[] = [];
+  for (const [reader, rows] of bulk) if (rows.length) out = out.concat(viaCsv(db, step, rows, reader));
   for (const row of single) out.push(...perRow(db, step, row));
   return out;
 }
 
-/** `createdHere`: the node tables created earlier in this transaction (none outside one). */
+/** `createdHere`: the node tables created earlier in this transaction; undefined outside one. */
 function runStep(db: SyncDatabase, step: Step, createdHere: Set<string> | undefined): Row[] {
-  if (step.kind === 'rows') return runRows(db, step, createdHere ?? NONE);
+  if (step.kind === 'rows') return runRows(db, step, createdHere);
   const rows = db.execute(step.cypher, step.params);
   if (step.ddl) db.forgetPrepared();
   if (step.creates) createdHere?.add(step.creates);
   return rows;
 }
-
-const NONE: ReadonlySet<string> = new Set();
 
 /**
  * Runs steps in order and stops at the first failure. In a transaction, a failure rolls everything
