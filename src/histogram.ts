@@ -3,6 +3,13 @@
  * above the bucket before (not cumulative); the last count is above every bucket. Plain numbers
  * bumped in place: no allocation per observation. Used by the client and the server.
  */
+export interface HistogramSnapshot {
+  buckets: number[];
+  counts: number[];
+  sum: number;
+  count: number;
+}
+
 export class Histogram {
   private readonly counts: number[];
   private sum = 0;
@@ -20,7 +27,7 @@ export class Histogram {
     this.count++;
   }
 
-  snapshot(): { buckets: number[]; counts: number[]; sum: number; count: number } {
+  snapshot(): HistogramSnapshot {
     return { buckets: [...this.buckets], counts: [...this.counts], sum: this.sum, count: this.count };
   }
 }

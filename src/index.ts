@@ -4,6 +4,7 @@ export type { BatchWriter, SyncClient, SyncClientEvents, SyncClientOptions, Sync
 export { createSyncServer, type SyncServer } from './server/sync-server.js';
 export type { SyncServerOptions, Principal, PatchContext } from './server/options.js';
 export type { SyncServerMetrics } from './server/metrics.js';
+export type { HistogramSnapshot } from './histogram.js';
 export type { Conflict, ConflictStrategy } from './server/conflicts.js';
 export { GraphStore, WriteTx, QueryError, DEFAULT_BUFFER_SIZE, type Applied, type GraphStoreOptions } from './store/graph-store.js';
 export type { KuzuDriver, KuzuConnection } from './store/kuzu/driver.js';

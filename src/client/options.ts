@@ -1,6 +1,7 @@
 import type { Logger } from '../logger.js';
 import type { AnyActorRef, InspectionEvent, Observer } from 'xstate';
 import type { ConnectionStatus } from '../../machines/connection.machine.js';
+import type { HistogramSnapshot } from '../histogram.js';
 import type { SyncError } from '../protocol/errors.js';
 import type { ErrorCode, Patch, Props, Snapshot, Value } from '../protocol/types.js';
 import type { KuzuDriver } from '../store/kuzu/driver.js';
@@ -82,7 +83,7 @@ export interface SyncMetrics {
   bytesIn: number;
   bytesOut: number;
   /** Acknowledgement latency in ms: bucket upper bounds and counts (the last bucket is +Inf). */
-  ackLatency: { buckets: number[]; counts: number[]; sum: number; count: number };
+  ackLatency: HistogramSnapshot;
 }
 
 export interface SyncClientEvents {

@@ -199,8 +199,9 @@ export class Replica {
     const version = ready[ready.length - 1]!.version;
     const meta = { version, ackedSeq: this.maxSeq(drop) };
     const bottom = this.entries.filter((e) => e.applied).slice(0, confirmed.length);
-    // A patch that did not apply here may apply after these changes: only a rebase tries it again.
-    const unappliedLeft = this.entries.some((e) => !e.applied && !answered.includes(e));
+    // A patch that did not apply here may apply after others' changes: only a rebase tries it again.
+    // Acknowledgements of our own patches change nothing here, so they alone never call for one.
+    const unappliedLeft = ready.some((r) => !r.own) && this.entries.some((e) => !e.applied && !answered.includes(e));
     const fast = !unappliedLeft && confirmed.every((e, i) => bottom[i] === e) && ready.every((r) => r.own || this.commutes(r.patch.ops));
     const apply = (tx: WriteTx, patches: Patch[]) => {
       for (const p of patches) {
@@ -211,7 +212,7 @@ export class Replica {
     if (fast) {
       await this.store.write((tx) => {
         apply(tx, ready.filter((r) => !r.own).map((r) => r.patch));
-        this.persistIn(tx, [], drop, meta);
+        tx.then(() => this.persist([], drop, meta));
       });
       this.version = version;
       this.ackedSeq = meta.ackedSeq;
@@ -233,7 +234,7 @@ export class Replica {
     if (!e) return [];
     if (!e.applied) {
       // Its effect left the graph already; the server's answer only releases its place.
-      await this.store.write((tx) => this.persistIn(tx, [], [e], { ackedSeq: Math.max(this.ackedSeq, e.patch.seq) }));
+      await this.store.write((tx) => tx.then(() => this.persist([], [e], { ackedSeq: Math.max(this.ackedSeq, e.patch.seq) })));
       this.drop([e]);
       return [];
     }
@@ -410,14 +411,6 @@ export class Replica {
 
   private maxSeq(entries: Entry[]): number {
     return entries.reduce((m, e) => Math.max(m, e.patch.seq), this.ackedSeq);
-  }
-
-  /**
-   * Adds the bookkeeping to `tx`. Only a durable replica has any: an in-memory one adds nothing, so
-   * a transaction with no data (an acknowledgement) never reaches the database at all.
-   */
-  private persistIn(tx: WriteTx, upsert: Entry[], remove: Entry[], meta: Record<string, string | number>): void {
-    if (this.durable) tx.then(() => this.persist(upsert, remove, meta));
   }
 
   /** Pending patches and meta live in the database only when it is a file: that is what makes them survive. */

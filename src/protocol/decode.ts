@@ -40,7 +40,7 @@ function toText(raw: Raw): string {
   // Buffer.from(aBuffer) would copy it first: every message, on both ends.
   return (Buffer.isBuffer(raw) ? raw : Buffer.from(raw)).toString('utf8');
 }
-function byteLength(raw: Raw): number {
+export function byteLength(raw: Raw): number {
   if (typeof raw === 'string') return Buffer.byteLength(raw);
   if (Array.isArray(raw)) return raw.reduce((n, b) => n + b.length, 0);
   return raw.byteLength;

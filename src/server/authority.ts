@@ -83,10 +83,10 @@ export class Authority {
     }
   }
 
-  submitPatch(peer: Peer, patch: Patch, receivedAt = performance.now()): void {
+  submitPatch(peer: Peer, patch: Patch, receivedAt: number): void {
     this.enqueue({ kind: 'patch', peer, patch, receivedAt });
   }
-  submitInvalid(peer: Peer, clientId: string, seq: number, code: ErrorCode, reason: string, receivedAt = performance.now()): void {
+  submitInvalid(peer: Peer, clientId: string, seq: number, code: ErrorCode, reason: string, receivedAt: number): void {
     this.enqueue({ kind: 'invalid', peer, clientId, seq, code, reason, receivedAt });
   }
   submitSyncRequest(peer: Peer, request: SyncRequestMessage): void {

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
-import { Histogram } from '../histogram.js';
+import { Histogram, type HistogramSnapshot } from '../histogram.js';
 import type { ErrorCode, PatchStatus } from '../protocol/types.js';
 import type { AuthorityEvents } from './authority.js';
 import { requestPath } from './request-path.js';
@@ -22,7 +22,7 @@ export interface SyncServerMetrics {
    * From the receipt of a patch frame to its `patch_response` being sent, ms. `counts[i]` counts the
    * answers <= `buckets[i]` and above the bucket before (not cumulative); the last count is above every bucket.
    */
-  ackLatency: { buckets: number[]; counts: number[]; sum: number; count: number };
+  ackLatency: HistogramSnapshot;
   /** Transactions the authority committed, each holding a group of patches. */
   commitGroups: number;
   /** `patch_broadcast` frames handed to other clients (one per recipient). */

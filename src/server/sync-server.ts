@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { Registry } from 'prom-client';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { sendCoalesced } from '../net/coalesce.js';
-import { decodeClientMessage, DEFAULT_MAX_MESSAGE_BYTES } from '../protocol/decode.js';
+import { byteLength, decodeClientMessage, DEFAULT_MAX_MESSAGE_BYTES } from '../protocol/decode.js';
 import type { ErrorCode, Snapshot } from '../protocol/types.js';
 import { GraphStore } from '../store/graph-store.js';
 import type { KuzuDriver } from '../store/kuzu/driver.js';
@@ -63,8 +63,10 @@ class Connection implements Peer {
       this.ws.terminate();
       return;
     }
-    this.metrics.bytesOut += typeof json === 'string' ? Buffer.byteLength(json) : json.length;
-    sendCoalesced(this.ws, json);
+    // Encoded here once: counting the bytes of a string, then ws encoding it, would read it twice.
+    const data = typeof json === 'string' ? Buffer.from(json) : json;
+    this.metrics.bytesOut += data.length;
+    sendCoalesced(this.ws, data);
   }
 
   error(code: ErrorCode, message: string, patchId?: string): void {
@@ -186,8 +188,7 @@ export async function createSyncServer(options: SyncServerOptions = {}): Promise
 
   function onMessage(conn: Connection, data: Buffer | Buffer[], isBinary: boolean): void {
     const receivedAt = performance.now();
-    if (Array.isArray(data)) for (const b of data) metrics.bytesIn += b.length;
-    else metrics.bytesIn += data.length;
+    metrics.bytesIn += byteLength(data);
     const decoded = decodeClientMessage(data, { maxBytes: maxMessageBytes, isBinary });
     if (!decoded.ok) {
       const { code, message, patchId, envelope } = decoded.error;

@@ -401,7 +401,9 @@ export class GraphStore {
         }
         const reads = tx.readSteps();
         tx.computeInverses(reads.length ? await this.runUnlocked(reads, { readOnly: true }) : []);
-        await this.runUnlocked(tx.writeSteps());
+        // Bookkeeping may come to nothing (an in-memory client keeps none): then so does the trip.
+        const steps = tx.writeSteps();
+        if (steps.length) await this.runUnlocked(steps);
         this.model.commit();
         return { value };
       } catch (e) {
