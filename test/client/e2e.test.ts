@@ -43,6 +43,8 @@ test('inspect: a Stately-style inspector object ({ inspect }) sees every actor; 
   await synced(c);
   for (const id of ['client', 'store', 'connection', 'reconciliation', 'patch:watched:1']) assert.ok(seen.has(id), `the inspector saw ${id}`);
   await s.close();
+  // Closing the client before it has noticed the server is gone would skip 'offline' altogether.
+  await until(() => c.getStatus() === 'offline', 10_000, 'the client to go offline');
   await c.createNode('Item', {});
   const unanswered = c.actor.system.get('patch:watched:2');
   assert.is(unanswered.getSnapshot().status, 'active', 'an unanswered patch has a live actor');

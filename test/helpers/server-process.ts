@@ -6,7 +6,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
-const cli = new URL('../../src/cli.ts', import.meta.url).pathname;
+/** The CLI's source: tests run it with `node --import tsx`, so they need no build. */
+export const cli = new URL('../../src/cli.ts', import.meta.url).pathname;
 
 /** A port free now, for a server that must come back on the same port after a restart. */
 export async function freePort(): Promise<number> {
@@ -32,7 +33,11 @@ export class ServerProcess {
     this.child = child;
     const from = this.output.length;
     this.url = await new Promise<string>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`server did not start: ${this.output.slice(from)}`)), 60_000);
+      // A server that never says it listens would otherwise outlive the test run.
+      const t = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`server did not start: ${this.output.slice(from)}`));
+      }, 60_000);
       const on = (d: Buffer) => {
         this.output += d;
         const m = /listening on (ws:\/\/\S+)/.exec(this.output.slice(from));
@@ -43,7 +48,10 @@ export class ServerProcess {
       };
       child.stdout!.on('data', on);
       child.stderr!.on('data', on);
-      child.once('exit', (code) => reject(new Error(`server exited (${code}): ${this.output.slice(from)}`)));
+      child.once('exit', (code) => {
+        clearTimeout(t);
+        reject(new Error(`server exited (${code}): ${this.output.slice(from)}`));
+      });
     });
   }
 
@@ -56,7 +64,8 @@ export class ServerProcess {
   /** Resolves with its exit code (null when killed by the signal). */
   async stop(signal: 'SIGTERM' | 'SIGKILL'): Promise<number | null> {
     const child = this.child;
-    if (!child || child.exitCode !== null) return child?.exitCode ?? null;
+    // Already dead (a signal leaves exitCode null): its 'exit' has been emitted and would never come again.
+    if (!child || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? null;
     this.child = undefined;
     return new Promise((r) => {
       child.once('exit', (code) => r(code));

@@ -3,20 +3,20 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { RawPeer } from '../helpers/raw-peer.js';
-import { ServerProcess } from '../helpers/server-process.js';
+import { cli, ServerProcess } from '../helpers/server-process.js';
 import { server, until } from '../helpers/sync.js';
 import { tempDir } from '../helpers/temp.js';
 
-const cli = new URL('../../src/cli.ts', import.meta.url).pathname;
 const dir = tempDir();
 
 test('--help explains the command and its flags', () => {
   const r = spawnSync(process.execPath, ['--import', 'tsx', cli, '--help'], { encoding: 'utf8' });
   assert.is(r.status, 0);
-  for (const flag of ['serve', '--port', '--db', '--host', '--conflict', '--driver']) assert.match(r.stdout, flag);
+  for (const flag of ['serve', '--port', '--db', '--host', '--conflict', '--driver', '--metrics-path <path>']) assert.match(r.stdout, flag);
   for (const [args, message] of [
     [['--port', 'eighty'], /--port must be a whole number/],
     [['--driver', 'postgres'], /--driver must be wasm or native/],
+    [['--metrics-path', 'metrics'], /--metrics-path must be a path starting with one \//],
   ] as const) {
     const bad = spawnSync(process.execPath, ['--import', 'tsx', cli, 'serve', ...args], { encoding: 'utf8' });
     assert.is(bad.status, 2);
@@ -28,16 +28,24 @@ test('kuzu-sync serve: logs connections, shuts down cleanly on SIGTERM, keeps wh
   const db = join(dir, 'cli.kz');
   const serve = new ServerProcess(['--port', '0', '--db', db]);
   await serve.start();
-  const p = await RawPeer.connect(serve.url, 'cli-client');
-  await p.sync(0);
-  const patch = p.patch([{ op: 'create_node', label: 'Item', id: 'i1', properties: { n: 1 } }]);
-  assert.is((await p.response(patch.id)).status, 'accepted');
-  await until(() => /connection from 127\.0\.0\.1/.test(serve.output), 10_000, 'the connection logged');
-  assert.is(await serve.stop('SIGTERM'), 0, serve.output);
-  assert.match(serve.output, /SIGTERM: closing/);
+  try {
+    const p = await RawPeer.connect(serve.url, 'cli-client');
+    await p.sync(0);
+    const patch = p.patch([{ op: 'create_node', label: 'Item', id: 'i1', properties: { n: 1 } }]);
+    assert.is((await p.response(patch.id)).status, 'accepted');
+    await until(() => /connection from 127\.0\.0\.1/.test(serve.output), 10_000, 'the connection logged');
+    assert.is(await serve.stop('SIGTERM'), 0, serve.output);
+    assert.match(serve.output, /SIGTERM: closing/);
+  } finally {
+    // Already stopped when the body got that far; otherwise a failed assertion must not leave it running.
+    await serve.stop('SIGKILL');
+  }
   const again = await server({ databasePath: db });
-  assert.is(again.getVersion(), 1);
-  await again.close();
+  try {
+    assert.is(again.getVersion(), 1);
+  } finally {
+    await again.close();
+  }
 });
 
 test.run();
