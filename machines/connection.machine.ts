@@ -15,6 +15,11 @@ export interface ConnectionInput {
   reconnectInterval: number;
   maxReconnectInterval: number;
   heartbeatInterval: number;
+  /**
+   * How long an attempt may take to open the socket (the token, TCP, the HTTP upgrade) before it
+   * counts as failed: a token provider or a server that never answers must not hold `connecting`.
+   */
+  connectTimeout: number;
   /** How long to wait for the first sync_state after the socket opens. */
   handshakeTimeout: number;
   /** How long close() waits for the answers to patches on the wire. */
@@ -114,6 +119,7 @@ export const connectionMachine = setup({
     /** Supplied by the client with its random source; see backoffDelay. */
     backoff: ({ context }) => backoffDelay(context.attempt, context.reconnectInterval, context.maxReconnectInterval, Math.random),
     heartbeat: ({ context }) => context.heartbeatInterval,
+    connectTimeout: ({ context }) => context.connectTimeout,
     handshakeTimeout: ({ context }) => context.handshakeTimeout,
     /** close() waits this long for answers; unanswered patches stay pending (in the database, if a file). */
     flushTimeout: ({ context }) => context.flushTimeout,
@@ -139,6 +145,8 @@ export const connectionMachine = setup({
       states: {
         connecting: {
           entry: 'statusConnecting',
+          // Leaving `online` stops the socket actor, which drops the attempt however far it got.
+          after: { connectTimeout: '#connection.backoff' },
           on: {
             'SOCKET.OPEN': 'handshaking',
             'SOCKET.UNAUTHORIZED': '#connection.unauthorized',

@@ -20,6 +20,7 @@ type Listener = (payload: never) => void;
 type Deferred = { resolve: (v: unknown) => void; reject: (e: unknown) => void };
 
 const FLUSH_TIMEOUT_MS = 5_000;
+const CONNECT_TIMEOUT_MS = 30_000;
 const HANDSHAKE_TIMEOUT_MS = 30_000;
 
 /**
@@ -59,8 +60,6 @@ export class ClientRuntime {
         socket: socketActor({
           url: options.serverUrl,
           ...(options.token !== undefined ? { token: options.token } : {}),
-          // A server that accepts TCP but never upgrades must not hold the client in `connecting`.
-          connectTimeout: HANDSHAKE_TIMEOUT_MS,
           opened: (ws) => (rt.ws = ws),
           closed: (ws) => {
             if (rt.ws === ws) rt.ws = undefined;
@@ -127,6 +126,7 @@ export class ClientRuntime {
           reconnectInterval: options.reconnectInterval ?? 5000,
           maxReconnectInterval: options.maxReconnectInterval ?? 60_000,
           heartbeatInterval: options.heartbeatInterval ?? 30_000,
+          connectTimeout: CONNECT_TIMEOUT_MS,
           handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
           flushTimeout: FLUSH_TIMEOUT_MS,
         },

@@ -8,8 +8,6 @@ import type { ServerMessage } from '../protocol/types.js';
 export interface SocketHooks {
   url: string;
   token?: string | (() => string | Promise<string>);
-  /** How long the TCP connect plus the HTTP upgrade may take before the attempt counts as failed. */
-  connectTimeout: number;
   /** The socket is open: sending goes through it until it closes. */
   opened(ws: WebSocket): void;
   closed(ws: WebSocket): void;
@@ -49,7 +47,7 @@ export function socketActor(hooks: SocketHooks) {
         return;
       }
       if (stopped) return;
-      const socket = new WebSocket(hooks.url, { headers, handshakeTimeout: hooks.connectTimeout, perMessageDeflate: { threshold: 1024, clientNoContextTakeover: true, serverNoContextTakeover: true } });
+      const socket = new WebSocket(hooks.url, { headers, perMessageDeflate: { threshold: 1024, clientNoContextTakeover: true, serverNoContextTakeover: true } });
       ws = socket;
       let unauthorized = false;
       socket.on('unexpected-response', (_req, res) => {

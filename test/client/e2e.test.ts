@@ -3,6 +3,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { RejectedEvent } from '../../src/client/options.js';
 import { SyncError } from '../../src/protocol/errors.js';
+import { openClient } from '../../src/sync-client.js';
+import { TestClock } from '../../src/testing/test-clock.js';
 import { rejects } from '../helpers/assert.js';
 import { tempDir } from '../helpers/temp.js';
 import { assertConverged, client, server, synced, until } from '../helpers/sync.js';
@@ -287,6 +289,30 @@ test('with a token: 401 stops reconnecting and reports unauthorized; the right t
   await bad.close();
   await good.close();
   await s.close();
+});
+
+test('a token provider that never answers costs one attempt: after the connect timeout the client backs off and tries again', async () => {
+  const s = await server({ authenticate: (req) => (req.headers.authorization === 'Bearer good' ? { id: 'user' } : null) });
+  const clock = new TestClock();
+  let calls = 0;
+  const token = () => (++calls === 1 ? new Promise<string>(() => {}) : Promise.resolve('good'));
+  const { client: c } = await openClient({ serverUrl: s.url, clientId: 'patient', token, reconnectInterval: 50, heartbeatInterval: 60_000, random: () => 0.5 }, clock);
+  try {
+    await until(() => calls === 1 && c.getStatus() === 'connecting', 5_000, 'the first attempt to ask for a token');
+    assert.equal(clock.pending().map((p) => p.delay), [30_000], 'connecting waits for the connect timeout, nothing else');
+    clock.advanceTo(30_000);
+    assert.is(c.getStatus(), 'offline', 'the stuck attempt counts as failed');
+    clock.advanceTo(clock.pending()[0]!.due); // the backoff
+    await until(() => c.isReady(), 10_000, 'the second attempt to connect');
+    assert.is(calls, 2);
+    await c.createNode('X', {});
+    await synced(c);
+  } finally {
+    const closed = c.close();
+    clock.advanceTo(clock.now() + 1e6);
+    await closed;
+    await s.close();
+  }
 });
 
 test('metrics: counters move with the traffic, and the metrics event fires', async () => {

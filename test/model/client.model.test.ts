@@ -46,7 +46,7 @@ function events(s: AnyMachineSnapshot): EventObject[] {
   return out;
 }
 
-const coverage = generatePaths(clientMachine, { events, input: { autoConnect: false, connection: { reconnectInterval: 20, maxReconnectInterval: 20, heartbeatInterval: 60_000, handshakeTimeout: 30_000, flushTimeout: 5_000 } }, simplePaths: 10 });
+const coverage = generatePaths(clientMachine, { events, input: { autoConnect: false, connection: { reconnectInterval: 20, maxReconnectInterval: 20, heartbeatInterval: 60_000, connectTimeout: 30_000, handshakeTimeout: 30_000, flushTimeout: 5_000 } }, simplePaths: 10 });
 for (const line of coverageReport(coverage)) console.log(`# ${line}`);
 
 interface H extends ClientHarness {

@@ -13,9 +13,9 @@ import { runPath, type PathDriver } from '../../src/testing/run-path.js';
 import { ScriptedServer } from '../../src/testing/scripted-server.js';
 import { BASE_SERVER, clientHarness, closeHarness, localValue, type ClientHarness } from './harness.js';
 
-const INPUT = { reconnectInterval: 100, maxReconnectInterval: 1000, heartbeatInterval: 1000, handshakeTimeout: 30_000, flushTimeout: 5_000 };
+const INPUT = { reconnectInterval: 100, maxReconnectInterval: 1000, heartbeatInterval: 1000, connectTimeout: 30_000, handshakeTimeout: 30_000, flushTimeout: 5_000 };
 const RANDOM = 0.37; // backoff 37, 74, 148...: never the same as another delay
-const DELAYS: Record<string, number> = { heartbeat: INPUT.heartbeatInterval, handshakeTimeout: INPUT.handshakeTimeout, flushTimeout: INPUT.flushTimeout };
+const DELAYS: Record<string, number> = { heartbeat: INPUT.heartbeatInterval, connectTimeout: INPUT.connectTimeout, handshakeTimeout: INPUT.handshakeTimeout, flushTimeout: INPUT.flushTimeout };
 
 const msg = (variant: string, message: object) => ({ type: 'SOCKET.MESSAGE', message, variant });
 const SCHEMA: GraphSchema = { nodes: [{ label: 'Item', properties: { v: 'STRING' } }], edges: [] };
