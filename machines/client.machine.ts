@@ -21,8 +21,8 @@ import { storeMachine } from './store.machine.js';
 export type ClientEvent =
   | ConnectionParentEvent
   | PatchDoneEvent
-  /** A local write was applied: start its patch actor. */
-  | { type: 'PATCH.CREATED'; patchId: string; seq: number }
+  /** Local writes were applied (those of one store transaction, in seq order): start their patch actors. */
+  | { type: 'PATCH.CREATED'; patches: Array<{ patchId: string; seq: number }> }
   /** Ask the server for state again (a gap in versions, a failed rollback). */
   | { type: 'CLIENT.RESYNC' }
   /** Connect now (when started offline, or after a 401 with a fresh token). */

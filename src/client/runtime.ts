@@ -98,10 +98,10 @@ export class ClientRuntime {
       },
       actions: {
         spawnPatch: ({ event, self }) => {
-          if (event.type === 'PATCH.CREATED') rt.spawnPatch(self, event.patchId, event.seq);
+          if (event.type === 'PATCH.CREATED') for (const p of event.patches) rt.spawnPatch(self, p.patchId, p.seq);
         },
         transmitNew: ({ event }) => {
-          if (event.type === 'PATCH.CREATED') rt.transmitNew(event.patchId);
+          if (event.type === 'PATCH.CREATED') for (const p of event.patches) rt.transmitNew(p.patchId);
         },
         transmitAll: () => rt.connected(),
         markUnsent: () => rt.disconnected(),
@@ -150,7 +150,7 @@ export class ClientRuntime {
     this.actor.start();
     // Pending patches restored from the database get their actors back, waiting for the connection
     // (those that no longer applied here too: the server has not judged them yet).
-    for (const e of this.replica.entries) this.actor.send({ type: 'PATCH.CREATED', patchId: e.patch.id, seq: e.patch.seq });
+    this.patchesCreated(this.replica.entries.map((e) => e.patch));
   }
 
   // ---- the store: the single writer ---------------------------------------------------------
@@ -251,14 +251,18 @@ export class ClientRuntime {
 
   private async executeLocal(run: Array<Extract<StoreRequest, { kind: 'local' }>>): Promise<void> {
     const results = await this.replica.applyLocal(run.map((r) => r.ops));
+    // The actors first, so the pending count includes each patch when its write resolves.
+    this.patchesCreated(results.flatMap((res) => (res.ok ? [res.patch] : [])));
     results.forEach((res, k) => {
       const req = run[k]!;
-      if (res.ok) {
-        // The actor first, so the pending count includes this patch when the write resolves.
-        this.actor.send({ type: 'PATCH.CREATED', patchId: res.patch.id, seq: res.patch.seq });
-        this.settle(req.requestId, res.patch);
-      } else this.settle(req.requestId, undefined, res.error);
+      if (res.ok) this.settle(req.requestId, res.patch);
+      else this.settle(req.requestId, undefined, res.error);
     });
+  }
+
+  /** One event for the patches of one transaction: a burst of writes is not a macrostep each. */
+  private patchesCreated(patches: ReadonlyArray<{ id: string; seq: number }>): void {
+    if (patches.length) this.actor.send({ type: 'PATCH.CREATED', patches: patches.map((p) => ({ patchId: p.id, seq: p.seq })) });
   }
 
   private async executeServer(changes: ServerChange[]): Promise<void> {

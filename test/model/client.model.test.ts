@@ -21,7 +21,7 @@ function events(s: AnyMachineSnapshot): EventObject[] {
   for (const t of new Set(s._nodes.flatMap((n) => [...n.transitions.keys()]))) {
     switch (t) {
       case 'PATCH.CREATED':
-        out.push({ type: t, patchId: 'model:1', seq: 1 } as EventObject);
+        out.push({ type: t, patches: [{ patchId: 'model:1', seq: 1 }] } as EventObject);
         break;
       case 'PATCH.DONE':
         out.push(VERDICT as EventObject);
