@@ -422,7 +422,7 @@ export class GraphStore {
     }
     return this.mutex.run(async () => {
       if (this.closed) throw new SyncError('internal', 'the store is closed');
-      const res = await this.conn.run([{ kind: 'query', cypher, params }], { transaction: true, readOnly: true });
+      const res = await this.conn.run([{ kind: 'query', cypher, params }], { transaction: true, refuseWrites: true });
       if (!res.ok) throw new QueryError(res.message);
       return res.results[0]!;
     });

@@ -11,42 +11,13 @@ import type { Op } from '../../src/protocol/types.js';
 import { GraphModel } from '../../src/store/graph-model.js';
 import { WriteTx } from '../../src/store/graph-store.js';
 import { NULL_SENTINEL } from '../../src/store/kuzu/csv.js';
-import { loadKuzuNative, NativeDatabase } from '../../src/store/kuzu/native-database.js';
 import { CSV_MIN_ROWS, runSteps } from '../../src/store/kuzu/run-steps.js';
 import type { RowsStep, RowValue, Step } from '../../src/store/kuzu/steps.js';
 import type { SyncDatabase } from '../../src/store/kuzu/sync-database.js';
-import { loadKuzuWasm, WasmDatabase } from '../../src/store/kuzu/wasm-database.js';
+import { engines, Recording } from '../helpers/recording-db.js';
 import { tempDir } from '../helpers/temp.js';
 
 const dir = tempDir();
-const kuzuWasm = await loadKuzuWasm();
-const engines = {
-  wasm: (path: string): SyncDatabase => new WasmDatabase(kuzuWasm, path, 64 << 20),
-  native: (path: string): SyncDatabase => new NativeDatabase(loadKuzuNative(), path, 64 << 20),
-};
-
-/** The engine, with every statement it was given written down. */
-class Recording implements SyncDatabase {
-  readonly statements: string[] = [];
-  constructor(private readonly db: SyncDatabase) {}
-  get inMemory() {
-    return this.db.inMemory;
-  }
-  execute(cypher: string, params?: Record<string, unknown>) {
-    this.statements.push(cypher);
-    return this.db.execute(cypher, params);
-  }
-  forgetPrepared() {
-    this.db.forgetPrepared();
-  }
-  close() {
-    this.db.close();
-  }
-  used(prefix: string): boolean {
-    return this.statements.some((s) => s.startsWith(prefix));
-  }
-}
-
 const createTable = (table: string): Step => ({
   kind: 'query',
   cypher: `CREATE NODE TABLE ${table}(id STRING, name STRING, n INT64, PRIMARY KEY(id))`,

@@ -53,6 +53,8 @@ export type RunResult =
 export interface RunOptions {
   /** All steps in one transaction: all or nothing. Default true. */
   transaction?: boolean;
-  /** A read-only transaction: any write fails (user queries are reads). */
+  /** The steps only read: several share a READ ONLY transaction (one consistent view); one runs alone. */
   readOnly?: boolean;
+  /** Cypher from a user: a READ ONLY transaction even for one statement, so Kuzu refuses any write in it. */
+  refuseWrites?: boolean;
 }
