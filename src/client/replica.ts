@@ -87,7 +87,7 @@ export class Replica {
     if (durable) await store.run([PENDING_TABLE]);
     const meta: Record<string, string | undefined> = durable ? await store.getMeta(['clientId', 'serverId', 'version', 'nextSeq', 'ackedSeq']) : {};
     const rows = durable
-      ? (await store.run([{ kind: 'query', cypher: 'MATCH (p:_Pending) RETURN p.patch AS patch, p.inverse AS inverse, p.applied AS applied ORDER BY p.seq' }], { readOnly: true }))[0]!
+      ? (await store.run([{ kind: 'query', cypher: 'MATCH (p:_Pending) RETURN p.patch AS patch, p.inverse AS inverse, p.applied AS applied ORDER BY p.seq' }], { reads: true }))[0]!
       : [];
     if (clientId !== undefined && meta.clientId !== undefined && meta.clientId !== clientId && rows.length) {
       throw new SyncError(

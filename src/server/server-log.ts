@@ -62,7 +62,7 @@ export class ServerLog {
         { kind: 'query', cypher: 'MATCH (l:_Log) RETURN l.version AS version, l.id AS id ORDER BY version' },
         { kind: 'query', cypher: 'MATCH (r:_Rejection) RETURN r.id AS id, r.version AS version, r.code AS code, r.reason AS reason' },
       ],
-      { readOnly: true },
+      { reads: true },
     );
     for (const r of seqs!) this.lastSeq.set(r.clientId as string, r.lastSeq as number);
     for (const r of log!) {
@@ -162,7 +162,7 @@ export class ServerLog {
           params: { v: fromVersion, n: limit },
         },
       ],
-      { readOnly: true },
+      { reads: true },
     );
     return rows!.map((r) => ({ version: r.version as number, json: r.patch as string }));
   }
@@ -171,7 +171,7 @@ export class ServerLog {
   async logBytesAfter(fromVersion: number): Promise<number> {
     const [rows] = await this.store.run(
       [{ kind: 'query', cypher: 'MATCH (l:_Log) WHERE l.version > $v RETURN sum(size(l.patch)) AS n', params: { v: fromVersion } }],
-      { readOnly: true },
+      { reads: true },
     );
     return (rows![0]?.n as number | null) ?? 0;
   }

@@ -7,7 +7,7 @@ import { Batcher } from './batcher.js';
 import { acquireFileLock, type FileLock } from './file-lock.js';
 import { fold, GraphModel } from './graph-model.js';
 import type { KuzuConnection, KuzuDriver } from './kuzu/driver.js';
-import type { Row, RowValue, Step } from './kuzu/steps.js';
+import type { Row, RowValue, RunOptions, Step } from './kuzu/steps.js';
 import { isInMemoryPath } from './kuzu/sync-database.js';
 import { wasmDriver } from './kuzu/worker-driver.js';
 import { createNodeTable, nodeInsert, planOp, type Statement } from './planner.js';
@@ -370,14 +370,17 @@ export class GraphStore {
     return this.closed;
   }
 
-  /** Runs raw steps as one transaction (for modules that own extra tables). Throws on failure. */
-  async run(steps: Step[], options: { readOnly?: boolean } = {}): Promise<Row[][]> {
+  /**
+   * Runs raw steps as one transaction (for modules that own extra tables). Throws on failure.
+   * `readOnly` refuses writes; `reads` marks the caller's own reads (see RunOptions).
+   */
+  async run(steps: Step[], options: Pick<RunOptions, 'readOnly' | 'reads'> = {}): Promise<Row[][]> {
     return this.mutex.run(() => this.runUnlocked(steps, options));
   }
 
-  private async runUnlocked(steps: Step[], options: { readOnly?: boolean } = {}): Promise<Row[][]> {
+  private async runUnlocked(steps: Step[], options: Pick<RunOptions, 'readOnly' | 'reads'> = {}): Promise<Row[][]> {
     if (this.closed) throw new SyncError('internal', 'the store is closed');
-    const res = await this.conn.run(steps, { transaction: true, readOnly: options.readOnly ?? false });
+    const res = await this.conn.run(steps, { ...options, transaction: true });
     if (!res.ok) throw new SyncError('internal', `database: ${res.message}`);
     return res.results;
   }
@@ -385,7 +388,7 @@ export class GraphStore {
   /**
    * Plans a transaction with `build` (synchronously, against the model) and runs it. Either all of it
    * commits, or none of it does and the model is as before. Undo capture reads what it needs first,
-   * in a read-only transaction under the same lock (no writer can come between), so the inverses are
+   * under the same lock (no writer can come between), so the inverses are
    * known before the write and can be stored in the same transaction as the data.
    */
   async write<T>(build: (tx: WriteTx) => T): Promise<{ value: T }> {
@@ -400,7 +403,7 @@ export class GraphStore {
           return { value };
         }
         const reads = tx.readSteps();
-        tx.computeInverses(reads.length ? await this.runUnlocked(reads, { readOnly: true }) : []);
+        tx.computeInverses(reads.length ? await this.runUnlocked(reads, { reads: true }) : []);
         // Bookkeeping may come to nothing (an in-memory client keeps none): then so does the trip.
         const steps = tx.writeSteps();
         if (steps.length) await this.runUnlocked(steps);
@@ -422,7 +425,7 @@ export class GraphStore {
     }
     return this.mutex.run(async () => {
       if (this.closed) throw new SyncError('internal', 'the store is closed');
-      const res = await this.conn.run([{ kind: 'query', cypher, params }], { transaction: true, refuseWrites: true });
+      const res = await this.conn.run([{ kind: 'query', cypher, params }], { transaction: true, readOnly: true });
       if (!res.ok) throw new QueryError(res.message);
       return res.results[0]!;
     });
@@ -436,7 +439,7 @@ export class GraphStore {
         ...schema.nodes.map((t): Step => ({ kind: 'query', cypher: `MATCH (n:${q(t.label)}) RETURN n` })),
         ...schema.edges.map((t): Step => ({ kind: 'query', cypher: `MATCH (a)-[r:${q(t.label)}]->(b) RETURN a.id AS _from, b.id AS _to, r` })),
       ];
-      const results = steps.length ? await this.runUnlocked(steps, { readOnly: true }) : [];
+      const results = steps.length ? await this.runUnlocked(steps, { reads: true }) : [];
       const nodes = results.slice(0, schema.nodes.length).flatMap((rows, i) =>
         rows.map((row) => {
           const n = row.n as Record<string, unknown>;
@@ -454,7 +457,7 @@ export class GraphStore {
   }
 
   async getMeta(keys: string[]): Promise<Record<string, string | undefined>> {
-    const rows = (await this.run([{ kind: 'query', cypher: 'MATCH (m:_Meta) WHERE m.key IN $keys RETURN m.key AS key, m.value AS value', params: { keys } }], { readOnly: true }))[0]!;
+    const rows = (await this.run([{ kind: 'query', cypher: 'MATCH (m:_Meta) WHERE m.key IN $keys RETURN m.key AS key, m.value AS value', params: { keys } }], { reads: true }))[0]!;
     const out: Record<string, string | undefined> = {};
     for (const k of keys) out[k] = undefined;
     for (const r of rows) out[r.key as string] = r.value as string;
@@ -472,7 +475,7 @@ export class GraphStore {
   }
 
   private async loadModel(): Promise<void> {
-    const [tables] = await this.runUnlocked([{ kind: 'query', cypher: 'CALL show_tables() RETURN name, type' }], { readOnly: true });
+    const [tables] = await this.runUnlocked([{ kind: 'query', cypher: 'CALL show_tables() RETURN name, type' }], { reads: true });
     const userTables = tables!.filter((t) => !(t.name as string).startsWith('_'));
     const nodeTables = userTables.filter((t) => t.type === 'NODE').map((t) => t.name as string);
     const relTables = userTables.filter((t) => t.type === 'REL').map((t) => t.name as string);
@@ -485,7 +488,7 @@ export class GraphStore {
       ...relTables.map((name): Step => ({ kind: 'query', cypher: `MATCH (a)-[r:${q(name)}]->(b) RETURN r.id AS id, a.id AS f, b.id AS t` })),
     ];
     if (steps.length === 0) return;
-    const res = await this.runUnlocked(steps, { readOnly: true });
+    const res = await this.runUnlocked(steps, { reads: true });
     let i = 0;
     const columnsOf = (rows: Row[]) =>
       rows

@@ -78,7 +78,7 @@ test('a statement Kuzu refuses inside a transaction rolls back the statements be
   const rows = await conn.run([{ kind: 'query', cypher: 'MATCH (t:T) RETURN t.id AS id ORDER BY id' }], { readOnly: true });
   assert.equal(rows.ok && rows.results[0], [{ id: 'dup' }], 'nothing of the failed transaction committed');
   // Read-only transactions refuse writes on this engine too: query() relies on it.
-  const write = await conn.run([{ kind: 'query', cypher: "CREATE (:T {id: 'ro'})" }], { refuseWrites: true });
+  const write = await conn.run([{ kind: 'query', cypher: "CREATE (:T {id: 'ro'})" }], { readOnly: true });
   assert.is(write.ok, false);
   await conn.close();
 });

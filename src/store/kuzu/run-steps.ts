@@ -114,10 +114,10 @@ const control = (db: SyncDatabase, cypher: 'BEGIN TRANSACTION' | 'BEGIN TRANSACT
  */
 export function runSteps(db: SyncDatabase, steps: Step[], options: RunOptions = {}): RunResult {
   // One statement is atomic on its own: BEGIN and COMMIT would only double the cost of a small write
-  // or read. Only a user's statement needs the READ ONLY transaction around it, to refuse writes.
+  // or read. Only refusing writes needs the READ ONLY transaction around a single statement.
   const single = steps.length === 1 && (steps[0]!.kind === 'query' || steps[0]!.rows.length === 1);
-  const readOnly = options.readOnly || options.refuseWrites;
-  const transaction = (options.transaction ?? true) && (!single || options.refuseWrites === true);
+  const readOnly = options.readOnly === true || options.reads === true;
+  const transaction = options.readOnly === true || ((options.transaction ?? true) && !single);
   const results: Row[][] = [];
   const createdHere = transaction ? new Set<string>() : undefined;
   if (transaction) control(db, readOnly ? 'BEGIN TRANSACTION READ ONLY' : 'BEGIN TRANSACTION');

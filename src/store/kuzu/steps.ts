@@ -53,8 +53,14 @@ export type RunResult =
 export interface RunOptions {
   /** All steps in one transaction: all or nothing. Default true. */
   transaction?: boolean;
-  /** The steps only read: several share a READ ONLY transaction (one consistent view); one runs alone. */
+  /**
+   * Refuse writes: the steps run in a READ ONLY transaction, even one alone and whatever
+   * `transaction` says, so Kuzu refuses any write among them (user queries rely on it).
+   */
   readOnly?: boolean;
-  /** Cypher from a user: a READ ONLY transaction even for one statement, so Kuzu refuses any write in it. */
-  refuseWrites?: boolean;
+  /**
+   * The caller's own reads, written to only read: several share a READ ONLY transaction (one
+   * consistent view); one runs alone, without the BEGIN and COMMIT that would cost as much as it.
+   */
+  reads?: boolean;
 }
