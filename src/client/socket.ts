@@ -42,6 +42,7 @@ export function socketActor(hooks: SocketHooks) {
         const token = typeof hooks.token === 'function' ? await hooks.token() : hooks.token;
         if (token) headers = { authorization: `Bearer ${token}` };
       } catch (e) {
+        if (stopped) return; // the attempt timed out meanwhile: its failure is old news
         hooks.error(new SyncError('unauthorized', `token provider failed: ${(e as Error).message}`));
         send({ type: 'SOCKET.CLOSED', reason: 'token provider failed' });
         return;

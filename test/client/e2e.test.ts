@@ -295,8 +295,11 @@ test('a token provider that never answers costs one attempt: after the connect t
   const s = await server({ authenticate: (req) => (req.headers.authorization === 'Bearer good' ? { id: 'user' } : null) });
   const clock = new TestClock();
   let calls = 0;
-  const token = () => (++calls === 1 ? new Promise<string>(() => {}) : Promise.resolve('good'));
+  let failFirst: (e: Error) => void = () => {};
+  const token = () => (++calls === 1 ? new Promise<string>((_, reject) => (failFirst = reject)) : Promise.resolve('good'));
   const { client: c } = await openClient({ serverUrl: s.url, clientId: 'patient', token, reconnectInterval: 50, heartbeatInterval: 60_000, random: () => 0.5 }, clock);
+  const errors: SyncError[] = [];
+  c.on('error', (e) => errors.push(e));
   try {
     await until(() => calls === 1 && c.getStatus() === 'connecting', 5_000, 'the first attempt to ask for a token');
     assert.equal(clock.pending().map((p) => p.delay), [30_000], 'connecting waits for the connect timeout, nothing else');
@@ -305,8 +308,12 @@ test('a token provider that never answers costs one attempt: after the connect t
     clock.advanceTo(clock.pending()[0]!.due); // the backoff
     await until(() => c.isReady(), 10_000, 'the second attempt to connect');
     assert.is(calls, 2);
+    // The first attempt's provider fails at last: that attempt was dropped, so nobody hears of it.
+    failFirst(new Error('too late'));
     await c.createNode('X', {});
     await synced(c);
+    assert.equal(errors.map((e) => e.message), []);
+    assert.ok(c.isReady());
   } finally {
     const closed = c.close();
     clock.advanceTo(clock.now() + 1e6);
