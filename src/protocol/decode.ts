@@ -92,9 +92,34 @@ export interface DecodeOptions {
 }
 
 /** The server's single entrance: size, JSON, structure, shape, identifiers and values. Never throws. */
+/** Where a bad patch's id, clientId and seq are sound, the server can still settle its seq. */
+function withEnvelope(failure: { ok: false; error: DecodeError }, p: Record<string, unknown> | undefined): { ok: false; error: DecodeError } {
+  if (typeof p?.id === 'string') failure.error.patchId = p.id.slice(0, 300);
+  if (p && idProblem(p.clientId) === null && Number.isSafeInteger(p.seq) && (p.seq as number) >= 1 && p.id === `${p.clientId as string}:${p.seq as number}`) {
+    failure.error.envelope = { clientId: p.clientId as string, seq: p.seq as number };
+  }
+  return failure;
+}
+
+/**
+ * A patch over the size limit is still a patch of its client: read its envelope (the frame is
+ * bounded by the socket's hard limit) so that it is rejected, not left unanswered, which would hold
+ * every later patch of that client back as out of order.
+ */
+function tooLarge(failure: { ok: false; error: DecodeError }, raw: Raw): { ok: false; error: DecodeError } {
+  let m: unknown;
+  try {
+    m = JSON.parse(toText(raw));
+  } catch {
+    return failure;
+  }
+  const record = (v: unknown) => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
+  return record(m)?.type === 'patch' ? withEnvelope(failure, record(record(m)!.patch)) : failure;
+}
+
 export function decodeClientMessage(raw: Raw, options: DecodeOptions = {}): Decoded<ClientMessage> {
   const parsed = parse(raw, options.maxBytes ?? DEFAULT_MAX_MESSAGE_BYTES, options.isBinary ?? false);
-  if (!parsed.ok) return parsed;
+  if (!parsed.ok) return parsed.error.code === 'message_too_large' ? tooLarge(parsed, raw) : parsed;
   const m = parsed.value;
   switch (m.type) {
     case 'sync_request': {
@@ -113,15 +138,8 @@ export function decodeClientMessage(raw: Raw, options: DecodeOptions = {}): Deco
     }
     case 'patch': {
       const p = m.patch as Record<string, unknown> | undefined;
-      const patchId = typeof p?.id === 'string' ? p.id.slice(0, 300) : undefined;
       const problem = patchProblem(p);
-      if (problem) {
-        const failure = fail(problem.code, problem.message, patchId);
-        if (p && idProblem(p.clientId) === null && Number.isSafeInteger(p.seq) && (p.seq as number) >= 1 && p.id === `${p.clientId as string}:${p.seq as number}`) {
-          failure.error.envelope = { clientId: p.clientId as string, seq: p.seq as number };
-        }
-        return failure;
-      }
+      if (problem) return withEnvelope(fail(problem.code, problem.message), p);
       return { ok: true, message: { type: 'patch', patch: normalizePatch(p as never) } };
     }
     case 'heartbeat':

@@ -75,6 +75,17 @@ test('a refused patch names its id so the client can match the answer', () => {
   assert.is(!r.ok && r.error.patchId, 'c1:1');
 });
 
+test('an oversized patch still names its envelope, so the server can reject it and settle its seq', () => {
+  const big = patch({}, { properties: { name: 'x'.repeat(2000) } });
+  const r = decodeClientMessage(big, { maxBytes: 1000 });
+  assert.equal(!r.ok && [r.error.code, r.error.patchId, r.error.envelope], ['message_too_large', 'c1:1', { clientId: 'c1', seq: 1 }]);
+  // Not for an envelope that does not hold together, nor for other messages.
+  const unsound = decodeClientMessage(patch({ id: 'c1:2' }, { properties: { name: 'x'.repeat(2000) } }), { maxBytes: 1000 });
+  assert.equal(!unsound.ok && [unsound.error.code, unsound.error.envelope], ['message_too_large', undefined]);
+  const heartbeat = decodeClientMessage(JSON.stringify({ type: 'heartbeat', ts: 1, pad: 'x'.repeat(2000) }), { maxBytes: 1000 });
+  assert.equal(!heartbeat.ok && [heartbeat.error.code, heartbeat.error.patchId, heartbeat.error.envelope], ['message_too_large', undefined, undefined]);
+});
+
 test('-0 is normalised to 0 (JSON cannot carry it; a client would differ from the server)', () => {
   const r = decodeClientMessage(patch({}, { properties: { z: -0, zs: [-0, 1] } }));
   assert.ok(r.ok);

@@ -64,4 +64,20 @@ test('a patch with bad ops but a sound envelope is rejected, and the seq after i
   await s.close();
 });
 
+test('a patch over maxMessageBytes is rejected as message_too_large, and the seq after it is not out of order', async () => {
+  const s = await server({ maxMessageBytes: 16 * 1024 });
+  const p = await RawPeer.connect(s.url, 'evil');
+  try {
+    await p.sync(0);
+    p.sendRaw(withOp({ properties: { blob: 'b'.repeat(20_000) } }));
+    const r = await p.response('evil:1', 10_000);
+    assert.equal([r.status, r.code], ['rejected', 'message_too_large']);
+    p.send({ type: 'patch', patch: { ...good, id: 'evil:2', seq: 2 } });
+    assert.is((await p.response('evil:2', 10_000)).status, 'accepted');
+  } finally {
+    await p.close();
+    await s.close();
+  }
+});
+
 test.run();
