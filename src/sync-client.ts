@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ClientRuntime, type Clock } from './client/runtime.js';
 import type { BatchWriter, Logger, SyncClient, SyncClientEvents, SyncClientOptions } from './client/options.js';
 import { Replica } from './client/replica.js';
+import { DEFAULT_MAX_MESSAGE_BYTES } from './protocol/decode.js';
 import { assertValidOp } from './protocol/validate.js';
 import { SyncError } from './protocol/errors.js';
 import type { Op, Patch, Props, Value } from './protocol/types.js';
@@ -56,6 +57,9 @@ export async function openClient(options: SyncClientOptions, clock?: Clock): Pro
   if (typeof options?.serverUrl !== 'string' || !/^wss?:\/\//.test(options.serverUrl)) {
     throw new SyncError('invalid_value', 'serverUrl must be a ws:// or wss:// URL');
   }
+  if (options.maxMessageBytes !== undefined && !(Number.isSafeInteger(options.maxMessageBytes) && options.maxMessageBytes > 0)) {
+    throw new SyncError('invalid_value', 'maxMessageBytes must be a positive integer');
+  }
   const logger = options.logger ?? quietLogger;
   const databasePath = options.databasePath ?? ':memory:';
   const store = await GraphStore.open(databasePath, {
@@ -65,7 +69,7 @@ export async function openClient(options: SyncClientOptions, clock?: Clock): Pro
   });
   let runtime: ClientRuntime;
   try {
-    const replica = await Replica.open(store, options.clientId, randomUUID);
+    const replica = await Replica.open(store, options.clientId, randomUUID, options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
     runtime = new ClientRuntime(replica, options, logger, clock);
   } catch (e) {
     await store.close();

@@ -47,6 +47,11 @@ export interface SyncClientOptions {
   autoConnect?: boolean;
   /** How often the `metrics` event fires, ms (default 10000; 0: never). */
   metricsInterval?: number;
+  /**
+   * The server's `maxMessageBytes` (default 1 MiB, the server's default). A write whose patch would
+   * be a larger frame throws `message_too_large` before anything is applied: the server would refuse it.
+   */
+  maxMessageBytes?: number;
 }
 
 export interface BatchWriter {

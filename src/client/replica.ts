@@ -1,5 +1,6 @@
 import type { ServerChange } from '../../machines/store.machine.js';
 import { KeyCounts, opEntities } from '../patch/touched.js';
+import { encodeMessage } from '../protocol/decode.js';
 import { SyncError } from '../protocol/errors.js';
 import type { ErrorCode, Op, Patch, PatchOutcome, Snapshot, SnapshotChunk, SyncStateMessage, VersionedPatch } from '../protocol/types.js';
 import { GraphStore, type Applied, type WriteTx } from '../store/graph-store.js';
@@ -79,10 +80,12 @@ export class Replica {
     readonly store: GraphStore,
     readonly clientId: string,
     readonly durable: boolean,
+    /** The largest patch frame the server takes (its maxMessageBytes). */
+    private readonly maxMessageBytes: number,
   ) {}
 
   /** Opens the replica state kept in `store` (pending patches, version, seq counter). */
-  static async open(store: GraphStore, clientId: string | undefined, newId: () => string): Promise<Replica> {
+  static async open(store: GraphStore, clientId: string | undefined, newId: () => string, maxMessageBytes: number): Promise<Replica> {
     const durable = !isInMemoryPath(store.path);
     if (durable) await store.run([PENDING_TABLE]);
     const meta: Record<string, string | undefined> = durable ? await store.getMeta(['clientId', 'serverId', 'version', 'nextSeq', 'ackedSeq']) : {};
@@ -96,7 +99,7 @@ export class Replica {
       );
     }
     const id = clientId ?? meta.clientId ?? newId();
-    const r = new Replica(store, id, durable);
+    const r = new Replica(store, id, durable, maxMessageBytes);
     r.serverId = meta.serverId;
     r.version = Number(meta.version ?? 0);
     r.nextSeq = Number(meta.nextSeq ?? 1);
@@ -131,12 +134,19 @@ export class Replica {
     await this.store.write((tx) => {
       const applied: Array<[Entry, Applied]> = [];
       for (const ops of opsList) {
+        const patch: Patch = { id: `${this.clientId}:${seq}`, clientId: this.clientId, seq, baseVersion: this.version, ops };
+        // The server cannot take a larger frame: refused here, the write loses nothing and holds
+        // nothing back (the server would reject it, and one beyond its hard limit cuts the socket).
+        const size = Buffer.byteLength(encodeMessage({ type: 'patch', patch }));
+        if (size > this.maxMessageBytes) {
+          results.push({ ok: false, error: new SyncError('message_too_large', `the patch would be ${size} bytes; the server takes at most ${this.maxMessageBytes} (maxMessageBytes)`) });
+          continue;
+        }
         const a = tx.apply(ops, { capture: true });
         if (!a.ok) {
           results.push({ ok: false, error: new SyncError(a.error.code, `op ${a.opIndex}: ${a.error.message}`) });
           continue;
         }
-        const patch: Patch = { id: `${this.clientId}:${seq}`, clientId: this.clientId, seq, baseVersion: this.version, ops };
         seq++;
         const entry: Entry = { patch, inverse: [], applied: true };
         applied.push([entry, a]);

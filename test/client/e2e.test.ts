@@ -7,7 +7,7 @@ import { openClient } from '../../src/sync-client.js';
 import { TestClock } from '../../src/testing/test-clock.js';
 import { rejects } from '../helpers/assert.js';
 import { tempDir } from '../helpers/temp.js';
-import { assertConverged, client, server, synced, until } from '../helpers/sync.js';
+import { assertConverged, caughtUp, client, server, synced, until } from '../helpers/sync.js';
 
 const dir = tempDir();
 
@@ -318,6 +318,35 @@ test('a token provider that never answers costs one attempt: after the connect t
     const closed = c.close();
     clock.advanceTo(clock.now() + 1e6);
     await closed;
+    await s.close();
+  }
+});
+
+test('a write too large for the server: refused locally at its limit; past a smaller server limit, rejected and rolled back; the queue goes on', async () => {
+  const s = await server({ maxMessageBytes: 64 * 1024 });
+  const rejected: RejectedEvent[] = [];
+  // 40,000 two-byte characters: under the string limit in characters, 80 KB as a frame.
+  const big = { body: 'é'.repeat(40_000) };
+  const strict = await client(s, { clientId: 'strict', maxMessageBytes: 64 * 1024 });
+  const loose = await client(s, { clientId: 'loose' }); // assumes the default 1 MiB
+  loose.on('rejected', (r) => rejected.push(r));
+  try {
+    await synced(strict, loose);
+    await rejects(strict.createNode('Doc', big, { id: 'd1' }), 'message_too_large');
+    assert.is(strict.getPendingPatchCount(), 0, 'nothing was applied or queued');
+    await strict.createNode('Doc', { body: 'small' }, { id: 'd2' });
+    await synced(strict);
+    await loose.createNode('Doc', big, { id: 'd3' });
+    await until(() => rejected.length === 1, 10_000, 'the server to reject the patch');
+    assert.equal([rejected[0]!.patchId, rejected[0]!.code], ['loose:1', 'message_too_large']);
+    await loose.createNode('Doc', { body: 'after' }, { id: 'd4' });
+    await caughtUp(s, strict, loose);
+    assert.is(rejected.length, 1, 'the write after it was not held back as out of order');
+    assert.equal(await loose.query('MATCH (d:Doc) RETURN d.id AS id ORDER BY id'), [{ id: 'd2' }, { id: 'd4' }], 'rolled back locally');
+    await rejects(client(s, { maxMessageBytes: 0 }), 'invalid_value');
+  } finally {
+    await strict.close();
+    await loose.close();
     await s.close();
   }
 });
