@@ -38,11 +38,17 @@ export type SocketEvent =
   | { type: 'SOCKET.DATA'; messages: ServerMessage[] };
 
 /**
- * The messages the connection statechart acts on: heartbeats and sync_state chunks. The socket
- * delivers them one event each; the rest it gathers per tick into one SOCKET.DATA, so that a burst
- * of thousands of acknowledgements or broadcasts costs a few events, not thousands.
+ * The server refuses this client itself, not one of its patches: the principal may not sync as this
+ * clientId. Retrying would only be refused again, as after a 401.
  */
-export const isControlMessage = (m: ServerMessage): boolean => m.type === 'heartbeat' || m.type === 'sync_state';
+export const isRefusal = (m: ServerMessage): boolean => m.type === 'error' && m.patchId === undefined && (m.code === 'forbidden' || m.code === 'unauthorized');
+
+/**
+ * The messages the connection statechart acts on: heartbeats, sync_state chunks and refusals. The
+ * socket delivers them one event each; the rest it gathers per tick into one SOCKET.DATA, so that a
+ * burst of thousands of acknowledgements or broadcasts costs a few events, not thousands.
+ */
+export const isControlMessage = (m: ServerMessage): boolean => m.type === 'heartbeat' || m.type === 'sync_state' || isRefusal(m);
 
 export type ConnectionEvent =
   | SocketEvent
@@ -113,6 +119,7 @@ export const connectionMachine = setup({
   guards: {
     isHeartbeat: ({ event }) => event.type === 'SOCKET.MESSAGE' && event.message.type === 'heartbeat',
     isSyncState: ({ event }) => event.type === 'SOCKET.MESSAGE' && event.message.type === 'sync_state',
+    refused: ({ event }) => event.type === 'SOCKET.MESSAGE' && isRefusal(event.message),
     twoHeartbeatsMissed: ({ context }) => context.missedHeartbeats >= 2,
   },
   delays: {
@@ -137,8 +144,11 @@ export const connectionMachine = setup({
       invoke: { id: 'socket', src: 'socket', input: ({ context }) => ({ attempt: context.attempt }) },
       on: {
         'SOCKET.CLOSED': 'backoff',
-        // Anything else here is a late chunk of an answer already handled: nothing to do.
-        'SOCKET.MESSAGE': { guard: 'isHeartbeat', actions: 'resetHeartbeats' },
+        'SOCKET.MESSAGE': [
+          { guard: 'refused', target: '#connection.unauthorized' },
+          // Anything else here is a late chunk of an answer already handled: nothing to do.
+          { guard: 'isHeartbeat', actions: 'resetHeartbeats' },
+        ],
         'SOCKET.DATA': { actions: 'forwardData' },
         'CLIENT.CLOSE': '#connection.closed',
       },
@@ -224,7 +234,7 @@ export const connectionMachine = setup({
       after: { backoff: 'online' },
       on: { 'CLIENT.CLOSE': 'closed' },
     },
-    /** The server said 401: hammering it will not help. Waits for an explicit CLIENT.CONNECT. */
+    /** The server said 401, or refused this clientId: hammering it will not help. Waits for an explicit CLIENT.CONNECT. */
     unauthorized: {
       entry: ['statusUnauthorized', 'notifyLost'],
       on: { 'CLIENT.CONNECT': 'online', 'CLIENT.CLOSE': 'closed' },

@@ -44,6 +44,8 @@ export class ClientRuntime {
   private needsSnapshot = false;
   private readonly sentAt = new Map<string, number>();
   private closedPromise: Promise<void> | undefined;
+  /** The server's last refusal of this client (a 401, or a clientId its principal may not use). */
+  private refusal: SyncError | undefined;
 
   constructor(
     readonly replica: Replica,
@@ -65,7 +67,11 @@ export class ClientRuntime {
             if (rt.ws === ws) rt.ws = undefined;
           },
           bytesIn: (n) => (rt.metrics.bytesIn += n),
-          error: (e) => rt.emit('error', e),
+          error: (e) => {
+            // What whenSynced reports if the connection stops as unauthorized.
+            if (e.code === 'unauthorized' || e.code === 'forbidden') rt.refusal = e;
+            rt.emit('error', e);
+          },
         }),
         reconciliation: reconciliationMachine.provide({
           actors: {
@@ -495,7 +501,10 @@ export class ClientRuntime {
 
   /** Why waiting to be synced cannot succeed now, if it cannot. */
   syncBlocker(): SyncError | undefined {
-    if (this.status === 'unauthorized') return new SyncError('unauthorized', 'the server refuses this client (401); fix the token and call connect()');
+    if (this.status === 'unauthorized') {
+      const why = this.refusal?.code === 'forbidden' ? `${this.refusal.message}; fix the principal or the clientId` : 'the server refuses this client (401); fix the token';
+      return new SyncError(this.refusal?.code ?? 'unauthorized', `${why} and call connect()`);
+    }
     if (this.status === 'closed') return new SyncError('internal', 'the client is closed');
     return undefined;
   }

@@ -77,6 +77,7 @@ export function socketActor(hooks: SocketHooks) {
           return;
         }
         flushData();
+        if (m.type === 'error') hooks.error(new SyncError(m.code, `server: ${m.message}`));
         send({ type: 'SOCKET.MESSAGE', message: m });
       });
       socket.on('error', () => {

@@ -291,6 +291,31 @@ test('with a token: 401 stops reconnecting and reports unauthorized; the right t
   await s.close();
 });
 
+test('a principal that may not sync as this clientId: the client stops as unauthorized and whenSynced says forbidden at once', async () => {
+  let attempts = 0;
+  const s = await server({
+    authenticate: () => {
+      attempts++;
+      return { id: 'alice', clientIds: ['alice'] };
+    },
+  });
+  const errors: SyncError[] = [];
+  const c = await client(s, { clientId: 'mallory' });
+  c.on('error', (e) => errors.push(e));
+  try {
+    await until(() => c.getStatus() === 'unauthorized', 10_000, 'the client to stop');
+    await rejects(c.whenSynced({ timeout: 60_000 }), 'forbidden');
+    const seen = attempts;
+    await new Promise((r) => setTimeout(r, 300)); // several backoff periods (50 ms base)
+    assert.is(attempts, seen, 'no further attempts after the refusal');
+    assert.ok(errors.some((e) => e.code === 'forbidden'));
+    assert.is(s.connectionCount(), 0, 'the socket was closed');
+  } finally {
+    await c.close();
+    await s.close();
+  }
+});
+
 test('a token provider that never answers costs one attempt: after the connect timeout the client backs off and tries again', async () => {
   const s = await server({ authenticate: (req) => (req.headers.authorization === 'Bearer good' ? { id: 'user' } : null) });
   const clock = new TestClock();

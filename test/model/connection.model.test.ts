@@ -41,6 +41,8 @@ export function connectionEvents(s: AnyMachineSnapshot): EventObject[] {
         const out: Array<EventObject & Record<string, unknown>> = [];
         if (s.matches({ online: 'ready' })) out.push(msg('heartbeat', { type: 'heartbeat', ts: 1 }), msg('late sync_state', partial));
         if (s.matches({ online: 'handshaking' }) || s.matches({ online: 'reconciling' }) || s.matches({ online: 'resyncing' })) out.push(msg('partial sync_state', partial));
+        // The server refuses this client (its principal may not sync as this clientId).
+        out.push(msg('refusal', { type: 'error', code: 'forbidden', message: 'scripted refusal' }));
         return out;
       }
       default:
@@ -51,7 +53,7 @@ export function connectionEvents(s: AnyMachineSnapshot): EventObject[] {
   });
 }
 
-const coverage = generatePaths(connectionMachine, { events: connectionEvents, key: (s) => s.context.missedHeartbeats, input: INPUT, simplePaths: 10 });
+const coverage = generatePaths(connectionMachine, { events: connectionEvents, key: (s) => s.context.missedHeartbeats, input: INPUT, simplePaths: 12 });
 for (const line of coverageReport(coverage)) console.log(`# ${line}`);
 
 interface H extends ClientHarness {
