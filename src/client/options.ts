@@ -83,6 +83,7 @@ export interface SyncMetrics {
   rebases: number;
   /** Reconciliations that took a full snapshot instead of a delta. */
   snapshots: number;
+  /** Connections that became ready again, after the first. */
   reconnects: number;
   queueDepth: number;
   bytesIn: number;

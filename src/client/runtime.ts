@@ -44,6 +44,7 @@ export class ClientRuntime {
   private needsSnapshot = false;
   private readonly sentAt = new Map<string, number>();
   private closedPromise: Promise<void> | undefined;
+  private wasReady = false;
   /** The server's last refusal of this client (a 401, or a clientId its principal may not use). */
   private refusal: SyncError | undefined;
 
@@ -351,7 +352,8 @@ export class ClientRuntime {
   /** Ready after reconciliation: send everything unanswered, in seq order. */
   private connected(): void {
     this.online = true;
-    this.metrics.reconnects++;
+    if (this.wasReady) this.metrics.reconnects++;
+    this.wasReady = true;
     for (const e of this.replica.entries) {
       if (this.sentOnThisConnection.has(e.patch.seq)) continue;
       this.transmitPatch(e.patch.seq);

@@ -388,6 +388,9 @@ test('metrics: counters move with the traffic, and the metrics event fires', asy
   assert.equal([m.patchesSent, m.patchesAccepted, m.patchesRejected, m.queueDepth], [3, 3, 0, 0]);
   assert.is(m.ackLatency.count, 3);
   assert.ok(m.bytesOut > 0 && m.bytesIn > 0);
+  assert.is(m.reconnects, 0, 'the first connection is not a reconnect');
+  s.disconnectAll();
+  await until(() => c.getMetrics().reconnects === 1, 10_000, 'the reconnect counted');
   await c.close();
   await s.close();
 });

@@ -253,10 +253,10 @@ test('a heartbeat is answered with its ts; disconnectAll() drops everyone, and r
   await synced(a, b);
   s.disconnectAll();
   await until(() => p.closed, 10_000, 'the raw peer is dropped');
-  await until(() => !a.isReady() || a.getMetrics().reconnects > 1, 10_000, 'client a noticed');
+  await until(() => !a.isReady() || a.getMetrics().reconnects > 0, 10_000, 'client a noticed');
   await a.createNode('Item', { n: 1 }, { id: 'after' });
   // b can still look synced before it has seen its socket close, so wait for the reconnect itself.
-  await until(() => a.getMetrics().reconnects >= 2 && b.getMetrics().reconnects >= 2, 10_000, 'both clients reconnected on their own');
+  await until(() => a.getMetrics().reconnects >= 1 && b.getMetrics().reconnects >= 1, 10_000, 'both clients reconnected on their own');
   await assertConverged(s, a, b);
   await Promise.all([a.close(), b.close()]);
   await s.close();
