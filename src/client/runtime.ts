@@ -288,10 +288,13 @@ export class ClientRuntime {
     this.needsSnapshot = false;
     this.metrics.rebases++;
     if (res.mode === 'snapshot') this.metrics.snapshots++;
-    for (const { from, to } of res.renumbered) {
+    // All out before any goes back in: a new id can be the old id of another pending patch.
+    const moved = res.renumbered.flatMap(({ from, to }) => {
       const actor = this.patchActors.get(from);
-      if (!actor) continue;
       this.patchActors.delete(from);
+      return actor ? [{ actor, to }] : [];
+    });
+    for (const { actor, to } of moved) {
       this.patchActors.set(to.id, actor);
       actor.send({ type: 'PATCH.RENUMBERED', patchId: to.id, seq: to.seq } satisfies PatchEvent);
     }
@@ -332,7 +335,11 @@ export class ClientRuntime {
   });
 
   private spawnPatch(parent: AnyActorRef, patchId: string, seq: number): void {
-    const actor = createActor(this.patchLogic, { parent, systemId: `patch:${patchId}`, input: { patchId, seq } });
+    // A renumbered patch (after a server reset) keeps the systemId of its first id, which a new patch
+    // may now have: that one goes unnamed in the system rather than fail.
+    const systemId = `patch:${patchId}`;
+    const named = this.actor.system.get(systemId) === undefined;
+    const actor = createActor(this.patchLogic, { parent, ...(named ? { systemId } : {}), input: { patchId, seq } });
     this.patchActors.set(patchId, actor);
     actor.start();
   }
@@ -565,7 +572,9 @@ export class ClientRuntime {
         error: () => resolve(),
         complete: () => resolve(),
       });
-      this.actor.send({ type: 'CLIENT.CLOSE' });
+      // An actor that failed (or stopped) already will not say so again: nothing to wait for.
+      if (this.actor.getSnapshot().status !== 'active') resolve();
+      else this.actor.send({ type: 'CLIENT.CLOSE' });
     }).then(async () => {
       clearInterval(this.metricsTimer);
       this.actor.stop();

@@ -235,6 +235,47 @@ test('a server reset (new serverId) is detected: snapshot taken, pending patches
   await s.close();
 });
 
+test('renumbered after a reset, pending patches each get their verdict, and a new write may take the old id of one of them', async () => {
+  // Renumbered down: x:4..x:6 become x:1..x:3 on a fresh server, and the next write is x:4 again
+  // while the patch first named x:4 is still unanswered (the slow validatePatch keeps it so).
+  let s = await server();
+  const port = s.port;
+  const c = await client(s, { clientId: 'x' });
+  const accepted: string[] = [];
+  c.on('accepted', (a) => accepted.push(a.patchId));
+  let late: ReturnType<typeof client> | undefined;
+  try {
+    for (let i = 1; i <= 3; i++) await c.createNode('N', {}, { id: `a${i}` });
+    await synced(c);
+    await s.close();
+    await until(() => c.getStatus() === 'offline');
+    for (let i = 4; i <= 6; i++) await c.createNode('N', {}, { id: `off${i}` });
+    accepted.length = 0;
+    s = await server({ port, validatePatch: () => new Promise((r) => setTimeout(() => r(true), 300)) });
+    await until(() => c.isReady(), 20_000, 'ready on the new server');
+    await c.createNode('N', {}, { id: 'new' });
+    await caughtUp(s, c);
+    assert.equal(accepted.sort(), ['x:1', 'x:2', 'x:3', 'x:4']);
+    await assertConverged(s, c);
+    // Renumbered up: a client with a stable id and an in-memory database starts again and writes
+    // m1..m3 as seqs 1..3 before it has seen that the server holds seqs 1..4 of it already.
+    await c.close();
+    accepted.length = 0;
+    const again = await client(s, { clientId: 'x', autoConnect: false });
+    late = Promise.resolve(again);
+    again.on('accepted', (a) => accepted.push(a.patchId));
+    for (let i = 1; i <= 3; i++) await again.createNode('M', {}, { id: `m${i}` });
+    again.connect();
+    await caughtUp(s, again);
+    assert.equal(accepted.sort(), ['x:5', 'x:6', 'x:7'], 'one verdict for every renumbered patch');
+    assert.equal(await s.query('MATCH (m:M) RETURN m.id AS id ORDER BY id'), [{ id: 'm1' }, { id: 'm2' }, { id: 'm3' }]);
+  } finally {
+    await c.close();
+    await (await late)?.close();
+    await s.close();
+  }
+});
+
 test('a snapshot that arrives while pending deletes are applied replaces the graph, and the database stays healthy', async () => {
   // Found by the chaos suite: undoing a pending delete re-inserts rows, and Kuzu cannot commit a
   // DROP TABLE after inserts into that table in one transaction (and traps later if rolled back).
