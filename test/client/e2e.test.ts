@@ -258,17 +258,18 @@ test('renumbered after a reset, pending patches each get their verdict, and a ne
     assert.equal(accepted.sort(), ['x:1', 'x:2', 'x:3', 'x:4']);
     await assertConverged(s, c);
     // Renumbered up: a client with a stable id and an in-memory database starts again and writes
-    // m1..m3 as seqs 1..3 before it has seen that the server holds seqs 1..4 of it already.
+    // m1..m6 as seqs 1..6 before it has seen that the server holds seqs 1..4 of it already: x:1
+    // becomes x:5 while the patch first named x:5 is still there.
     await c.close();
     accepted.length = 0;
     const again = await client(s, { clientId: 'x', autoConnect: false });
     late = Promise.resolve(again);
     again.on('accepted', (a) => accepted.push(a.patchId));
-    for (let i = 1; i <= 3; i++) await again.createNode('M', {}, { id: `m${i}` });
+    for (let i = 1; i <= 6; i++) await again.createNode('M', {}, { id: `m${i}` });
     again.connect();
     await caughtUp(s, again);
-    assert.equal(accepted.sort(), ['x:5', 'x:6', 'x:7'], 'one verdict for every renumbered patch');
-    assert.equal(await s.query('MATCH (m:M) RETURN m.id AS id ORDER BY id'), [{ id: 'm1' }, { id: 'm2' }, { id: 'm3' }]);
+    assert.equal(accepted.sort(), ['x:10', 'x:5', 'x:6', 'x:7', 'x:8', 'x:9'], 'one verdict for every renumbered patch');
+    assert.equal((await s.query('MATCH (m:M) RETURN m.id AS id ORDER BY id')).length, 6);
   } finally {
     await c.close();
     await (await late)?.close();
