@@ -20,8 +20,9 @@ export interface DecodeError {
   message: string;
   patchId?: string;
   /**
-   * For a patch whose ops are bad but whose id, clientId and seq are sound: the server still
-   * processes it, as a rejection, so the client's later patches are not held up as out of order.
+   * For a patch whose ops are bad (or that is too large) but whose id, clientId and seq are sound:
+   * the server still processes it, as a rejection, so the client's later patches are not held up
+   * as out of order.
    */
   envelope?: { clientId: string; seq: number };
 }
@@ -89,9 +90,10 @@ const isNonNegInt = (v: unknown): v is number => Number.isSafeInteger(v) && (v a
 export interface DecodeOptions {
   maxBytes?: number;
   isBinary?: boolean;
+  /** Parse an oversized text frame anyway for a patch's envelope: only worth it where it can be used. */
+  envelopeOfOversized?: boolean;
 }
 
-/** The server's single entrance: size, JSON, structure, shape, identifiers and values. Never throws. */
 /** Where a bad patch's id, clientId and seq are sound, the server can still settle its seq. */
 function withEnvelope(failure: { ok: false; error: DecodeError }, p: Record<string, unknown> | undefined): { ok: false; error: DecodeError } {
   if (typeof p?.id === 'string') failure.error.patchId = p.id.slice(0, 300);
@@ -117,9 +119,11 @@ function tooLarge(failure: { ok: false; error: DecodeError }, raw: Raw): { ok: f
   return record(m)?.type === 'patch' ? withEnvelope(failure, record(record(m)!.patch)) : failure;
 }
 
+/** The server's single entrance: size, JSON, structure, shape, identifiers and values. Never throws. */
 export function decodeClientMessage(raw: Raw, options: DecodeOptions = {}): Decoded<ClientMessage> {
-  const parsed = parse(raw, options.maxBytes ?? DEFAULT_MAX_MESSAGE_BYTES, options.isBinary ?? false);
-  if (!parsed.ok) return parsed.error.code === 'message_too_large' ? tooLarge(parsed, raw) : parsed;
+  const isBinary = options.isBinary ?? false;
+  const parsed = parse(raw, options.maxBytes ?? DEFAULT_MAX_MESSAGE_BYTES, isBinary);
+  if (!parsed.ok) return parsed.error.code === 'message_too_large' && options.envelopeOfOversized && !isBinary ? tooLarge(parsed, raw) : parsed;
   const m = parsed.value;
   switch (m.type) {
     case 'sync_request': {

@@ -266,10 +266,11 @@ export class Authority {
       let response: PatchResponseMessage;
       if (v.status === 'accepted') {
         response = { type: 'patch_response', patchId, status: 'accepted', version: v.version };
-        const broadcast = Buffer.from(`{"type":"patch_broadcast","patch":${v.entry.json},"version":${v.version}}`);
+        // Encoded once for all its recipients, and only if there is one.
+        let broadcast: Buffer | undefined;
         for (const peer of this.subscribers) {
           if (peer !== item.peer && peer.clientId !== v.entry.patch.clientId) {
-            peer.send(broadcast);
+            peer.send((broadcast ??= Buffer.from(`{"type":"patch_broadcast","patch":${v.entry.json},"version":${v.version}}`)));
             broadcasts++;
           }
         }

@@ -210,7 +210,8 @@ export function metricsHandler(path: string, registry: Registry): (req: Incoming
     registry.metrics().then(
       (text) => {
         res.writeHead(200, { 'content-type': registry.contentType });
-        res.end(req.method === 'HEAD' ? undefined : text);
+        // Node's HTTP server leaves out the body of an answer to HEAD by itself.
+        res.end(text);
       },
       (e: Error) => {
         res.writeHead(500, { 'content-type': 'text/plain' }).end(`kuzu-sync: metrics failed: ${e.message}\n`);

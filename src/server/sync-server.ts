@@ -189,7 +189,8 @@ export async function createSyncServer(options: SyncServerOptions = {}): Promise
   function onMessage(conn: Connection, data: Buffer | Buffer[], isBinary: boolean): void {
     const receivedAt = performance.now();
     metrics.bytesIn += byteLength(data);
-    const decoded = decodeClientMessage(data, { maxBytes: maxMessageBytes, isBinary });
+    // Only a connection that has said who it is can have a patch settled as a rejection.
+    const decoded = decodeClientMessage(data, { maxBytes: maxMessageBytes, isBinary, envelopeOfOversized: conn.clientId !== undefined });
     if (!decoded.ok) {
       const { code, message, patchId, envelope } = decoded.error;
       metrics.decodeError(code);

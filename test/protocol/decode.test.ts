@@ -77,13 +77,16 @@ test('a refused patch names its id so the client can match the answer', () => {
 
 test('an oversized patch still names its envelope, so the server can reject it and settle its seq', () => {
   const big = patch({}, { properties: { name: 'x'.repeat(2000) } });
-  const r = decodeClientMessage(big, { maxBytes: 1000 });
+  const r = decodeClientMessage(big, { maxBytes: 1000, envelopeOfOversized: true });
   assert.equal(!r.ok && [r.error.code, r.error.patchId, r.error.envelope], ['message_too_large', 'c1:1', { clientId: 'c1', seq: 1 }]);
   // Not for an envelope that does not hold together, nor for other messages.
-  const unsound = decodeClientMessage(patch({ id: 'c1:2' }, { properties: { name: 'x'.repeat(2000) } }), { maxBytes: 1000 });
+  const unsound = decodeClientMessage(patch({ id: 'c1:2' }, { properties: { name: 'x'.repeat(2000) } }), { maxBytes: 1000, envelopeOfOversized: true });
   assert.equal(!unsound.ok && [unsound.error.code, unsound.error.envelope], ['message_too_large', undefined]);
-  const heartbeat = decodeClientMessage(JSON.stringify({ type: 'heartbeat', ts: 1, pad: 'x'.repeat(2000) }), { maxBytes: 1000 });
+  const heartbeat = decodeClientMessage(JSON.stringify({ type: 'heartbeat', ts: 1, pad: 'x'.repeat(2000) }), { maxBytes: 1000, envelopeOfOversized: true });
   assert.equal(!heartbeat.ok && [heartbeat.error.code, heartbeat.error.patchId, heartbeat.error.envelope], ['message_too_large', undefined, undefined]);
+  // Not parsed at all unless asked (the server asks only once the connection has said who it is).
+  const unasked = decodeClientMessage(big, { maxBytes: 1000 });
+  assert.equal(!unasked.ok && [unasked.error.code, unasked.error.envelope], ['message_too_large', undefined]);
 });
 
 test('-0 is normalised to 0 (JSON cannot carry it; a client would differ from the server)', () => {

@@ -295,11 +295,9 @@ test('GET /metrics: every kuzu_sync_ family with HELP and TYPE; HEAD, other meth
   assert.is(valueOf(f, 'kuzu_sync_ack_latency_seconds_count'), 1);
   assertScrapeMatches(f, s.getMetrics());
 
-  // fetch drops any body of a HEAD answer, so read the bytes off the socket.
-  const head = await rawHttp(s.port, 'HEAD /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
-  assert.match(head, /^HTTP\/1\.1 200 /);
-  assert.ok(head.includes('\r\n\r\n'), head);
-  assert.is(head.slice(head.indexOf('\r\n\r\n') + 4), '', 'no body after the headers');
+  // HEAD is allowed (its body Node leaves out by itself, so there is nothing of ours to check there).
+  const head = await fetch(httpUrl(s, '/metrics'), { method: 'HEAD' });
+  assert.equal([head.status, head.headers.get('content-type')?.startsWith('text/plain')], [200, true]);
   assert.is((await fetch(httpUrl(s, '/metrics?x=1'))).status, 200, 'a query string is fine');
   const post = await fetch(httpUrl(s, '/metrics'), { method: 'POST', body: 'x' });
   assert.is(post.status, 405);
