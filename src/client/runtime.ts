@@ -572,9 +572,7 @@ export class ClientRuntime {
         error: () => resolve(),
         complete: () => resolve(),
       });
-      // An actor that failed (or stopped) already will not say so again: nothing to wait for.
-      if (this.actor.getSnapshot().status !== 'active') resolve();
-      else this.actor.send({ type: 'CLIENT.CLOSE' });
+      this.actor.send({ type: 'CLIENT.CLOSE' });
     }).then(async () => {
       clearInterval(this.metricsTimer);
       this.actor.stop();

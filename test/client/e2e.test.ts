@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { RejectedEvent } from '../../src/client/options.js';
+import type { RejectedEvent, SyncClient } from '../../src/client/options.js';
 import { SyncError } from '../../src/protocol/errors.js';
 import { openClient } from '../../src/sync-client.js';
 import { TestClock } from '../../src/testing/test-clock.js';
@@ -235,13 +235,15 @@ test('a server reset (new serverId) is detected: snapshot taken, pending patches
 
 test('renumbered after a reset, pending patches each get their verdict, and a new write may take the old id of one of them', async () => {
   // Renumbered down: x:4..x:6 become x:1..x:3 on a fresh server, and the next write is x:4 again
-  // while the patch first named x:4 is still unanswered (the slow validatePatch keeps it so).
+  // while the patch first named x:4 is still unanswered (validatePatch holds every answer until then).
   let s = await server();
   const port = s.port;
   const c = await client(s, { clientId: 'x' });
   const accepted: string[] = [];
   c.on('accepted', (a) => accepted.push(a.patchId));
-  let late: ReturnType<typeof client> | undefined;
+  let again: SyncClient | undefined;
+  let release = () => {};
+  const held = new Promise<true>((r) => (release = () => r(true)));
   try {
     for (let i = 1; i <= 3; i++) await c.createNode('N', {}, { id: `a${i}` });
     await synced(c);
@@ -249,9 +251,10 @@ test('renumbered after a reset, pending patches each get their verdict, and a ne
     await until(() => c.getStatus() === 'offline');
     for (let i = 4; i <= 6; i++) await c.createNode('N', {}, { id: `off${i}` });
     accepted.length = 0;
-    s = await server({ port, validatePatch: () => new Promise((r) => setTimeout(() => r(true), 300)) });
+    s = await server({ port, validatePatch: () => held });
     await until(() => c.isReady(), 20_000, 'ready on the new server');
     await c.createNode('N', {}, { id: 'new' });
+    release();
     await caughtUp(s, c);
     assert.equal(accepted.sort(), ['x:1', 'x:2', 'x:3', 'x:4']);
     await assertConverged(s, c);
@@ -260,8 +263,7 @@ test('renumbered after a reset, pending patches each get their verdict, and a ne
     // becomes x:5 while the patch first named x:5 is still there.
     await c.close();
     accepted.length = 0;
-    const again = await client(s, { clientId: 'x', autoConnect: false });
-    late = Promise.resolve(again);
+    again = await client(s, { clientId: 'x', autoConnect: false });
     again.on('accepted', (a) => accepted.push(a.patchId));
     for (let i = 1; i <= 6; i++) await again.createNode('M', {}, { id: `m${i}` });
     again.connect();
@@ -270,7 +272,7 @@ test('renumbered after a reset, pending patches each get their verdict, and a ne
     assert.equal((await s.query('MATCH (m:M) RETURN m.id AS id ORDER BY id')).length, 6);
   } finally {
     await c.close();
-    await (await late)?.close();
+    await again?.close();
     await s.close();
   }
 });
