@@ -5,12 +5,12 @@ import type { ColumnType, Op, Props, Snapshot, Value } from '../protocol/types.j
 import { fitsColumn, valueProblem } from '../protocol/values.js';
 import { Batcher } from './batcher.js';
 import { acquireFileLock, type FileLock } from './file-lock.js';
-import { fold, GraphModel } from './graph-model.js';
+import { fold, GraphModel, type Column, type NodeTable } from './graph-model.js';
 import type { KuzuConnection, KuzuDriver } from './kuzu/driver.js';
 import type { Row, RowValue, RunOptions, Step } from './kuzu/steps.js';
 import { isInMemoryPath } from './kuzu/sync-database.js';
 import { wasmDriver } from './kuzu/worker-driver.js';
-import { createNodeTable, nodeInsert, planOp, type Statement } from './planner.js';
+import { createNodeTable, createRelTable, edgeInsert, nodeInsert, planOp, type InsertShape, type Statement } from './planner.js';
 
 /**
  * Default KuzuDB buffer pool per database. The seed's 1 GiB cannot work for many clients in one
@@ -128,17 +128,23 @@ export class WriteTx {
       const cols = Object.entries(t.properties).map(([name, type]) => ({ name, type }));
       const table = model.addRelTable(t.label, pairs[0]!, cols);
       for (const p of pairs.slice(1)) model.addRelPair(table, p);
-      const defs = [...pairs.map(([f, to]) => `FROM ${q(f)} TO ${q(to)}`), 'id STRING', ...cols.map((c) => `${q(c.name)} ${c.type}`)];
-      this.batcher.add({ kind: 'ddl', cypher: `CREATE REL TABLE ${q(t.label)}(${defs.join(', ')})` });
+      this.batcher.add(createRelTable(t.label, pairs, cols));
     }
+    // Every node of a table has the same columns and insert: worked out once per table.
+    const inserts = new Map<string, { table: NodeTable; cols: Column[]; shape: InsertShape }>();
     for (const n of snapshot.nodes) {
-      const table = model.nodeTable(n.label);
-      if (!table) throw new SyncError('bad_message', `snapshot node ${n.id} has unknown label ${n.label}`);
+      let ins = inserts.get(n.label);
+      if (!ins) {
+        const table = model.nodeTable(n.label);
+        if (!table) throw new SyncError('bad_message', `snapshot node ${n.id} has unknown label ${n.label}`);
+        const cols = [...table.columns.values()];
+        inserts.set(n.label, (ins = { table, cols, shape: nodeInsert(table, cols) }));
+      }
+      const { table, cols, shape } = ins;
       if (model.nodeLabel(n.id) !== undefined) throw new SyncError('bad_message', `snapshot repeats node ${n.id}`);
-      const cols = [...table.columns.values()];
       this.batcher.add({
         kind: 'data',
-        ...nodeInsert(table, cols),
+        ...shape,
         values: [n.id, ...cols.map((c) => columnValue(n.properties, c.name, c.type, table.label))],
         reads: [],
         writes: [nodeEntity(n.id)],
@@ -158,10 +164,7 @@ export class WriteTx {
       const cols = [...table.columns.values()];
       this.batcher.add({
         kind: 'data',
-        template:
-          `MATCH (a:${q(fromLabel)} {id: $c0}) MATCH (b:${q(toLabel)} {id: $c1}) ` +
-          `CREATE (a)-[:${q(table.label)} {${['id: $c2', ...cols.map((c, i) => `${q(c.name)}: $c${i + 3}`)].join(', ')}}]->(b)`,
-        columns: ['STRING', 'STRING', 'STRING', ...cols.map((c) => c.type)],
+        ...edgeInsert(table.label, fromLabel, toLabel, cols),
         values: [e.from, e.to, e.id, ...cols.map((c) => columnValue(e.properties, c.name, c.type, table.label))],
         reads: [],
         writes: [edgeEntity(e.id)],

@@ -76,6 +76,20 @@ export function createNodeTable(label: string, cols: Column[]): Statement {
   return { kind: 'ddl', cypher: `CREATE NODE TABLE ${q(label)}(${['id STRING', ...columnDefs(cols), 'PRIMARY KEY(id)'].join(', ')})`, creates: label };
 }
 
+/** The DDL of a rel table with its FROM/TO pairs: for the planner and for a snapshot's schema. */
+export function createRelTable(label: string, pairs: Array<[string, string]>, cols: Column[]): Statement {
+  return { kind: 'ddl', cypher: `CREATE REL TABLE ${q(label)}(${[...pairs.map(([f, t]) => `FROM ${q(f)} TO ${q(t)}`), 'id STRING', ...columnDefs(cols)].join(', ')})` };
+}
+
+/** The insert of one edge between nodes of the given labels: $c0 from, $c1 to, $c2 id, then `cols`. */
+export function edgeInsert(label: string, fromLabel: string, toLabel: string, cols: Column[]): { template: string; columns: ColumnType[] } {
+  const fields = cols.map((c, i) => `${q(c.name)}: $c${i + 3}`);
+  return {
+    template: `MATCH (a:${q(fromLabel)} {id: $c0}) MATCH (b:${q(toLabel)} {id: $c1}) CREATE (a)-[:${q(label)} {${['id: $c2', ...fields].join(', ')}}]->(b)`,
+    columns: ['STRING', 'STRING', 'STRING', ...cols.map((c) => c.type)],
+  };
+}
+
 function nodeTableFor(model: GraphModel, label: string, props: Props, out: Statement[]): { table: NodeTable; cols: Column[] } {
   let table = model.nodeTable(label);
   if (table) sameSpelling(table.label, label, 'label');
@@ -98,10 +112,7 @@ function relTableFor(model: GraphModel, label: string, pair: [string, string], p
   if (!table) {
     const cols = Object.entries(props).map(([k, v]) => ({ name: k, type: typeFor(v) }));
     table = model.addRelTable(label, pair, cols);
-    out.push({
-      kind: 'ddl',
-      cypher: `CREATE REL TABLE ${q(label)}(${[`FROM ${q(pair[0])} TO ${q(pair[1])}`, 'id STRING', ...columnDefs(cols)].join(', ')})`,
-    });
+    out.push(createRelTable(label, [pair], cols));
     return { table, cols };
   }
   if (!table.pairs.has(pair.join('|'))) {
@@ -121,7 +132,7 @@ function sortedProps(props: Props): Props {
 }
 
 /** What every insert of one node shape shares; built once per shape, not once per node. */
-interface InsertShape {
+export interface InsertShape {
   template: string;
   columns: ColumnType[];
   copy: NonNullable<RowsStep['copy']>;
@@ -229,13 +240,9 @@ export function planOp(model: GraphModel, op: Op): OpPlan {
       const toLabel = requireNode(model, op.to);
       const props = sortedProps(op.properties);
       const { table, cols } = relTableFor(model, op.label, [fromLabel, toLabel], props, out);
-      const fields = cols.map((c, i) => `${q(c.name)}: $c${i + 3}`);
       out.push({
         kind: 'data',
-        template:
-          `MATCH (a:${q(fromLabel)} {id: $c0}) MATCH (b:${q(toLabel)} {id: $c1}) ` +
-          `CREATE (a)-[:${q(table.label)} {${['id: $c2', ...fields].join(', ')}}]->(b)`,
-        columns: ['STRING', 'STRING', 'STRING', ...cols.map((c) => c.type)],
+        ...edgeInsert(table.label, fromLabel, toLabel, cols),
         values: [op.from, op.to, op.id, ...Object.values(props)],
         reads: [nodeKey(op.from), nodeKey(op.to)],
         writes: [edgeKey(op.id)],

@@ -10,12 +10,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import type { SyncClient } from '../../src/client/options.js';
 import { GraphStore } from '../../src/store/graph-store.js';
 import { openClient } from '../../src/sync-client.js';
 import { ChaosProxy } from '../helpers/chaos-proxy.js';
+import { ChildLines } from '../helpers/child-lines.js';
 import { freePort, ServerProcess } from '../helpers/server-process.js';
 import { rng } from '../helpers/random.js';
 import { randomWrite } from '../helpers/random-ops.js';
@@ -46,35 +46,6 @@ export interface ChaosReport {
   lost: number;
   violations: string[];
   proxy: ChaosProxy['counts'];
-}
-
-/** Lines of JSON from a child's stdout, with a way to wait for one. */
-class ChildLines {
-  readonly lines: Array<Record<string, unknown>> = [];
-  private waiters: Array<() => void> = [];
-  constructor(child: ChildProcess) {
-    createInterface({ input: child.stdout! }).on('line', (l) => {
-      try {
-        this.lines.push(JSON.parse(l));
-      } catch {
-        this.lines.push({ e: 'text', text: l });
-      }
-      for (const w of this.waiters.splice(0)) w();
-    });
-  }
-  until(pred: (l: Record<string, unknown>) => boolean, timeoutMs: number, what: string): Promise<Record<string, unknown>> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs);
-      const check = () => {
-        const hit = this.lines.find(pred);
-        if (hit) {
-          clearTimeout(timer);
-          resolve(hit);
-        } else this.waiters.push(check);
-      };
-      check();
-    });
-  }
 }
 
 export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {

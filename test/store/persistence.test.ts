@@ -5,6 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { GraphStore, QueryError } from '../../src/store/graph-store.js';
 import { rejects } from '../helpers/assert.js';
+import { ChildLines } from '../helpers/child-lines.js';
 import { canonical } from '../helpers/snapshot.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -81,22 +82,12 @@ test('processes that find the same stale lock at once: exactly one takes it over
     })`;
     const racers = Array.from({ length: 4 }, () => {
       const c = spawn(process.execPath, ['--import', 'tsx', '-e', racer], { stdio: ['pipe', 'pipe', 'inherit'] });
-      const lines: string[] = [];
-      const waiters: Array<() => void> = [];
-      c.stdout.on('data', (d: Buffer) => {
-        lines.push(...d.toString().split('\n').filter(Boolean));
-        for (const w of waiters.splice(0)) w();
-      });
-      const line = (n: number) => new Promise<string>((resolve) => {
-        const check = () => (lines.length > n ? resolve(lines[n]!) : waiters.push(check));
-        check();
-      });
-      return { c, line, closed: new Promise((r) => c.on('close', r)) };
+      return { c, out: new ChildLines(c), closed: new Promise((r) => c.on('close', r)) };
     });
-    for (const r of racers) assert.is(await r.line(0), 'ready');
+    for (const r of racers) await r.out.until((l) => l.text === 'ready', 20_000, 'a racer to start');
     const at = Date.now() + 300;
     for (const r of racers) r.c.stdin.write(`go ${at}\n`);
-    const outcomes = await Promise.all(racers.map((r) => r.line(1)));
+    const outcomes = await Promise.all(racers.map(async (r) => (await r.out.until((l) => l.text !== 'ready', 20_000, 'a racer to try')).text as string));
     for (const r of racers) r.c.stdin.end('release\n');
     await Promise.all(racers.map((r) => r.closed));
     assert.equal(outcomes.filter((o) => o === 'got').length, 1, `round ${round}: ${outcomes.join(', ')}`);
