@@ -22,4 +22,4 @@ export const items = (count: number, offset = 0, prefix = 'n'): Item[] => Array.
 export const itemProps = (it: Item) => ({ k: it.k, name: it.name });
 
 /** CSV for COPY/LOAD, written by the product's own encoder. */
-export const itemsCsv = (rows: readonly Item[]): string => encodeCsv(rows.map((r) => [r.id, r.k, r.name]));
+export const itemsCsv = (rows: readonly Item[]): string => encodeCsv(rows.map((r) => [r.id, r.k, r.name]), 'copy');

@@ -3,7 +3,7 @@
  * (autoConnect: false), makes P patches while the server has moved V versions ahead, and connects:
  * timed from connect() until whenSynced (delta received, pending patches rebased on it, re-sent and
  * acknowledged). Baseline: the same kind of client with nothing pending doing the same catch-up
- * (connect() to whenSynced on the same server). The ratio is the price of the pending patches.
+ * (connect() to whenSynced) on a second server seeded alike. The ratio is the price of the pending patches.
  * Both keep their graph in a file (databasePath): that is what lets a client resume after a restart.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -80,9 +80,9 @@ export const reconnect: Scenario = {
         unit: 'ms',
         ours: out.ours,
         baseline: out.baseline,
-        baselineIs: `a client like ours with nothing pending, catching up the same ${size.versions} versions on the same server, connect() to whenSynced`,
+        baselineIs: `a client like ours with nothing pending, catching up the same ${size.versions} versions on a second server seeded alike, connect() to whenSynced`,
         maxRatio: 2,
-        note: `the server's versions are ${size.versions} single-createNode patches; clients with a databasePath; server in its own process`,
+        note: `the server's versions are ${size.versions} single-createNode patches; clients with a databasePath; each server in a process of its own`,
       }),
     ];
   },
