@@ -4,3 +4,7 @@ export * from './identifiers.js';
 export * from './values.js';
 export * from './validate.js';
 export * from './decode.js';
+export * from './encode.js';
+export { unreachable } from './unreachable.js';
+export type { Infer, Issue, Schema } from './schema.js';
+export { ClientMessageSchema, ServerMessageSchema, OpSchema, PatchSchema } from './messages.js';

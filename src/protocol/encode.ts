@@ -1,0 +1,65 @@
+/**
+ * Every frame either end sends is built here, from typed parts. Most are one JSON.stringify of a
+ * typed message. Frames that carry text already encoded (a patch as the log stores it, snapshot rows)
+ * are spliced as strings: re-parsing and re-stringifying them would cost the fan-out path more than
+ * the rest of it. test/protocol/encode.test.ts decodes each builder's output back to its message.
+ */
+import type {
+  ClientMessage,
+  ErrorCode,
+  GraphSchema,
+  Patch,
+  PatchOutcome,
+  PatchResponseMessage,
+  ServerMessage,
+  SnapshotEdge,
+  SnapshotNode,
+  SyncStateMessage,
+  VersionedPatch,
+} from './types.js';
+
+/** JSON text known to encode a `T`. Only `toJson` and `storedJson` make one. */
+export type Json<T> = string & { readonly __json: T };
+
+export const toJson = <T>(value: T): Json<T> => JSON.stringify(value) as Json<T>;
+/** Text that was written by `toJson` and stored (the server's patch log): trusted as such. */
+export const storedJson = <T>(text: string): Json<T> => text as Json<T>;
+
+/** Messages go out as JSON text; kept in one place so both ends frame alike. */
+export function encodeMessage(message: ClientMessage | ServerMessage): string {
+  return JSON.stringify(message);
+}
+
+export function encodeError(code: ErrorCode, message: string, patchId?: string): string {
+  return encodeMessage(patchId === undefined ? { type: 'error', code, message } : { type: 'error', code, message, patchId });
+}
+
+export const encodeHeartbeat = (ts: number): string => encodeMessage({ type: 'heartbeat', ts });
+
+export const encodePatchResponse = (response: PatchResponseMessage): string => encodeMessage(response);
+
+export function encodePatchBroadcast(patch: Json<Patch>, version: number): string {
+  return `{"type":"patch_broadcast","patch":${patch},"version":${version}}`;
+}
+
+export function encodeVersionedPatch(patch: Json<Patch>, version: number): Json<VersionedPatch> {
+  return `{"patch":${patch},"version":${version}}` as Json<VersionedPatch>;
+}
+
+/** What every chunk of one sync_state answer shares. */
+export type SyncStateHead = Pick<SyncStateMessage, 'serverId' | 'mode' | 'fromVersion' | 'version' | 'lastSeq'>;
+
+/** One chunk's payload: delta entries, or snapshot rows (the schema only in the first chunk). */
+export type SyncStateBody =
+  | { patches: Array<Json<VersionedPatch>> }
+  | { snapshot: { schema?: Json<GraphSchema>; nodes: Array<Json<SnapshotNode>>; edges: Array<Json<SnapshotEdge>> } };
+
+export function encodeSyncState(head: SyncStateHead, done: boolean, body: SyncStateBody, outcomes?: PatchOutcome[]): string {
+  const o = outcomes?.length ? `,"outcomes":${JSON.stringify(outcomes)}` : '';
+  const start =
+    `{"type":"sync_state","serverId":${JSON.stringify(head.serverId)},"mode":${JSON.stringify(head.mode)},` +
+    `"fromVersion":${head.fromVersion},"version":${head.version},"lastSeq":${head.lastSeq}${o},"done":${done}`;
+  if ('patches' in body) return `${start},"patches":[${body.patches.join(',')}]}`;
+  const { schema, nodes, edges } = body.snapshot;
+  return `${start},"snapshot":{${schema ? `"schema":${schema},` : ''}"nodes":[${nodes.join(',')}],"edges":[${edges.join(',')}]}}`;
+}
