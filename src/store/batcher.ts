@@ -71,6 +71,8 @@ export class Batcher {
   }
 
   steps(): Step[] {
-    return this.batches.map((b) => (b.kind === 'ddl' ? { kind: 'query', cypher: b.cypher, ddl: true, creates: b.creates } : b.step));
+    return this.batches.map((b) =>
+      b.kind === 'ddl' ? { kind: 'query', cypher: b.cypher, ddl: true, creates: b.creates } : b.step,
+    );
   }
 }

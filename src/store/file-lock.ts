@@ -101,7 +101,10 @@ function takeOver(lockPath: string, owner: string, me: string): void {
 export function acquireFileLock(dbPath: string): FileLock {
   const lockPath = `${dbPath}.lock`;
   if (held.has(lockPath)) {
-    throw new SyncError('internal', `database ${dbPath} is already open in this process; open it once and share the store`);
+    throw new SyncError(
+      'internal',
+      `database ${dbPath} is already open in this process; open it once and share the store`,
+    );
   }
   const me = `${process.pid}@${hostname()}`;
   for (let attempt = 0; attempt < 50; attempt++) {

@@ -87,7 +87,8 @@ export class GraphModel {
     return t;
   }
   addRelTable(label: string, pair: [string, string], columns: Column[] = []): RelTable {
-    const t: RelTable = { label, columns: new Map(columns.map((c) => [fold(c.name), c])), pairs: new Set([pair.join('|')]) };
+    const columnMap = new Map(columns.map((c) => [fold(c.name), c]));
+    const t: RelTable = { label, columns: columnMap, pairs: new Set([pair.join('|')]) };
     this.relTables.set(fold(label), t);
     this.journal.push(() => this.relTables.delete(fold(label)));
     return t;

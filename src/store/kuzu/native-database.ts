@@ -43,10 +43,16 @@ export function loadKuzuNative(): NativeModule {
   try {
     mod = require('kuzu') as NativeModule;
   } catch (e) {
-    throw new DatabaseError(`driver 'native' needs the package kuzu@${NATIVE_KUZU_VERSION}: npm install kuzu@${NATIVE_KUZU_VERSION} (${(e as Error).message.split('\n')[0]})`);
+    const why = (e as Error).message.split('\n')[0];
+    throw new DatabaseError(
+      `driver 'native' needs the package kuzu@${NATIVE_KUZU_VERSION}: npm install kuzu@${NATIVE_KUZU_VERSION} (${why})`,
+    );
   }
   if (mod.VERSION !== NATIVE_KUZU_VERSION) {
-    throw new DatabaseError(`driver 'native' needs kuzu ${NATIVE_KUZU_VERSION} (the file format kuzu-wasm ${NATIVE_KUZU_VERSION} reads); found ${mod.VERSION}`);
+    throw new DatabaseError(
+      `driver 'native' needs kuzu ${NATIVE_KUZU_VERSION} (the file format kuzu-wasm ${NATIVE_KUZU_VERSION} reads); ` +
+        `found ${mod.VERSION}`,
+    );
   }
   return (native = mod);
 }
@@ -58,7 +64,8 @@ function single(r: NativeResult | NativeResult[]): NativeResult {
   throw new DatabaseError('one statement at a time');
 }
 
-const asDatabaseError = (e: unknown): DatabaseError => (e instanceof DatabaseError ? e : new DatabaseError(e instanceof Error ? e.message : String(e)));
+const asDatabaseError = (e: unknown): DatabaseError =>
+  e instanceof DatabaseError ? e : new DatabaseError(e instanceof Error ? e.message : String(e));
 
 /**
  * The native engine behind the same surface as kuzu-wasm's sync build. Unlike the wasm build it
@@ -89,7 +96,11 @@ export class NativeDatabase implements SyncDatabase {
   execute(cypher: string, params?: Record<string, unknown>): Row[] {
     let result: NativeResult;
     try {
-      result = single(params ? this.conn.executeSync(this.prepared.get(cypher, (c) => this.prepare(c)), params) : this.conn.querySync(cypher));
+      result = single(
+        params
+          ? this.conn.executeSync(this.prepared.get(cypher, (c) => this.prepare(c)), params)
+          : this.conn.querySync(cypher),
+      );
     } catch (e) {
       throw asDatabaseError(e);
     }

@@ -80,7 +80,8 @@ function runRows(db: SyncDatabase, step: RowsStep, createdHere: ReadonlySet<stri
   if (step.rows.length < CSV_MIN_ROWS) return step.rows.flatMap((row) => perRow(db, step, row));
   // Each row goes by the fastest reader that carries all its values (COPY cannot carry '', LOAD FROM
   // can); rows neither carries go one statement each.
-  const readers: CsvReader[] = db.inMemory && step.copy && createdHere?.has(step.copy.table) ? ['copy', 'load'] : ['load'];
+  const canCopy = db.inMemory && step.copy && createdHere?.has(step.copy.table);
+  const readers: CsvReader[] = canCopy ? ['copy', 'load'] : ['load'];
   const bulk = new Map<CsvReader, RowValue[][]>(readers.map((r) => [r, []]));
   const single: RowValue[][] = [];
   for (const row of step.rows) {
@@ -106,7 +107,8 @@ function runStep(db: SyncDatabase, step: Step, createdHere: Set<string> | undefi
  * Transaction control through the prepared-statement cache (an empty parameter map): parsing BEGIN
  * and COMMIT afresh each time cost kuzu-wasm 0.2-0.4 ms per transaction, as much as a small write.
  */
-const control = (db: SyncDatabase, cypher: 'BEGIN TRANSACTION' | 'BEGIN TRANSACTION READ ONLY' | 'COMMIT' | 'ROLLBACK'): void => void db.execute(cypher, {});
+type Control = 'BEGIN TRANSACTION' | 'BEGIN TRANSACTION READ ONLY' | 'COMMIT' | 'ROLLBACK';
+const control = (db: SyncDatabase, cypher: Control): void => void db.execute(cypher, {});
 
 /**
  * Runs steps in order and stops at the first failure. In a transaction, a failure rolls everything

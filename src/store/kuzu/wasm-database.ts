@@ -57,7 +57,9 @@ export class WasmDatabase implements SyncDatabase {
   }
 
   execute(cypher: string, params?: Record<string, unknown>): Row[] {
-    const result = params ? this.conn.execute(this.prepared.get(cypher, (c) => this.prepare(c)), params) : this.conn.query(cypher);
+    const result = params
+      ? this.conn.execute(this.prepared.get(cypher, (c) => this.prepare(c)), params)
+      : this.conn.query(cypher);
     try {
       // getAllObjects on a failed result traps the wasm module: check first.
       if (!result.isSuccess()) throw new DatabaseError(result.getErrorMessage());

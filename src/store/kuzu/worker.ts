@@ -18,7 +18,10 @@ let nextHandle = 1;
 async function handle(req: WorkerRequest): Promise<WorkerResponse> {
   switch (req.type) {
     case 'open': {
-      const db = req.engine === 'native' ? new NativeDatabase(loadKuzuNative(), req.path, req.bufferSize) : new WasmDatabase(await loadKuzuWasm(), req.path, req.bufferSize);
+      const db =
+        req.engine === 'native'
+          ? new NativeDatabase(loadKuzuNative(), req.path, req.bufferSize)
+          : new WasmDatabase(await loadKuzuWasm(), req.path, req.bufferSize);
       const handle = nextHandle++;
       databases.set(handle, db);
       return { id: req.id, ok: true, handle };
