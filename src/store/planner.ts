@@ -31,8 +31,8 @@ export interface OpPlan {
   incident?: string[];
 }
 
-const nodeKey = (id: string) => `n:${id}`;
-const edgeKey = (id: string) => `e:${id}`;
+export const nodeKey = (id: string) => `n:${id}`;
+export const edgeKey = (id: string) => `e:${id}`;
 
 /**
  * Kuzu folds the case of names: `person` would silently land in the table `Person`. Refuse a
@@ -40,7 +40,11 @@ const edgeKey = (id: string) => `e:${id}`;
  */
 function sameSpelling(existing: string, given: string, what: string): void {
   if (existing !== given) {
-    throw new SyncError('invalid_identifier', `${what} ${JSON.stringify(given)} differs only in case from the existing ${JSON.stringify(existing)}; use that spelling`);
+    const [mine, theirs] = [JSON.stringify(given), JSON.stringify(existing)];
+    throw new SyncError(
+      'invalid_identifier',
+      `${what} ${mine} differs only in case from the existing ${theirs}; use that spelling`,
+    );
   }
 }
 
@@ -61,7 +65,8 @@ function ensureColumns(model: GraphModel, table: NodeTable | RelTable, props: Pr
     } else if (!fitsColumn(value, col.type)) {
       throw new SyncError(
         'type_mismatch',
-        `${table.label}.${col.name} holds ${describeColumn(col.type)}; got ${describeType(value)} (a property keeps the type of its first value)`,
+        `${table.label}.${col.name} holds ${describeColumn(col.type)}; got ${describeType(value)}` +
+          ' (a property keeps the type of its first value)',
       );
     }
     cols.push(col);
@@ -71,32 +76,48 @@ function ensureColumns(model: GraphModel, table: NodeTable | RelTable, props: Pr
 
 const columnDefs = (cols: Column[]) => cols.map((c) => `${q(c.name)} ${c.type}`);
 
+/** The columns a new table gets from the properties of its first write. */
+const newColumns = (props: Props): Column[] => Object.entries(props).map(([k, v]) => ({ name: k, type: typeFor(v) }));
+
 /** A new node table, named so that rows-steps later in its transaction may COPY into it. */
 export function createNodeTable(label: string, cols: Column[]): Statement {
-  return { kind: 'ddl', cypher: `CREATE NODE TABLE ${q(label)}(${['id STRING', ...columnDefs(cols), 'PRIMARY KEY(id)'].join(', ')})`, creates: label };
+  const defs = ['id STRING', ...columnDefs(cols), 'PRIMARY KEY(id)'];
+  return { kind: 'ddl', cypher: `CREATE NODE TABLE ${q(label)}(${defs.join(', ')})`, creates: label };
 }
 
 /** The DDL of a rel table with its FROM/TO pairs: for the planner and for a snapshot's schema. */
 export function createRelTable(label: string, pairs: Array<[string, string]>, cols: Column[]): Statement {
-  return { kind: 'ddl', cypher: `CREATE REL TABLE ${q(label)}(${[...pairs.map(([f, t]) => `FROM ${q(f)} TO ${q(t)}`), 'id STRING', ...columnDefs(cols)].join(', ')})` };
+  const defs = [...pairs.map(([f, t]) => `FROM ${q(f)} TO ${q(t)}`), 'id STRING', ...columnDefs(cols)];
+  return { kind: 'ddl', cypher: `CREATE REL TABLE ${q(label)}(${defs.join(', ')})` };
 }
 
 /** The insert of one edge between nodes of the given labels: $c0 from, $c1 to, $c2 id, then `cols`. */
-export function edgeInsert(label: string, fromLabel: string, toLabel: string, cols: Column[]): { template: string; columns: ColumnType[] } {
-  const fields = cols.map((c, i) => `${q(c.name)}: $c${i + 3}`);
+export function edgeInsert(
+  label: string,
+  fromLabel: string,
+  toLabel: string,
+  cols: Column[],
+): { template: string; columns: ColumnType[] } {
+  const fields = ['id: $c2', ...cols.map((c, i) => `${q(c.name)}: $c${i + 3}`)].join(', ');
   return {
-    template: `MATCH (a:${q(fromLabel)} {id: $c0}) MATCH (b:${q(toLabel)} {id: $c1}) CREATE (a)-[:${q(label)} {${['id: $c2', ...fields].join(', ')}}]->(b)`,
+    template: `MATCH (a:${q(fromLabel)} {id: $c0}) MATCH (b:${q(toLabel)} {id: $c1}) ` +
+      `CREATE (a)-[:${q(label)} {${fields}}]->(b)`,
     columns: ['STRING', 'STRING', 'STRING', ...cols.map((c) => c.type)],
   };
 }
 
-function nodeTableFor(model: GraphModel, label: string, props: Props, out: Statement[]): { table: NodeTable; cols: Column[] } {
+function nodeTableFor(
+  model: GraphModel,
+  label: string,
+  props: Props,
+  out: Statement[],
+): { table: NodeTable; cols: Column[] } {
   let table = model.nodeTable(label);
   if (table) sameSpelling(table.label, label, 'label');
   const rel = model.relTable(label);
   if (rel) throw new SyncError('invalid_identifier', `${JSON.stringify(label)} is already an edge label`);
   if (!table) {
-    const cols = Object.entries(props).map(([k, v]) => ({ name: k, type: typeFor(v) }));
+    const cols = newColumns(props);
     table = model.addNodeTable(label, cols);
     out.push(createNodeTable(label, cols));
     return { table, cols };
@@ -104,13 +125,19 @@ function nodeTableFor(model: GraphModel, label: string, props: Props, out: State
   return { table, cols: ensureColumns(model, table, props, out) };
 }
 
-function relTableFor(model: GraphModel, label: string, pair: [string, string], props: Props, out: Statement[]): { table: RelTable; cols: Column[] } {
+function relTableFor(
+  model: GraphModel,
+  label: string,
+  pair: [string, string],
+  props: Props,
+  out: Statement[],
+): { table: RelTable; cols: Column[] } {
   let table = model.relTable(label);
   if (table) sameSpelling(table.label, label, 'edge label');
   const node = model.nodeTable(label);
   if (node) throw new SyncError('invalid_identifier', `${JSON.stringify(label)} is already a node label`);
   if (!table) {
-    const cols = Object.entries(props).map(([k, v]) => ({ name: k, type: typeFor(v) }));
+    const cols = newColumns(props);
     table = model.addRelTable(label, pair, cols);
     out.push(createRelTable(label, [pair], cols));
     return { table, cols };
@@ -180,45 +207,19 @@ export function planOp(model: GraphModel, op: Op): OpPlan {
   const out: Statement[] = [];
   switch (op.op) {
     case 'create_node': {
-      if (model.nodeLabel(op.id) !== undefined) throw new SyncError('already_exists', `node ${JSON.stringify(op.id)} already exists`);
+      if (model.nodeLabel(op.id) !== undefined) {
+        throw new SyncError('already_exists', `node ${JSON.stringify(op.id)} already exists`);
+      }
       const props = sortedProps(op.properties);
       const { table, cols } = nodeTableFor(model, op.label, props, out);
-      out.push({ kind: 'data', ...nodeInsert(table, cols), values: [op.id, ...Object.values(props)], reads: [], writes: [nodeKey(op.id)] });
+      const values = [op.id, ...Object.values(props)];
+      out.push({ kind: 'data', ...nodeInsert(table, cols), values, reads: [], writes: [nodeKey(op.id)] });
       model.addNode(op.id, table.label);
       return { statements: out };
     }
-    case 'set_property': {
-      if (op.target === 'node') {
-        const label = requireNode(model, op.id);
-        const table = model.nodeTable(label)!;
-        const col = setColumn(model, table, op.key, op.value, out);
-        if (!col) return { statements: out };
-        out.push({
-          kind: 'data',
-          template: `MATCH (n:${q(table.label)} {id: $c0}) SET n.${q(col.name)} = $c1`,
-          columns: ['STRING', col.type],
-          values: [op.id, op.value],
-          reads: [nodeKey(op.id)],
-          writes: [`${nodeKey(op.id)}.${fold(col.name)}`],
-          overwriteKey: op.id,
-        });
-        return { statements: out };
-      }
-      const e = requireEdge(model, op.id);
-      const table = model.relTable(e.label)!;
-      const col = setColumn(model, table, op.key, op.value, out);
-      if (!col) return { statements: out };
-      out.push({
-        kind: 'data',
-        template: `MATCH (a:${q(e.fromLabel)} {id: $c0})-[r:${q(table.label)} {id: $c1}]->() SET r.${q(col.name)} = $c2`,
-        columns: ['STRING', 'STRING', col.type],
-        values: [e.from, op.id, op.value],
-        reads: [edgeKey(op.id)],
-        writes: [`${edgeKey(op.id)}.${fold(col.name)}`],
-        overwriteKey: op.id,
-      });
+    case 'set_property':
+      planSetProperty(model, op, out);
       return { statements: out };
-    }
     case 'delete_node': {
       const label = requireNode(model, op.id);
       const incident = model.incidentEdges(op.id);
@@ -266,8 +267,45 @@ export function planOp(model: GraphModel, op: Op): OpPlan {
   }
 }
 
+function planSetProperty(model: GraphModel, op: Extract<Op, { op: 'set_property' }>, out: Statement[]): void {
+  if (op.target === 'node') {
+    const table = model.nodeTable(requireNode(model, op.id))!;
+    const col = setColumn(model, table, op.key, op.value, out);
+    if (!col) return;
+    out.push({
+      kind: 'data',
+      template: `MATCH (n:${q(table.label)} {id: $c0}) SET n.${q(col.name)} = $c1`,
+      columns: ['STRING', col.type],
+      values: [op.id, op.value],
+      reads: [nodeKey(op.id)],
+      writes: [`${nodeKey(op.id)}.${fold(col.name)}`],
+      overwriteKey: op.id,
+    });
+    return;
+  }
+  const e = requireEdge(model, op.id);
+  const table = model.relTable(e.label)!;
+  const col = setColumn(model, table, op.key, op.value, out);
+  if (!col) return;
+  out.push({
+    kind: 'data',
+    template: `MATCH (a:${q(e.fromLabel)} {id: $c0})-[r:${q(table.label)} {id: $c1}]->() SET r.${q(col.name)} = $c2`,
+    columns: ['STRING', 'STRING', col.type],
+    values: [e.from, op.id, op.value],
+    reads: [edgeKey(op.id)],
+    writes: [`${edgeKey(op.id)}.${fold(col.name)}`],
+    overwriteKey: op.id,
+  });
+}
+
 /** The column a set_property writes, created on first use; undefined when removing a property that never existed. */
-function setColumn(model: GraphModel, table: NodeTable | RelTable, key: string, value: Value | null, out: Statement[]): Column | undefined {
+function setColumn(
+  model: GraphModel,
+  table: NodeTable | RelTable,
+  key: string,
+  value: Value | null,
+  out: Statement[],
+): Column | undefined {
   if (value === null) {
     const col = table.columns.get(fold(key));
     if (col) sameSpelling(col.name, key, 'property key');
