@@ -1,0 +1,211 @@
+import { Overlay, invertOp } from '../patch/invert.js';
+import { SyncError, toSyncError } from '../protocol/errors.js';
+import { quoteIdentifier as q } from '../protocol/identifiers.js';
+import type { Op, Snapshot } from '../protocol/types.js';
+import { Batcher } from './batcher.js';
+import { EDGE_RETURN, edgeOfRow, nodeOfRow } from './entity-rows.js';
+import type { GraphModel } from './graph-model.js';
+import type { Row, Step } from './kuzu/steps.js';
+import { edgeKey, nodeKey, planOp, type Statement } from './planner.js';
+import { planSnapshotLoad } from './snapshot-load.js';
+
+/** The outcome of one `tx.apply`: its inverse ops are known once the transaction has committed. */
+export type Applied =
+  | { ok: true; inverse: Op[] }
+  | { ok: false; error: SyncError; opIndex: number };
+
+interface AppliedOp {
+  op: Op;
+  incident: string[];
+  /** The unit the op belongs to when its inverse is captured. */
+  unit: { inverses: Op[][]; applied: Extract<Applied, { ok: true }> } | undefined;
+}
+
+/** Steps to run after the data writes, or a function that makes them once inverses are known. */
+export type LaterSteps = Step | (() => Step[]);
+
+/**
+ * One write transaction being planned. Everything is planned synchronously against the model;
+ * nothing touches the database until the store runs the whole plan as one Kuzu transaction.
+ * Captured units get their inverses from the pre-transaction states the store reads first.
+ */
+export class WriteTx {
+  private readonly batcher = new Batcher();
+  private readonly readNodes = new Map<string, Set<string>>();
+  private readonly readEdges = new Map<string, { label: string; fromLabel: string; rows: Map<string, string> }>();
+  private readonly created = new Set<string>();
+  private readonly ops: AppliedOp[] = [];
+  private readonly after: LaterSteps[] = [];
+  private replaced = false;
+
+  constructor(readonly model: GraphModel) {}
+
+  /**
+   * Plans `ops` as one atomic unit. On a validation failure the model is left as it was and nothing
+   * of the unit is run. With `capture`, the unit's inverse ops are computed (for rollback).
+   */
+  apply(ops: Op[], options: { capture?: boolean } = {}): Applied {
+    const mark = this.model.mark();
+    const statements: Statement[] = [];
+    const planned: AppliedOp[] = [];
+    const applied: Extract<Applied, { ok: true }> = { ok: true, inverse: [] };
+    const unit = options.capture ? { inverses: [] as Op[][], applied } : undefined;
+    const needs: Array<() => void> = [];
+    const createdHere: string[] = [];
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i]!;
+      try {
+        if (options.capture) needs.push(this.noteReads(op));
+        const plan = planOp(this.model, op);
+        statements.push(...plan.statements);
+        planned.push({ op, incident: plan.incident ?? [], unit });
+        this.noteCreated(op, createdHere);
+      } catch (e) {
+        this.model.revertTo(mark);
+        for (const key of createdHere) this.created.delete(key);
+        return { ok: false, error: toSyncError(e), opIndex: i };
+      }
+    }
+    for (const note of needs) note();
+    for (const s of statements) this.batcher.add(s);
+    this.ops.push(...planned);
+    return applied;
+  }
+
+  /** Replace the whole graph with `snapshot` (schema and data). */
+  replaceAll(snapshot: Snapshot): void {
+    if (!this.isEmpty) {
+      // Kuzu 0.11 fails to commit a DROP TABLE that follows inserts into the table in the same
+      // transaction, and a database rolled back from there traps later: refuse before it happens.
+      throw new SyncError('internal', 'replaceAll must be the first write of its transaction');
+    }
+    planSnapshotLoad(this.model, snapshot, {
+      add: (s) => this.batcher.add(s),
+      // Snapshot contents are known values: later captured ops in this transaction read them from here.
+      created: (op) => {
+        this.noteCreated(op, []);
+        this.ops.push({ op, incident: [], unit: undefined });
+      },
+    });
+    this.replaced = true;
+  }
+
+  /**
+   * Raw steps run after the data writes, in the same transaction (meta tables). A function is called
+   * once the inverses of captured units are known, so it can store them alongside.
+   */
+  then(steps: LaterSteps): void {
+    this.after.push(steps);
+  }
+
+  get isEmpty(): boolean {
+    return this.batcher.size === 0 && this.after.length === 0 && !this.replaced;
+  }
+
+  /**
+   * Which pre-transaction states undoing `op` needs, taken against the model as it is before the op.
+   * Entities the transaction created itself are known without reading. Returned as a thunk so a unit
+   * that fails to plan leaves no reads behind.
+   */
+  private noteReads(op: Op): () => void {
+    const model = this.model;
+    const thunks: Array<() => void> = [];
+    const node = (id: string) => {
+      const label = model.nodeLabel(id);
+      if (label === undefined || this.created.has(nodeKey(id))) return;
+      thunks.push(() => {
+        let ids = this.readNodes.get(label);
+        if (!ids) this.readNodes.set(label, (ids = new Set()));
+        ids.add(id);
+      });
+    };
+    const edge = (id: string) => {
+      const ref = model.edge(id);
+      if (!ref || this.created.has(edgeKey(id))) return;
+      const fromLabel = model.nodeLabel(ref.from)!;
+      thunks.push(() => {
+        const key = `${ref.label}|${fromLabel}`;
+        let g = this.readEdges.get(key);
+        if (!g) this.readEdges.set(key, (g = { label: ref.label, fromLabel, rows: new Map() }));
+        g.rows.set(id, ref.from);
+      });
+    };
+    switch (op.op) {
+      case 'set_property':
+        if (op.target === 'node') node(op.id);
+        else edge(op.id);
+        break;
+      case 'delete_node':
+        node(op.id);
+        for (const e of model.incidentEdges(op.id)) edge(e);
+        break;
+      case 'delete_edge':
+        edge(op.id);
+        break;
+      default:
+        break;
+    }
+    return () => thunks.forEach((f) => f());
+  }
+
+  private noteCreated(op: Op, undo: string[]): void {
+    const key = op.op === 'create_node' ? nodeKey(op.id) : op.op === 'create_edge' ? edgeKey(op.id) : undefined;
+    if (key === undefined || this.created.has(key)) return;
+    this.created.add(key);
+    undo.push(key);
+  }
+
+  /** @internal The reads that undo capture needs: pre-transaction states of what captured ops change. */
+  readSteps(): Step[] {
+    const reads: Step[] = [];
+    for (const [label, ids] of this.readNodes) {
+      reads.push({
+        kind: 'rows',
+        body: `MATCH (n:${q(label)} {id: $c0}) RETURN n`,
+        columns: ['STRING'],
+        rows: [...ids].map((id) => [id]),
+      });
+    }
+    for (const g of this.readEdges.values()) {
+      reads.push({
+        kind: 'rows',
+        body: `MATCH (a:${q(g.fromLabel)} {id: $c0})-[r:${q(g.label)} {id: $c1}]->(b) ${EDGE_RETURN}`,
+        columns: ['STRING', 'STRING'],
+        rows: [...g.rows].map(([id, from]) => [from, id]),
+      });
+    }
+    return reads;
+  }
+
+  /** @internal Everything the transaction writes, once inverses are known. */
+  writeSteps(): Step[] {
+    return [...this.batcher.steps(), ...this.after.flatMap((s) => (typeof s === 'function' ? s() : [s]))];
+  }
+
+  /** @internal Fills in every captured unit's inverse from the pre-transaction reads. */
+  computeInverses(readResults: Row[][]): void {
+    if (!this.ops.some((o) => o.unit)) return;
+    const overlay = new Overlay();
+    for (const rows of readResults) {
+      for (const row of rows) {
+        if ('n' in row) {
+          const n = nodeOfRow(row);
+          overlay.nodes.set(n.id, { label: n.label, props: n.properties });
+        } else {
+          const e = edgeOfRow(row);
+          overlay.edges.set(e.id, { label: e.label, props: e.properties, from: e.from, to: e.to });
+        }
+      }
+    }
+    for (const o of this.ops) {
+      if (o.unit) o.unit.inverses.push(invertOp(o.op, overlay, o.incident));
+      overlay.apply(o.op, o.incident);
+    }
+    const done = new Set<AppliedOp['unit']>();
+    for (const o of this.ops) {
+      if (!o.unit || done.has(o.unit)) continue;
+      done.add(o.unit);
+      o.unit.applied.inverse = o.unit.inverses.slice().reverse().flat();
+    }
+  }
+}
