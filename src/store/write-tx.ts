@@ -92,9 +92,10 @@ export class WriteTx {
 
   /**
    * Raw steps run after the data writes, in the same transaction (meta tables). A function is called
-   * once the inverses of captured units are known, so it can store them alongside.
+   * once the inverses of captured units are known, so it can store them alongside. Not called `then`:
+   * that would make a WriteTx a thenable, and awaiting one (or resolving a promise with it) would hang.
    */
-  then(steps: LaterSteps): void {
+  afterWrites(steps: LaterSteps): void {
     this.after.push(steps);
   }
 

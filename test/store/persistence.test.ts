@@ -20,7 +20,7 @@ test('a file database reopened after close has its data, meta entries and schema
       { op: 'create_node', label: 'City', id: 'c1', properties: { name: 'Paris' } },
       { op: 'create_edge', label: 'LIVES_IN', id: 'e1', from: 'p1', to: 'c1', properties: { since: 2001 } },
     ]);
-    tx.then(GraphStore.metaStep({ version: 7, serverId: 'srv-1' }));
+    tx.afterWrites(GraphStore.metaStep({ version: 7, serverId: 'srv-1' }));
   });
   const before = canonical(await a.exportSnapshot());
   await a.close();

@@ -134,8 +134,8 @@ test('atomicity: a failure inside the Kuzu transaction rolls back every statemen
   await rejects(
     store.write((tx) => {
       tx.apply([{ op: 'create_node', label: 'Person', id: 'zed', properties: { name: 'Zed' } }]);
-      tx.then({ kind: 'query', cypher: "CREATE (:Person {id: 'alice'})" });
-      tx.then({ kind: 'query', cypher: "CREATE (:Person {id: 'after-the-failure'})" });
+      tx.afterWrites({ kind: 'query', cypher: "CREATE (:Person {id: 'alice'})" });
+      tx.afterWrites({ kind: 'query', cypher: "CREATE (:Person {id: 'after-the-failure'})" });
     }),
     /duplicated primary key/,
   );
