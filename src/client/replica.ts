@@ -153,7 +153,7 @@ export class Replica {
         added.push(entry);
         results.push({ ok: true, patch });
       }
-      tx.then(() => {
+      tx.afterWrites(() => {
         for (const [entry, a] of applied) entry.inverse = a.ok ? a.inverse : [];
         return this.persist(added, [], { nextSeq: seq });
       });
@@ -222,7 +222,7 @@ export class Replica {
     if (fast) {
       await this.store.write((tx) => {
         apply(tx, ready.filter((r) => !r.own).map((r) => r.patch));
-        tx.then(() => this.persist([], drop, meta));
+        tx.afterWrites(() => this.persist([], drop, meta));
       });
       this.version = version;
       this.ackedSeq = meta.ackedSeq;
@@ -244,7 +244,7 @@ export class Replica {
     if (!e) return [];
     if (!e.applied) {
       // Its effect left the graph already; the server's answer only releases its place.
-      await this.store.write((tx) => tx.then(() => this.persist([], [e], { ackedSeq: Math.max(this.ackedSeq, e.patch.seq) })));
+      await this.store.write((tx) => tx.afterWrites(() => this.persist([], [e], { ackedSeq: Math.max(this.ackedSeq, e.patch.seq) })));
       this.drop([e]);
       return [];
     }
@@ -353,7 +353,7 @@ export class Replica {
       }
       between(tx);
       for (const e of redo) redone.push([e, tx.apply(e.patch.ops, { capture: true })]);
-      tx.then(() => {
+      tx.afterWrites(() => {
         const changed: Entry[] = [];
         for (const [e, a] of redone) {
           const patch = renumbered.get(e) ?? e.patch;
