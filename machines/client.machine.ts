@@ -1,28 +1,25 @@
-import { enqueueActions, fromPromise, sendTo, setup } from 'xstate';
-import type { ConnectionInput, ConnectionParentEvent } from './connection.machine.js';
+import { fromPromise, sendTo, setup } from 'xstate';
+import type { ServerMessage } from '../src/protocol/types.js';
+import type { ConnectionInput, ConnectionParentEvent, ConnectionStatus } from './connection.machine.js';
 import { connectionMachine } from './connection.machine.js';
 import type { PatchDoneEvent } from './patch.machine.js';
 import { storeMachine } from './store.machine.js';
-
-/**
- * The root of a client's actor system. It starts the store (the single writer) and the connection,
- * and coordinates the patch actors: one per pending patch, created when a local write has been
- * applied, told when the transport sends or queues it, and told the server's verdict. Actors find
- * each other by systemId: 'client', 'store', 'connection', 'reconciliation', 'patch:<id>'.
- *
- *   running -> closing (flush, close the socket) -> stopping (close the database) -> closed
- */
 
 /**
  * Events are namespaced by who sends them: CLIENT.* come from the embedding (the SyncClient API and
  * its runtime) and are passed on to the connection, CONNECTION.* from the connection machine (and
  * CONNECTION.CHUNK from it to the reconciliation), PATCH.* from local writes and patch actors.
  */
+export interface CreatedPatch {
+  patchId: string;
+  seq: number;
+}
+
 export type ClientEvent =
   | ConnectionParentEvent
   | PatchDoneEvent
   /** Local writes were applied (those of one store transaction, in seq order): start their patch actors. */
-  | { type: 'PATCH.CREATED'; patches: Array<{ patchId: string; seq: number }> }
+  | { type: 'PATCH.CREATED'; patches: CreatedPatch[] }
   /** Ask the server for state again (a gap in versions, a failed rollback). */
   | { type: 'CLIENT.RESYNC' }
   /** Connect now (when started offline, or after a 401 with a fresh token). */
@@ -35,6 +32,14 @@ export interface ClientInput {
   autoConnect: boolean;
 }
 
+/**
+ * The root of a client's actor system. It starts the store (the single writer) and the connection,
+ * and coordinates the patch actors: one per pending patch, created when a local write has been
+ * applied, told when the transport sends or queues it, and told the server's verdict. Actors find
+ * each other by systemId: 'client', 'store', 'connection', 'reconciliation', 'patch:<id>'.
+ *
+ *   starting -> running -> closing (flush, close the socket) -> stopping (close the database) -> closed
+ */
 export const clientMachine = setup({
   types: {
     context: {} as ClientInput,
@@ -48,41 +53,55 @@ export const clientMachine = setup({
     shutdown: fromPromise<void>(async () => {}),
   },
   actions: {
-    // Each is supplied by the client runtime, which owns the outbox and the user-facing events.
-    spawnPatch: () => {},
-    transmitNew: () => {},
+    // Supplied by the client runtime: each is the outbox's (or the runtime's) method of the same name.
+    /** One patch actor per new patch, a child of this actor but not in its snapshot (quadratic). */
+    spawnPatches: (_, _params: { patches: CreatedPatch[] }) => {},
+    /** Sends the new patches when ready, else queues them. */
+    transmitNew: (_, _params: { patches: CreatedPatch[] }) => {},
+    /** Ready again: sends every patch not yet sent on this connection, in seq order. */
     transmitAll: () => {},
+    /** The connection is gone: whatever was on the wire waits to be sent again. */
     markUnsent: () => {},
-    settlePatch: () => {},
-    routeData: () => {},
-    reportStatus: () => {},
+    /** A patch actor reached its verdict: the user hears of it. */
+    settlePatch: (_, _params: PatchDoneEvent) => {},
+    /** Acknowledgements, broadcasts and errors of one tick: the store and the patch actors take them. */
+    routeData: (_, _params: { messages: ServerMessage[] }) => {},
+    reportStatus: (_, _params: { status: ConnectionStatus }) => {},
     /** Stops the patch actors still unanswered: their patches stay in the outbox (and the file). */
     stopPatches: () => {},
     connect: sendTo('connection', { type: 'CLIENT.CONNECT' }),
-    autoConnect: enqueueActions(({ context, enqueue }) => {
-      if (context.autoConnect) enqueue.sendTo('connection', { type: 'CLIENT.CONNECT' });
-    }),
     closeConnection: sendTo('connection', { type: 'CLIENT.CLOSE' }),
     resync: sendTo('connection', { type: 'CLIENT.RESYNC' }),
+  },
+  guards: {
+    autoConnect: ({ context }) => context.autoConnect,
   },
 }).createMachine({
   id: 'client',
   context: ({ input }) => input,
-  initial: 'running',
+  initial: 'starting',
   invoke: [
     { id: 'store', systemId: 'store', src: 'store' },
     { id: 'connection', systemId: 'connection', src: 'connection', input: ({ context }) => context.connection },
   ],
   states: {
+    /** Connects at once unless the embedding asked to start offline (autoConnect: false). */
+    starting: {
+      always: [{ guard: 'autoConnect', target: 'running', actions: 'connect' }, { target: 'running' }],
+    },
     running: {
-      entry: 'autoConnect',
       on: {
         'CLIENT.CONNECT': { actions: 'connect' },
-        'PATCH.CREATED': { actions: ['spawnPatch', 'transmitNew'] },
-        'PATCH.DONE': { actions: 'settlePatch' },
+        'PATCH.CREATED': {
+          actions: [
+            { type: 'spawnPatches', params: ({ event }) => ({ patches: event.patches }) },
+            { type: 'transmitNew', params: ({ event }) => ({ patches: event.patches }) },
+          ],
+        },
+        'PATCH.DONE': { actions: { type: 'settlePatch', params: ({ event }) => event } },
         'CONNECTION.READY': { actions: 'transmitAll' },
         'CONNECTION.LOST': { actions: 'markUnsent' },
-        'CONNECTION.DATA': { actions: 'routeData' },
+        'CONNECTION.DATA': { actions: { type: 'routeData', params: ({ event }) => ({ messages: event.messages }) } },
         'CLIENT.RESYNC': { actions: 'resync' },
         'CLIENT.CLOSE': 'closing',
       },
@@ -90,8 +109,8 @@ export const clientMachine = setup({
     closing: {
       entry: 'closeConnection',
       on: {
-        'PATCH.DONE': { actions: 'settlePatch' },
-        'CONNECTION.DATA': { actions: 'routeData' },
+        'PATCH.DONE': { actions: { type: 'settlePatch', params: ({ event }) => event } },
+        'CONNECTION.DATA': { actions: { type: 'routeData', params: ({ event }) => ({ messages: event.messages }) } },
         'CONNECTION.LOST': { actions: 'markUnsent' },
         // The connection machine reaches its final state once it has flushed and closed.
         'xstate.done.actor.connection': 'stopping',
@@ -104,7 +123,7 @@ export const clientMachine = setup({
     closed: { type: 'final' },
   },
   on: {
-    'CONNECTION.STATUS': { actions: 'reportStatus' },
+    'CONNECTION.STATUS': { actions: { type: 'reportStatus', params: ({ event }) => ({ status: event.status }) } },
   },
 });
 

@@ -1,15 +1,6 @@
-import { assign, fromCallback, fromPromise, sendParent, sendTo, setup } from 'xstate';
+import { assertEvent, assign, fromCallback, fromPromise, sendParent, sendTo, setup } from 'xstate';
 import type { ServerMessage, SyncStateMessage } from '../src/protocol/types.js';
 import { reconciliationMachine } from './reconciliation.machine.js';
-
-/**
- * The connection lifecycle. The socket itself is an actor the client supplies (`socket`); this
- * machine decides when to open it, what the first exchange is, when the connection counts as lost,
- * and how long to wait before trying again.
- *
- *   disconnected -> online(connecting -> handshaking -> reconciling -> ready -> closing) -> closed
- *                     ^ lost / failed: backoff (exponential, full jitter) -'
- */
 
 export interface ConnectionInput {
   reconnectInterval: number;
@@ -80,6 +71,14 @@ export function backoffDelay(attempt: number, base: number, max: number, random:
   return Math.floor(random() * cap);
 }
 
+/**
+ * The connection lifecycle. The socket itself is an actor the client supplies (`socket`); this
+ * machine decides when to open it, what the first exchange is, when the connection counts as lost,
+ * and how long to wait before trying again.
+ *
+ *   disconnected -> online(connecting -> handshaking -> reconciling -> ready -> closing) -> closed
+ *                     ^ lost / failed: backoff (exponential, full jitter) -'
+ */
 export const connectionMachine = setup({
   types: {
     context: {} as ConnectionContext,
@@ -99,18 +98,10 @@ export const connectionMachine = setup({
     sendHeartbeat: () => {},
     notifyReady: sendParent({ type: 'CONNECTION.READY' } satisfies ConnectionParentEvent),
     notifyLost: sendParent({ type: 'CONNECTION.LOST' } satisfies ConnectionParentEvent),
-    statusConnecting: sendParent({ type: 'CONNECTION.STATUS', status: 'connecting' }),
-    statusHandshaking: sendParent({ type: 'CONNECTION.STATUS', status: 'handshaking' }),
-    statusReconciling: sendParent({ type: 'CONNECTION.STATUS', status: 'reconciling' }),
-    statusReady: sendParent({ type: 'CONNECTION.STATUS', status: 'ready' }),
-    statusOffline: sendParent({ type: 'CONNECTION.STATUS', status: 'offline' }),
-    statusUnauthorized: sendParent({ type: 'CONNECTION.STATUS', status: 'unauthorized' }),
-    statusClosed: sendParent({ type: 'CONNECTION.STATUS', status: 'closed' }),
-    forwardData: sendParent(({ event }) => ({ type: 'CONNECTION.DATA', messages: (event as Extract<SocketEvent, { type: 'SOCKET.DATA' }>).messages }) satisfies ConnectionParentEvent),
-    forwardChunk: sendTo('reconciliation', ({ event }) => ({
-      type: 'CONNECTION.CHUNK' as const,
-      message: (event as Extract<SocketEvent, { type: 'SOCKET.MESSAGE' }>).message as SyncStateMessage,
-    })),
+    /** Tells the client, which tells the user (the `status` event). */
+    reportStatus: sendParent((_, params: { status: ConnectionStatus }) => ({ type: 'CONNECTION.STATUS', status: params.status }) satisfies ConnectionParentEvent),
+    forwardData: sendParent((_, params: { messages: ServerMessage[] }) => ({ type: 'CONNECTION.DATA', messages: params.messages }) satisfies ConnectionParentEvent),
+    forwardChunk: sendTo('reconciliation', (_, params: { message: SyncStateMessage }) => ({ type: 'CONNECTION.CHUNK' as const, message: params.message })),
     countAttempt: assign({ attempt: ({ context }) => context.attempt + 1 }),
     resetAttempts: assign({ attempt: 0 }),
     countMissedHeartbeat: assign({ missedHeartbeats: ({ context }) => context.missedHeartbeats + 1 }),
@@ -149,12 +140,12 @@ export const connectionMachine = setup({
           // Anything else here is a late chunk of an answer already handled: nothing to do.
           { guard: 'isHeartbeat', actions: 'resetHeartbeats' },
         ],
-        'SOCKET.DATA': { actions: 'forwardData' },
+        'SOCKET.DATA': { actions: { type: 'forwardData', params: ({ event }) => ({ messages: event.messages }) } },
         'CLIENT.CLOSE': '#connection.closed',
       },
       states: {
         connecting: {
-          entry: 'statusConnecting',
+          entry: { type: 'reportStatus', params: { status: 'connecting' } },
           // Leaving `online` stops the socket actor, which drops the attempt however far it got.
           after: { connectTimeout: '#connection.backoff' },
           on: {
@@ -164,30 +155,33 @@ export const connectionMachine = setup({
         },
         /** sync_request sent; waiting for the first chunk of the answer. */
         handshaking: {
-          entry: ['statusHandshaking', 'sendSyncRequest'],
+          entry: [{ type: 'reportStatus', params: { status: 'handshaking' } }, 'sendSyncRequest'],
           after: { handshakeTimeout: '#connection.backoff' },
           on: {
             'SOCKET.MESSAGE': { guard: 'isSyncState', target: 'reconciling' },
           },
         },
         reconciling: {
-          entry: 'statusReconciling',
+          entry: { type: 'reportStatus', params: { status: 'reconciling' } },
           invoke: {
             id: 'reconciliation',
             systemId: 'reconciliation',
             src: 'reconciliation',
             // The chunk that led here: the child does not exist yet while this transition runs.
-            input: ({ event }) => ({ first: (event as Extract<SocketEvent, { type: 'SOCKET.MESSAGE' }>).message as SyncStateMessage }),
+            input: ({ event }) => {
+              assertEvent(event, 'SOCKET.MESSAGE');
+              return { first: event.message as SyncStateMessage };
+            },
             onDone: 'ready',
             // The answer could not be applied: drop the connection and try again later.
             onError: '#connection.backoff',
           },
           on: {
-            'SOCKET.MESSAGE': { guard: 'isSyncState', actions: 'forwardChunk' },
+            'SOCKET.MESSAGE': { guard: 'isSyncState', actions: { type: 'forwardChunk', params: ({ event }) => ({ message: event.message as SyncStateMessage }) } },
           },
         },
         ready: {
-          entry: ['resetHeartbeats', 'statusReady', 'notifyReady'],
+          entry: ['resetHeartbeats', { type: 'reportStatus', params: { status: 'ready' } }, 'notifyReady'],
           on: {
             'CLIENT.RESYNC': 'resyncing',
             'CLIENT.CLOSE': 'closing',
@@ -207,7 +201,7 @@ export const connectionMachine = setup({
         },
         /** Ready, but asking the server for state again. */
         resyncing: {
-          entry: 'statusReconciling',
+          entry: { type: 'reportStatus', params: { status: 'reconciling' } },
           invoke: {
             id: 'reconciliation',
             systemId: 'reconciliation',
@@ -217,7 +211,7 @@ export const connectionMachine = setup({
             onError: '#connection.backoff',
           },
           on: {
-            'SOCKET.MESSAGE': { guard: 'isSyncState', actions: 'forwardChunk' },
+            'SOCKET.MESSAGE': { guard: 'isSyncState', actions: { type: 'forwardChunk', params: ({ event }) => ({ message: event.message as SyncStateMessage }) } },
           },
         },
         /** Waiting (a while, not forever) for the answers to what is on the wire, then closing. */
@@ -230,16 +224,16 @@ export const connectionMachine = setup({
       },
     },
     backoff: {
-      entry: ['statusOffline', 'notifyLost', 'countAttempt'],
+      entry: [{ type: 'reportStatus', params: { status: 'offline' } }, 'notifyLost', 'countAttempt'],
       after: { backoff: 'online' },
       on: { 'CLIENT.CLOSE': 'closed' },
     },
     /** The server said 401, or refused this clientId: hammering it will not help. Waits for an explicit CLIENT.CONNECT. */
     unauthorized: {
-      entry: ['statusUnauthorized', 'notifyLost'],
+      entry: [{ type: 'reportStatus', params: { status: 'unauthorized' } }, 'notifyLost'],
       on: { 'CLIENT.CONNECT': 'online', 'CLIENT.CLOSE': 'closed' },
     },
-    closed: { type: 'final', entry: 'statusClosed' },
+    closed: { type: 'final', entry: { type: 'reportStatus', params: { status: 'closed' } } },
   },
 });
 

@@ -1,16 +1,6 @@
 import { assign, fromPromise, sendParent, setup } from 'xstate';
 import type { ErrorCode } from '../src/protocol/types.js';
 
-/**
- * The life of one local patch, from the optimistic write to its verdict. One actor per pending
- * patch. It never touches the network or the database: the transport tells it when it was sent or
- * queued, the server's answers arrive as events, and the rollback is an actor the client supplies.
- *
- *   unanswered (optimistic -> queued <-> sent) -> accepted | ignored | rejected -> rolledBack
- *
- * A verdict can only come for a patch on the wire (sent); reconciliation can settle a queued one.
- */
-
 export interface PatchInput {
   patchId: string;
   seq: number;
@@ -52,6 +42,15 @@ export interface PatchContext {
 /** What the parent hears when a patch actor is done. */
 export type PatchDoneEvent = { type: 'PATCH.DONE'; patchId: string; seq: number; verdict: PatchVerdict; rollbackFailed?: boolean };
 
+/**
+ * The life of one local patch, from the optimistic write to its verdict. One actor per pending
+ * patch. It never touches the network or the database: the transport tells it when it was sent or
+ * queued, the server's answers arrive as events, and the rollback is an actor the client supplies.
+ *
+ *   unanswered (optimistic -> queued <-> sent) -> accepted | ignored | rejected -> rolledBack
+ *
+ * A verdict can only come for a patch on the wire (sent); reconciliation can settle a queued one.
+ */
 export const patchMachine = setup({
   types: {
     context: {} as PatchContext,

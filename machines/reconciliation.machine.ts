@@ -1,17 +1,6 @@
 import { and, assign, fromPromise, setup } from 'xstate';
 import type { SyncStateMessage } from '../src/protocol/types.js';
 
-/**
- * One reconciliation with the server: ask (unless the answer is already arriving), collect the
- * answer's chunks, then rebase the local graph on it. Rebasing is an actor the client supplies: it
- * undoes the pending patches newest-first, applies the server's changes (a delta, or a snapshot),
- * and re-applies the still-pending patches in order, all in one KuzuDB transaction.
- *
- *   requesting -> receiving -> rebasing | resetting (the server's identity changed) -> done
- *
- * A rebase that fails makes this actor fail: the connection drops and tries again later.
- */
-
 export interface ReconciliationInput {
   /** The first chunk, when the answer is already here (the handshake). */
   first?: SyncStateMessage;
@@ -33,6 +22,16 @@ export interface RebaseInput {
 
 const last = (c: ReconciliationContext) => c.chunks[c.chunks.length - 1];
 
+/**
+ * One reconciliation with the server: ask (unless the answer is already arriving), collect the
+ * answer's chunks, then rebase the local graph on it. Rebasing is an actor the client supplies: it
+ * undoes the pending patches newest-first, applies the server's changes (a delta, or a snapshot),
+ * and re-applies the still-pending patches in order, all in one KuzuDB transaction.
+ *
+ *   requesting -> receiving -> rebasing | resetting (the server's identity changed) -> done
+ *
+ * A rebase that fails makes this actor fail: the connection drops and tries again later.
+ */
 export const reconciliationMachine = setup({
   types: {
     context: {} as ReconciliationContext,

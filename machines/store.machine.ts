@@ -1,15 +1,6 @@
 import { assign, fromPromise, setup } from 'xstate';
 import type { ErrorCode, Op, Patch, SyncStateMessage } from '../src/protocol/types.js';
 
-/**
- * The single writer in front of the local KuzuDB. Local writes, the server's changes, rollbacks and
- * rebases all queue here and are applied strictly in arrival order; whatever queues while a batch
- * runs becomes the next batch (one transaction for a burst of writes). Promise actors spawned per
- * write would finish in completion order instead: that is what this machine exists to prevent.
- *
- *   idle <-> writing (executes the queued batch)
- */
-
 /** A change the server made, in the order the socket delivered it. */
 export type ServerChange =
   | { kind: 'own'; patchId: string; version?: number }
@@ -29,6 +20,14 @@ export interface StoreContext {
   batch: StoreRequest[];
 }
 
+/**
+ * The single writer in front of the local KuzuDB. Local writes, the server's changes, rollbacks and
+ * rebases all queue here and are applied strictly in arrival order; whatever queues while a batch
+ * runs becomes the next batch (one transaction for a burst of writes). Promise actors spawned per
+ * write would finish in completion order instead: that is what this machine exists to prevent.
+ *
+ *   idle <-> writing (executes the queued batch)
+ */
 export const storeMachine = setup({
   types: {
     context: {} as StoreContext,

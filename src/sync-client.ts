@@ -77,7 +77,7 @@ export async function openClient(options: SyncClientOptions, clock?: Clock): Pro
   }
   runtime.start();
 
-  const write = async (ops: Op[]): Promise<Patch> => (await runtime.request({ kind: 'local', requestId: 0, ops })) as Patch;
+  const write = async (ops: Op[]): Promise<Patch> => (await runtime.executor.request({ kind: 'local', ops })) as Patch;
   const one = (op: Op) => write([assertValidOp(op)]);
 
   const client: SyncClient = {
@@ -114,9 +114,9 @@ export async function openClient(options: SyncClientOptions, clock?: Clock): Pro
     getPendingPatchCount: () => runtime.pendingCount,
     getServerVersion: () => runtime.replica.version,
     getStatus: () => runtime.status,
-    getMetrics: () => runtime.metrics.snapshot(runtime.replica.entries.length),
-    whenSynced: (opts = {}) => runtime.waitFor(() => runtime.synced, opts.timeout, 'whenSynced', () => runtime.syncBlocker()),
-    on: (event, listener) => runtime.on(event, listener as never),
+    getMetrics: () => runtime.getMetrics(),
+    whenSynced: (opts = {}) => runtime.whenSynced(opts.timeout),
+    on: (event, listener) => runtime.events.on(event, listener),
     close: () => runtime.close(),
   };
   return { client, runtime };

@@ -1,23 +1,11 @@
 import type { ServerChange } from '../../machines/store.machine.js';
-import { KeyCounts, opEntities } from '../patch/touched.js';
+import { opEntities } from '../patch/touched.js';
+import { PendingPatches, type Entry } from './pending.js';
 import { encodeMessage } from '../protocol/decode.js';
 import { SyncError } from '../protocol/errors.js';
 import type { ErrorCode, Op, Patch, PatchOutcome, Snapshot, SnapshotChunk, SyncStateMessage, VersionedPatch } from '../protocol/types.js';
 import { GraphStore, type Applied, type WriteTx } from '../store/graph-store.js';
-import type { Step } from '../store/kuzu/steps.js';
 import { isInMemoryPath } from '../store/kuzu/sync-database.js';
-
-/**
- * A local patch the server has not answered yet. `applied`: its effect is in the local graph and
- * `inverse` undoes it. A patch that no longer applies on the server state seen so far keeps its
- * place here, not applied, until the server answers: every seq reaches the server in order, and only
- * the server can say whether it is rejected (another client may re-create what it needs first).
- */
-export interface Entry {
-  patch: Patch;
-  inverse: Op[];
-  applied: boolean;
-}
 
 /** A pending patch whose effect had to leave the local graph: it no longer applies. */
 export interface Unapplied {
@@ -51,12 +39,6 @@ export interface ServerChangesResult {
   rebased: boolean;
 }
 
-const PENDING_TABLE: Step = {
-  kind: 'query',
-  cypher: 'CREATE NODE TABLE IF NOT EXISTS _Pending(seq INT64, patch STRING, inverse STRING, applied BOOLEAN, PRIMARY KEY(seq))',
-  ddl: true,
-};
-
 /**
  * The client's view of sync over its GraphStore: confirmed server state plus its own pending patches
  * on top. Every operation is one KuzuDB transaction (data, pending patches and meta together), so a
@@ -70,14 +52,12 @@ export class Replica {
   nextSeq = 1;
   /** The highest seq whose outcome this client knows. */
   ackedSeq = 0;
-  readonly entries: Entry[] = [];
-  private readonly bySeq = new Map<number, Entry>();
-  private readonly touched = new KeyCounts();
   /** Server changes that arrived ahead of a missing version. */
   private readonly future = new Map<number, ServerChange>();
 
   private constructor(
     readonly store: GraphStore,
+    private readonly pending: PendingPatches,
     readonly clientId: string,
     readonly durable: boolean,
     /** The largest patch frame the server takes (its maxMessageBytes). */
@@ -87,41 +67,32 @@ export class Replica {
   /** Opens the replica state kept in `store` (pending patches, version, seq counter). */
   static async open(store: GraphStore, clientId: string | undefined, newId: () => string, maxMessageBytes: number): Promise<Replica> {
     const durable = !isInMemoryPath(store.path);
-    if (durable) await store.run([PENDING_TABLE]);
+    const pending = await PendingPatches.open(store, durable);
     const meta: Record<string, string | undefined> = durable ? await store.getMeta(['clientId', 'serverId', 'version', 'nextSeq', 'ackedSeq']) : {};
-    const rows = durable
-      ? (await store.run([{ kind: 'query', cypher: 'MATCH (p:_Pending) RETURN p.patch AS patch, p.inverse AS inverse, p.applied AS applied ORDER BY p.seq' }], { reads: true }))[0]!
-      : [];
-    if (clientId !== undefined && meta.clientId !== undefined && meta.clientId !== clientId && rows.length) {
+    const count = pending.entries.length;
+    if (clientId !== undefined && meta.clientId !== undefined && meta.clientId !== clientId && count) {
       throw new SyncError(
         'invalid_value',
-        `${store.path} holds ${rows.length} pending patches of client ${meta.clientId}; open it with that clientId (or none) so they are not lost`,
+        `${store.path} holds ${count} pending patches of client ${meta.clientId}; open it with that clientId (or none) so they are not lost`,
       );
     }
     const id = clientId ?? meta.clientId ?? newId();
-    const r = new Replica(store, id, durable, maxMessageBytes);
+    const r = new Replica(store, pending, id, durable, maxMessageBytes);
     r.serverId = meta.serverId;
     r.version = Number(meta.version ?? 0);
     r.nextSeq = Number(meta.nextSeq ?? 1);
     r.ackedSeq = Number(meta.ackedSeq ?? 0);
-    for (const row of rows) {
-      r.add({ patch: JSON.parse(row.patch as string), inverse: JSON.parse(row.inverse as string), applied: row.applied as boolean });
-    }
     if (durable && meta.clientId !== id) await store.run([GraphStore.metaStep({ clientId: id })]);
     return r;
   }
 
-  get pendingCount(): number {
-    return this.entries.length;
+  /** The pending patches, in seq order. */
+  get entries(): readonly Entry[] {
+    return this.pending.entries;
   }
 
   entry(patchId: string): Entry | undefined {
-    const e = this.bySeq.get(Number(patchId.slice(patchId.lastIndexOf(':') + 1)));
-    return e?.patch.id === patchId ? e : undefined;
-  }
-
-  entryBySeq(seq: number): Entry | undefined {
-    return this.bySeq.get(seq);
+    return this.pending.entry(patchId);
   }
 
   // ---- local writes --------------------------------------------------------------
@@ -155,11 +126,11 @@ export class Replica {
       }
       tx.afterWrites(() => {
         for (const [entry, a] of applied) entry.inverse = a.ok ? a.inverse : [];
-        return this.persist(added, [], { nextSeq: seq });
+        return this.pending.persist(added, [], { nextSeq: seq });
       });
     });
     this.nextSeq = seq;
-    for (const e of added) this.add(e);
+    for (const e of added) this.pending.add(e);
     return results;
   }
 
@@ -207,7 +178,7 @@ export class Replica {
     });
     const drop = [...confirmed, ...answered];
     const version = ready[ready.length - 1]!.version;
-    const meta = { version, ackedSeq: this.maxSeq(drop) };
+    const meta = { version, ackedSeq: drop.reduce((m, e) => Math.max(m, e.patch.seq), this.ackedSeq) };
     const bottom = this.entries.filter((e) => e.applied).slice(0, confirmed.length);
     // A patch that did not apply here may apply after others' changes: only a rebase tries it again.
     // Acknowledgements of our own patches change nothing here, so they alone never call for one.
@@ -222,11 +193,11 @@ export class Replica {
     if (fast) {
       await this.store.write((tx) => {
         apply(tx, ready.filter((r) => !r.own).map((r) => r.patch));
-        tx.afterWrites(() => this.persist([], drop, meta));
+        tx.afterWrites(() => this.pending.persist([], drop, meta));
       });
       this.version = version;
       this.ackedSeq = meta.ackedSeq;
-      this.drop(drop);
+      this.pending.drop(drop);
       return { unapplied: [], rebased: false };
     }
     return { unapplied: await this.rebase(drop, meta, { replacesAll: false }, (tx) => apply(tx, ready.map((r) => r.patch))), rebased: true };
@@ -244,8 +215,8 @@ export class Replica {
     if (!e) return [];
     if (!e.applied) {
       // Its effect left the graph already; the server's answer only releases its place.
-      await this.store.write((tx) => tx.afterWrites(() => this.persist([], [e], { ackedSeq: Math.max(this.ackedSeq, e.patch.seq) })));
-      this.drop([e]);
+      await this.store.write((tx) => tx.afterWrites(() => this.pending.persist([], [e], { ackedSeq: Math.max(this.ackedSeq, e.patch.seq) })));
+      this.pending.drop([e]);
       return [];
     }
     return this.rebase([e], { ackedSeq: Math.max(this.ackedSeq, e.patch.seq) }, { replacesAll: false }, () => {});
@@ -359,18 +330,18 @@ export class Replica {
           const patch = renumbered.get(e) ?? e.patch;
           changed.push({ patch, inverse: a.ok ? a.inverse : [], applied: a.ok });
         }
-        return this.persist(changed, [...drop, ...(renumber ? renumber.entries : [])], meta);
+        return this.pending.persist(changed, [...drop, ...(renumber ? renumber.entries : [])], meta);
       });
     });
     // Committed: mirror it in memory.
-    this.drop([...drop, ...(renumber ? renumber.entries : [])]);
+    this.pending.drop([...drop, ...(renumber ? renumber.entries : [])]);
     for (const [e, a] of redone) {
       const patch = renumbered.get(e) ?? e.patch;
       const next: Entry = { patch, inverse: a.ok ? a.inverse : [], applied: a.ok };
       if (renumbered.has(e)) {
         renumber!.out.push({ from: e.patch.id, to: patch });
-        this.add(next);
-      } else this.replace(e, next);
+        this.pending.add(next);
+      } else this.pending.replace(e, next);
       if (!a.ok && e.applied) unapplied.push({ patchId: patch.id, code: a.error.code, reason: `no longer applies: ${a.error.message}` });
     }
     if (meta.version !== undefined) this.version = Number(meta.version);
@@ -381,73 +352,13 @@ export class Replica {
 
   /** True when `ops` touch nothing an applied pending patch touches (or its undo would). */
   private commutes(ops: Op[]): boolean {
-    if (this.touched.size === 0) return true;
+    if (this.pending.touchesNothing) return true;
     for (const op of ops) {
-      for (const k of opEntities(op)) if (this.touched.has(k)) return false;
-      if (op.op === 'delete_node') for (const e of this.store.model.incidentEdges(op.id)) if (this.touched.has(`e:${e}`)) return false;
+      for (const k of opEntities(op)) if (!this.pending.untouched(k)) return false;
+      if (op.op === 'delete_node') for (const e of this.store.model.incidentEdges(op.id)) if (!this.pending.untouched(`e:${e}`)) return false;
     }
     return true;
   }
-
-  // ---- bookkeeping -----------------------------------------------------------------------------
-
-  private add(e: Entry): void {
-    let i = this.entries.length;
-    while (i > 0 && this.entries[i - 1]!.patch.seq > e.patch.seq) i--;
-    this.entries.splice(i, 0, e);
-    this.bySeq.set(e.patch.seq, e);
-    if (e.applied) this.touched.add(entryKeys(e));
-  }
-
-  private replace(old: Entry, next: Entry): void {
-    const i = this.entries.indexOf(old);
-    if (old.applied) this.touched.remove(entryKeys(old));
-    this.entries[i] = next;
-    this.bySeq.set(next.patch.seq, next);
-    if (next.applied) this.touched.add(entryKeys(next));
-  }
-
-  private drop(entries: Entry[]): void {
-    if (!entries.length) return;
-    const gone = new Set(entries);
-    for (const e of entries) {
-      if (this.bySeq.get(e.patch.seq) === e) this.bySeq.delete(e.patch.seq);
-      if (e.applied) this.touched.remove(entryKeys(e));
-    }
-    const keep = this.entries.filter((e) => !gone.has(e));
-    this.entries.length = 0;
-    this.entries.push(...keep);
-  }
-
-  private maxSeq(entries: Entry[]): number {
-    return entries.reduce((m, e) => Math.max(m, e.patch.seq), this.ackedSeq);
-  }
-
-  /** Pending patches and meta live in the database only when it is a file: that is what makes them survive. */
-  private persist(upsert: Entry[], remove: Entry[], meta: Record<string, string | number>): Step[] {
-    const steps: Step[] = [];
-    if (!this.durable) return steps;
-    const keep = new Set(upsert.map((e) => e.patch.seq));
-    const gone = remove.map((e) => e.patch.seq).filter((s) => !keep.has(s));
-    if (gone.length) steps.push({ kind: 'query', cypher: 'MATCH (p:_Pending) WHERE p.seq IN CAST($seqs AS INT64[]) DELETE p', params: { seqs: gone } });
-    if (upsert.length) {
-      steps.push({
-        kind: 'rows',
-        body: 'MERGE (p:_Pending {seq: $c0}) SET p.patch = $c1, p.inverse = $c2, p.applied = $c3',
-        columns: ['INT64', 'STRING', 'STRING', 'BOOLEAN'],
-        rows: upsert.map((e) => [e.patch.seq, JSON.stringify(e.patch), JSON.stringify(e.inverse), e.applied]),
-      });
-    }
-    if (Object.keys(meta).length) steps.push(GraphStore.metaStep(meta));
-    return steps;
-  }
-}
-
-function entryKeys(e: Entry): string[] {
-  const keys: string[] = [];
-  for (const op of e.patch.ops) keys.push(...opEntities(op));
-  for (const op of e.inverse) keys.push(...opEntities(op));
-  return keys;
 }
 
 export function assembleSnapshot(chunks: SyncStateMessage[]): Snapshot {

@@ -1,0 +1,123 @@
+import { KeyCounts, opEntities } from '../patch/touched.js';
+import type { Op, Patch } from '../protocol/types.js';
+import { GraphStore } from '../store/graph-store.js';
+import type { Step } from '../store/kuzu/steps.js';
+
+/**
+ * A local patch the server has not answered yet. `applied`: its effect is in the local graph and
+ * `inverse` undoes it. A patch that no longer applies on the server state seen so far keeps its
+ * place here, not applied, until the server answers: every seq reaches the server in order, and only
+ * the server can say whether it is rejected (another client may re-create what it needs first).
+ */
+export interface Entry {
+  patch: Patch;
+  inverse: Op[];
+  applied: boolean;
+}
+
+const PENDING_TABLE: Step = {
+  kind: 'query',
+  cypher: 'CREATE NODE TABLE IF NOT EXISTS _Pending(seq INT64, patch STRING, inverse STRING, applied BOOLEAN, PRIMARY KEY(seq))',
+  ddl: true,
+};
+
+/**
+ * The pending patches in seq order, indexed by seq and by the nodes and edges their applied effects
+ * touch, and the steps that keep their `_Pending` rows in step (only when the database is a file:
+ * that is what makes them survive a restart). The replica changes them only after a commit.
+ */
+export class PendingPatches {
+  readonly entries: Entry[] = [];
+  private readonly bySeq = new Map<number, Entry>();
+  private readonly touched = new KeyCounts();
+
+  private constructor(private readonly durable: boolean) {}
+
+  /** The pending patches stored in `store` (none when it is in memory). */
+  static async open(store: GraphStore, durable: boolean): Promise<PendingPatches> {
+    const pending = new PendingPatches(durable);
+    if (!durable) return pending;
+    await store.run([PENDING_TABLE]);
+    const read = 'MATCH (p:_Pending) RETURN p.patch AS patch, p.inverse AS inverse, p.applied AS applied ORDER BY p.seq';
+    const [rows] = await store.run([{ kind: 'query', cypher: read }], { reads: true });
+    for (const row of rows!) {
+      pending.add({
+        patch: JSON.parse(row.patch as string),
+        inverse: JSON.parse(row.inverse as string),
+        applied: row.applied as boolean,
+      });
+    }
+    return pending;
+  }
+
+  entry(patchId: string): Entry | undefined {
+    const e = this.bySeq.get(Number(patchId.slice(patchId.lastIndexOf(':') + 1)));
+    return e?.patch.id === patchId ? e : undefined;
+  }
+
+  /** True when no applied pending patch touches `key` (`n:<id>` or `e:<id>`), nor would its undo. */
+  untouched(key: string): boolean {
+    return !this.touched.has(key);
+  }
+
+  get touchesNothing(): boolean {
+    return this.touched.size === 0;
+  }
+
+  add(e: Entry): void {
+    let i = this.entries.length;
+    while (i > 0 && this.entries[i - 1]!.patch.seq > e.patch.seq) i--;
+    this.entries.splice(i, 0, e);
+    this.bySeq.set(e.patch.seq, e);
+    if (e.applied) this.touched.add(entryKeys(e));
+  }
+
+  replace(old: Entry, next: Entry): void {
+    const i = this.entries.indexOf(old);
+    if (old.applied) this.touched.remove(entryKeys(old));
+    this.entries[i] = next;
+    this.bySeq.set(next.patch.seq, next);
+    if (next.applied) this.touched.add(entryKeys(next));
+  }
+
+  drop(entries: Entry[]): void {
+    if (!entries.length) return;
+    const gone = new Set(entries);
+    for (const e of entries) {
+      if (this.bySeq.get(e.patch.seq) === e) this.bySeq.delete(e.patch.seq);
+      if (e.applied) this.touched.remove(entryKeys(e));
+    }
+    const keep = this.entries.filter((e) => !gone.has(e));
+    this.entries.length = 0;
+    this.entries.push(...keep);
+  }
+
+  /** The steps that store `upsert`, delete `remove` and record `meta`, in the same transaction. */
+  persist(upsert: Entry[], remove: Entry[], meta: Record<string, string | number>): Step[] {
+    const steps: Step[] = [];
+    if (!this.durable) return steps;
+    const keep = new Set(upsert.map((e) => e.patch.seq));
+    const gone = remove.map((e) => e.patch.seq).filter((s) => !keep.has(s));
+    if (gone.length) {
+      const cypher = 'MATCH (p:_Pending) WHERE p.seq IN CAST($seqs AS INT64[]) DELETE p';
+      steps.push({ kind: 'query', cypher, params: { seqs: gone } });
+    }
+    if (upsert.length) {
+      steps.push({
+        kind: 'rows',
+        body: 'MERGE (p:_Pending {seq: $c0}) SET p.patch = $c1, p.inverse = $c2, p.applied = $c3',
+        columns: ['INT64', 'STRING', 'STRING', 'BOOLEAN'],
+        rows: upsert.map((e) => [e.patch.seq, JSON.stringify(e.patch), JSON.stringify(e.inverse), e.applied]),
+      });
+    }
+    if (Object.keys(meta).length) steps.push(GraphStore.metaStep(meta));
+    return steps;
+  }
+}
+
+function entryKeys(e: Entry): string[] {
+  const keys: string[] = [];
+  for (const op of e.patch.ops) keys.push(...opEntities(op));
+  for (const op of e.inverse) keys.push(...opEntities(op));
+  return keys;
+}
