@@ -1,5 +1,5 @@
 import { getShortestPaths, getSimplePaths } from '@xstate/graph';
-import { initialTransition, transition, type AnyMachineSnapshot, type AnyStateMachine, type EventObject, type StateValue } from 'xstate';
+import { initialTransition, matchesState, transition, type AnyMachineSnapshot, type AnyStateMachine, type EventObject, type StateValue } from 'xstate';
 import { probe, type TransitionInfo } from './probe.js';
 
 export interface ModelStep {
@@ -153,6 +153,14 @@ function dropPrefixes(paths: ModelPath[]): ModelPath[] {
     }
   });
   return out;
+}
+
+/**
+ * Whether the step's state is `value` or inside it, as `snapshot.matches(value)` says of a snapshot:
+ * `inState(step, 'unanswered')` holds for `{ unanswered: 'queued' }`.
+ */
+export function inState(step: Pick<ModelStep, 'state'>, value: StateValue): boolean {
+  return matchesState(value, step.state);
 }
 
 /** `connection: 17 paths, transitions covered 21/21` and the missing ones, for the test output. */

@@ -1,8 +1,9 @@
 import type { SyncClient } from '../../src/client/options.js';
 import type { ClientRuntime } from '../../src/client/runtime.js';
 import type { RejectedEvent } from '../../src/client/options.js';
-import type { SyncStateMessage } from '../../src/protocol/types.js';
+import type { SyncRequestMessage, SyncStateMessage } from '../../src/protocol/types.js';
 import { openClient } from '../../src/sync-client.js';
+import { FaultDriver } from '../../src/testing/fault-driver.js';
 import { SnapshotRecorder } from '../../src/testing/run-path.js';
 import { ScriptedServer } from '../../src/testing/scripted-server.js';
 import { TestClock } from '../../src/testing/test-clock.js';
@@ -15,9 +16,11 @@ export interface ClientHarness {
   recorder: SnapshotRecorder;
   rejected: RejectedEvent[];
   /** What the scripted peer answers to the next sync_request. */
-  answer: (req: { fromVersion: number }) => SyncStateMessage[];
+  answer: (req: SyncRequestMessage) => SyncStateMessage[];
   /** The statecharts' delays run on it: time moves only when a test moves it. */
   clock: TestClock;
+  /** The client's database driver (real kuzu-wasm behind it): holds and fails runs when told. */
+  db: FaultDriver;
 }
 
 export const BASE_SERVER = 'scripted-1';
@@ -40,6 +43,8 @@ export interface HarnessOptions {
   reconnectInterval?: number;
   maxReconnectInterval?: number;
   random?: number;
+  /** A database file (pending patches and meta are kept in it); in memory by default. */
+  databasePath?: string;
 }
 
 export async function clientHarness(options: HarnessOptions = {}): Promise<ClientHarness> {
@@ -47,7 +52,8 @@ export async function clientHarness(options: HarnessOptions = {}): Promise<Clien
   const clock = options.clock ?? new TestClock();
   server.holdUpgrades = options.hold ?? false;
   const recorder = new SnapshotRecorder();
-  const h = { server, recorder, rejected: [] as RejectedEvent[], answer: () => [baseSnapshot()] } as unknown as ClientHarness;
+  const db = new FaultDriver();
+  const h = { server, recorder, db, rejected: [] as RejectedEvent[], answer: () => [baseSnapshot()] } as unknown as ClientHarness;
   server.onMessage = (m) => {
     if (m.type === 'sync_request') for (const s of h.answer(m)) server.send(s);
   };
@@ -62,6 +68,8 @@ export async function clientHarness(options: HarnessOptions = {}): Promise<Clien
       autoConnect: options.autoConnect ?? true,
       logger: { debug() {}, info() {}, warn() {}, error() {} },
       random: () => options.random ?? 0.5,
+      driver: db,
+      ...(options.databasePath !== undefined ? { databasePath: options.databasePath } : {}),
     },
     clock,
   );
@@ -73,6 +81,9 @@ export async function clientHarness(options: HarnessOptions = {}): Promise<Clien
 }
 
 export async function closeHarness(h: ClientHarness): Promise<void> {
+  // A transaction held at the gate would hold the store's lock, and close() waits for it.
+  h.db.clearFaults();
+  h.db.stopHolding();
   const closed = h.client.close();
   h.clock.advanceTo(h.clock.now() + 1e7); // a flush waiting for answers the scripted peer will never send gives up
   await closed;

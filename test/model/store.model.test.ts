@@ -1,13 +1,24 @@
 /**
  * Model-based tests of machines/store.machine.ts, the single writer: real local writes queue while a
- * batch runs and become the next batch; a batch whose executor fails answers every request in it and
- * the store carries on. The executor is gated so a test decides when each batch finishes.
+ * batch runs and become the next batch; a batch that fails answers every request in it and the store
+ * carries on. The gate is the client's database driver (src/testing/fault-driver.ts): each write
+ * transaction waits there until the test lets it through or fails it, so the test decides when each
+ * batch finishes. A batch here is local writes only, and the client is in memory: one batch is one
+ * write transaction, one run at the gate (no meta, and a create_node reads nothing first).
+ *
+ * A failing batch: the driver answers its transaction as the database refusing it. The executor
+ * answers each request of it with the error itself (src/client/store-executor.ts), so the real store
+ * actor takes its onDone branch there, not onError: the states the path expects are the same (both
+ * branches go to `writing` or `idle` by the same guard), and what the failure must do is checked
+ * (every write of the batch refused, none of it stored, the store goes on). The onError branch is
+ * taken only when the executor itself throws, which no database fault makes it do.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { AnyMachineSnapshot, EventObject } from 'xstate';
-import { storeMachine, type StoreRequest } from '../../machines/store.machine.js';
-import { coverageReport, generatePaths, type ModelStep } from '../../src/testing/paths.js';
+import { storeMachine } from '../../machines/store.machine.js';
+import { runValues, type HeldRun } from '../../src/testing/fault-driver.js';
+import { coverageReport, generatePaths, inState, type ModelStep } from '../../src/testing/paths.js';
 import { runPath, type PathDriver } from '../../src/testing/run-path.js';
 import { clientHarness, closeHarness, type ClientHarness } from './harness.js';
 
@@ -24,19 +35,22 @@ function events(s: AnyMachineSnapshot): EventObject[] {
 const coverage = generatePaths(storeMachine, { events, key: (s) => (s.context as { queue: unknown[] }).queue.length > 0, simplePaths: 10 });
 for (const line of coverageReport(coverage)) console.log(`# ${line}`);
 
-interface Gate {
-  batch: StoreRequest[];
-  release: (fail: boolean) => void;
-}
+const INJECTED = 'injected: the database refused the batch';
 
 interface H extends ClientHarness {
-  gates: Gate[];
   writes: Array<Promise<unknown>>;
   results: Array<'ok' | 'failed'>;
-  /** Requests waiting for each batch the test released. */
-  batchSizes: number[];
+  /** Why each refused write was refused. */
+  errors: string[];
+  /** The ids each batch the test released wrote (`w<i>` for the i-th write), in order. */
+  batches: string[][];
+  /** The writes of the batches the test failed. */
+  failed: string[];
   n: number;
 }
+
+/** The writes of the test (`w0`, `w1`, ...) a transaction at the gate carries. */
+const writesIn = (run: HeldRun) => runValues(run).filter((v): v is string => typeof v === 'string' && /^w\d+$/.test(v));
 
 async function exec(h: H, step: ModelStep): Promise<void> {
   const t = step.event.type;
@@ -45,39 +59,48 @@ async function exec(h: H, step: ModelStep): Promise<void> {
     h.writes.push(
       h.client.createNode('Item', { n: i }, { id: `w${i}` }).then(
         () => (h.results[i] = 'ok'),
-        () => (h.results[i] = 'failed'),
+        (e: Error) => {
+          h.results[i] = 'failed';
+          h.errors[i] = e.message;
+        },
       ),
     );
     return;
   }
-  await h.recorder.until(() => h.gates.length > 0, 10_000, () => 'a batch waits at the gate');
-  const gate = h.gates.shift()!;
-  h.batchSizes.push(gate.batch.length);
-  gate.release(t.startsWith('xstate.error'));
+  const run = await h.db.nextHeld();
+  h.batches.push(writesIn(run));
+  if (t.startsWith('xstate.error')) {
+    h.failed.push(...writesIn(run));
+    run.fail(INJECTED);
+  }
+  else run.release();
 }
 
 async function check(h: H, step: ModelStep): Promise<void> {
-  if (step.state === 'idle') {
+  if (inState(step, 'idle')) {
     await Promise.all(h.writes);
     assert.is(h.results.filter(Boolean).length, h.n, 'idle: every write has its answer');
-    // A failed batch's writes are refused, and nothing of them is in the graph.
-    const tables = await h.client.query("CALL show_tables() RETURN name");
-    const stored = tables.some((t) => t.name === 'Item') ? ((await h.client.query('MATCH (i:Item) RETURN count(*) AS n'))[0]!.n as number) : 0;
-    assert.is(stored, h.results.filter((r) => r === 'ok').length);
+    // Every write the test let through is stored; every write of a failed batch was refused with the
+    // database's error, and nothing of it is in the graph.
+    const tables = await h.client.query('CALL show_tables() RETURN name');
+    const stored = tables.some((t) => t.name === 'Item') ? (await h.client.query('MATCH (i:Item) RETURN i.id AS id ORDER BY id')).map((r) => r.id) : [];
+    const ok = h.results.flatMap((r, i) => (r === 'ok' ? [`w${i}`] : []));
+    const refused = h.results.flatMap((r, i) => (r === 'failed' ? [`w${i}`] : []));
+    assert.equal(refused, [...h.failed].sort(), 'exactly the writes of the failed batches were refused');
+    assert.equal(stored, ok.sort(), 'the graph holds exactly the writes that succeeded');
+    for (const id of refused) assert.ok(h.errors[Number(id.slice(1))]!.includes(INJECTED), `${id} was refused by the injected fault: ${h.errors[Number(id.slice(1))]}`);
+    assert.is(h.db.held.length, 0, 'idle: nothing waits at the gate');
   }
-  if (step.state === 'writing') assert.ok(h.gates.length <= 1, 'one batch at a time');
+  // One batch at a time: the store never has a second transaction at the database meanwhile.
+  if (inState(step, 'writing')) assert.ok(h.db.held.length <= 1, 'one batch at a time');
 }
 
 const driver: PathDriver<H> = {
   async setup() {
     const h = (await clientHarness({ autoConnect: false })) as H;
-    Object.assign(h, { gates: [], writes: [], results: [], batchSizes: [], n: 0 });
-    const execute = h.runtime.execute.bind(h.runtime);
-    // The gate: each batch waits for the test; a failing release is the executor itself failing.
-    h.runtime.execute = (batch) =>
-      new Promise<void>((resolve, reject) => {
-        h.gates.push({ batch, release: (fail) => (fail ? reject(new Error('injected: the executor failed')) : execute(batch).then(resolve, reject)) });
-      });
+    Object.assign(h, { writes: [], results: [], errors: [], batches: [], failed: [], n: 0 });
+    // The gate: from now on every write transaction waits for the test.
+    h.db.hold();
     return h;
   },
   exec,
@@ -96,7 +119,7 @@ test('writes queued while a batch runs become the next batch, in order', async (
     await exec(h, { event: { type: 'xstate.done.actor.x' }, state: 'writing', took: [] });
     await exec(h, { event: { type: 'xstate.done.actor.x' }, state: 'idle', took: [] });
     await Promise.all(h.writes);
-    assert.equal(h.batchSizes, [1, 2]);
+    assert.equal(h.batches, [['w0'], ['w1', 'w2']], 'the first write alone, then the two queued behind it, in one transaction');
     const rows = await h.client.query('MATCH (i:Item) RETURN i.n AS n ORDER BY n');
     assert.equal(rows.map((r) => r.n), [0, 1, 2]);
     assert.equal(h.runtime.replica.entries.map((e) => e.patch.seq), [1, 2, 3], 'seqs follow the order of the writes');

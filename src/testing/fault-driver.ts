@@ -1,0 +1,170 @@
+import type { KuzuConnection, KuzuDriver } from '../store/kuzu/driver.js';
+import type { RunOptions, RunResult, Step } from '../store/kuzu/steps.js';
+import { wasmDriver } from '../store/kuzu/worker-driver.js';
+
+/** One `run` a store asked of its database: the steps of one transaction (or one read). */
+export interface DriverRun {
+  steps: Step[];
+  options: RunOptions;
+}
+
+export type RunMatcher = (run: DriverRun) => boolean;
+
+/** What became of a run, as the fault driver's log keeps it. */
+export type RunOutcome = 'ran' | 'failed' | 'injected' | 'dropped';
+
+/** A run waiting at the gate (see `FaultDriver.hold`). */
+export interface HeldRun extends DriverRun {
+  /** Let it through to the database (armed faults still apply). */
+  release(): void;
+  /** Answer it as the database refusing it: `{ ok: false }`, nothing of it runs. */
+  fail(message?: string): void;
+}
+
+/** A run that writes: not a user's query (`readOnly`) nor the store's own reads before a write (`reads`). */
+export const isWrite: RunMatcher = (r) => !r.options.readOnly && !r.options.reads;
+
+/** Every value a run binds: its statements' parameters and its rows, flattened (lists too). */
+export function runValues(run: DriverRun): unknown[] {
+  const out: unknown[] = [];
+  const add = (v: unknown) => (Array.isArray(v) ? v.forEach(add) : out.push(v));
+  for (const s of run.steps) {
+    if (s.kind === 'query') Object.values(s.params ?? {}).forEach(add);
+    else s.rows.forEach(add);
+  }
+  return out;
+}
+
+/** A write that binds `value` somewhere (a property it sets, an id it touches). */
+export const writesValue =
+  (value: unknown): RunMatcher =>
+  (r) =>
+    isWrite(r) && runValues(r).includes(value);
+
+interface Fault {
+  match: RunMatcher;
+  kind: 'fail' | 'drop';
+  message: string;
+  times: number;
+}
+
+/**
+ * A KuzuDriver around a real one (kuzu-wasm by default) that a test can get between a store and its
+ * database, to see its transactions one at a time and to make them fail, without touching the client:
+ * pass it as the client's `driver` option.
+ *
+ * - `hold(match)`: every run matching (writes by default) waits in `held` until the test releases or
+ *   fails it. A GraphStore runs one write transaction at a time, so at most one write waits.
+ * - `failNext(match, message)`: the next run matching is answered as the database refusing it
+ *   (`{ ok: false }`); nothing of it runs.
+ * - `drop(match)`: runs matching are answered as done without running: a database that loses writes.
+ *
+ * Every run is logged in `runs` with its outcome.
+ */
+export class FaultDriver implements KuzuDriver {
+  readonly name: string;
+  readonly runs: Array<DriverRun & { outcome: RunOutcome }> = [];
+  readonly held: HeldRun[] = [];
+  private holding: RunMatcher | undefined;
+  private faults: Fault[] = [];
+  private waiters: Array<() => void> = [];
+
+  constructor(private readonly inner: KuzuDriver = wasmDriver()) {
+    this.name = `faults(${inner.name})`;
+  }
+
+  async open(path: string, options: { bufferSize: number }): Promise<KuzuConnection> {
+    const conn = await this.inner.open(path, options);
+    return {
+      run: (steps, runOptions = {}) => this.run(conn, { steps, options: runOptions }),
+      close: () => conn.close(),
+    };
+  }
+
+  /** From now on, runs matching `match` wait in `held` until released or failed. */
+  hold(match: RunMatcher = isWrite): void {
+    this.holding = match;
+  }
+
+  /** Stop holding; runs already held go on to the database. */
+  stopHolding(): void {
+    this.holding = undefined;
+    for (const h of this.held.splice(0)) h.release();
+  }
+
+  /** The next `times` runs matching `match` fail as the database refusing them, with `message`. */
+  failNext(match: RunMatcher, message = 'injected: the database refused this transaction', times = 1): void {
+    this.faults.push({ match, kind: 'fail', message, times });
+  }
+
+  /** Runs matching `match` (the next `times` of them) report success without running. */
+  drop(match: RunMatcher, times = Infinity): void {
+    this.faults.push({ match, kind: 'drop', message: '', times });
+  }
+
+  /** Disarm every fault not fired yet. */
+  clearFaults(): void {
+    this.faults = [];
+  }
+
+  /** How many runs an armed fault answered (failed or dropped). */
+  get fired(): number {
+    return this.runs.filter((r) => r.outcome === 'injected' || r.outcome === 'dropped').length;
+  }
+
+  /** The oldest held run, once there is one. */
+  async nextHeld(timeoutMs = 10_000): Promise<HeldRun> {
+    await this.until(() => this.held.length > 0, timeoutMs, 'a run held at the gate');
+    return this.held.shift()!;
+  }
+
+  /** Resolves once `pred` holds, re-checked whenever a run arrives or ends. */
+  until(pred: () => boolean, timeoutMs = 10_000, what = 'the fault driver'): Promise<void> {
+    if (pred()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs);
+      const check = () => {
+        if (!pred()) return void this.waiters.push(check);
+        clearTimeout(timer);
+        resolve();
+      };
+      this.waiters.push(check);
+    });
+  }
+
+  private notify(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  private async run(conn: KuzuConnection, run: DriverRun): Promise<RunResult> {
+    const entry = { ...run, outcome: 'ran' as RunOutcome };
+    this.runs.push(entry);
+    try {
+      if (this.holding?.(run)) {
+        const refused = await new Promise<string | undefined>((resolve) => {
+          this.held.push({ ...run, release: () => resolve(undefined), fail: (m) => resolve(m ?? 'injected: the database refused this transaction') });
+          this.notify();
+        });
+        if (refused !== undefined) {
+          entry.outcome = 'injected';
+          return { ok: false, failedAt: 0, message: refused };
+        }
+      }
+      const fault = this.faults.find((f) => f.times > 0 && f.match(run));
+      if (fault) {
+        fault.times--;
+        if (fault.kind === 'drop') {
+          entry.outcome = 'dropped';
+          return { ok: true, results: run.steps.map(() => []) };
+        }
+        entry.outcome = 'injected';
+        return { ok: false, failedAt: 0, message: fault.message };
+      }
+      const res = await conn.run(run.steps, run.options);
+      if (!res.ok) entry.outcome = 'failed';
+      return res;
+    } finally {
+      this.notify();
+    }
+  }
+}
