@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { metricsPathProblem } from './server/metrics.js';
-import { createSyncServer } from './server/sync-server.js';
-import type { Logger } from './server/options.js';
+import { createSyncServer, type SyncServer } from './server/sync-server.js';
+import type { Logger, SyncServerOptions } from './server/options.js';
 
 const HELP = `kuzu-sync: a sync server for KuzuDB graphs
 
@@ -32,63 +32,73 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-async function main(): Promise<void> {
+const OPTIONS = {
+  port: { type: 'string' },
+  host: { type: 'string' },
+  path: { type: 'string' },
+  db: { type: 'string' },
+  driver: { type: 'string' },
+  conflict: { type: 'string' },
+  'max-message-bytes': { type: 'string' },
+  'log-retention': { type: 'string' },
+  'no-compression': { type: 'boolean' },
+  'metrics-path': { type: 'string' },
+  quiet: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Flags = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+
+/** The flags, or undefined when the user asked for help (or gave no command). Exits on a bad one. */
+function readFlags(): Flags | undefined {
   let parsed;
   try {
-    parsed = parseArgs({
-      allowPositionals: true,
-      options: {
-        port: { type: 'string' },
-        host: { type: 'string' },
-        path: { type: 'string' },
-        db: { type: 'string' },
-        driver: { type: 'string' },
-        conflict: { type: 'string' },
-        'max-message-bytes': { type: 'string' },
-        'log-retention': { type: 'string' },
-        'no-compression': { type: 'boolean' },
-        'metrics-path': { type: 'string' },
-        quiet: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
+    parsed = parseArgs({ allowPositionals: true, options: OPTIONS });
   } catch (e) {
+    // parseArgs names the flag in quotes inside a sentence written for programmers.
     const flag = /'(-[^']*)'/.exec((e as Error).message)?.[1];
     fail(flag ? `unknown option ${flag}` : (e as Error).message);
   }
   const { values, positionals } = parsed;
-  if (values.help || positionals.length === 0) {
-    console.log(HELP);
-    return;
+  if (values.help || positionals.length === 0) return undefined;
+  if (positionals[0] !== 'serve' || positionals.length > 1) {
+    fail(`unknown command ${JSON.stringify(positionals.join(' '))}`);
   }
-  if (positionals[0] !== 'serve' || positionals.length > 1) fail(`unknown command ${JSON.stringify(positionals.join(' '))}`);
-  const int = (name: string, v: string | undefined): number | undefined => {
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!Number.isSafeInteger(n) || n < 0) fail(`--${name} must be a whole number, got ${JSON.stringify(v)}`);
-    return n;
-  };
-  if (values.path !== undefined && !values.path.startsWith('/')) fail(`--path must start with /, got ${JSON.stringify(values.path)}`);
+  return values;
+}
+
+function wholeNumber(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0) fail(`--${name} must be a whole number, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+const stamp = () => new Date().toISOString();
+
+/** The server's options from the flags; every refusal happens here, before anything starts. */
+function serverOptions(values: Flags): SyncServerOptions {
+  const path = values.path ?? '/sync';
+  if (!path.startsWith('/')) fail(`--path must start with /, got ${JSON.stringify(values.path)}`);
   const metricsPath = values['metrics-path'];
-  const metricsProblem = metricsPath === undefined ? undefined : metricsPathProblem(metricsPath, values.path ?? '/sync');
+  const metricsProblem = metricsPath === undefined ? undefined : metricsPathProblem(metricsPath, path);
   if (metricsProblem) fail(`--metrics-path ${metricsProblem}`);
   const driver = values.driver ?? 'wasm';
   if (driver !== 'wasm' && driver !== 'native') fail(`--driver must be wasm or native`);
   const conflict = values.conflict ?? 'last-writer-wins';
-  if (conflict !== 'last-writer-wins' && conflict !== 'reject-stale') fail(`--conflict must be last-writer-wins or reject-stale`);
-
-  const stamp = () => new Date().toISOString();
+  if (conflict !== 'last-writer-wins' && conflict !== 'reject-stale') {
+    fail(`--conflict must be last-writer-wins or reject-stale`);
+  }
+  const maxMessageBytes = wholeNumber('max-message-bytes', values['max-message-bytes']);
+  const logRetention = wholeNumber('log-retention', values['log-retention']);
   const logger: Logger = {
     debug() {},
     info: (...a) => values.quiet || console.log(stamp(), ...a),
     warn: (...a) => console.warn(stamp(), ...a),
     error: (...a) => console.error(stamp(), ...a),
   };
-  const port = int('port', values.port) ?? 8080;
-  const maxMessageBytes = int('max-message-bytes', values['max-message-bytes']);
-  const logRetention = int('log-retention', values['log-retention']);
-  const server = await createSyncServer({
-    port,
+  return {
+    port: wholeNumber('port', values.port) ?? 8080,
     ...(values.host ? { host: values.host } : {}),
     ...(values.path ? { path: values.path } : {}),
     ...(values.db ? { databasePath: values.db } : {}),
@@ -99,10 +109,11 @@ async function main(): Promise<void> {
     compression: !values['no-compression'],
     ...(metricsPath !== undefined ? { metricsPath } : {}),
     logger,
-  });
-  console.log(`${stamp()} kuzu-sync listening on ${server.url} (database ${values.db ?? ':memory:'}, ${driver === 'native' ? 'native kuzu' : 'kuzu-wasm'}, version ${server.getVersion()})`);
-  if (metricsPath !== undefined) console.log(`${stamp()} metrics at ${new URL(metricsPath, server.url.replace(/^ws/, 'http'))}`);
+  };
+}
 
+/** SIGINT or SIGTERM: finish what is queued, close, exit; a second signal changes nothing. */
+function closeOnSignals(server: SyncServer): void {
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -121,6 +132,20 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+async function main(): Promise<void> {
+  const values = readFlags();
+  if (!values) return console.log(HELP);
+  const options = serverOptions(values);
+  const server = await createSyncServer(options);
+  const engine = options.driver === 'native' ? 'native kuzu' : 'kuzu-wasm';
+  const what = `database ${values.db ?? ':memory:'}, ${engine}, version ${server.getVersion()}`;
+  console.log(`${stamp()} kuzu-sync listening on ${server.url} (${what})`);
+  if (options.metricsPath !== undefined) {
+    console.log(`${stamp()} metrics at ${new URL(options.metricsPath, server.url.replace(/^ws/, 'http'))}`);
+  }
+  closeOnSignals(server);
 }
 
 main().catch((e) => {

@@ -1,5 +1,7 @@
+import { encodeError, encodePatchBroadcast, encodePatchResponse, toJson } from '../protocol/encode.js';
 import { SyncError, toSyncError } from '../protocol/errors.js';
 import type { ErrorCode, Patch, PatchResponseMessage, PatchStatus, SyncRequestMessage } from '../protocol/types.js';
+import { unreachable } from '../protocol/unreachable.js';
 import type { GraphStore, WriteTx } from '../store/graph-store.js';
 import { ConflictTracker, type ConflictStrategy } from './conflicts.js';
 import type { Logger, PatchContext, Principal } from './options.js';
@@ -118,7 +120,8 @@ export class Authority {
       try {
         await this.commitGroup(group);
       } catch (e) {
-        this.options.logger.error('kuzu-sync: a group failed to commit; retrying its patches one by one:', (e as Error).message);
+        const why = (e as Error).message;
+        this.options.logger.error('kuzu-sync: a group failed to commit; retrying its patches one by one:', why);
         for (const item of group) {
           try {
             await this.commitGroup([item]);
@@ -137,7 +140,7 @@ export class Authority {
       this.events.onSyncAnswered?.(mode);
     } catch (e) {
       this.options.logger.error('kuzu-sync: could not answer sync_request:', (e as Error).message);
-      peer.send(JSON.stringify({ type: 'error', code: 'internal', message: 'could not answer sync_request' }));
+      peer.send(encodeError('internal', 'could not answer sync_request'));
     }
   }
 
@@ -167,11 +170,14 @@ export class Authority {
     const clientId = clientOf(item);
     const seq = seqOf(item);
     if (item.peer.clientId !== clientId) {
-      return { status: 'rejected', code: 'forbidden', reason: `this connection syncs as ${JSON.stringify(item.peer.clientId)}, not ${JSON.stringify(clientId)}`, bump: false };
+      const reason = `this connection syncs as ${JSON.stringify(item.peer.clientId)}, not ${JSON.stringify(clientId)}`;
+      return { status: 'rejected', code: 'forbidden', reason, bump: false };
     }
     const last = seen.get(clientId) ?? this.log.lastSeq.get(clientId) ?? 0;
     if (seq <= last) return { status: 'ignored' };
-    if (seq > last + 1) return { status: 'rejected', code: 'out_of_order', reason: `expected seq ${last + 1}, got ${seq}`, bump: false };
+    if (seq > last + 1) {
+      return { status: 'rejected', code: 'out_of_order', reason: `expected seq ${last + 1}, got ${seq}`, bump: false };
+    }
     seen.set(clientId, seq);
     return 'process';
   }
@@ -179,7 +185,9 @@ export class Authority {
   private async commitGroup(group: PatchItem[]): Promise<void> {
     const seen = new Map<string, number>();
     const classified = group.map((item) => this.classify(item, seen));
-    const prechecks = await Promise.all(group.map((item, i) => (classified[i] === 'process' ? this.precheck(item) : undefined)));
+    const prechecks = await Promise.all(
+      group.map((item, i) => (classified[i] === 'process' ? this.precheck(item) : undefined)),
+    );
 
     const entries: LogEntry[] = [];
     const seqs = new Map<string, number>();
@@ -199,12 +207,15 @@ export class Authority {
         else if (prechecks[i]) verdict = { status: 'rejected', ...prechecks[i]!, bump: true };
         else verdict = this.judge((item as Extract<PatchItem, { kind: 'patch' }>).patch, tx, version + 1, groupTracker);
         if (verdict.status === 'accepted') version = verdict.version;
-        if (verdict.status === 'accepted' || (verdict.status === 'rejected' && verdict.bump)) seqs.set(clientOf(item), seqOf(item));
+        const bumped = verdict.status === 'rejected' && verdict.bump;
+        if (verdict.status === 'accepted' || bumped) seqs.set(clientOf(item), seqOf(item));
         if (verdict.status === 'accepted') entries.push(verdict.entry);
-        if (verdict.status === 'rejected' && verdict.bump) rejections.set(patchIdOf(item), { code: verdict.code, reason: verdict.reason });
+        if (verdict.status === 'rejected' && verdict.bump) {
+          rejections.set(patchIdOf(item), { code: verdict.code, reason: verdict.reason });
+        }
         verdicts.push(verdict);
       });
-      for (const step of this.log.groupSteps(entries, seqs, rejections, version, compactTo)) tx.then(step);
+      for (const step of this.log.groupSteps(entries, seqs, rejections, version, compactTo)) tx.afterWrites(step);
       });
     } catch (e) {
       // Stamps of this group were recorded to judge its later patches; they stay only if it commits.
@@ -228,15 +239,20 @@ export class Authority {
         return {
           status: 'rejected',
           code: 'conflict',
-          reason: `${c.key} was changed at version ${c.changedAt} by ${c.changedBy}, after this patch's base version ${c.baseVersion}`,
+          reason:
+            `${c.key} was changed at version ${c.changedAt} by ${c.changedBy}, ` +
+            `after this patch's base version ${c.baseVersion}`,
           bump: true,
         };
       }
     }
     const applied = tx.apply(patch.ops);
-    if (!applied.ok) return { status: 'rejected', code: applied.error.code, reason: `op ${applied.opIndex}: ${applied.error.message}`, bump: true };
+    if (!applied.ok) {
+      const reason = `op ${applied.opIndex}: ${applied.error.message}`;
+      return { status: 'rejected', code: applied.error.code, reason, bump: true };
+    }
     tracker?.record(patch, version);
-    return { status: 'accepted', version, entry: { version, patch, json: JSON.stringify(patch) } };
+    return { status: 'accepted', version, entry: { version, patch, json: toJson(patch) } };
   }
 
   /** A patch that cannot be committed even alone: reject it durably so its client moves on. */
@@ -244,7 +260,8 @@ export class Authority {
     this.options.logger.error(`kuzu-sync: patch ${patchIdOf(item)} failed alone:`, error.message);
     const seen = new Map<string, number>();
     const c = this.classify(item, seen);
-    const verdict: Verdict = c === 'process' ? { status: 'rejected', code: 'internal', reason: 'the server could not apply this patch', bump: true } : c;
+    const failed: Verdict = { status: 'rejected', code: 'internal', reason: 'the server could not apply this patch', bump: true };
+    const verdict = c === 'process' ? failed : c;
     const seqs = new Map<string, number>();
     const rejections = new Map<string, Rejection>();
     if (verdict.status === 'rejected' && verdict.bump) {
@@ -262,28 +279,41 @@ export class Authority {
     let broadcasts = 0;
     group.forEach((item, i) => {
       const v = verdicts[i]!;
-      const patchId = patchIdOf(item);
-      let response: PatchResponseMessage;
-      if (v.status === 'accepted') {
-        response = { type: 'patch_response', patchId, status: 'accepted', version: v.version };
-        // Encoded once for all its recipients, and only if there is one.
-        let broadcast: Buffer | undefined;
-        for (const peer of this.subscribers) {
-          if (peer !== item.peer && peer.clientId !== v.entry.patch.clientId) {
-            peer.send((broadcast ??= Buffer.from(`{"type":"patch_broadcast","patch":${v.entry.json},"version":${v.version}}`)));
-            broadcasts++;
-          }
-        }
-      } else if (v.status === 'rejected') {
-        response = { type: 'patch_response', patchId, status: 'rejected', code: v.code, reason: v.reason };
-      } else {
-        // A re-send: say what became of it the first time, so a client whose answer was lost settles it.
-        const o = this.log.outcome(clientOf(item), seqOf(item));
-        response = { type: 'patch_response', patchId, status: 'ignored', ...(o.version !== undefined ? { version: o.version } : {}), ...(o.code ? { code: o.code, reason: o.reason } : {}) };
-      }
-      item.peer.send(JSON.stringify(response));
+      if (v.status === 'accepted') broadcasts += this.broadcast(item.peer, v.entry);
+      item.peer.send(encodePatchResponse(this.response(item, v)));
       this.events.onAnswered?.(v.status, v.status === 'rejected' ? v.code : undefined, item.receivedAt);
     });
     this.events.onCommitted?.(broadcasts);
+  }
+
+  private response(item: PatchItem, v: Verdict): PatchResponseMessage {
+    const patchId = patchIdOf(item);
+    switch (v.status) {
+      case 'accepted':
+        return { type: 'patch_response', patchId, status: 'accepted', version: v.version };
+      case 'rejected':
+        return { type: 'patch_response', patchId, status: 'rejected', code: v.code, reason: v.reason };
+      case 'ignored': {
+        // A re-send: say what became of it the first time, so a client whose answer was lost settles it.
+        const o = this.log.outcome(clientOf(item), seqOf(item));
+        const version = o.version !== undefined ? { version: o.version } : {};
+        const rejected = o.code ? { code: o.code, reason: o.reason } : {};
+        return { type: 'patch_response', patchId, status: 'ignored', ...version, ...rejected };
+      }
+      default:
+        return unreachable(v);
+    }
+  }
+
+  /** To every other subscriber; encoded once for all of them, and only if there is one. */
+  private broadcast(from: Peer, entry: LogEntry): number {
+    let frame: Buffer | undefined;
+    let sent = 0;
+    for (const peer of this.subscribers) {
+      if (peer === from || peer.clientId === entry.patch.clientId) continue;
+      peer.send((frame ??= Buffer.from(encodePatchBroadcast(entry.json, entry.version))));
+      sent++;
+    }
+    return sent;
   }
 }

@@ -21,7 +21,10 @@ export type ConflictStrategy = 'last-writer-wins' | 'reject-stale' | ((conflict:
  * someone else. Pure: the authority feeds it committed patches.
  */
 export class ConflictTracker {
-  /** key -> clientId -> the last version that client changed it at. Per client, so a writer's own later change never hides someone else's. */
+  /**
+   * key -> clientId -> the last version that client changed it at. Per client, so a writer's own
+   * later change never hides someone else's.
+   */
   private readonly stamps = new Map<string, Map<string, number>>();
   /** Below this version nothing is remembered; a patch based before it cannot be judged. */
   horizon = 0;
@@ -34,7 +37,10 @@ export class ConflictTracker {
       case 'delete_node':
         return { set: [`node:${op.id}`, `node:${op.id}.*`], check: [`node:${op.id}`, `node:${op.id}.*`] };
       case 'create_edge':
-        return { set: [`edge:${op.id}`, `edge:${op.id}.*`], check: [`edge:${op.id}`, `node:${op.from}`, `node:${op.to}`] };
+        return {
+          set: [`edge:${op.id}`, `edge:${op.id}.*`],
+          check: [`edge:${op.id}`, `node:${op.from}`, `node:${op.to}`],
+        };
       case 'delete_edge':
         return { set: [`edge:${op.id}`, `edge:${op.id}.*`], check: [`edge:${op.id}`, `edge:${op.id}.*`] };
       case 'set_property': {
@@ -51,7 +57,8 @@ export class ConflictTracker {
     for (const op of patch.ops) {
       for (const key of ConflictTracker.keys(op).check) {
         if (patch.baseVersion < this.horizon) {
-          out.push({ patch, op, key, baseVersion: patch.baseVersion, changedAt: this.horizon, changedBy: '(forgotten: older than the conflict window)' });
+          const changedBy = '(forgotten: older than the conflict window)';
+          out.push({ patch, op, key, baseVersion: patch.baseVersion, changedAt: this.horizon, changedBy });
           break;
         }
         for (const [clientId, version] of this.stamps.get(key) ?? []) {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { storedJson, type Json } from '../protocol/encode.js';
 import type { ErrorCode, Patch, PatchOutcome } from '../protocol/types.js';
 import { GraphStore } from '../store/graph-store.js';
 import type { Step } from '../store/kuzu/steps.js';
@@ -24,7 +25,7 @@ export interface Rejection {
 export interface LogEntry {
   version: number;
   patch: Patch;
-  json: string;
+  json: Json<Patch>;
 }
 
 export class ServerLog {
@@ -60,7 +61,10 @@ export class ServerLog {
       [
         { kind: 'query', cypher: 'MATCH (c:_ClientSeq) RETURN c.clientId AS clientId, c.lastSeq AS lastSeq' },
         { kind: 'query', cypher: 'MATCH (l:_Log) RETURN l.version AS version, l.id AS id ORDER BY version' },
-        { kind: 'query', cypher: 'MATCH (r:_Rejection) RETURN r.id AS id, r.version AS version, r.code AS code, r.reason AS reason' },
+        {
+          kind: 'query',
+          cypher: 'MATCH (r:_Rejection) RETURN r.id AS id, r.version AS version, r.code AS code, r.reason AS reason',
+        },
       ],
       { reads: true },
     );
@@ -70,12 +74,19 @@ export class ServerLog {
       this.order.push({ version: r.version as number, id: r.id as string });
     }
     for (const r of rejections!) {
-      this.rejected.set(r.id as string, { code: r.code as ErrorCode, reason: r.reason as string, version: r.version as number });
+      const rejection = { code: r.code as ErrorCode, reason: r.reason as string, version: r.version as number };
+      this.rejected.set(r.id as string, rejection);
     }
   }
 
   /** Steps that record a committed group: they run in the group's transaction. */
-  groupSteps(entries: LogEntry[], seqs: Map<string, number>, rejections: Map<string, Rejection>, version: number, compactTo: number | undefined): Step[] {
+  groupSteps(
+    entries: LogEntry[],
+    seqs: Map<string, number>,
+    rejections: Map<string, Rejection>,
+    version: number,
+    compactTo: number | undefined,
+  ): Step[] {
     const steps: Step[] = [];
     if (entries.length) {
       steps.push({
@@ -104,7 +115,8 @@ export class ServerLog {
     const meta: Record<string, number> = { version };
     if (compactTo !== undefined) {
       steps.push({ kind: 'query', cypher: 'MATCH (l:_Log) WHERE l.version <= $v DELETE l', params: { v: compactTo } });
-      steps.push({ kind: 'query', cypher: 'MATCH (r:_Rejection) WHERE r.version <= $v DELETE r', params: { v: compactTo } });
+      const cypher = 'MATCH (r:_Rejection) WHERE r.version <= $v DELETE r';
+      steps.push({ kind: 'query', cypher, params: { v: compactTo } });
       meta.logStart = compactTo;
     }
     steps.push(GraphStore.metaStep(meta));
@@ -118,7 +130,13 @@ export class ServerLog {
   }
 
   /** Mirror a committed group in memory. */
-  committed(entries: LogEntry[], seqs: Map<string, number>, rejections: Map<string, Rejection>, version: number, compactTo: number | undefined): void {
+  committed(
+    entries: LogEntry[],
+    seqs: Map<string, number>,
+    rejections: Map<string, Rejection>,
+    version: number,
+    compactTo: number | undefined,
+  ): void {
     for (const e of entries) {
       this.accepted.set(e.patch.id, e.version);
       this.order.push({ version: e.version, id: e.patch.id });
@@ -153,24 +171,31 @@ export class ServerLog {
   }
 
   /** The raw log rows after `fromVersion`, as stored JSON, in version order. */
-  async readLog(fromVersion: number, limit: number): Promise<Array<{ version: number; json: string }>> {
+  async readLog(fromVersion: number, limit: number): Promise<Array<{ version: number; json: Json<Patch> }>> {
     const [rows] = await this.store.run(
       [
         {
           kind: 'query',
-          cypher: 'MATCH (l:_Log) WHERE l.version > $v RETURN l.version AS version, l.patch AS patch ORDER BY version LIMIT $n',
+          cypher:
+            'MATCH (l:_Log) WHERE l.version > $v RETURN l.version AS version, l.patch AS patch ORDER BY version LIMIT $n',
           params: { v: fromVersion, n: limit },
         },
       ],
       { reads: true },
     );
-    return rows!.map((r) => ({ version: r.version as number, json: r.patch as string }));
+    return rows!.map((r) => ({ version: r.version as number, json: storedJson<Patch>(r.patch as string) }));
   }
 
   /** Bytes of the log after `fromVersion`, to weigh a delta against a snapshot. */
   async logBytesAfter(fromVersion: number): Promise<number> {
     const [rows] = await this.store.run(
-      [{ kind: 'query', cypher: 'MATCH (l:_Log) WHERE l.version > $v RETURN sum(size(l.patch)) AS n', params: { v: fromVersion } }],
+      [
+        {
+          kind: 'query',
+          cypher: 'MATCH (l:_Log) WHERE l.version > $v RETURN sum(size(l.patch)) AS n',
+          params: { v: fromVersion },
+        },
+      ],
       { reads: true },
     );
     return (rows![0]?.n as number | null) ?? 0;

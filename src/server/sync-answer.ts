@@ -1,4 +1,12 @@
-import type { PatchOutcome, SyncRequestMessage } from '../protocol/types.js';
+import { encodeSyncState, encodeVersionedPatch, toJson, type Json, type SyncStateHead } from '../protocol/encode.js';
+import type {
+  GraphSchema,
+  PatchOutcome,
+  SnapshotEdge,
+  SnapshotNode,
+  SyncRequestMessage,
+  VersionedPatch,
+} from '../protocol/types.js';
 import type { GraphStore } from '../store/graph-store.js';
 import type { Peer } from './authority.js';
 import type { ServerLog } from './server-log.js';
@@ -9,18 +17,6 @@ export const CHUNK_BYTES = 256 * 1024;
 const SNAPSHOT_BYTES_PER_ENTITY = 120;
 const LOG_PAGE = 2000;
 
-interface Header {
-  serverId: string;
-  mode: 'delta' | 'snapshot';
-  fromVersion: number;
-  version: number;
-  lastSeq: number;
-}
-
-function header(h: Header, done: boolean, outcomes?: PatchOutcome[]): string {
-  const o = outcomes?.length ? `,"outcomes":${JSON.stringify(outcomes)}` : '';
-  return `{"type":"sync_state","serverId":${JSON.stringify(h.serverId)},"mode":"${h.mode}","fromVersion":${h.fromVersion},"version":${h.version},"lastSeq":${h.lastSeq}${o},"done":${done}`;
-}
 
 /**
  * Answers a sync_request: a delta from the log when the client's version is still covered by it and
@@ -28,8 +24,13 @@ function header(h: Header, done: boolean, outcomes?: PatchOutcome[]): string {
  * client's lastSeq (and, when asked, the outcome of its recent patches), so a client can settle
  * patches whose answers it never got. Runs inside the authority's queue: nothing commits meanwhile.
  */
-export async function answerSyncRequest(store: GraphStore, log: ServerLog, peer: Peer, request: SyncRequestMessage): Promise<'delta' | 'snapshot'> {
-  const h: Header = {
+export async function answerSyncRequest(
+  store: GraphStore,
+  log: ServerLog,
+  peer: Peer,
+  request: SyncRequestMessage,
+): Promise<'delta' | 'snapshot'> {
+  const h: SyncStateHead = {
     serverId: log.serverId,
     mode: 'delta',
     fromVersion: request.fromVersion,
@@ -54,13 +55,15 @@ async function deltaWorks(store: GraphStore, log: ServerLog, request: SyncReques
   return (await log.logBytesAfter(request.fromVersion)) <= snapshotBytes;
 }
 
-async function sendDelta(log: ServerLog, peer: Peer, h: Header, outcomes: PatchOutcome[] | undefined): Promise<void> {
-  // The log holds each patch as the JSON text it was accepted as: frames are built by concatenation.
-  let parts: string[] = [];
+type Outcomes = PatchOutcome[] | undefined;
+
+async function sendDelta(log: ServerLog, peer: Peer, h: SyncStateHead, outcomes: Outcomes): Promise<void> {
+  // The log holds each patch as the JSON text it was accepted as: frames are spliced from it.
+  let parts: Array<Json<VersionedPatch>> = [];
   let bytes = 0;
   let first = true;
   const flush = (done: boolean) => {
-    peer.send(`${header(h, done, first ? outcomes : undefined)},"patches":[${parts.join(',')}]}`);
+    peer.send(encodeSyncState(h, done, { patches: parts }, first ? outcomes : undefined));
     first = false;
     parts = [];
     bytes = 0;
@@ -69,7 +72,7 @@ async function sendDelta(log: ServerLog, peer: Peer, h: Header, outcomes: PatchO
     const rows = await log.readLog(from, LOG_PAGE);
     if (rows.length === 0) break;
     for (const r of rows) {
-      const part = `{"patch":${r.json},"version":${r.version}}`;
+      const part = encodeVersionedPatch(r.json, r.version);
       if (bytes + part.length > CHUNK_BYTES && parts.length) flush(false);
       parts.push(part);
       bytes += part.length;
@@ -79,29 +82,29 @@ async function sendDelta(log: ServerLog, peer: Peer, h: Header, outcomes: PatchO
   flush(true);
 }
 
-async function sendSnapshot(store: GraphStore, peer: Peer, h: Header, outcomes: PatchOutcome[] | undefined): Promise<void> {
+async function sendSnapshot(store: GraphStore, peer: Peer, h: SyncStateHead, outcomes: Outcomes): Promise<void> {
   const snap = await store.exportSnapshot();
-  let schema: string | undefined = JSON.stringify(snap.schema);
-  let nodes: string[] = [];
-  let edges: string[] = [];
+  let schema: Json<GraphSchema> | undefined = toJson(snap.schema);
+  let nodes: Array<Json<SnapshotNode>> = [];
+  let edges: Array<Json<SnapshotEdge>> = [];
   let bytes = schema.length;
   let first = true;
   const flush = (done: boolean) => {
-    const body = `${schema ? `"schema":${schema},` : ''}"nodes":[${nodes.join(',')}],"edges":[${edges.join(',')}]`;
-    peer.send(`${header(h, done, first ? outcomes : undefined)},"snapshot":{${body}}}`);
+    const snapshot = { nodes, edges, ...(schema ? { schema } : {}) };
+    peer.send(encodeSyncState(h, done, { snapshot }, first ? outcomes : undefined));
     first = false;
     schema = undefined;
     nodes = [];
     edges = [];
     bytes = 0;
   };
-  const add = (into: () => string[], json: string) => {
+  const add = <T>(into: () => Array<Json<T>>, json: Json<T>) => {
     if (bytes + json.length > CHUNK_BYTES && (nodes.length || edges.length)) flush(false);
     into().push(json);
     bytes += json.length;
   };
   // Nodes before edges: a client loading chunk by chunk always has both ends of an edge.
-  for (const n of snap.nodes) add(() => nodes, JSON.stringify(n));
-  for (const e of snap.edges) add(() => edges, JSON.stringify(e));
+  for (const n of snap.nodes) add(() => nodes, toJson(n));
+  for (const e of snap.edges) add(() => edges, toJson(e));
   flush(true);
 }

@@ -1,0 +1,50 @@
+import type { IncomingMessage } from 'node:http';
+import type { WebSocket } from 'ws';
+import { sendCoalesced } from '../net/coalesce.js';
+import { encodeError } from '../protocol/encode.js';
+import type { ErrorCode } from '../protocol/types.js';
+import type { Peer } from './authority.js';
+import type { ServerMetrics } from './metrics.js';
+import type { Logger, Principal } from './options.js';
+
+/** One client socket: who it is, when it was last heard, and a send that protects the server. */
+export class Connection implements Peer {
+  clientId: string | undefined;
+  lastSeen = Date.now();
+  readonly remote: string;
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly principal: Principal,
+    req: IncomingMessage,
+    private readonly maxBufferedBytes: number,
+    private readonly logger: Logger,
+    private readonly metrics: ServerMetrics,
+  ) {
+    this.remote = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
+  }
+
+  send(json: string | Buffer): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    if (this.ws.bufferedAmount > this.maxBufferedBytes) {
+      // A client that does not read cannot make the server hold its backlog: drop it; it reconnects
+      // and catches up with a delta or a snapshot.
+      this.logger.warn(`kuzu-sync: ${this.name} is not reading (${this.ws.bufferedAmount} bytes queued); dropping it`);
+      this.metrics.slowClientDrops++;
+      this.ws.terminate();
+      return;
+    }
+    // Encoded here once: counting the bytes of a string, then ws encoding it, would read it twice.
+    const data = typeof json === 'string' ? Buffer.from(json) : json;
+    this.metrics.bytesOut += data.length;
+    sendCoalesced(this.ws, data);
+  }
+
+  error(code: ErrorCode, message: string, patchId?: string): void {
+    this.send(encodeError(code, message, patchId));
+  }
+
+  get name(): string {
+    return `${this.clientId ?? '(no clientId yet)'} from ${this.remote}`;
+  }
+}

@@ -1,0 +1,60 @@
+import type { Registry } from 'prom-client';
+import { GraphStore } from '../store/graph-store.js';
+import type { KuzuDriver } from '../store/kuzu/driver.js';
+import { nativeDriver, wasmDriver } from '../store/kuzu/worker-driver.js';
+import { Authority } from './authority.js';
+import { createPromRegistry, ServerMetrics } from './metrics.js';
+import type { Logger, SyncServerOptions } from './options.js';
+import { ServerLog } from './server-log.js';
+
+export interface ServerState {
+  store: GraphStore;
+  log: ServerLog;
+  metrics: ServerMetrics;
+  authority: Authority;
+  /** Only with a metricsPath. */
+  registry: Registry | undefined;
+}
+
+function serverDriver(choice: SyncServerOptions['driver']): KuzuDriver {
+  if (choice === undefined || choice === 'wasm') return wasmDriver({ thread: 'kuzu-sync-server' });
+  if (choice === 'native') return nativeDriver();
+  if (typeof choice !== 'object' || choice === null || typeof choice.open !== 'function') {
+    throw new Error(`kuzu-sync: driver must be 'wasm', 'native' or a KuzuDriver, got ${JSON.stringify(choice)}`);
+  }
+  return choice;
+}
+
+/** The database and everything kept in step with it. A failure on the way closes the database again. */
+export async function openServerState(
+  options: SyncServerOptions,
+  logger: Logger,
+  connectedClients: () => number,
+): Promise<ServerState> {
+  const driver = serverDriver(options.driver);
+  const storeOptions = { driver, ...(options.bufferSize ? { bufferSize: options.bufferSize } : {}) };
+  const store = await GraphStore.open(options.databasePath ?? ':memory:', storeOptions);
+  const log = new ServerLog(store, options.logRetention ?? 100_000);
+  const gauges = { connectedClients, version: () => log.version };
+  const metrics = new ServerMetrics(gauges);
+  try {
+    await log.load();
+    const authority = new Authority(
+      store,
+      log,
+      {
+        conflictStrategy: options.conflictStrategy ?? 'last-writer-wins',
+        ...(options.authorize ? { authorize: options.authorize } : {}),
+        ...(options.validatePatch ? { validatePatch: options.validatePatch } : {}),
+        logger,
+      },
+      metrics,
+    );
+    await authority.init();
+    const registry = options.metricsPath !== undefined ? await createPromRegistry(metrics, gauges) : undefined;
+    return { store, log, metrics, authority, registry };
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+}

@@ -1,0 +1,67 @@
+import { byteLength, decodeClientMessage, type DecodeError } from '../protocol/decode.js';
+import { encodeHeartbeat } from '../protocol/encode.js';
+import type { SyncRequestMessage } from '../protocol/types.js';
+import { unreachable } from '../protocol/unreachable.js';
+import type { Authority } from './authority.js';
+import type { Connection } from './connection.js';
+import type { Connections } from './connections.js';
+import type { ServerMetrics } from './metrics.js';
+
+export interface RouterDeps {
+  authority: Authority;
+  connections: Connections;
+  metrics: ServerMetrics;
+  maxMessageBytes: number;
+}
+
+/** Decodes each frame and hands it to whoever handles its type. Never throws on client input. */
+export function createRouter(deps: RouterDeps): (conn: Connection, data: Buffer | Buffer[], isBinary: boolean) => void {
+  const { authority, metrics, maxMessageBytes } = deps;
+  return (conn, data, isBinary) => {
+    const receivedAt = performance.now();
+    metrics.bytesIn += byteLength(data);
+    // Only a connection that has said who it is can have a patch settled as a rejection.
+    const envelopeOfOversized = conn.clientId !== undefined;
+    const decoded = decodeClientMessage(data, { maxBytes: maxMessageBytes, isBinary, envelopeOfOversized });
+    if (!decoded.ok) return refuse(deps, conn, decoded.error, receivedAt);
+    const m = decoded.message;
+    switch (m.type) {
+      case 'heartbeat':
+        return conn.send(encodeHeartbeat(m.ts));
+      case 'sync_request':
+        return syncRequest(deps, conn, m);
+      case 'patch':
+        if (conn.clientId === undefined) return conn.error('bad_message', 'send sync_request first', m.patch.id);
+        return authority.submitPatch(conn, m.patch, receivedAt);
+      default:
+        return unreachable(m);
+    }
+  };
+}
+
+function refuse({ authority, metrics }: RouterDeps, conn: Connection, error: DecodeError, receivedAt: number): void {
+  const { code, message, patchId, envelope } = error;
+  metrics.decodeError(code);
+  conn.error(code, message, patchId);
+  // A patch with bad ops but a sound envelope is processed as a rejection: its client's later
+  // patches must not wait behind it as out of order.
+  if (envelope && conn.clientId !== undefined) {
+    authority.submitInvalid(conn, envelope.clientId, envelope.seq, code, message, receivedAt);
+  }
+}
+
+/** A connection syncs as one clientId, one its principal may use, and holds it alone. */
+function syncRequest({ authority, connections }: RouterDeps, conn: Connection, m: SyncRequestMessage): void {
+  const allowed = conn.principal.clientIds;
+  if (allowed && !allowed.includes(m.clientId)) {
+    return conn.error('forbidden', `this principal may not sync as ${JSON.stringify(m.clientId)}`);
+  }
+  if (conn.clientId !== undefined && conn.clientId !== m.clientId) {
+    return conn.error('forbidden', `this connection already syncs as ${JSON.stringify(conn.clientId)}`);
+  }
+  if (conn.clientId === undefined) {
+    connections.replaceOthers(conn, m.clientId);
+    conn.clientId = m.clientId;
+  }
+  authority.submitSyncRequest(conn, m);
+}
