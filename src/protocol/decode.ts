@@ -71,7 +71,7 @@ function parse(raw: Raw, maxBytes: number, isBinary: boolean): { ok: true; value
   } catch (e) {
     return fail('bad_message', `not JSON: ${(e as Error).message.slice(0, 120)}`);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail('bad_message', 'a message must be a JSON object');
+  if (!asRecord(value)) return fail('bad_message', 'a message must be a JSON object');
   const sp = structureProblem(value);
   if (sp) return fail('bad_message', sp);
   const type = (value as Record<string, unknown>).type;
@@ -89,7 +89,9 @@ export interface DecodeOptions {
 /** Where a bad patch's id, clientId and seq are sound, the server can still settle its seq. */
 function withEnvelope(failure: Failure, p: Record<string, unknown> | undefined): Failure {
   if (typeof p?.id === 'string') failure.error.patchId = p.id.slice(0, 300);
-  if (p && PatchEnvelopeSchema.check(p) === null) failure.error.envelope = { clientId: p.clientId as string, seq: p.seq as number };
+  if (p && PatchEnvelopeSchema.check(p) === null) {
+    failure.error.envelope = { clientId: p.clientId as string, seq: p.seq as number };
+  }
   return failure;
 }
 

@@ -31,7 +31,7 @@ export function encodeMessage(message: ClientMessage | ServerMessage): string {
 }
 
 export function encodeError(code: ErrorCode, message: string, patchId?: string): string {
-  return encodeMessage(patchId === undefined ? { type: 'error', code, message } : { type: 'error', code, message, patchId });
+  return encodeMessage({ type: 'error', code, message, ...(patchId === undefined ? {} : { patchId }) });
 }
 
 export const encodeHeartbeat = (ts: number): string => encodeMessage({ type: 'heartbeat', ts });
@@ -54,12 +54,18 @@ export type SyncStateBody =
   | { patches: Array<Json<VersionedPatch>> }
   | { snapshot: { schema?: Json<GraphSchema>; nodes: Array<Json<SnapshotNode>>; edges: Array<Json<SnapshotEdge>> } };
 
-export function encodeSyncState(head: SyncStateHead, done: boolean, body: SyncStateBody, outcomes?: PatchOutcome[]): string {
+export function encodeSyncState(
+  head: SyncStateHead,
+  done: boolean,
+  body: SyncStateBody,
+  outcomes?: PatchOutcome[],
+): string {
   const o = outcomes?.length ? `,"outcomes":${JSON.stringify(outcomes)}` : '';
   const start =
     `{"type":"sync_state","serverId":${JSON.stringify(head.serverId)},"mode":${JSON.stringify(head.mode)},` +
     `"fromVersion":${head.fromVersion},"version":${head.version},"lastSeq":${head.lastSeq}${o},"done":${done}`;
   if ('patches' in body) return `${start},"patches":[${body.patches.join(',')}]}`;
   const { schema, nodes, edges } = body.snapshot;
-  return `${start},"snapshot":{${schema ? `"schema":${schema},` : ''}"nodes":[${nodes.join(',')}],"edges":[${edges.join(',')}]}}`;
+  const rows = `"nodes":[${nodes.join(',')}],"edges":[${edges.join(',')}]`;
+  return `${start},"snapshot":{${schema ? `"schema":${schema},` : ''}${rows}}}`;
 }

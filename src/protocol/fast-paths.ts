@@ -45,9 +45,22 @@ function cleanOp(op: Op): Op {
     case 'create_node':
       return { op: op.op, label: op.label, id: op.id, properties: normalizeProps(op.properties ?? {}) };
     case 'create_edge':
-      return { op: op.op, label: op.label, id: op.id, from: op.from, to: op.to, properties: normalizeProps(op.properties ?? {}) };
+      return {
+        op: op.op,
+        label: op.label,
+        id: op.id,
+        from: op.from,
+        to: op.to,
+        properties: normalizeProps(op.properties ?? {}),
+      };
     case 'set_property':
-      return { op: op.op, target: op.target, id: op.id, key: op.key, value: op.value === null ? null : normalizeValue(op.value) };
+      return {
+        op: op.op,
+        target: op.target,
+        id: op.id,
+        key: op.key,
+        value: op.value === null ? null : normalizeValue(op.value),
+      };
     case 'delete_node':
     case 'delete_edge':
       return { op: op.op, id: op.id };

@@ -30,7 +30,9 @@ export function isCypherKeyword(name: string): boolean {
 /** Why `name` is not a valid label or key, or null when it is. */
 export function identifierProblem(name: unknown, kind: 'label' | 'property key'): string | null {
   if (typeof name !== 'string') return `${kind} must be a string`;
-  if (name.startsWith('_')) return `${kind} ${JSON.stringify(name)} starts with '_', reserved for kuzu-sync's own tables`;
+  if (name.startsWith('_')) {
+    return `${kind} ${JSON.stringify(name)} starts with '_', reserved for kuzu-sync's own tables`;
+  }
   if (!IDENTIFIER_PATTERN.test(name)) {
     return `${kind} ${JSON.stringify(name.slice(0, 80))} must match ${IDENTIFIER_PATTERN}`;
   }
@@ -68,7 +70,8 @@ export function idProblem(id: unknown): string | null {
  */
 export function quoteIdentifier(name: string): string {
   if (!IDENTIFIER_PATTERN.test(name) && !/^_[A-Za-z0-9_]{1,63}$/.test(name)) {
-    throw new SyncError('invalid_identifier', `refusing to quote unvalidated identifier ${JSON.stringify(name.slice(0, 80))}`);
+    const shown = JSON.stringify(name.slice(0, 80));
+    throw new SyncError('invalid_identifier', `refusing to quote unvalidated identifier ${shown}`);
   }
   return '`' + name + '`';
 }

@@ -49,12 +49,18 @@ const clientId = recode('bad_message', entityId);
 const int = (min: number) =>
   leaf<number>((v) => (Number.isSafeInteger(v) && (v as number) >= min ? null : bad(`must be an integer >= ${min}`)));
 const version = int(0);
-const finite = leaf<number>((v) => (typeof v === 'number' && Number.isFinite(v) ? null : bad('must be a finite number')));
+const finite = leaf<number>((v) =>
+  typeof v === 'number' && Number.isFinite(v) ? null : bad('must be a finite number'),
+);
 const text = leaf<string>((v) => (typeof v === 'string' ? null : bad('must be a string')));
-const nonEmptyText = leaf<string>((v) => (typeof v === 'string' && v !== '' ? null : bad('must be a non-empty string')));
+const nonEmptyText = leaf<string>((v) =>
+  typeof v === 'string' && v !== '' ? null : bad('must be a non-empty string'),
+);
 const flag = leaf<boolean>((v) => (typeof v === 'boolean' ? null : bad('must be a boolean')));
 const isErrorCode = (v: unknown): v is ErrorCode => (ERROR_CODES as readonly unknown[]).includes(v);
-const errorCode = leaf<ErrorCode>((v) => (isErrorCode(v) ? null : bad(`unknown code ${JSON.stringify(v)?.slice(0, 60)}`)));
+const errorCode = leaf<ErrorCode>((v) =>
+  isErrorCode(v) ? null : bad(`unknown code ${JSON.stringify(v)?.slice(0, 60)}`),
+);
 
 const props = leaf<Props>((v) => propsProblem(v), normalizeProps);
 const propsOrEmpty = withDefault(props, () => ({}));
@@ -92,7 +98,13 @@ const DeleteEdge = object('delete_edge', { op: literal('delete_edge'), id: entit
 
 export const OpSchema = variants(
   'op',
-  { create_node: CreateNode, set_property: SetProperty, delete_node: DeleteNode, create_edge: CreateEdge, delete_edge: DeleteEdge },
+  {
+    create_node: CreateNode,
+    set_property: SetProperty,
+    delete_node: DeleteNode,
+    create_edge: CreateEdge,
+    delete_edge: DeleteEdge,
+  },
   (tag) => bad(`unknown op ${JSON.stringify(String(tag)).slice(0, 40)}`),
 );
 
@@ -100,7 +112,9 @@ export const OpSchema = variants(
 const envelope = {
   clientId,
   seq: int(1),
-  id: leaf<string>((v, p) => (v === `${p!.clientId as string}:${p!.seq as number}` ? null : bad("must be clientId + ':' + seq"))),
+  id: leaf<string>((v, p) =>
+    v === `${p!.clientId as string}:${p!.seq as number}` ? null : bad("must be clientId + ':' + seq"),
+  ),
 };
 export const PatchEnvelopeSchema = object('patch', envelope);
 const PatchShape = object('patch', {
@@ -112,15 +126,21 @@ export const PatchSchema = withFastPath(PatchShape, fastPatch(MAX_OPS_PER_PATCH)
 
 // ---- snapshot ------------------------------------------------------------------------------------
 
-const COLUMN_TYPES = ['STRING', 'DOUBLE', 'BOOLEAN', 'STRING[]', 'DOUBLE[]', 'BOOLEAN[]'] as const satisfies readonly ColumnType[];
-const columns = record(propertyKey, oneOf(COLUMN_TYPES, (t) => bad(`unknown column type ${JSON.stringify(t)}`)), 'properties');
+const COLUMN_TYPES = ['STRING', 'DOUBLE', 'BOOLEAN', 'STRING[]', 'DOUBLE[]', 'BOOLEAN[]'] as const;
+const columnType = oneOf(COLUMN_TYPES satisfies readonly ColumnType[], (t) =>
+  bad(`unknown column type ${JSON.stringify(t)}`),
+);
+const columns = record(propertyKey, columnType, 'properties');
 const NodeTable = object('node table', { label, properties: columns });
 const RelTable = object('rel table', {
   label,
   pairs: array(tuple(label, label, 'a rel pair is [from, to]'), { item: 'pair' }),
   properties: columns,
 });
-const GraphSchemaSchema = object('schema', { nodes: array(NodeTable, { item: 'node table' }), edges: array(RelTable, { item: 'rel table' }) });
+const GraphSchemaSchema = object('schema', {
+  nodes: array(NodeTable, { item: 'node table' }),
+  edges: array(RelTable, { item: 'rel table' }),
+});
 const SnapshotNode = object('node', { label, id: entityId, properties: props });
 const SnapshotEdge = object('edge', { label, id: entityId, from: entityId, to: entityId, properties: props });
 const SnapshotChunkSchema = object('snapshot', {
@@ -153,7 +173,11 @@ const unknownType = (tag: unknown): Issue => ({
   message: `unknown message type ${JSON.stringify(tag).slice(0, 60)}`,
 });
 
-export const ClientMessageSchema = variants('type', { sync_request: SyncRequest, patch: PatchMsg, heartbeat: Heartbeat }, unknownType);
+export const ClientMessageSchema = variants(
+  'type',
+  { sync_request: SyncRequest, patch: PatchMsg, heartbeat: Heartbeat },
+  unknownType,
+);
 
 // ---- server -> client ----------------------------------------------------------------------------
 
@@ -183,7 +207,12 @@ const patchId = text;
 const PatchResponseShape = variants(
   'status',
   {
-    accepted: object('patch_response', { type: literal('patch_response'), patchId, status: literal('accepted'), version }),
+    accepted: object('patch_response', {
+      type: literal('patch_response'),
+      patchId,
+      status: literal('accepted'),
+      version,
+    }),
     rejected: object('patch_response', {
       type: literal('patch_response'),
       patchId,
@@ -209,7 +238,13 @@ const ErrorMsg = object('error', { type: literal('error'), code: errorCode, mess
 
 export const ServerMessageSchema = variants(
   'type',
-  { sync_state: SyncState, patch_response: PatchResponseSchema, patch_broadcast: PatchBroadcast, heartbeat: Heartbeat, error: ErrorMsg },
+  {
+    sync_state: SyncState,
+    patch_response: PatchResponseSchema,
+    patch_broadcast: PatchBroadcast,
+    heartbeat: Heartbeat,
+    error: ErrorMsg,
+  },
   unknownType,
 );
 

@@ -35,6 +35,7 @@ export type ObjectOf<F extends Fields> = Simplify<
 >;
 
 const same = <T>(v: T): T => v;
+const bad = (message: string): Issue => ({ code: 'bad_message', message });
 
 /** A leaf: its own check, optionally a normaliser for `clean`. */
 export function leaf<T>(check: Schema<T>['check'], clean: (value: T) => T = same): Schema<T> {
@@ -102,7 +103,7 @@ export function array<T>(item: Schema<T>, options: ArrayOptions): Schema<T[]> {
 
 export function tuple<A, B>(a: Schema<A>, b: Schema<B>, what: string): Schema<[A, B]> {
   return leaf(
-    (v) => (Array.isArray(v) && v.length === 2 ? (a.check(v[0]) ?? b.check(v[1])) : { code: 'bad_message', message: what }),
+    (v) => (Array.isArray(v) && v.length === 2 ? (a.check(v[0]) ?? b.check(v[1])) : bad(what)),
     (v) => [a.clean(v[0]), b.clean(v[1])],
   );
 }
@@ -117,7 +118,10 @@ export interface FastPath<T> {
   clean?: (value: T) => T;
 }
 
-export function withFastPath<T>(schema: Schema<T>, fast: FastPath<T>): Schema<T> & { general: Schema<T>; fast: FastPath<T> } {
+export function withFastPath<T>(
+  schema: Schema<T>,
+  fast: FastPath<T>,
+): Schema<T> & { general: Schema<T>; fast: FastPath<T> } {
   return {
     check: (v, parent) => (fast.accepts(v) ? null : schema.check(v, parent)),
     clean: fast.clean ?? schema.clean,
@@ -127,7 +131,8 @@ export function withFastPath<T>(schema: Schema<T>, fast: FastPath<T>): Schema<T>
   };
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** A map of any keys to one kind of value. */
 export function record<T>(key: Schema<string>, value: Schema<T>, what: string): Schema<Record<string, T>> {
@@ -144,8 +149,8 @@ export function record<T>(key: Schema<string>, value: Schema<T>, what: string): 
 /**
  * An object with the given fields, checked in their order (earlier fields may be read by later
  * checks through `parent`). Unknown fields are allowed in and dropped by `clean`. An issue of a
- * field is prefixed with `name field:` (nothing for an empty name); a missing required field is checked as `undefined`, so each
- * field says itself what its absence means.
+ * field is prefixed with `name field:` (nothing for an empty name); a missing required field is
+ * checked as `undefined`, so each field says itself what its absence means.
  */
 export function object<F extends Fields>(name: string, fields: F): Schema<ObjectOf<F>> {
   const keys = Object.keys(fields);

@@ -57,7 +57,15 @@ export type {
   SyncStateMessage,
   VersionedPatch,
 } from './messages.js';
-import type { ClientMessage, GraphSchema, Op, PatchResponseMessage, ServerMessage, SnapshotEdge, SnapshotNode } from './messages.js';
+import type {
+  ClientMessage,
+  GraphSchema,
+  Op,
+  PatchResponseMessage,
+  ServerMessage,
+  SnapshotEdge,
+  SnapshotNode,
+} from './messages.js';
 
 export type OpKind = Op['op'];
 export type PatchStatus = PatchResponseMessage['status'];

@@ -21,7 +21,9 @@ export function valueProblem(v: unknown): string | null {
       return null;
     case 'object': {
       if (v === null) return 'null is only allowed as the value of set_property (it removes the property)';
-      if (!Array.isArray(v)) return 'objects are not values: use a string, number, boolean or a flat array of one of them';
+      if (!Array.isArray(v)) {
+        return 'objects are not values: use a string, number, boolean or a flat array of one of them';
+      }
       if (v.length > MAX_ARRAY_LENGTH) return `array longer than ${MAX_ARRAY_LENGTH} elements`;
       if (v.length === 0) return null;
       const kind = typeof v[0];
@@ -99,7 +101,10 @@ export function propsProblem(props: unknown): { message: string; code: 'invalid_
     if (p) return { code: 'invalid_identifier', message: p };
     // Kuzu folds case: `name` and `Name` would be one column written twice.
     const folded = key.toLowerCase();
-    if (seen.has(folded)) return { code: 'invalid_identifier', message: `property keys ${JSON.stringify(key)} differ only in case from another key` };
+    if (seen.has(folded)) {
+      const message = `property keys ${JSON.stringify(key)} differ only in case from another key`;
+      return { code: 'invalid_identifier', message };
+    }
     seen.add(folded);
     const vp = valueProblem((props as Record<string, unknown>)[key]);
     if (vp) return { code: 'invalid_value', message: `property ${key}: ${vp}` };

@@ -260,7 +260,8 @@ export class Authority {
     this.options.logger.error(`kuzu-sync: patch ${patchIdOf(item)} failed alone:`, error.message);
     const seen = new Map<string, number>();
     const c = this.classify(item, seen);
-    const failed: Verdict = { status: 'rejected', code: 'internal', reason: 'the server could not apply this patch', bump: true };
+    const reason = 'the server could not apply this patch';
+    const failed: Verdict = { status: 'rejected', code: 'internal', reason, bump: true };
     const verdict = c === 'process' ? failed : c;
     const seqs = new Map<string, number>();
     const rejections = new Map<string, Rejection>();

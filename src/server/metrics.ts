@@ -125,14 +125,8 @@ export class ServerMetrics implements AuthorityEvents {
   }
 }
 
-/**
- * A Prometheus registry of this server's metrics (prom-client, loaded only when asked for). Its own
- * Registry, never prom-client's global one: two servers in one process keep their figures apart.
- * Counters and gauges copy the plain counters at scrape time; the histogram is observed as answers go out.
- */
-export async function createPromRegistry(metrics: ServerMetrics, gauges: MetricsGauges): Promise<Registry> {
-  const prom = await import('prom-client');
-  const registry = new prom.Registry();
+/** Metric makers bound to one registry; each copies its figure from the plain counters when scraped. */
+function metricMakers(prom: typeof import('prom-client'), registry: Registry) {
   const registers = [registry];
   const counter = (name: string, help: string, value: () => number) =>
     new prom.Counter({
@@ -164,29 +158,80 @@ export async function createPromRegistry(metrics: ServerMetrics, gauges: Metrics
         this.set(value());
       },
     });
+  return { counter, byLabel, gauge, registers };
+}
+
+/**
+ * A Prometheus registry of this server's metrics (prom-client, loaded only when asked for). Its own
+ * Registry, never prom-client's global one: two servers in one process keep their figures apart.
+ * Counters and gauges copy the plain counters at scrape time; the histogram is observed as answers go out.
+ */
+export async function createPromRegistry(metrics: ServerMetrics, gauges: MetricsGauges): Promise<Registry> {
+  const prom = await import('prom-client');
+  const registry = new prom.Registry();
+  const { counter, byLabel, gauge, registers } = metricMakers(prom, registry);
 
   counter('kuzu_sync_patches_accepted_total', 'Patches committed with a new version.', () => metrics.patchesAccepted);
-  byLabel('kuzu_sync_patches_rejected_total', 'Patches answered rejected, by rejection code.', 'code', () => metrics.rejectedByCode);
-  counter('kuzu_sync_patches_ignored_total', 'Re-sent patches answered ignored (already processed).', () => metrics.patchesIgnored);
+  byLabel(
+    'kuzu_sync_patches_rejected_total',
+    'Patches answered rejected, by rejection code.',
+    'code',
+    () => metrics.rejectedByCode,
+  );
+  counter(
+    'kuzu_sync_patches_ignored_total',
+    'Re-sent patches answered ignored (already processed).',
+    () => metrics.patchesIgnored,
+  );
   metrics.promAckLatency = new prom.Histogram({
     name: 'kuzu_sync_ack_latency_seconds',
     help: 'Time from the receipt of a patch frame to its patch_response being sent.',
     buckets: SERVER_ACK_BUCKETS.map((ms) => ms / 1000),
     registers,
   });
-  counter('kuzu_sync_commit_groups_total', 'Transactions committed by the authority, each holding a group of patches.', () => metrics.commitGroups);
-  counter('kuzu_sync_broadcasts_sent_total', 'patch_broadcast frames sent to other clients (one per recipient).', () => metrics.broadcastsSent);
-  byLabel('kuzu_sync_sync_requests_total', 'sync_requests answered, by the mode of the answer (delta or snapshot).', 'mode', () => [
+  counter(
+    'kuzu_sync_commit_groups_total',
+    'Transactions committed by the authority, each holding a group of patches.',
+    () => metrics.commitGroups,
+  );
+  counter(
+    'kuzu_sync_broadcasts_sent_total',
+    'patch_broadcast frames sent to other clients (one per recipient).',
+    () => metrics.broadcastsSent,
+  );
+  const syncHelp = 'sync_requests answered, by the mode of the answer (delta or snapshot).';
+  byLabel('kuzu_sync_sync_requests_total', syncHelp, 'mode', () => [
     ['delta', metrics.syncDelta],
     ['snapshot', metrics.syncSnapshot],
   ]);
-  counter('kuzu_sync_received_bytes_total', 'Message payload bytes received (before permessage-deflate).', () => metrics.bytesIn);
-  counter('kuzu_sync_sent_bytes_total', 'Message payload bytes sent (before permessage-deflate).', () => metrics.bytesOut);
+  counter(
+    'kuzu_sync_received_bytes_total',
+    'Message payload bytes received (before permessage-deflate).',
+    () => metrics.bytesIn,
+  );
+  counter(
+    'kuzu_sync_sent_bytes_total',
+    'Message payload bytes sent (before permessage-deflate).',
+    () => metrics.bytesOut,
+  );
   gauge('kuzu_sync_connected_clients', 'Open WebSocket connections.', () => gauges.connectedClients());
   counter('kuzu_sync_connections_opened_total', 'WebSocket connections accepted.', () => metrics.connectionsOpened);
-  byLabel('kuzu_sync_decode_errors_total', 'Frames refused before processing, by error code.', 'code', () => metrics.decodeErrors);
-  counter('kuzu_sync_slow_client_drops_total', 'Connections dropped because they did not read their messages.', () => metrics.slowClientDrops);
-  gauge('kuzu_sync_version', 'The server version: the number of accepted patches in its database.', () => gauges.version());
+  byLabel(
+    'kuzu_sync_decode_errors_total',
+    'Frames refused before processing, by error code.',
+    'code',
+    () => metrics.decodeErrors,
+  );
+  counter(
+    'kuzu_sync_slow_client_drops_total',
+    'Connections dropped because they did not read their messages.',
+    () => metrics.slowClientDrops,
+  );
+  gauge(
+    'kuzu_sync_version',
+    'The server version: the number of accepted patches in its database.',
+    () => gauges.version(),
+  );
   return registry;
 }
 
@@ -194,17 +239,21 @@ export async function createPromRegistry(metrics: ServerMetrics, gauges: Metrics
 export function metricsPathProblem(metricsPath: string, path: string): string | undefined {
   // Requests are matched on their path alone: '?' or '#' could never match, '//' reads as a host.
   if (!/^\/(?!\/)[^?#]*$/.test(metricsPath) || metricsPath === path) {
-    return `must be a path starting with one / (no ? or #) and differ from the WebSocket path (${path}), got ${JSON.stringify(metricsPath)}`;
+    const got = JSON.stringify(metricsPath);
+    return `must be a path starting with one / (no ? or #) and differ from the WebSocket path (${path}), got ${got}`;
   }
   return undefined;
 }
 
+type HttpHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
+
 /** Answers GET and HEAD on `path` with the registry's text; false for any other path (the caller answers it). */
-export function metricsHandler(path: string, registry: Registry): (req: IncomingMessage, res: ServerResponse) => boolean {
+export function metricsHandler(path: string, registry: Registry): HttpHandler {
   return (req, res) => {
     if (requestPath(req) !== path) return false;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('kuzu-sync: metrics are read with GET\n');
+      const headers = { allow: 'GET, HEAD', 'content-type': 'text/plain' };
+      res.writeHead(405, headers).end('kuzu-sync: metrics are read with GET\n');
       return true;
     }
     registry.metrics().then(

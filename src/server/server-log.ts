@@ -177,7 +177,8 @@ export class ServerLog {
         {
           kind: 'query',
           cypher:
-            'MATCH (l:_Log) WHERE l.version > $v RETURN l.version AS version, l.patch AS patch ORDER BY version LIMIT $n',
+            'MATCH (l:_Log) WHERE l.version > $v ' +
+            'RETURN l.version AS version, l.patch AS patch ORDER BY version LIMIT $n',
           params: { v: fromVersion, n: limit },
         },
       ],
