@@ -1,7 +1,7 @@
 import type { ServerChange } from '../../machines/store.machine.js';
 import { opEntities } from '../patch/touched.js';
 import { PendingPatches, type Entry } from './pending.js';
-import { encodeMessage } from '../protocol/decode.js';
+import { encodeMessage } from '../protocol/encode.js';
 import { SyncError } from '../protocol/errors.js';
 import type { ErrorCode, Op, Patch, PatchOutcome, Snapshot, SnapshotChunk, SyncStateMessage, VersionedPatch } from '../protocol/types.js';
 import { GraphStore, type Applied, type WriteTx } from '../store/graph-store.js';

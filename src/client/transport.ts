@@ -1,5 +1,6 @@
 import type WebSocket from 'ws';
 import { sendCoalesced } from '../net/coalesce.js';
+import { encodeMessage } from '../protocol/encode.js';
 import type { ClientMessage } from '../protocol/types.js';
 import type { Metrics } from './metrics.js';
 
@@ -23,7 +24,7 @@ export class Transport {
   send(message: ClientMessage): void {
     const ws = this.ws;
     if (!ws || ws.readyState !== ws.OPEN) return;
-    const json = JSON.stringify(message);
+    const json = encodeMessage(message);
     this.metrics.bytesOut += Buffer.byteLength(json);
     sendCoalesced(ws, json);
   }

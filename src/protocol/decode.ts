@@ -1,9 +1,6 @@
 import { ClientMessageSchema, PatchEnvelopeSchema, ServerMessageSchema } from './messages.js';
 import type { ClientMessage, ErrorCode, ServerMessage } from './types.js';
 
-/** Kept here too for callers that import it from decode.js (it lives in encode.ts). */
-export { encodeMessage } from './encode.js';
-
 export const DEFAULT_MAX_MESSAGE_BYTES = 1 << 20;
 const MAX_DEPTH = 32;
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);

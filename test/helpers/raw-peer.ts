@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import type { ClientMessage, Op, Patch, ServerMessage } from '../../src/protocol/types.js';
+import type { ClientMessage, ErrorCode, Op, Patch, PatchResponseMessage, ServerMessage } from '../../src/protocol/types.js';
 
 /**
  * A protocol peer on a raw socket: sends exactly what a test says (including garbage) and collects
@@ -71,7 +71,10 @@ export class RawPeer {
   }
 
   response(patchId: string, timeoutMs?: number) {
-    return this.next((m) => m.type === 'patch_response' && m.patchId === patchId, timeoutMs) as Promise<Extract<ServerMessage, { type: 'patch_response' }>>;
+    return this.next((m) => m.type === 'patch_response' && m.patchId === patchId, timeoutMs) as Promise<
+      // Tests read any status's fields without narrowing first.
+      PatchResponseMessage & { version?: number; code?: ErrorCode; reason?: string }
+    >;
   }
 
   close(): Promise<void> {
