@@ -5,13 +5,16 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { assign, type AnyMachineSnapshot, type EventObject } from 'xstate';
+import { join } from 'node:path';
+import { assign, matchesState, type AnyMachineSnapshot, type EventObject } from 'xstate';
 import { patchMachine } from '../../machines/patch.machine.js';
 import type { RejectedEvent } from '../../src/client/options.js';
 import type { Patch } from '../../src/protocol/types.js';
-import { coverageReport, generatePaths, type ModelPath, type ModelStep } from '../../src/testing/paths.js';
+import { isWrite, type RunMatcher } from '../../src/testing/fault-driver.js';
+import { coverageReport, generatePaths, inState, type ModelPath, type ModelStep } from '../../src/testing/paths.js';
 import { runPath, type PathDriver } from '../../src/testing/run-path.js';
 import { ScriptedServer } from '../../src/testing/scripted-server.js';
+import { tempDir } from '../helpers/temp.js';
 import { BASE_SERVER, baseSnapshot, clientHarness, closeHarness, comeOnline, localValue, type ClientHarness } from './harness.js';
 
 const SEQ = 1;
@@ -62,14 +65,54 @@ if (!process.env.KUZU_SYNC_MODEL_IMPORT) {
 }
 
 interface H extends ClientHarness {
+  /** The patch under test as it was written (id model:1, seq 1). */
   patch: Patch;
+  /** Every id it has had, oldest first: a server reset renumbers it. */
+  ids: string[];
+  /** How often the peer had received the patch under test before the current step's event. */
+  transmittedBefore: number;
+  /** How many messages the peer had received when the rollback was made to fail. */
+  faultAt: number;
   /** Another client deleted x: the patch under test no longer applies here. */
   xDeleted: boolean;
   conflicts: RejectedEvent[];
 }
 
-/** The patch under test as the client knows it now (a server reset renumbers it). */
-const ownPatch = (h: H) => h.runtime.replica.entries.find((e) => e.patch.ops.length === h.patch.ops.length)?.patch ?? h.patch;
+const ACTOR = `patch:model:${SEQ}`;
+/**
+ * The id the patch under test has now. Its actor keeps the systemId of its first id and follows a
+ * renumbering (PATCH.RENUMBERED carries the new id into its context); once the actor is done, the
+ * last id it had.
+ */
+const ownId = (h: H): string => {
+  const id = (h.runtime.actor.system.get(ACTOR)?.getSnapshot() as { context?: { patchId?: string } } | undefined)?.context?.patchId;
+  if (id !== undefined && id !== h.ids.at(-1)) h.ids.push(id);
+  return h.ids.at(-1)!;
+};
+const seqOf = (id: string) => Number(id.slice(id.lastIndexOf(':') + 1));
+/** The patch under test as the client knows it now: found by its id, and it must still be the same write. */
+const ownPatch = (h: H): Patch => {
+  const id = ownId(h);
+  const e = h.runtime.replica.entries.find((x) => x.patch.id === id);
+  if (!e) return { ...h.patch, id, seq: seqOf(id) };
+  assert.equal(e.patch.ops, h.patch.ops, `${id} in the replica is the write under test`);
+  return e.patch;
+};
+/** How often the peer received the patch under test (under any id it had). */
+const transmissions = (h: H) => h.server.patches().filter((x) => x.clientId === 'model' && h.ids.includes(x.id)).length;
+/** How often its actor entered `sent`: once per transmission, neither more nor fewer. */
+const sentEntries = (h: H) => h.recorder.history(ACTOR).filter((v) => matchesState({ unanswered: 'sent' }, v)).length;
+/** The rollback's transaction, in a database file: it takes the patch's row out of _Pending. */
+const deletesPending =
+  (seq: number): RunMatcher =>
+  (r) =>
+    isWrite(r) && r.steps.some((s) => s.kind === 'query' && /DELETE/.test(s.cypher) && /_Pending/.test(s.cypher) && ((s.params?.seqs as number[] | undefined) ?? []).includes(seq));
+/** What the peer sends a client that asks for a snapshot: its graph as it is (x gone if deleted), the patch rejected. */
+const repairSnapshot = (h: H, p: Patch) => {
+  const snap = baseSnapshot();
+  if (h.xDeleted) snap.snapshot = { ...snap.snapshot!, nodes: [] };
+  return { ...snap, serverId: serverId(h), version: version(h), lastSeq: p.seq, outcomes: [{ seq: p.seq, status: 'rejected' as const, code: 'forbidden' as const, reason: 'scripted' }] };
+};
 const serverId = (h: H) => h.runtime.replica.serverId ?? BASE_SERVER;
 const version = (h: H) => h.client.getServerVersion();
 const wait = (h: H, pred: () => boolean, what: string) => h.recorder.until(pred, 10_000, () => what);
@@ -101,9 +144,14 @@ async function exec(h: H, step: ModelStep, i: number, path: ModelPath): Promise<
   const e = step.event as EventObject & Record<string, unknown>;
   const next = path.steps[i + 1]?.event.type ?? '';
   const p = ownPatch(h);
+  h.transmittedBefore = transmissions(h);
   if (next.startsWith('xstate.error')) {
-    // Fault injection: the database refuses the rollback that this event will start.
-    h.runtime.replica.rollback = () => Promise.reject(new Error('injected: the database refused the rollback'));
+    // Fault injection: the database refuses the rollback's transaction that this event will start.
+    h.db.failNext(deletesPending(p.seq), 'injected: the database refused the rollback');
+    h.faultAt = h.server.received.length;
+    // The client must then resync from a snapshot: the peer answers one with its graph.
+    const before = h.answer;
+    h.answer = (m) => (m.snapshot ? [repairSnapshot(h, p)] : before(m));
   }
   switch (e.type) {
     case 'PATCH.QUEUED':
@@ -166,6 +214,8 @@ async function exec(h: H, step: ModelStep, i: number, path: ModelPath): Promise<
       h.answer = () => [ScriptedServer.syncState({ serverId: serverId(h), fromVersion: v, version: v + 1, lastSeq: 0, patches: [{ patch: deleteX(v + 1), version: v + 1 }] })];
       await bringOnline(h);
       await wait(h, () => heardOfIt(h), 'the user heard of it (conflict, local)');
+      // Cut only once that copy arrived: the peer's record of what it received is then complete.
+      await h.server.until(() => transmissions(h) > h.transmittedBefore, 10_000, 'the reconnected client sent it');
       return goOffline(h);
     }
     case 'PATCH.RENUMBERED': {
@@ -181,65 +231,112 @@ async function exec(h: H, step: ModelStep, i: number, path: ModelPath): Promise<
 }
 
 /** What each state of a patch means in the real client. */
-async function check(h: H, step: ModelStep): Promise<void> {
-  const value = JSON.stringify(step.state);
+async function check(h: H, step: ModelStep, i: number, path: ModelPath): Promise<void> {
   const p = ownPatch(h);
-  const sentToPeer = () => h.server.patches().some((x) => x.clientId === 'model' && x.ops.length === p.ops.length);
-  if (value.includes('optimistic') || value.includes('queued') || value.includes('sent')) {
+  // Whatever the state: it went on the wire only when its actor went to `sent` (one transmission per
+  // entry). A patch transmitted while its actor says queued fails here.
+  assert.ok(transmissions(h) <= sentEntries(h), `on the wire ${transmissions(h)} times, sent ${sentEntries(h)} times`);
+  const unanswered = inState(step, 'unanswered');
+  if (unanswered) {
     if (h.xDeleted) {
       // The state stays what it was (a self-transition): wait for what the event does, the notice.
       await wait(h, () => heardOfIt(h), 'the user heard of it (conflict, local)');
       assert.is(await localValue(h), null, 'it no longer applies: its effect left the local graph with x');
       assert.not.ok(h.rejected.length, 'no verdict yet: only the server rejects');
     } else assert.is(await localValue(h), 'mine', 'the optimistic write is in the local graph');
-    assert.ok(h.client.getPendingPatchCount() >= 1 || value.includes('optimistic'), 'it counts as pending');
+    assert.ok(h.client.getPendingPatchCount() >= 1 || inState(step, { unanswered: 'optimistic' }), 'it counts as pending');
   }
-  // Queued: in the outbox, unanswered. (Once a reconnect completes it is sent in the same tick.)
-  if (value.includes('queued') && !h.client.isReady()) assert.not.ok(h.server.ws && sentToPeer(), 'offline: not on the wire');
+  // Queued: in the outbox, unanswered. Offline, the peer has it only from the times it was sent before
+  // (once a reconnect completes it is sent in the same tick, so only offline is it sure to be queued):
+  // every copy the peer ever received is accounted for by an earlier entry into sent. A send can be
+  // lost with the socket (sent, then cut before the frame arrived), so fewer copies may have arrived.
+  if (inState(step, { unanswered: 'queued' }) && !h.client.isReady()) {
+    assert.ok(transmissions(h) <= sentEntries(h), `queued offline: on the wire ${transmissions(h)} times, only ${sentEntries(h)} sends account for`);
+  }
   if (step.event.type === 'PATCH.RENUMBERED') {
     assert.equal(h.runtime.replica.entries.map((e) => e.patch.id), ['model:6'], 'renumbered after the new server\'s lastSeq');
-    const actor = h.runtime.actor.system.get(`patch:model:${SEQ}`);
-    assert.is((actor?.getSnapshot() as { context: { patchId: string } } | undefined)?.context.patchId, 'model:6');
+    assert.equal(h.ids, ['model:1', 'model:6'], 'its actor follows the renumbering');
+    assert.equal(h.runtime.replica.entries[0]!.patch.ops, h.patch.ops, 'the same write, under its new id');
   }
-  if (value.includes('sent')) await h.server.until(sentToPeer, 10_000, 'sent means the peer gets it');
-  if (value === '"accepted"' || value === '"ignored"') {
+  if (inState(step, { unanswered: 'sent' })) {
+    // Sent again by this step (it was queued): the peer gets a new copy. Sent first (the write was
+    // made online, in setup) or still sent (a self-transition): the peer has it.
+    const resent = step.event.type === 'PATCH.SENT' && inState(path.steps[i - 1]!, { unanswered: 'queued' });
+    const atLeast = resent ? h.transmittedBefore + 1 : 1;
+    await h.server.until(() => transmissions(h) >= atLeast, 10_000, 'sent means the peer gets it');
+    assert.is(h.server.patches().filter((x) => x.clientId === 'model').at(-1)?.id, p.id, 'it went out under the id it has now');
+  }
+  if (inState(step, 'accepted') || inState(step, 'ignored')) {
     await wait(h, () => h.client.getPendingPatchCount() === 0, 'no longer pending');
     assert.is(await localValue(h), 'mine', h.xDeleted ? 'accepted after x was re-created: its effect is back' : 'an accepted patch stays');
   }
-  if (value === '"rolledBack"') {
+  if (inState(step, 'rolledBack')) {
     await wait(h, () => h.client.getPendingPatchCount() === 0, 'no longer pending');
     // Rolled back means gone: undone here, or never redone over the server's delete of x.
     assert.is(await localValue(h), h.xDeleted ? null : 'base', 'the effect is gone from the local graph');
     // And its place is released (after x was deleted, only this shows that the rollback ran).
     assert.equal(h.runtime.replica.entries.map((e) => e.patch.id), [], 'nothing of it is left in the replica');
-    assert.ok(h.rejected.some((r) => r.patchId.startsWith('model:')), 'the rejection was reported');
+    assert.ok(h.rejected.some((r) => h.ids.includes(r.patchId)), 'the rejection was reported');
   }
-  if (value === '"rollbackFailed"') assert.ok(h.rejected.length > 0, 'reported, and the client resyncs');
+  if (inState(step, 'rollbackFailed')) {
+    assert.is(h.db.runs.filter((r) => r.outcome === 'injected').length, 1, 'the database refused the rollback');
+    assert.ok(h.rejected.some((r) => h.ids.includes(r.patchId)), 'the rejection was reported');
+    // The graph is out of step with the server: the client asks for a whole snapshot, and takes it.
+    const resync = () => h.server.received.slice(h.faultAt).some((m) => m.type === 'sync_request' && m.snapshot === true);
+    await h.server.until(resync, 10_000, 'a sync_request with snapshot: true after the failed rollback');
+    await wait(h, () => h.client.isReady() && h.runtime.replica.entries.length === 0, 'resynced: the snapshot settled it');
+    assert.is(await localValue(h), h.xDeleted ? null : 'base', 'after the snapshot, its effect is gone from the local graph');
+  }
 }
 
 export const driver: PathDriver<H> = {
   async setup(path) {
     const offline = path.steps[1]?.event.type === 'PATCH.QUEUED';
-    const h = (await clientHarness()) as H;
+    // A failed rollback needs a rollback that reaches the database: in a database file even one of a
+    // patch that no longer applied does (it takes its row out of _Pending); in memory that one is
+    // bookkeeping only.
+    const failsRollback = path.steps.some((s) => s.event.type.startsWith('xstate.error'));
+    const h = (await clientHarness(failsRollback ? { databasePath: join(tempDir('kuzu-sync-model-'), 'db') } : {})) as H;
     h.xDeleted = false;
+    h.ids = [`model:${SEQ}`];
+    h.faultAt = 0;
+    h.transmittedBefore = 0;
     h.conflicts = [];
     h.client.on('conflict', (c) => h.conflicts.push(c));
     await h.client.whenSynced({ timeout: 10_000 });
     if (offline) await goOffline(h);
     await h.client.setProperty('node', 'x', 'v', 'mine');
     h.patch = h.runtime.replica.entries[0]!.patch;
+    assert.is(h.patch.id, `model:${SEQ}`);
     return h;
   },
   exec,
-  actor: (h) => `patch:model:${SEQ}`,
+  actor: () => ACTOR,
   recorder: (h) => h.recorder,
   check,
   teardown: closeHarness,
 };
 
+/**
+ * A rejection settled by reconciliation (SETTLED) leaves the local graph in the reconciliation's own
+ * transaction; the rollback that follows finds nothing left to undo and does no database work
+ * (src/client/replica.ts, rollback), so no database fault can make it fail: the real client reaches
+ * rolledBack there. The model's paths to rollbackFailed after SETTLED run to rolledBack, and say so.
+ */
+const rollbackCannotFail = (p: ModelPath) => p.steps.at(-1)?.state === 'rollbackFailed' && p.steps.at(-2)?.event.type === 'SETTLED';
+function runnable(p: ModelPath): ModelPath {
+  if (!rollbackCannotFail(p)) return p;
+  const last = p.steps.at(-1)!;
+  const done: ModelStep = { ...last, event: { type: last.event.type.replace('xstate.error', 'xstate.done') }, state: 'rolledBack' };
+  return { ...p, name: `${p.name} (the real rollback has no database work to fail: rolledBack)`, steps: [...p.steps.slice(0, -1), done] };
+}
+
 // Imported by the generator's own test: then only the paths and the driver are wanted.
 if (!process.env.KUZU_SYNC_MODEL_IMPORT) {
-  for (const path of coverage.paths) test(`patch: ${path.name}`, () => runPath(path, driver));
+  for (const path of coverage.paths) {
+    const real = runnable(path);
+    test(`patch: ${real.name}`, () => runPath(real, driver));
+  }
   test('every transition of the patch statechart is on some path', () => {
     assert.is(coverage.covered.size, coverage.transitions.length);
   });
