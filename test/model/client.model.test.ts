@@ -46,7 +46,9 @@ function events(s: AnyMachineSnapshot): EventObject[] {
   return out;
 }
 
-const coverage = generatePaths(clientMachine, { events, input: { autoConnect: false, connection: { reconnectInterval: 20, maxReconnectInterval: 20, heartbeatInterval: 60_000, connectTimeout: 30_000, handshakeTimeout: 30_000, flushTimeout: 5_000 } }, simplePaths: 10 });
+const connection = { reconnectInterval: 20, maxReconnectInterval: 20, heartbeatInterval: 60_000, connectTimeout: 30_000, handshakeTimeout: 30_000, flushTimeout: 5_000 };
+// Both ways to start: offline until connect(), and connecting at once (the default).
+const coverage = generatePaths(clientMachine, { events, inputs: [false, true].map((autoConnect) => ({ autoConnect, connection })), simplePaths: 10 });
 for (const line of coverageReport(coverage)) console.log(`# ${line}`);
 
 interface H extends ClientHarness {
@@ -139,8 +141,15 @@ async function check(h: H, step: ModelStep): Promise<void> {
 }
 
 const driver: PathDriver<H> = {
-  async setup() {
-    const h = (await clientHarness({ autoConnect: false, hold: true })) as H;
+  async setup(path) {
+    const { autoConnect } = path.input as { autoConnect: boolean };
+    const h = (await clientHarness({ autoConnect, hold: true })) as H;
+    // The connection statechart reports its status synchronously: connecting at once, or not at all.
+    const status = h.client.getStatus();
+    if (status !== (autoConnect ? 'connecting' : 'disconnected')) {
+      await closeHarness(h);
+      assert.unreachable(`autoConnect: ${autoConnect}, yet the client is ${status} right after it started`);
+    }
     h.writes = 0;
     h.errors = [];
     h.client.on('error', (e) => h.errors.push(e));
