@@ -59,6 +59,8 @@ interface Fault {
  *   (`{ ok: false }`); nothing of it runs.
  * - `drop(match)`: runs matching are answered as done without running: a database that loses writes.
  *
+ * - `failClose(message)`: the next close fails (the database is closed all the same).
+ *
  * Every run is logged in `runs` with its outcome.
  */
 export class FaultDriver implements KuzuDriver {
@@ -68,6 +70,7 @@ export class FaultDriver implements KuzuDriver {
   private holding: RunMatcher | undefined;
   private faults: Fault[] = [];
   private waiters: Array<() => void> = [];
+  private closeFailure: string | undefined;
 
   constructor(private readonly inner: KuzuDriver = wasmDriver()) {
     this.name = `faults(${inner.name})`;
@@ -77,8 +80,19 @@ export class FaultDriver implements KuzuDriver {
     const conn = await this.inner.open(path, options);
     return {
       run: (steps, runOptions = {}) => this.run(conn, { steps, options: runOptions }),
-      close: () => conn.close(),
+      close: async () => {
+        // The database really closes (nothing leaks); only the caller hears of a failure.
+        await conn.close();
+        const failure = this.closeFailure;
+        this.closeFailure = undefined;
+        if (failure !== undefined) throw new Error(failure);
+      },
     };
+  }
+
+  /** The next close reports `message` as its failure (after closing for real). */
+  failClose(message = 'injected: the database would not close'): void {
+    this.closeFailure = message;
   }
 
   /** From now on, runs matching `match` wait in `held` until released or failed. */

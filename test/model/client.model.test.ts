@@ -117,7 +117,7 @@ async function exec(h: H, step: ModelStep, i: number, path: ModelPath): Promise<
         const p = h.runtime.replica.entries[0]!.patch;
         await h.server.until(() => h.server.patches().some((x) => x.id === p.id), 10_000, 'the patch on the wire');
       }
-      if (next.startsWith('xstate.error')) h.runtime.replica.store.close = () => Promise.reject(new Error('injected: the database would not close'));
+      if (next.startsWith('xstate.error')) h.db.failClose();
       h.closing = h.client.close().catch((e) => void (h.closeError = e));
       return;
     }
