@@ -1,11 +1,12 @@
 import type { ServerChange } from '../../machines/store.machine.js';
 import { opEntities } from '../patch/touched.js';
-import { PendingPatches, type Entry } from './pending.js';
 import { encodeMessage } from '../protocol/encode.js';
 import { SyncError } from '../protocol/errors.js';
-import type { ErrorCode, Op, Patch, PatchOutcome, Snapshot, SnapshotChunk, SyncStateMessage, VersionedPatch } from '../protocol/types.js';
+import type { ErrorCode, Op, Patch, PatchOutcome, SyncStateMessage, VersionedPatch } from '../protocol/types.js';
 import { GraphStore, type Applied, type WriteTx } from '../store/graph-store.js';
 import { isInMemoryPath } from '../store/kuzu/sync-database.js';
+import { PendingPatches, type Entry } from './pending.js';
+import { processedEntries, readSyncState } from './sync-state.js';
 
 /** A pending patch whose effect had to leave the local graph: it no longer applies. */
 export interface Unapplied {
@@ -65,10 +66,17 @@ export class Replica {
   ) {}
 
   /** Opens the replica state kept in `store` (pending patches, version, seq counter). */
-  static async open(store: GraphStore, clientId: string | undefined, newId: () => string, maxMessageBytes: number): Promise<Replica> {
+  static async open(
+    store: GraphStore,
+    clientId: string | undefined,
+    newId: () => string,
+    maxMessageBytes: number,
+  ): Promise<Replica> {
     const durable = !isInMemoryPath(store.path);
     const pending = await PendingPatches.open(store, durable);
-    const meta: Record<string, string | undefined> = durable ? await store.getMeta(['clientId', 'serverId', 'version', 'nextSeq', 'ackedSeq']) : {};
+    const meta: Record<string, string | undefined> = durable
+      ? await store.getMeta(['clientId', 'serverId', 'version', 'nextSeq', 'ackedSeq'])
+      : {};
     const count = pending.entries.length;
     if (clientId !== undefined && meta.clientId !== undefined && meta.clientId !== clientId && count) {
       throw new SyncError(
@@ -105,12 +113,24 @@ export class Replica {
     await this.store.write((tx) => {
       const applied: Array<[Entry, Applied]> = [];
       for (const ops of opsList) {
-        const patch: Patch = { id: `${this.clientId}:${seq}`, clientId: this.clientId, seq, baseVersion: this.version, ops };
+        const patch: Patch = {
+          id: `${this.clientId}:${seq}`,
+          clientId: this.clientId,
+          seq,
+          baseVersion: this.version,
+          ops,
+        };
         // The server cannot take a larger frame: refused here, the write loses nothing and holds
         // nothing back (the server would reject it, and one beyond its hard limit cuts the socket).
         const size = Buffer.byteLength(encodeMessage({ type: 'patch', patch }));
         if (size > this.maxMessageBytes) {
-          results.push({ ok: false, error: new SyncError('message_too_large', `the patch would be ${size} bytes; the server takes at most ${this.maxMessageBytes} (maxMessageBytes)`) });
+          results.push({
+            ok: false,
+            error: new SyncError(
+              'message_too_large',
+              `the patch would be ${size} bytes; the server takes at most ${this.maxMessageBytes} (maxMessageBytes)`,
+            ),
+          });
           continue;
         }
         const a = tx.apply(ops, { capture: true });
@@ -170,7 +190,9 @@ export class Replica {
    * the pending stack need no database work, and others' patches that touch nothing a pending patch
    * touches are applied directly. Anything else goes through undo / apply in server order / redo.
    */
-  private async integrate(ready: Array<{ version: number; patch: Patch; own?: Entry }>): Promise<{ unapplied: Unapplied[]; rebased: boolean }> {
+  private async integrate(
+    ready: Array<{ version: number; patch: Patch; own?: Entry }>,
+  ): Promise<{ unapplied: Unapplied[]; rebased: boolean }> {
     const confirmed = ready.flatMap((r) => (r.own ? [r.own] : []));
     const answered = ready.flatMap((r) => {
       const e = r.own ? undefined : this.entry(r.patch.id);
@@ -183,16 +205,23 @@ export class Replica {
     // A patch that did not apply here may apply after others' changes: only a rebase tries it again.
     // Acknowledgements of our own patches change nothing here, so they alone never call for one.
     const unappliedLeft = ready.some((r) => !r.own) && this.entries.some((e) => !e.applied && !answered.includes(e));
-    const fast = !unappliedLeft && confirmed.every((e, i) => bottom[i] === e) && ready.every((r) => r.own || this.commutes(r.patch.ops));
+    const fast =
+      !unappliedLeft &&
+      confirmed.every((e, i) => bottom[i] === e) &&
+      ready.every((r) => r.own || this.commutes(r.patch.ops));
     const apply = (tx: WriteTx, patches: Patch[]) => {
       for (const p of patches) {
         const a = tx.apply(p.ops);
-        if (!a.ok) throw new SyncError('internal', `server patch ${p.id} does not apply here (${a.error.message}): resync`);
+        if (!a.ok)
+          throw new SyncError('internal', `server patch ${p.id} does not apply here (${a.error.message}): resync`);
       }
     };
     if (fast) {
       await this.store.write((tx) => {
-        apply(tx, ready.filter((r) => !r.own).map((r) => r.patch));
+        apply(
+          tx,
+          ready.filter((r) => !r.own).map((r) => r.patch),
+        );
         tx.afterWrites(() => this.pending.persist([], drop, meta));
       });
       this.version = version;
@@ -200,7 +229,15 @@ export class Replica {
       this.pending.drop(drop);
       return { unapplied: [], rebased: false };
     }
-    return { unapplied: await this.rebase(drop, meta, { replacesAll: false }, (tx) => apply(tx, ready.map((r) => r.patch))), rebased: true };
+    return {
+      unapplied: await this.rebase(drop, meta, { replacesAll: false }, (tx) =>
+        apply(
+          tx,
+          ready.map((r) => r.patch),
+        ),
+      ),
+      rebased: true,
+    };
   }
 
   // ---- rejection -----------------------------------------------------------------------
@@ -215,7 +252,9 @@ export class Replica {
     if (!e) return [];
     if (!e.applied) {
       // Its effect left the graph already; the server's answer only releases its place.
-      await this.store.write((tx) => tx.afterWrites(() => this.pending.persist([], [e], { ackedSeq: Math.max(this.ackedSeq, e.patch.seq) })));
+      await this.store.write((tx) =>
+        tx.afterWrites(() => this.pending.persist([], [e], { ackedSeq: Math.max(this.ackedSeq, e.patch.seq) })),
+      );
       this.pending.drop([e]);
       return [];
     }
@@ -232,40 +271,18 @@ export class Replica {
    * never saw them.
    */
   async reconcile(chunks: SyncStateMessage[]): Promise<ReconcileResult> {
-    if (chunks.length === 0 || !chunks[chunks.length - 1]!.done) throw new SyncError('bad_message', 'incomplete sync_state');
-    const head = chunks[0]!;
-    const last = chunks[chunks.length - 1]!;
-    for (const c of chunks) {
-      if (c.serverId !== head.serverId || c.mode !== head.mode) throw new SyncError('bad_message', 'sync_state chunks disagree');
-    }
-    const { lastSeq, version, serverId, mode } = last;
-    const outcomes = new Map<number, PatchOutcome>();
-    for (const c of chunks) for (const o of c.outcomes ?? []) outcomes.set(o.seq, o);
-    const delta = mode === 'delta' ? chunks.flatMap((c) => c.patches ?? []) : [];
+    const answer = readSyncState(chunks);
+    const { lastSeq, version, serverId, mode, delta, snapshot } = answer;
     const continuity = this.serverId === serverId;
     const result: ReconcileResult = { settled: [], unapplied: [], renumbered: [], applied: delta, mode };
-
-    const drop: Entry[] = [];
-    const renumber: Entry[] = [];
-    if (continuity) {
-      const inDelta = new Map(delta.filter((d) => d.patch.clientId === this.clientId).map((d) => [d.patch.seq, d.version]));
-      for (const e of this.entries) {
-        if (e.patch.seq > lastSeq) continue;
-        drop.push(e);
-        const o = outcomes.get(e.patch.seq);
-        const v = inDelta.get(e.patch.seq);
-        const outcome: PatchOutcome = o ?? (v !== undefined ? { seq: e.patch.seq, status: 'accepted', version: v } : { seq: e.patch.seq, status: 'accepted' });
-        result.settled.push({ patchId: e.patch.id, outcome });
-      }
-    } else {
-      // That server never saw these: they all get new seqs, and are tried again on its state.
-      renumber.push(...this.entries);
-    }
-    const nextSeq = Math.max(continuity ? this.nextSeq : 1, lastSeq + 1) + (continuity ? 0 : renumber.length);
+    const processed = continuity ? processedEntries(this.entries, answer, this.clientId) : [];
+    result.settled = processed.map(({ entry, outcome }) => ({ patchId: entry.patch.id, outcome }));
+    const drop = processed.map((p) => p.entry);
+    // A server with no history of ours never saw these: they all get new seqs, tried again on its state.
+    const renumber = continuity ? [] : [...this.entries];
+    const nextSeq = Math.max(continuity ? this.nextSeq : 1, lastSeq + 1) + renumber.length;
     const meta = { serverId, version, ackedSeq: lastSeq, nextSeq };
 
-    let snapshot: Snapshot | undefined;
-    if (mode === 'snapshot') snapshot = assembleSnapshot(chunks);
     const unapplied = await this.rebase(
       drop,
       meta,
@@ -276,7 +293,8 @@ export class Replica {
           for (const d of delta) {
             if (d.version <= this.version && continuity) continue;
             const a = tx.apply(d.patch.ops);
-            if (!a.ok) throw new SyncError('internal', `delta patch ${d.patch.id} does not apply here (${a.error.message})`);
+            if (!a.ok)
+              throw new SyncError('internal', `delta patch ${d.patch.id} does not apply here (${a.error.message})`);
           }
         }
       },
@@ -320,7 +338,8 @@ export class Replica {
     await this.store.write((tx) => {
       for (let i = how.replacesAll ? -1 : applied.length - 1; i >= 0; i--) {
         const a = tx.apply(applied[i]!.inverse);
-        if (!a.ok) throw new SyncError('internal', `undo of ${applied[i]!.patch.id} failed (${a.error.message}): resync`);
+        if (!a.ok)
+          throw new SyncError('internal', `undo of ${applied[i]!.patch.id} failed (${a.error.message}): resync`);
       }
       between(tx);
       for (const e of redo) redone.push([e, tx.apply(e.patch.ops, { capture: true })]);
@@ -342,7 +361,8 @@ export class Replica {
         renumber!.out.push({ from: e.patch.id, to: patch });
         this.pending.add(next);
       } else this.pending.replace(e, next);
-      if (!a.ok && e.applied) unapplied.push({ patchId: patch.id, code: a.error.code, reason: `no longer applies: ${a.error.message}` });
+      if (!a.ok && e.applied)
+        unapplied.push({ patchId: patch.id, code: a.error.code, reason: `no longer applies: ${a.error.message}` });
     }
     if (meta.version !== undefined) this.version = Number(meta.version);
     if (meta.ackedSeq !== undefined) this.ackedSeq = Number(meta.ackedSeq);
@@ -355,15 +375,9 @@ export class Replica {
     if (this.pending.touchesNothing) return true;
     for (const op of ops) {
       for (const k of opEntities(op)) if (!this.pending.untouched(k)) return false;
-      if (op.op === 'delete_node') for (const e of this.store.model.incidentEdges(op.id)) if (!this.pending.untouched(`e:${e}`)) return false;
+      if (op.op === 'delete_node')
+        for (const e of this.store.model.incidentEdges(op.id)) if (!this.pending.untouched(`e:${e}`)) return false;
     }
     return true;
   }
-}
-
-export function assembleSnapshot(chunks: SyncStateMessage[]): Snapshot {
-  const parts = chunks.map((c) => c.snapshot).filter((s): s is SnapshotChunk => s !== undefined);
-  const schema = parts.find((p) => p.schema)?.schema;
-  if (!schema) throw new SyncError('bad_message', 'snapshot without a schema');
-  return { schema, nodes: parts.flatMap((p) => p.nodes), edges: parts.flatMap((p) => p.edges) };
 }
