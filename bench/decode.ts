@@ -32,7 +32,9 @@ const rounds = Number(arg('--rounds') ?? 9);
 /** The protocol folder at `rev`, written out where tsx can load it. */
 async function decoderAt(rev: string): Promise<Decoder> {
   const dir = mkdtempSync(join(tmpdir(), 'decode-baseline-'));
-  const files = execFileSync('git', ['ls-tree', '--name-only', rev, 'src/protocol/'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  const files = execFileSync('git', ['ls-tree', '--name-only', rev, 'src/protocol/'], { encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean);
   for (const f of files) writeFileSync(join(dir, f.split('/').pop()!), execFileSync('git', ['show', `${rev}:${f}`]));
   return (await import(pathToFileURL(join(dir, 'decode.ts')).href)) as Decoder;
 }
@@ -54,12 +56,22 @@ function kinds(): Kind[] {
   const corpus = Array.from({ length: n }, () => gen.next()).filter((c) => !c.binary);
   const responses = Array.from({ length: n }, (_, i) =>
     i % 10 === 9
-      ? { type: 'patch_response', patchId: `c:${i}`, status: 'rejected', code: 'conflict', reason: 'node:x.k was changed at version 3 by A' }
+      ? {
+          type: 'patch_response',
+          patchId: `c:${i}`,
+          status: 'rejected',
+          code: 'conflict',
+          reason: 'node:x.k was changed at version 3 by A',
+        }
       : { type: 'patch_response', patchId: `c:${i}`, status: 'accepted', version: i + 1 },
   );
   return [
     { name: 'fuzz corpus (client side)', side: 'client', frames: corpus.map((c) => buf(c.frame)) },
-    { name: 'patch', side: 'client', frames: Array.from({ length: n }, (_, i) => buf({ type: 'patch', patch: hotPatch(i) })) },
+    {
+      name: 'patch',
+      side: 'client',
+      frames: Array.from({ length: n }, (_, i) => buf({ type: 'patch', patch: hotPatch(i) })),
+    },
     { name: 'patch_response', side: 'server', frames: responses.map(buf) },
     {
       name: 'patch_broadcast',

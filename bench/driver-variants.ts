@@ -73,7 +73,9 @@ function workerVariant(name: string, driver: KuzuDriver): Variant {
       c = await driver.open(':memory:', { bufferSize: 64 << 20 });
       await c.run([{ kind: 'query', cypher: DDL, ddl: true }]);
       return async (i) => {
-        const r = await c.run([{ kind: 'query', cypher: INSERT, params: { id: `w${i}`, name: 'x' } }], { transaction: false });
+        const r = await c.run([{ kind: 'query', cypher: INSERT, params: { id: `w${i}`, name: 'x' } }], {
+          transaction: false,
+        });
         if (!r.ok) throw new Error(r.message);
       };
     },
@@ -107,5 +109,6 @@ export async function measureDriverVariants(n = N, rounds = ROUNDS) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  for (const r of await measureDriverVariants()) console.log(`${r.name.padEnd(30)} ${r.msPerCall.toFixed(3)} ms/statement  x${r.ratio.toFixed(2)}`);
+  for (const r of await measureDriverVariants())
+    console.log(`${r.name.padEnd(30)} ${r.msPerCall.toFixed(3)} ms/statement  x${r.ratio.toFixed(2)}`);
 }

@@ -39,7 +39,11 @@ const moreServers = new SyncServerHost();
 // The clients' Kuzu worker stops 5 s after its last database closes and costs seconds to start
 // again: one idle database held for the whole run keeps it between scenarios (never timed anyway).
 // The three wasm start-ups of a run (server process, client worker, raw baselines) overlap.
-const [keepWorker] = await Promise.all([wasmDriver().open(':memory:', { bufferSize: 16 << 20 }), servers.warm(), RawKuzu.init()]);
+const [keepWorker] = await Promise.all([
+  wasmDriver().open(':memory:', { bufferSize: 16 << 20 }),
+  servers.warm(),
+  RawKuzu.init(),
+]);
 const results: Result[] = [];
 try {
   for (const s of scenarios) {
@@ -72,6 +76,8 @@ const file = new URL(`${name}.json`, dir);
 writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
 writeFileSync(new URL(`${name}.run.json`, dir), JSON.stringify(run, null, 2) + '\n');
 console.log(formatTable(results));
-console.log(`\n${results.filter((r) => r.met).length}/${results.length} goals met in ${run.seconds} s; wrote ${file.pathname}`);
+console.log(
+  `\n${results.filter((r) => r.met).length}/${results.length} goals met in ${run.seconds} s; wrote ${file.pathname}`,
+);
 // Worker threads and sockets of closed clients linger briefly; the results are written.
 process.exit(0);

@@ -16,7 +16,8 @@ if (!serverUrl) {
   // The embedded server also shows a server-side rule: nobody may be called Mallory.
   server = await createSyncServer({
     port: 0,
-    validatePatch: (patch) => (patch.ops.some((o) => o.op === 'create_node' && o.properties.name === 'Mallory') ? 'no Mallory here' : true),
+    validatePatch: (patch) =>
+      patch.ops.some((o) => o.op === 'create_node' && o.properties.name === 'Mallory') ? 'no Mallory here' : true,
   });
   serverUrl = server.url;
   console.log(`No SYNC_SERVER_URL set: started an embedded sync server at ${serverUrl}`);
@@ -49,7 +50,9 @@ const alice = await createSyncClient({
   heartbeatInterval: 30000,
   ...(inspect ? { inspect } : {}),
 });
-alice.on('rejected', (r) => console.log(`  the server rejected ${r.patchId}: ${r.code} (${r.reason}); rolled back locally`));
+alice.on('rejected', (r) =>
+  console.log(`  the server rejected ${r.patchId}: ${r.code} (${r.reason}); rolled back locally`),
+);
 
 const nodeId = await alice.createNode('Person', { name: 'Alice', age: 30, city: 'New York', run });
 console.log(`  created Person ${nodeId}`);
@@ -68,14 +71,20 @@ console.log(`  Pending patches: ${alice.getPendingPatchCount()}`);
 console.log(`  Server version:  ${alice.getServerVersion()}`);
 
 step('A write the graph refuses: age is a number, so a string is a type error (nothing is applied or sent)');
-await alice.setProperty('node', nodeId, 'age', 'thirty').catch((e: Error & { code?: string }) => console.log(`  ${e.code}: ${e.message}`));
+await alice
+  .setProperty('node', nodeId, 'age', 'thirty')
+  .catch((e: Error & { code?: string }) => console.log(`  ${e.code}: ${e.message}`));
 
 if (server) {
   step('A write the server refuses: it is applied locally at once, then rolled back');
   const mallory = await alice.createNode('Person', { name: 'Mallory', run });
-  console.log(`  locally: ${(await alice.query('MATCH (p:Person {id: $id}) RETURN count(*) AS n', { id: mallory }))[0]!.n} Mallory`);
+  console.log(
+    `  locally: ${(await alice.query('MATCH (p:Person {id: $id}) RETURN count(*) AS n', { id: mallory }))[0]!.n} Mallory`,
+  );
   await alice.whenSynced({ timeout: 30_000 });
-  console.log(`  after the verdict: ${(await alice.query('MATCH (p:Person {id: $id}) RETURN count(*) AS n', { id: mallory }))[0]!.n} Mallory`);
+  console.log(
+    `  after the verdict: ${(await alice.query('MATCH (p:Person {id: $id}) RETURN count(*) AS n', { id: mallory }))[0]!.n} Mallory`,
+  );
 } else {
   step('(Skipped: the server-side rejection needs the embedded server, which refuses anyone named Mallory)');
 }
@@ -87,7 +96,8 @@ const rows = await bob.query(
   'MATCH (p:Person) WHERE p.run = $run RETURN p.name AS name, p.occupation AS occupation, p.skills AS skills, p.city AS city',
   { run },
 );
-for (const r of rows) console.log(`  ${r.name}, ${r.occupation} in ${r.city}, skills: ${((r.skills as string[] | null) ?? []).join(', ')}`);
+for (const r of rows)
+  console.log(`  ${r.name}, ${r.occupation} in ${r.city}, skills: ${((r.skills as string[] | null) ?? []).join(', ')}`);
 
 step('B adds an edge; A sees it arrive');
 const seen = new Promise<void>((resolve) => alice.on('patch', () => resolve()));
@@ -96,7 +106,10 @@ await bob.createEdge('KNOWS', bobId, nodeId, { since: 2024 });
 await seen;
 await bob.whenSynced({ timeout: 30_000 });
 await alice.whenSynced({ timeout: 30_000 });
-const knows = await alice.query('MATCH (a:Person)-[k:KNOWS]->(b:Person) WHERE a.run = $run RETURN a.name AS a, b.name AS b, k.since AS since', { run });
+const knows = await alice.query(
+  'MATCH (a:Person)-[k:KNOWS]->(b:Person) WHERE a.run = $run RETURN a.name AS a, b.name AS b, k.since AS since',
+  { run },
+);
 for (const k of knows) console.log(`  on A: ${k.a} KNOWS ${k.b} since ${k.since}`);
 console.log(`  Server version:  ${alice.getServerVersion()} on A, ${bob.getServerVersion()} on B`);
 

@@ -17,7 +17,15 @@ export interface ConnectionInput {
   flushTimeout: number;
 }
 
-export type ConnectionStatus = 'disconnected' | 'connecting' | 'handshaking' | 'reconciling' | 'ready' | 'offline' | 'unauthorized' | 'closed';
+export type ConnectionStatus =
+  | 'disconnected'
+  | 'connecting'
+  | 'handshaking'
+  | 'reconciling'
+  | 'ready'
+  | 'offline'
+  | 'unauthorized'
+  | 'closed';
 
 export type SocketEvent =
   | { type: 'SOCKET.OPEN' }
@@ -32,14 +40,16 @@ export type SocketEvent =
  * The server refuses this client itself, not one of its patches: the principal may not sync as this
  * clientId. Retrying would only be refused again, as after a 401.
  */
-export const isRefusal = (m: ServerMessage): boolean => m.type === 'error' && m.patchId === undefined && (m.code === 'forbidden' || m.code === 'unauthorized');
+export const isRefusal = (m: ServerMessage): boolean =>
+  m.type === 'error' && m.patchId === undefined && (m.code === 'forbidden' || m.code === 'unauthorized');
 
 /**
  * The messages the connection statechart acts on: heartbeats, sync_state chunks and refusals. The
  * socket delivers them one event each; the rest it gathers per tick into one SOCKET.DATA, so that a
  * burst of thousands of acknowledgements or broadcasts costs a few events, not thousands.
  */
-export const isControlMessage = (m: ServerMessage): boolean => m.type === 'heartbeat' || m.type === 'sync_state' || isRefusal(m);
+export const isControlMessage = (m: ServerMessage): boolean =>
+  m.type === 'heartbeat' || m.type === 'sync_state' || isRefusal(m);
 
 export type ConnectionEvent =
   | SocketEvent
@@ -99,9 +109,18 @@ export const connectionMachine = setup({
     notifyReady: sendParent({ type: 'CONNECTION.READY' } satisfies ConnectionParentEvent),
     notifyLost: sendParent({ type: 'CONNECTION.LOST' } satisfies ConnectionParentEvent),
     /** Tells the client, which tells the user (the `status` event). */
-    reportStatus: sendParent((_, params: { status: ConnectionStatus }) => ({ type: 'CONNECTION.STATUS', status: params.status }) satisfies ConnectionParentEvent),
-    forwardData: sendParent((_, params: { messages: ServerMessage[] }) => ({ type: 'CONNECTION.DATA', messages: params.messages }) satisfies ConnectionParentEvent),
-    forwardChunk: sendTo('reconciliation', (_, params: { message: SyncStateMessage }) => ({ type: 'CONNECTION.CHUNK' as const, message: params.message })),
+    reportStatus: sendParent(
+      (_, params: { status: ConnectionStatus }) =>
+        ({ type: 'CONNECTION.STATUS', status: params.status }) satisfies ConnectionParentEvent,
+    ),
+    forwardData: sendParent(
+      (_, params: { messages: ServerMessage[] }) =>
+        ({ type: 'CONNECTION.DATA', messages: params.messages }) satisfies ConnectionParentEvent,
+    ),
+    forwardChunk: sendTo('reconciliation', (_, params: { message: SyncStateMessage }) => ({
+      type: 'CONNECTION.CHUNK' as const,
+      message: params.message,
+    })),
     countAttempt: assign({ attempt: ({ context }) => context.attempt + 1 }),
     resetAttempts: assign({ attempt: 0 }),
     countMissedHeartbeat: assign({ missedHeartbeats: ({ context }) => context.missedHeartbeats + 1 }),
@@ -115,7 +134,8 @@ export const connectionMachine = setup({
   },
   delays: {
     /** Supplied by the client with its random source; see backoffDelay. */
-    backoff: ({ context }) => backoffDelay(context.attempt, context.reconnectInterval, context.maxReconnectInterval, Math.random),
+    backoff: ({ context }) =>
+      backoffDelay(context.attempt, context.reconnectInterval, context.maxReconnectInterval, Math.random),
     heartbeat: ({ context }) => context.heartbeatInterval,
     connectTimeout: ({ context }) => context.connectTimeout,
     handshakeTimeout: ({ context }) => context.handshakeTimeout,
@@ -177,7 +197,13 @@ export const connectionMachine = setup({
             onError: '#connection.backoff',
           },
           on: {
-            'SOCKET.MESSAGE': { guard: 'isSyncState', actions: { type: 'forwardChunk', params: ({ event }) => ({ message: event.message as SyncStateMessage }) } },
+            'SOCKET.MESSAGE': {
+              guard: 'isSyncState',
+              actions: {
+                type: 'forwardChunk',
+                params: ({ event }) => ({ message: event.message as SyncStateMessage }),
+              },
+            },
           },
         },
         ready: {
@@ -193,7 +219,11 @@ export const connectionMachine = setup({
                 heartbeat: [
                   { guard: 'twoHeartbeatsMissed', target: '#connection.backoff' },
                   // Up for a whole heartbeat period: a connection that stayed up resets the backoff.
-                  { target: 'idle', reenter: true, actions: ['resetAttempts', 'sendHeartbeat', 'countMissedHeartbeat'] },
+                  {
+                    target: 'idle',
+                    reenter: true,
+                    actions: ['resetAttempts', 'sendHeartbeat', 'countMissedHeartbeat'],
+                  },
                 ],
               },
             },
@@ -211,7 +241,13 @@ export const connectionMachine = setup({
             onError: '#connection.backoff',
           },
           on: {
-            'SOCKET.MESSAGE': { guard: 'isSyncState', actions: { type: 'forwardChunk', params: ({ event }) => ({ message: event.message as SyncStateMessage }) } },
+            'SOCKET.MESSAGE': {
+              guard: 'isSyncState',
+              actions: {
+                type: 'forwardChunk',
+                params: ({ event }) => ({ message: event.message as SyncStateMessage }),
+              },
+            },
           },
         },
         /** Waiting (a while, not forever) for the answers to what is on the wire, then closing. */

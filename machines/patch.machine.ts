@@ -40,7 +40,13 @@ export interface PatchContext {
 }
 
 /** What the parent hears when a patch actor is done. */
-export type PatchDoneEvent = { type: 'PATCH.DONE'; patchId: string; seq: number; verdict: PatchVerdict; rollbackFailed?: boolean };
+export type PatchDoneEvent = {
+  type: 'PATCH.DONE';
+  patchId: string;
+  seq: number;
+  verdict: PatchVerdict;
+  rollbackFailed?: boolean;
+};
 
 /**
  * The life of one local patch, from the optimistic write to its verdict. One actor per pending
@@ -90,21 +96,36 @@ export const patchMachine = setup({
           case 'SERVER.IGNORED':
             return { status: 'rejected', code: event.rejected!.code, reason: event.rejected!.reason };
           case 'SETTLED':
-            return { status: 'rejected', code: event.code ?? 'internal', reason: event.reason ?? 'rejected while this client was away' };
+            return {
+              status: 'rejected',
+              code: event.code ?? 'internal',
+              reason: event.reason ?? 'rejected while this client was away',
+            };
           default:
             return { status: 'rejected', code: 'internal', reason: 'unexpected event' };
         }
       },
     }),
-    renumber: assign(({ event }) => (event.type === 'PATCH.RENUMBERED' ? { patchId: event.patchId, seq: event.seq } : {})),
-    reportDone: sendParent(({ context }): PatchDoneEvent => ({ type: 'PATCH.DONE', patchId: context.patchId, seq: context.seq, verdict: context.verdict! })),
-    reportRollbackFailed: sendParent(({ context }): PatchDoneEvent => ({
-      type: 'PATCH.DONE',
-      patchId: context.patchId,
-      seq: context.seq,
-      verdict: context.verdict!,
-      rollbackFailed: true,
-    })),
+    renumber: assign(({ event }) =>
+      event.type === 'PATCH.RENUMBERED' ? { patchId: event.patchId, seq: event.seq } : {},
+    ),
+    reportDone: sendParent(
+      ({ context }): PatchDoneEvent => ({
+        type: 'PATCH.DONE',
+        patchId: context.patchId,
+        seq: context.seq,
+        verdict: context.verdict!,
+      }),
+    ),
+    reportRollbackFailed: sendParent(
+      ({ context }): PatchDoneEvent => ({
+        type: 'PATCH.DONE',
+        patchId: context.patchId,
+        seq: context.seq,
+        verdict: context.verdict!,
+        rollbackFailed: true,
+      }),
+    ),
   },
 }).createMachine({
   id: 'patch',

@@ -40,7 +40,10 @@ export const storeMachine = setup({
     }),
   },
   actions: {
-    enqueue: assign({ queue: ({ context, event }) => (context.queue.length === 0 ? event.requests : [...context.queue, ...event.requests]) }),
+    enqueue: assign({
+      queue: ({ context, event }) =>
+        context.queue.length === 0 ? event.requests : [...context.queue, ...event.requests],
+    }),
     takeBatch: assign({ batch: ({ context }) => context.queue, queue: [] }),
     clearBatch: assign({ batch: [] }),
     /** Supplied by the client: an unexpected failure of a whole batch (its requests were already answered). */

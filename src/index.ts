@@ -1,12 +1,27 @@
 export * from './protocol/index.js';
 export { createSyncClient } from './sync-client.js';
-export type { BatchWriter, SyncClient, SyncClientEvents, SyncClientOptions, SyncMetrics, RejectedEvent, Logger } from './sync-client.js';
+export type {
+  BatchWriter,
+  SyncClient,
+  SyncClientEvents,
+  SyncClientOptions,
+  SyncMetrics,
+  RejectedEvent,
+  Logger,
+} from './sync-client.js';
 export { createSyncServer, type SyncServer } from './server/sync-server.js';
 export type { SyncServerOptions, Principal, PatchContext } from './server/options.js';
 export type { SyncServerMetrics } from './server/metrics.js';
 export type { HistogramSnapshot } from './histogram.js';
 export type { Conflict, ConflictStrategy } from './server/conflicts.js';
-export { GraphStore, WriteTx, QueryError, DEFAULT_BUFFER_SIZE, type Applied, type GraphStoreOptions } from './store/graph-store.js';
+export {
+  GraphStore,
+  WriteTx,
+  QueryError,
+  DEFAULT_BUFFER_SIZE,
+  type Applied,
+  type GraphStoreOptions,
+} from './store/graph-store.js';
 export type { KuzuDriver, KuzuConnection } from './store/kuzu/driver.js';
 export type { Step, RunResult, RunOptions } from './store/kuzu/steps.js';
 export { nativeDriver, wasmDriver } from './store/kuzu/worker-driver.js';

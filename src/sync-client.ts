@@ -9,9 +9,22 @@ import type { Op, Patch, Props, Value } from './protocol/types.js';
 import { GraphStore } from './store/graph-store.js';
 import { isInMemoryPath } from './store/kuzu/sync-database.js';
 
-export type { BatchWriter, SyncClient, SyncClientEvents, SyncClientOptions, SyncMetrics, RejectedEvent, Logger } from './client/options.js';
+export type {
+  BatchWriter,
+  SyncClient,
+  SyncClientEvents,
+  SyncClientOptions,
+  SyncMetrics,
+  RejectedEvent,
+  Logger,
+} from './client/options.js';
 
-const quietLogger: Logger = { debug() {}, info() {}, warn: (...a) => console.warn(...a), error: (...a) => console.error(...a) };
+const quietLogger: Logger = {
+  debug() {},
+  info() {},
+  warn: (...a) => console.warn(...a),
+  error: (...a) => console.error(...a),
+};
 
 /** Collects the ops of one batch; every method validates at once and throws a typed error. */
 class Batch implements BatchWriter {
@@ -27,7 +40,13 @@ class Batch implements BatchWriter {
   setProperty(target: 'node' | 'edge', id: string, key: string, value: Value | null): void {
     this.push({ op: 'set_property', target, id, key, value });
   }
-  createEdge(label: string, fromId: string, toId: string, properties: Props = {}, options: { id?: string } = {}): string {
+  createEdge(
+    label: string,
+    fromId: string,
+    toId: string,
+    properties: Props = {},
+    options: { id?: string } = {},
+  ): string {
     const id = options.id ?? randomUUID();
     this.push({ op: 'create_edge', label, id, from: fromId, to: toId, properties });
     return id;
@@ -53,11 +72,17 @@ export async function createSyncClient(options: SyncClientOptions): Promise<Sync
  * The client and the runtime behind it, for tests that drive both (kuzu-sync/testing): `clock` replaces
  * the statecharts' timers, so delays move when the test says so.
  */
-export async function openClient(options: SyncClientOptions, clock?: Clock): Promise<{ client: SyncClient; runtime: ClientRuntime }> {
+export async function openClient(
+  options: SyncClientOptions,
+  clock?: Clock,
+): Promise<{ client: SyncClient; runtime: ClientRuntime }> {
   if (typeof options?.serverUrl !== 'string' || !/^wss?:\/\//.test(options.serverUrl)) {
     throw new SyncError('invalid_value', 'serverUrl must be a ws:// or wss:// URL');
   }
-  if (options.maxMessageBytes !== undefined && !(Number.isSafeInteger(options.maxMessageBytes) && options.maxMessageBytes > 0)) {
+  if (
+    options.maxMessageBytes !== undefined &&
+    !(Number.isSafeInteger(options.maxMessageBytes) && options.maxMessageBytes > 0)
+  ) {
     throw new SyncError('invalid_value', 'maxMessageBytes must be a positive integer');
   }
   const logger = options.logger ?? quietLogger;
@@ -69,7 +94,12 @@ export async function openClient(options: SyncClientOptions, clock?: Clock): Pro
   });
   let runtime: ClientRuntime;
   try {
-    const replica = await Replica.open(store, options.clientId, randomUUID, options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
+    const replica = await Replica.open(
+      store,
+      options.clientId,
+      randomUUID,
+      options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+    );
     runtime = new ClientRuntime(replica, options, logger, clock);
   } catch (e) {
     await store.close();

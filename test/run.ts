@@ -58,7 +58,8 @@ function runFile(file: string): Promise<Outcome> {
     }, timeoutSeconds * 1000);
     child.on('close', (code) => {
       clearTimeout(timer);
-      const num = (label: string) => [...output.matchAll(new RegExp(`^\\s*${label}:\\s+(\\d+)`, 'gm'))].reduce((n, m) => n + Number(m[1]), 0);
+      const num = (label: string) =>
+        [...output.matchAll(new RegExp(`^\\s*${label}:\\s+(\\d+)`, 'gm'))].reduce((n, m) => n + Number(m[1]), 0);
       const total = num('Total');
       const passed = num('Passed');
       const skipped = num('Skipped');
@@ -77,7 +78,9 @@ async function worker(): Promise<void> {
     const o = await runFile(file);
     outcomes.push(o);
     const name = relative(process.cwd(), o.file);
-    console.log(`${o.failed ? 'FAIL' : 'ok  '} ${name}  ${o.passed} passed, ${o.failed} failed  (${o.seconds.toFixed(1)}s)`);
+    console.log(
+      `${o.failed ? 'FAIL' : 'ok  '} ${name}  ${o.passed} passed, ${o.failed} failed  (${o.seconds.toFixed(1)}s)`,
+    );
     if (o.failed || process.env.TEST_VERBOSE) console.log(o.output.replace(/^/gm, '    '));
     else {
       // Suites report their own figures (cases run, faults injected, peak RSS) on lines starting with '#'.

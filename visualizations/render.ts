@@ -11,7 +11,7 @@ export const MACHINES: Array<{ machine: AnyStateMachine; about: string }> = [
   {
     machine: clientMachine,
     about:
-      'The root of the actor system. It starts the store and the connection, creates one patch actor per local write, and routes the server\'s messages; on close it waits for the connection to flush, then closes the database.',
+      "The root of the actor system. It starts the store and the connection, creates one patch actor per local write, and routes the server's messages; on close it waits for the connection to flush, then closes the database.",
   },
   {
     machine: connectionMachine,

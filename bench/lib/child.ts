@@ -9,7 +9,8 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
 /** Is the module at `url` the process's entry point (a child), rather than imported by the parent? */
-export const isEntry = (url: string): boolean => process.argv[1] !== undefined && url === pathToFileURL(process.argv[1]).href;
+export const isEntry = (url: string): boolean =>
+  process.argv[1] !== undefined && url === pathToFileURL(process.argv[1]).href;
 
 type Answer = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string };
 type Ready = { ready: true; info: unknown } | { ready: false; error: string };
@@ -91,7 +92,9 @@ export type Handlers = Record<string, (arg: unknown) => unknown>;
  * The child's side: run `setup(args)`, report ready with what it returns, then answer requests.
  * `stop` runs `handlers.stop` (if any) and exits.
  */
-export async function serveParent<T>(setup: (args: unknown[]) => Promise<{ info: T; handlers: Handlers }>): Promise<void> {
+export async function serveParent<T>(
+  setup: (args: unknown[]) => Promise<{ info: T; handlers: Handlers }>,
+): Promise<void> {
   const send = (m: unknown) => process.send!(m);
   let handlers: Handlers;
   try {
@@ -100,7 +103,7 @@ export async function serveParent<T>(setup: (args: unknown[]) => Promise<{ info:
     handlers = s.handlers;
     send({ ready: true, info: s.info });
   } catch (e) {
-    send({ ready: false, error: e instanceof Error ? e.stack ?? e.message : String(e) });
+    send({ ready: false, error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
     process.exit(1);
   }
   // The parent going away must not leave an orphan holding a port and a few hundred MB.

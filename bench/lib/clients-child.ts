@@ -29,10 +29,13 @@ async function raw(nodes: number) {
 export type ClientsChild = Child<ProcessInfo>;
 
 /** `count` synced clients in a new process. */
-export const startClients = (url: string, count: number) => Child.start<ProcessInfo>('./clients-child.ts', ['clients', url, count]);
+export const startClients = (url: string, count: number) =>
+  Child.start<ProcessInfo>('./clients-child.ts', ['clients', url, count]);
 /** A new process with one raw kuzu-wasm database holding `nodes` Items. */
 export const startRaw = (nodes: number) => Child.start<ProcessInfo>('./clients-child.ts', ['raw', nodes]);
 
 if (isEntry(import.meta.url)) {
-  await serveParent(async (args) => (args[0] === 'raw' ? raw(args[1] as number) : clients(args[1] as string, args[2] as number)));
+  await serveParent(async (args) =>
+    args[0] === 'raw' ? raw(args[1] as number) : clients(args[1] as string, args[2] as number),
+  );
 }

@@ -21,7 +21,11 @@ export async function timed(server: CpuSource | undefined, fn: () => Promise<voi
   const ms = performance.now() - t0;
   const c = process.cpuUsage(c0);
   const after = await server?.cpuMs();
-  return { ms, hereCpuMs: (c.user + c.system) / 1000, ...(before !== undefined && after !== undefined ? { serverCpuMs: after - before } : {}) };
+  return {
+    ms,
+    hereCpuMs: (c.user + c.system) / 1000,
+    ...(before !== undefined && after !== undefined ? { serverCpuMs: after - before } : {}),
+  };
 }
 
 /** Medians of the CPU figures, named for results/latest.json. */

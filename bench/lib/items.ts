@@ -17,9 +17,14 @@ export const ITEM_DDL = 'CREATE NODE TABLE Item(id STRING, k DOUBLE, name STRING
 /** `k` is fractional on purpose: an integral JS number would bind as INT64, the product stores DOUBLE. */
 export const item = (i: number, prefix = 'n'): Item => ({ id: `${prefix}-${i}`, k: i + 0.5, name: `item ${i}` });
 
-export const items = (count: number, offset = 0, prefix = 'n'): Item[] => Array.from({ length: count }, (_, i) => item(offset + i, prefix));
+export const items = (count: number, offset = 0, prefix = 'n'): Item[] =>
+  Array.from({ length: count }, (_, i) => item(offset + i, prefix));
 
 export const itemProps = (it: Item) => ({ k: it.k, name: it.name });
 
 /** CSV for COPY/LOAD, written by the product's own encoder. */
-export const itemsCsv = (rows: readonly Item[]): string => encodeCsv(rows.map((r) => [r.id, r.k, r.name]), 'copy');
+export const itemsCsv = (rows: readonly Item[]): string =>
+  encodeCsv(
+    rows.map((r) => [r.id, r.k, r.name]),
+    'copy',
+  );

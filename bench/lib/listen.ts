@@ -17,4 +17,3 @@ export async function listen(onConnection: (ws: WebSocket, req: IncomingMessage)
     },
   };
 }
-

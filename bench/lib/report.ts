@@ -76,9 +76,19 @@ export function formatTable(results: Result[]): string {
     r.met ? 'yes' : 'no',
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  const detail = (r: Result) => (r.detail ? `; ${Object.entries(r.detail).map(([k, v]) => `${k} ${v}`).join(', ')}` : '');
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const detail = (r: Result) =>
+    r.detail
+      ? `; ${Object.entries(r.detail)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}`
+      : '';
   const about = (r: Result) => `baseline = ${r.baselineIs}${r.note ? `; ${r.note}` : ''}`;
-  const legend = results.map((r, i) => `  ${r.scenario}: ${i > 0 && about(results[i - 1]!) === about(r) ? 'as above' : about(r)}${detail(r)}`);
-  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line), '', 'baselines:', ...legend].join('\n');
+  const legend = results.map(
+    (r, i) => `  ${r.scenario}: ${i > 0 && about(results[i - 1]!) === about(r) ? 'as above' : about(r)}${detail(r)}`,
+  );
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line), '', 'baselines:', ...legend].join(
+    '\n',
+  );
 }

@@ -27,7 +27,10 @@ const cpuMs = (): number => {
   return (c.user + c.system) / 1000;
 };
 
-async function setup(kind: ServerKind, options: Partial<SyncServerOptions>): Promise<{ info: ServerInfo; handlers: Handlers }> {
+async function setup(
+  kind: ServerKind,
+  options: Partial<SyncServerOptions>,
+): Promise<{ info: ServerInfo; handlers: Handlers }> {
   switch (kind) {
     case 'kuzu-sync': {
       let server = await createSyncServer({ ...options, port: 0 });
@@ -50,7 +53,10 @@ async function setup(kind: ServerKind, options: Partial<SyncServerOptions>): Pro
       // The reference server, as y-websocket documents it: every socket through setupWSConnection.
       const { setupWSConnection } = await import('@y/websocket-server/utils');
       const s = await listen((ws, req) => setupWSConnection(ws, req), '');
-      return { info: { url: s.url }, handlers: { cpu: cpuMs, stats: (): ServerStats => ({ rssMb: settledRssMb() }), stop: s.close } };
+      return {
+        info: { url: s.url },
+        handlers: { cpu: cpuMs, stats: (): ServerStats => ({ rssMb: settledRssMb() }), stop: s.close },
+      };
     }
     case 'raw': {
       // A bare ws endpoint that COPYs each batch of rows it receives into its own kuzu-wasm database

@@ -16,7 +16,10 @@ export async function openYPeers(serverUrl: string, room: string, count: number)
     const doc = new Y.Doc();
     // disableBc: Node 20 has a global BroadcastChannel, and peers in one process would otherwise
     // sync with each other directly and bypass the server.
-    const provider = new WebsocketProvider(serverUrl, room, doc, { WebSocketPolyfill: WebSocket as never, disableBc: true });
+    const provider = new WebsocketProvider(serverUrl, room, doc, {
+      WebSocketPolyfill: WebSocket as never,
+      disableBc: true,
+    });
     return { doc, provider };
   });
   await until(() => peers.every((p) => p.provider.synced), 'Yjs peers to sync', 120_000);

@@ -60,7 +60,8 @@ export const burst: Scenario = {
               }
             });
             const { rows: far } = await serverStats(rawServer);
-            if (local.count() !== size.patches * (r + 1) || far !== size.patches * (r + 1)) throw new Error('burst floor: rows missing');
+            if (local.count() !== size.patches * (r + 1) || far !== size.patches * (r + 1))
+              throw new Error('burst floor: rows missing');
             return t;
           },
         },

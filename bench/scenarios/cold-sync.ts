@@ -14,7 +14,10 @@ import { pick, type Scenario } from '../lib/scenario.js';
 import { since } from '../lib/stats.js';
 import { countItems, LONG, openClient, writeBatches } from '../lib/sync.js';
 
-const SIZES = { full: { nodes: 100_000, seedBatch: 1000, rounds: 3 }, quick: { nodes: 5000, seedBatch: 1000, rounds: 1 } };
+const SIZES = {
+  full: { nodes: 100_000, seedBatch: 1000, rounds: 3 },
+  quick: { nodes: 5000, seedBatch: 1000, rounds: 1 },
+};
 
 export const coldSync: Scenario = {
   name: 'cold-sync',
@@ -60,7 +63,8 @@ export const coldSync: Scenario = {
         unit: 'ms',
         ours: wall(rounds.ours),
         baseline: wall(rounds.raw),
-        baselineIs: 'the same rows COPYed from a CSV file into a fresh in-memory kuzu-wasm database (fastest raw load measured: COPY < LOAD FROM < UNWIND)',
+        baselineIs:
+          'the same rows COPYed from a CSV file into a fresh in-memory kuzu-wasm database (fastest raw load measured: COPY < LOAD FROM < UNWIND)',
         maxRatio: 2,
         note: `graph made by ${size.nodes / size.seedBatch} patches of ${size.seedBatch} nodes; server in its own process`,
         detail: { ...cpuDetail('ours', rounds.ours), ...cpuDetail('raw', rounds.raw) },

@@ -16,9 +16,13 @@ import { closeAll, LONG, openClient } from '../lib/sync.js';
 import { until } from '../lib/wait.js';
 import { closeYPeers, openYPeers, yConverged } from '../lib/yjs.js';
 
-const SIZES = { full: { clients: 10, writes: 10_000, nodes: 100, rounds: 3 }, quick: { clients: 4, writes: 1000, nodes: 100, rounds: 1 } };
+const SIZES = {
+  full: { clients: 10, writes: 10_000, nodes: 100, rounds: 3 },
+  quick: { clients: 4, writes: 1000, nodes: 100, rounds: 1 },
+};
 
-const allAt = (clients: readonly SyncClient[], version: number) => clients.every((c) => c.getServerVersion() === version);
+const allAt = (clients: readonly SyncClient[], version: number) =>
+  clients.every((c) => c.getServerVersion() === version);
 
 export const fanOut: Scenario = {
   name: 'fan-out',
@@ -48,7 +52,8 @@ export const fanOut: Scenario = {
             await until(() => allAt(clients, base), 'clients to see the round nodes');
             const local: Promise<void>[] = [];
             const t = await timed(server, async () => {
-              for (let k = 0; k < size.writes; k++) local.push(writer.setProperty('node', ids[k % size.nodes]!, 'v', k + 1));
+              for (let k = 0; k < size.writes; k++)
+                local.push(writer.setProperty('node', ids[k % size.nodes]!, 'v', k + 1));
               await until(() => allAt(clients, base + size.writes), 'clients to converge');
             });
             await Promise.all(local);

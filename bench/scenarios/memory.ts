@@ -14,7 +14,10 @@ import { median } from '../lib/stats.js';
 import { openClient, writeBatches } from '../lib/sync.js';
 import { sleep } from '../lib/wait.js';
 
-const SIZES = { full: { clients: 100, perProcess: 50, nodes: 10_000 }, quick: { clients: 10, perProcess: 9, nodes: 1000 } };
+const SIZES = {
+  full: { clients: 100, perProcess: 50, nodes: 10_000 },
+  quick: { clients: 10, perProcess: 9, nodes: 1000 },
+};
 
 /** A goal set before measuring: 1 MB per connection would mean 10 GB for 10,000 clients. */
 const MAX_MB_PER_CLIENT = 1;
@@ -47,13 +50,20 @@ export const memory: Scenario = {
       // One client alone in a process (the client-side figure), the rest in processes of up to
       // `perProcess`; all of them count as the server's connected clients.
       const rest = size.clients - 1;
-      const counts = [1, ...Array.from({ length: Math.ceil(rest / size.perProcess) }, (_, i) => Math.min(size.perProcess, rest - i * size.perProcess))];
+      const counts = [
+        1,
+        ...Array.from({ length: Math.ceil(rest / size.perProcess) }, (_, i) =>
+          Math.min(size.perProcess, rest - i * size.perProcess),
+        ),
+      ];
       clients.push(...(await Promise.all(counts.map((n) => startClients(server.info.url, n)))));
       const loaded = await settledServerRss(server);
       const [one, group] = [clients[0]!.info.rssMb, clients[1]!.info.rssMb];
       const perFurther = (group - one) / (counts[1]! - 1);
       ctx.log(`server ${bare.toFixed(0)} MB bare, ${loaded.toFixed(0)} MB with ${size.clients} clients`);
-      ctx.log(`client process ${one.toFixed(0)} MB, raw ${raw.info.rssMb.toFixed(0)} MB; ${counts[1]} clients in one process ${group.toFixed(0)} MB`);
+      ctx.log(
+        `client process ${one.toFixed(0)} MB, raw ${raw.info.rssMb.toFixed(0)} MB; ${counts[1]} clients in one process ${group.toFixed(0)} MB`,
+      );
       return [
         ratioResult({
           scenario: `memory: server RSS, ${size.clients} clients`,

@@ -17,7 +17,10 @@ import { pick, type Scenario } from '../lib/scenario.js';
 import { since } from '../lib/stats.js';
 import { LONG, openClient, writeEach } from '../lib/sync.js';
 
-const SIZES = { full: { versions: 10_000, pending: 1000, rounds: 3 }, quick: { versions: 1000, pending: 100, rounds: 1 } };
+const SIZES = {
+  full: { versions: 10_000, pending: 1000, rounds: 3 },
+  quick: { versions: 1000, pending: 100, rounds: 1 },
+};
 
 async function timeConnect(client: SyncClient): Promise<number> {
   const t0 = performance.now();
@@ -49,27 +52,40 @@ export const reconnect: Scenario = {
         }
         const sides = {
           baseline: async () => {
-            const caughtUp = await openClient(servers.baseline.url, { databasePath: paths.baseline, autoConnect: false });
+            const caughtUp = await openClient(servers.baseline.url, {
+              databasePath: paths.baseline,
+              autoConnect: false,
+            });
             out.baseline.push(await timeConnect(caughtUp));
-            if (caughtUp.getServerVersion() !== size.versions) throw new Error(`reconnect: baseline client at ${caughtUp.getServerVersion()}`);
+            if (caughtUp.getServerVersion() !== size.versions)
+              throw new Error(`reconnect: baseline client at ${caughtUp.getServerVersion()}`);
             await caughtUp.close();
           },
           ours: async () => {
             const offline = await openClient(servers.ours.url, { databasePath: paths.ours, autoConnect: false });
-            await Promise.all(items(size.pending, 0, 'offline').map((it) => offline.createNode(ITEM_LABEL, itemProps(it), { id: it.id })));
+            await Promise.all(
+              items(size.pending, 0, 'offline').map((it) =>
+                offline.createNode(ITEM_LABEL, itemProps(it), { id: it.id }),
+              ),
+            );
             if (offline.getPendingPatchCount() !== size.pending) throw new Error('reconnect: patches not pending');
             out.ours.push(await timeConnect(offline));
             const want = size.versions + size.pending;
             if (offline.getServerVersion() !== want || offline.getPendingPatchCount() !== 0) {
-              throw new Error(`reconnect: client at ${offline.getServerVersion()} with ${offline.getPendingPatchCount()} pending`);
+              throw new Error(
+                `reconnect: client at ${offline.getServerVersion()} with ${offline.getPendingPatchCount()} pending`,
+              );
             }
             await offline.close();
             const { version } = await servers.ours.stats();
             if (version !== want) throw new Error(`reconnect: server at ${version}`);
           },
         };
-        for (const side of r % 2 === 0 ? (['baseline', 'ours'] as const) : (['ours', 'baseline'] as const)) await sides[side]();
-        ctx.log(`round ${r + 1}/${size.rounds}: ours ${ms(out.ours.at(-1)!)}, nothing pending ${ms(out.baseline.at(-1)!)}`);
+        for (const side of r % 2 === 0 ? (['baseline', 'ours'] as const) : (['ours', 'baseline'] as const))
+          await sides[side]();
+        ctx.log(
+          `round ${r + 1}/${size.rounds}: ours ${ms(out.ours.at(-1)!)}, nothing pending ${ms(out.baseline.at(-1)!)}`,
+        );
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });

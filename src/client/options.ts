@@ -106,7 +106,13 @@ export interface SyncClient {
   readonly clientId: string;
   createNode(label: string, properties?: Props, options?: { id?: string }): Promise<string>;
   setProperty(target: 'node' | 'edge', id: string, key: string, value: Value | null): Promise<void>;
-  createEdge(label: string, fromId: string, toId: string, properties?: Props, options?: { id?: string }): Promise<string>;
+  createEdge(
+    label: string,
+    fromId: string,
+    toId: string,
+    properties?: Props,
+    options?: { id?: string },
+  ): Promise<string>;
   deleteNode(id: string): Promise<void>;
   deleteEdge(id: string): Promise<void>;
   batch(build: (tx: BatchWriter) => void): Promise<void>;

@@ -58,7 +58,12 @@ export class Outbox {
       actions: {
         reportNoLongerApplies: ({ context, event }) => {
           if (event.type !== 'LOCAL.NO_LONGER_APPLIES') return;
-          deps.events.emit('conflict', { patchId: context.patchId, code: event.code, reason: event.reason, local: true });
+          deps.events.emit('conflict', {
+            patchId: context.patchId,
+            code: event.code,
+            reason: event.reason,
+            local: true,
+          });
         },
       },
       actors: {
@@ -170,7 +175,8 @@ export class Outbox {
         this.deps.serverChange({ kind: 'own', patchId: m.patchId, version: m.version });
         return this.tell(m.patchId, { type: 'SERVER.ACCEPTED', version: m.version });
       case 'rejected':
-        if (this.tracked.has(m.patchId)) return this.tell(m.patchId, { type: 'SERVER.REJECTED', code: m.code, reason: m.reason });
+        if (this.tracked.has(m.patchId))
+          return this.tell(m.patchId, { type: 'SERVER.REJECTED', code: m.code, reason: m.reason });
         // Settled here before (it no longer applied): the answer only frees its place.
         return void this.deps.rollback(m.patchId, m.code, m.reason).catch(() => {});
       case 'ignored': {
@@ -215,7 +221,8 @@ export class Outbox {
   }
 
   noLongerApplies(unapplied: Unapplied[]): void {
-    for (const u of unapplied) this.tell(u.patchId, { type: 'LOCAL.NO_LONGER_APPLIES', code: u.code, reason: u.reason });
+    for (const u of unapplied)
+      this.tell(u.patchId, { type: 'LOCAL.NO_LONGER_APPLIES', code: u.code, reason: u.reason });
   }
 
   private transmit(patch: Patch): void {

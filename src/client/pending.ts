@@ -17,7 +17,8 @@ export interface Entry {
 
 const PENDING_TABLE: Step = {
   kind: 'query',
-  cypher: 'CREATE NODE TABLE IF NOT EXISTS _Pending(seq INT64, patch STRING, inverse STRING, applied BOOLEAN, PRIMARY KEY(seq))',
+  cypher:
+    'CREATE NODE TABLE IF NOT EXISTS _Pending(seq INT64, patch STRING, inverse STRING, applied BOOLEAN, PRIMARY KEY(seq))',
   ddl: true,
 };
 
@@ -38,7 +39,8 @@ export class PendingPatches {
     const pending = new PendingPatches(durable);
     if (!durable) return pending;
     await store.run([PENDING_TABLE]);
-    const read = 'MATCH (p:_Pending) RETURN p.patch AS patch, p.inverse AS inverse, p.applied AS applied ORDER BY p.seq';
+    const read =
+      'MATCH (p:_Pending) RETURN p.patch AS patch, p.inverse AS inverse, p.applied AS applied ORDER BY p.seq';
     const [rows] = await store.run([{ kind: 'query', cypher: read }], { reads: true });
     for (const row of rows!) {
       pending.add({

@@ -61,7 +61,8 @@ export class ClientRuntime {
       metrics: this.metrics,
       logger,
       store: () => this.actor.system.get('store'),
-      created: (patches) => this.actor.send({ type: 'PATCH.CREATED', patches: patches.map((p) => ({ patchId: p.id, seq: p.seq })) }),
+      created: (patches) =>
+        this.actor.send({ type: 'PATCH.CREATED', patches: patches.map((p) => ({ patchId: p.id, seq: p.seq })) }),
       serverApplied: (patches) => patches.forEach((p) => this.events.emit('patch', p)),
       noLongerApplies: (unapplied) => this.outbox.noLongerApplies(unapplied),
       reconciled: (res) => this.reconciled(res),
@@ -89,7 +90,8 @@ export class ClientRuntime {
       transport: this.transport,
       metrics: this.metrics,
       events: this.events,
-      rollback: async (patchId, code, reason) => void (await this.executor.request({ kind: 'rollback', patchId, code, reason })),
+      rollback: async (patchId, code, reason) =>
+        void (await this.executor.request({ kind: 'rollback', patchId, code, reason })),
       serverChange: (c) => this.executor.serverChange(c),
       resync,
       changed,
@@ -118,7 +120,10 @@ export class ClientRuntime {
     const { outbox, executor } = { outbox: () => this.outbox, executor: this.executor };
     const store = storeMachine.provide({
       actors: { execute: fromPromise(({ input }) => executor.execute(input.batch)) },
-      actions: { reportFailure: ({ context, event }) => executor.reportFailure(context.batch, (event as { error?: unknown }).error) },
+      actions: {
+        reportFailure: ({ context, event }) =>
+          executor.reportFailure(context.batch, (event as { error?: unknown }).error),
+      },
     });
     return clientMachine.provide({
       actors: { store, connection: this.connectionLogic(), shutdown: fromPromise(() => this.shutdown()) },
@@ -154,11 +159,17 @@ export class ClientRuntime {
     const reconciliation = reconciliationMachine.provide({
       actors: {
         rebase: fromPromise<{ version: number }, RebaseInput>(
-          async ({ input }) => (await this.executor.request({ kind: 'reconcile', chunks: input.chunks, reset: input.reset })) as { version: number },
+          async ({ input }) =>
+            (await this.executor.request({ kind: 'reconcile', chunks: input.chunks, reset: input.reset })) as {
+              version: number;
+            },
         ),
       },
       actions: { sendSyncRequest: () => this.sendSyncRequest() },
-      guards: { fromNewServer: ({ context }) => this.replica.serverId !== undefined && context.chunks[0]?.serverId !== this.replica.serverId },
+      guards: {
+        fromNewServer: ({ context }) =>
+          this.replica.serverId !== undefined && context.chunks[0]?.serverId !== this.replica.serverId,
+      },
     });
     return connectionMachine.provide({
       actors: { socket, reconciliation, flush: fromPromise(() => this.flush()) },
@@ -167,7 +178,8 @@ export class ClientRuntime {
         sendHeartbeat: () => this.transport.send({ type: 'heartbeat', ts: Date.now() }),
       },
       delays: {
-        backoff: ({ context }) => backoffDelay(context.attempt, context.reconnectInterval, context.maxReconnectInterval, random),
+        backoff: ({ context }) =>
+          backoffDelay(context.attempt, context.reconnectInterval, context.maxReconnectInterval, random),
       },
     });
   }
@@ -176,7 +188,13 @@ export class ClientRuntime {
 
   private sendSyncRequest(): void {
     const r = this.replica;
-    const m: SyncRequestMessage = { type: 'sync_request', clientId: r.clientId, fromVersion: r.version, protocol: PROTOCOL_VERSION, ackedSeq: r.ackedSeq };
+    const m: SyncRequestMessage = {
+      type: 'sync_request',
+      clientId: r.clientId,
+      fromVersion: r.version,
+      protocol: PROTOCOL_VERSION,
+      ackedSeq: r.ackedSeq,
+    };
     if (r.serverId) m.serverId = r.serverId;
     if (this.needsSnapshot) m.snapshot = true;
     this.transport.send(m);
@@ -278,7 +296,9 @@ export class ClientRuntime {
   }
 
   private async shutdown(): Promise<void> {
-    await this.waiters.waitFor(() => this.executor.idle, { timeout: FLUSH_TIMEOUT_MS, what: 'store drain' }).catch(() => {});
+    await this.waiters
+      .waitFor(() => this.executor.idle, { timeout: FLUSH_TIMEOUT_MS, what: 'store drain' })
+      .catch(() => {});
     // Unanswered patches stay in the database (when it is a file); stopPatches stopped their actors.
     await this.replica.store.close();
   }

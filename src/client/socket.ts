@@ -48,7 +48,10 @@ export function socketActor(hooks: SocketHooks) {
         return;
       }
       if (stopped) return;
-      const socket = new WebSocket(hooks.url, { headers, perMessageDeflate: { threshold: 1024, clientNoContextTakeover: true, serverNoContextTakeover: true } });
+      const socket = new WebSocket(hooks.url, {
+        headers,
+        perMessageDeflate: { threshold: 1024, clientNoContextTakeover: true, serverNoContextTakeover: true },
+      });
       ws = socket;
       let unauthorized = false;
       socket.on('unexpected-response', (_req, res) => {

@@ -131,8 +131,7 @@ export function withFastPath<T>(
   };
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** A map of any keys to one kind of value. */
 export function record<T>(key: Schema<string>, value: Schema<T>, what: string): Schema<Record<string, T>> {
@@ -180,7 +179,6 @@ export function object<F extends Fields>(name: string, fields: F): Schema<Object
     },
   );
 }
-
 
 /**
  * A union told apart by the string field `key`: the check of the one variant its value names.

@@ -199,23 +199,24 @@ export class Authority {
 
     try {
       await this.store.write((tx: WriteTx) => {
-      // Planning is synchronous; everything below either commits together or not at all.
-      group.forEach((item, i) => {
-        const c = classified[i]!;
-        let verdict: Verdict;
-        if (c !== 'process') verdict = c;
-        else if (prechecks[i]) verdict = { status: 'rejected', ...prechecks[i]!, bump: true };
-        else verdict = this.judge((item as Extract<PatchItem, { kind: 'patch' }>).patch, tx, version + 1, groupTracker);
-        if (verdict.status === 'accepted') version = verdict.version;
-        const bumped = verdict.status === 'rejected' && verdict.bump;
-        if (verdict.status === 'accepted' || bumped) seqs.set(clientOf(item), seqOf(item));
-        if (verdict.status === 'accepted') entries.push(verdict.entry);
-        if (verdict.status === 'rejected' && verdict.bump) {
-          rejections.set(patchIdOf(item), { code: verdict.code, reason: verdict.reason });
-        }
-        verdicts.push(verdict);
-      });
-      for (const step of this.log.groupSteps(entries, seqs, rejections, version, compactTo)) tx.afterWrites(step);
+        // Planning is synchronous; everything below either commits together or not at all.
+        group.forEach((item, i) => {
+          const c = classified[i]!;
+          let verdict: Verdict;
+          if (c !== 'process') verdict = c;
+          else if (prechecks[i]) verdict = { status: 'rejected', ...prechecks[i]!, bump: true };
+          else
+            verdict = this.judge((item as Extract<PatchItem, { kind: 'patch' }>).patch, tx, version + 1, groupTracker);
+          if (verdict.status === 'accepted') version = verdict.version;
+          const bumped = verdict.status === 'rejected' && verdict.bump;
+          if (verdict.status === 'accepted' || bumped) seqs.set(clientOf(item), seqOf(item));
+          if (verdict.status === 'accepted') entries.push(verdict.entry);
+          if (verdict.status === 'rejected' && verdict.bump) {
+            rejections.set(patchIdOf(item), { code: verdict.code, reason: verdict.reason });
+          }
+          verdicts.push(verdict);
+        });
+        for (const step of this.log.groupSteps(entries, seqs, rejections, version, compactTo)) tx.afterWrites(step);
       });
     } catch (e) {
       // Stamps of this group were recorded to judge its later patches; they stay only if it commits.

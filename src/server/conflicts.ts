@@ -14,7 +14,6 @@ export interface Conflict {
 
 export type ConflictStrategy = 'last-writer-wins' | 'reject-stale' | ((conflict: Conflict) => 'accept' | 'reject');
 
-
 /**
  * Remembers, for the retained log window, the last version that touched every entity and property,
  * and finds the writes of a patch that land on something changed since the patch's baseVersion by

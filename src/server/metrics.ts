@@ -227,10 +227,8 @@ export async function createPromRegistry(metrics: ServerMetrics, gauges: Metrics
     'Connections dropped because they did not read their messages.',
     () => metrics.slowClientDrops,
   );
-  gauge(
-    'kuzu_sync_version',
-    'The server version: the number of accepted patches in its database.',
-    () => gauges.version(),
+  gauge('kuzu_sync_version', 'The server version: the number of accepted patches in its database.', () =>
+    gauges.version(),
   );
   return registry;
 }

@@ -17,7 +17,6 @@ export const CHUNK_BYTES = 256 * 1024;
 const SNAPSHOT_BYTES_PER_ENTITY = 120;
 const LOG_PAGE = 2000;
 
-
 /**
  * Answers a sync_request: a delta from the log when the client's version is still covered by it and
  * the delta is smaller than a snapshot, otherwise a snapshot. Always with the serverId and the

@@ -161,10 +161,12 @@ export class GraphStore {
       const schema = this.model.schema();
       const steps: Step[] = [
         ...schema.nodes.map((t): Step => ({ kind: 'query', cypher: `MATCH (n:${q(t.label)}) RETURN n` })),
-        ...schema.edges.map((t): Step => ({
-          kind: 'query',
-          cypher: `MATCH (a)-[r:${q(t.label)}]->(b) ${EDGE_RETURN}`,
-        })),
+        ...schema.edges.map(
+          (t): Step => ({
+            kind: 'query',
+            cypher: `MATCH (a)-[r:${q(t.label)}]->(b) ${EDGE_RETURN}`,
+          }),
+        ),
       ];
       const results = steps.length ? await this.runUnlocked(steps, { reads: true }) : [];
       const nodes = results.slice(0, schema.nodes.length).flatMap((rows) => rows.map(nodeOfRow));
@@ -204,10 +206,12 @@ export class GraphStore {
       ...relTables.map(info),
       ...relTables.map((name): Step => ({ kind: 'query', cypher: `CALL show_connection('${name}') RETURN *` })),
       ...nodeTables.map((name): Step => ({ kind: 'query', cypher: `MATCH (n:${q(name)}) RETURN n.id AS id` })),
-      ...relTables.map((name): Step => ({
-        kind: 'query',
-        cypher: `MATCH (a)-[r:${q(name)}]->(b) RETURN r.id AS id, a.id AS f, b.id AS t`,
-      })),
+      ...relTables.map(
+        (name): Step => ({
+          kind: 'query',
+          cypher: `MATCH (a)-[r:${q(name)}]->(b) RETURN r.id AS id, a.id AS f, b.id AS t`,
+        }),
+      ),
     ];
     if (steps.length === 0) return;
     const res = await this.runUnlocked(steps, { reads: true });

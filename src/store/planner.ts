@@ -100,7 +100,8 @@ export function edgeInsert(
 ): { template: string; columns: ColumnType[] } {
   const fields = ['id: $c2', ...cols.map((c, i) => `${q(c.name)}: $c${i + 3}`)].join(', ');
   return {
-    template: `MATCH (a:${q(fromLabel)} {id: $c0}) MATCH (b:${q(toLabel)} {id: $c1}) ` +
+    template:
+      `MATCH (a:${q(fromLabel)} {id: $c0}) MATCH (b:${q(toLabel)} {id: $c1}) ` +
       `CREATE (a)-[:${q(label)} {${fields}}]->(b)`,
     columns: ['STRING', 'STRING', 'STRING', ...cols.map((c) => c.type)],
   };

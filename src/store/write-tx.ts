@@ -10,9 +10,7 @@ import { edgeKey, nodeKey, planOp, type Statement } from './planner.js';
 import { planSnapshotLoad } from './snapshot-load.js';
 
 /** The outcome of one `tx.apply`: its inverse ops are known once the transaction has committed. */
-export type Applied =
-  | { ok: true; inverse: Op[] }
-  | { ok: false; error: SyncError; opIndex: number };
+export type Applied = { ok: true; inverse: Op[] } | { ok: false; error: SyncError; opIndex: number };
 
 interface AppliedOp {
   op: Op;

@@ -80,7 +80,14 @@ function collect(node: StateNodeLike, edges: DiagramEdge[]): DiagramState {
   const add = (t: TransitionLike, event: string, fallback: boolean) => {
     // The unguarded last candidate after guarded ones is their "otherwise".
     const guard = guardText(t.guard) ?? (fallback ? 'otherwise' : undefined);
-    const label = event === 'always' ? (guard ? (guard === 'otherwise' ? guard : `if ${guard}`) : 'at once') : `${event}${guard ? ` [${guard}]` : ''}`;
+    const label =
+      event === 'always'
+        ? guard
+          ? guard === 'otherwise'
+            ? guard
+            : `if ${guard}`
+          : 'at once'
+        : `${event}${guard ? ` [${guard}]` : ''}`;
     const targets = t.target ?? [];
     if (targets.length === 0) edges.push({ source: idOf(node), label });
     for (const target of targets) edges.push({ source: idOf(node), target: idOf(target), label });
@@ -149,7 +156,8 @@ export function toDot(d: Diagram): string {
         out.push(`${indent}  label=${q(c.name)}; style="rounded"; color="#4a6fa5";`);
         out.push(`${indent}  ${q(anchor(c))} [shape=point, width=0.12, label=""];`);
         emit(c, `${indent}  `);
-        if (c.initial) out.push(`${indent}  ${q(anchor(c))} -> ${q(anchorOf(c.initial))} [style=dashed, arrowhead=vee];`);
+        if (c.initial)
+          out.push(`${indent}  ${q(anchor(c))} -> ${q(anchorOf(c.initial))} [style=dashed, arrowhead=vee];`);
         out.push(`${indent}}`);
       } else {
         const shape = c.type === 'final' ? ', peripheries=2' : '';

@@ -156,7 +156,11 @@ export class FaultDriver implements KuzuDriver {
     try {
       if (this.holding?.(run)) {
         const refused = await new Promise<string | undefined>((resolve) => {
-          this.held.push({ ...run, release: () => resolve(undefined), fail: (m) => resolve(m ?? 'injected: the database refused this transaction') });
+          this.held.push({
+            ...run,
+            release: () => resolve(undefined),
+            fail: (m) => resolve(m ?? 'injected: the database refused this transaction'),
+          });
           this.notify();
         });
         if (refused !== undefined) {

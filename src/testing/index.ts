@@ -4,11 +4,28 @@
  * along each one and check what must hold in every state.
  */
 export { probe, type TransitionInfo } from './probe.js';
-export { generatePaths, coverageReport, inState, type ModelOptions, type ModelPath, type ModelStep, type ModelCoverage } from './paths.js';
+export {
+  generatePaths,
+  coverageReport,
+  inState,
+  type ModelOptions,
+  type ModelPath,
+  type ModelStep,
+  type ModelCoverage,
+} from './paths.js';
 export { runPath, SnapshotRecorder, type PathDriver } from './run-path.js';
 export { ScriptedServer } from './scripted-server.js';
 export { TestClock } from './test-clock.js';
-export { FaultDriver, isWrite, runValues, writesValue, type DriverRun, type HeldRun, type RunMatcher, type RunOutcome } from './fault-driver.js';
+export {
+  FaultDriver,
+  isWrite,
+  runValues,
+  writesValue,
+  type DriverRun,
+  type HeldRun,
+  type RunMatcher,
+  type RunOutcome,
+} from './fault-driver.js';
 export { diagramOf, toMermaid, toDot, type Diagram } from './diagram.js';
 export { openClient } from '../sync-client.js';
 export { clientMachine } from '../../machines/client.machine.js';

@@ -1,5 +1,13 @@
 import { getShortestPaths, getSimplePaths } from '@xstate/graph';
-import { initialTransition, matchesState, transition, type AnyMachineSnapshot, type AnyStateMachine, type EventObject, type StateValue } from 'xstate';
+import {
+  initialTransition,
+  matchesState,
+  transition,
+  type AnyMachineSnapshot,
+  type AnyStateMachine,
+  type EventObject,
+  type StateValue,
+} from 'xstate';
 import { probe, type TransitionInfo } from './probe.js';
 
 export interface ModelStep {
@@ -63,8 +71,14 @@ export function generatePaths(machine: AnyStateMachine, options: ModelOptions): 
       paths,
       transitions: parts[0]!.transitions,
       covered: new Set(paths.flatMap((p) => p.steps.flatMap((s) => s.took))),
-      pairs: { covered: new Set(parts.flatMap((p) => [...p.pairs.covered])), possible: new Set(parts.flatMap((p) => [...p.pairs.possible])) },
-      generated: { shortest: parts.reduce((n, p) => n + p.generated.shortest, 0), simple: parts.reduce((n, p) => n + p.generated.simple, 0) },
+      pairs: {
+        covered: new Set(parts.flatMap((p) => [...p.pairs.covered])),
+        possible: new Set(parts.flatMap((p) => [...p.pairs.possible])),
+      },
+      generated: {
+        shortest: parts.reduce((n, p) => n + p.generated.shortest, 0),
+        simple: parts.reduce((n, p) => n + p.generated.simple, 0),
+      },
     };
   }
   const probed = probe(machine);
@@ -74,7 +88,13 @@ export function generatePaths(machine: AnyStateMachine, options: ModelOptions): 
     events: options.events,
     input: options.input,
     serializeState: (s: AnyMachineSnapshot, e: EventObject | undefined, prev?: AnyMachineSnapshot) =>
-      JSON.stringify([prev?.value ?? null, e?.type ?? null, (e as { variant?: string } | undefined)?.variant ?? null, s.value, options.key?.(s) ?? null]),
+      JSON.stringify([
+        prev?.value ?? null,
+        e?.type ?? null,
+        (e as { variant?: string } | undefined)?.variant ?? null,
+        s.value,
+        options.key?.(s) ?? null,
+      ]),
   };
   const replay = (raw: RawPath): ModelPath => {
     let [snap, actions] = initialTransition(logic, options.input as never);
@@ -90,7 +110,10 @@ export function generatePaths(machine: AnyStateMachine, options: ModelOptions): 
   // transition in the key as well, their number explodes.
   let simple: ModelPath[] = [];
   if (options.simplePaths) {
-    const coarse = { ...traversal, serializeState: (s: AnyMachineSnapshot) => JSON.stringify([s.value, options.key?.(s) ?? null]) };
+    const coarse = {
+      ...traversal,
+      serializeState: (s: AnyMachineSnapshot) => JSON.stringify([s.value, options.key?.(s) ?? null]),
+    };
     simple = (getSimplePaths(logic, coarse as never) as unknown as RawPath[]).map(replay);
   }
 
@@ -126,20 +149,35 @@ function tookOf(actions: Array<{ type: string; params?: unknown }>): string[] {
 }
 
 const valueText = (v: StateValue): string =>
-  typeof v === 'string' ? v : Object.entries(v).map(([k, c]) => (c && (typeof c === 'string' || Object.keys(c).length) ? `${k}.${valueText(c as StateValue)}` : k)).join('+');
+  typeof v === 'string'
+    ? v
+    : Object.entries(v)
+        .map(([k, c]) =>
+          c && (typeof c === 'string' || Object.keys(c).length) ? `${k}.${valueText(c as StateValue)}` : k,
+        )
+        .join('+');
 
 function eventText(e: EventObject): string {
-  const t = e.type.replace(/^xstate\.after\.([^.]+)\..*/, 'after $1').replace(/^xstate\.(done|error)\.actor\.(.*)/, '$2 $1');
+  const t = e.type
+    .replace(/^xstate\.after\.([^.]+)\..*/, 'after $1')
+    .replace(/^xstate\.(done|error)\.actor\.(.*)/, '$2 $1');
   const detail = (e as { variant?: string }).variant;
   return detail ? `${t}(${detail})` : t;
 }
 
 function describe(steps: ModelStep[]): string {
-  return [valueText(steps[0]!.state), ...steps.slice(1).map((s) => `${eventText(s.event)} -> ${valueText(s.state)}`)].join(' | ');
+  return [
+    valueText(steps[0]!.state),
+    ...steps.slice(1).map((s) => `${eventText(s.event)} -> ${valueText(s.state)}`),
+  ].join(' | ');
 }
 
 function dropPrefixes(paths: ModelPath[]): ModelPath[] {
-  const sig = (p: ModelPath) => p.steps.slice(1).map((s) => JSON.stringify(s.event)).join('\n');
+  const sig = (p: ModelPath) =>
+    p.steps
+      .slice(1)
+      .map((s) => JSON.stringify(s.event))
+      .join('\n');
   const sigs = paths.map(sig);
   const out: ModelPath[] = [];
   const seen = new Set<string>();

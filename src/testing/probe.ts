@@ -13,7 +13,10 @@ export interface TransitionInfo {
   label: string;
 }
 
-type TransitionConfig = { target?: string | string[]; guard?: unknown; actions?: unknown; reenter?: boolean } & Record<string, unknown>;
+type TransitionConfig = { target?: string | string[]; guard?: unknown; actions?: unknown; reenter?: boolean } & Record<
+  string,
+  unknown
+>;
 type StateConfig = Record<string, unknown> & {
   states?: Record<string, StateConfig>;
   on?: Record<string, unknown>;
@@ -34,7 +37,11 @@ function guardName(g: unknown): string | undefined {
 }
 
 function targetNames(t: TransitionConfig): string[] {
-  return asArray(t.target).map((x) => String(x).replace(/^#[^.]+\./, '').replace(/^\./, ''));
+  return asArray(t.target).map((x) =>
+    String(x)
+      .replace(/^#[^.]+\./, '')
+      .replace(/^\./, ''),
+  );
 }
 
 /**
@@ -66,7 +73,10 @@ export function probe(machine: AnyStateMachine): { machine: AnyStateMachine; tra
     const out: StateConfig = { ...cfg };
     if (cfg.on) out.on = Object.fromEntries(Object.entries(cfg.on).map(([e, t]) => [e, tag(path, e, t)]));
     if (cfg.always) out.always = tag(path, 'always', cfg.always);
-    if (cfg.after) out.after = Object.fromEntries(Object.entries(cfg.after).map(([d, t]) => [d, tag(path, `after:${d}`, t, `${d} delay`)]));
+    if (cfg.after)
+      out.after = Object.fromEntries(
+        Object.entries(cfg.after).map(([d, t]) => [d, tag(path, `after:${d}`, t, `${d} delay`)]),
+      );
     if (cfg.onDone) out.onDone = tag(path, 'done', cfg.onDone);
     if (cfg.invoke) {
       out.invoke = asArray(cfg.invoke as Array<Record<string, unknown>>).map((inv) => {
@@ -78,7 +88,10 @@ export function probe(machine: AnyStateMachine): { machine: AnyStateMachine; tra
         return i;
       });
     }
-    if (cfg.states) out.states = Object.fromEntries(Object.entries(cfg.states).map(([k, s]) => [k, walk(s, path ? `${path}.${k}` : k)]));
+    if (cfg.states)
+      out.states = Object.fromEntries(
+        Object.entries(cfg.states).map(([k, s]) => [k, walk(s, path ? `${path}.${k}` : k)]),
+      );
     return out;
   };
 
@@ -87,11 +100,17 @@ export function probe(machine: AnyStateMachine): { machine: AnyStateMachine; tra
   // Traversal is pure: keep the actions that shape the context (assign), silence the ones that talk
   // to other actors (a parent that does not exist here) or to the world.
   const actions = Object.fromEntries(
-    Object.entries(impl.actions ?? {}).map(([name, a]) => [name, (a as { type?: string })?.type === 'xstate.assign' ? a : () => {}]),
+    Object.entries(impl.actions ?? {}).map(([name, a]) => [
+      name,
+      (a as { type?: string })?.type === 'xstate.assign' ? a : () => {},
+    ]),
   );
-  const probed = createMachine(config as never, {
-    ...impl,
-    actions: { ...actions, __t: () => {} },
-  } as never) as unknown as AnyStateMachine;
+  const probed = createMachine(
+    config as never,
+    {
+      ...impl,
+      actions: { ...actions, __t: () => {} },
+    } as never,
+  ) as unknown as AnyStateMachine;
   return { machine: probed, transitions };
 }

@@ -74,7 +74,11 @@ const same = (a: StateValue, b: StateValue) => JSON.stringify(a) === JSON.string
  * reached the step's state (in order), then checks that state's invariants. A state the real actor
  * skips, or reaches out of order, fails the path.
  */
-export async function runPath<H>(path: ModelPath, driver: PathDriver<H>, options: { timeoutMs?: number } = {}): Promise<void> {
+export async function runPath<H>(
+  path: ModelPath,
+  driver: PathDriver<H>,
+  options: { timeoutMs?: number } = {},
+): Promise<void> {
   const timeoutMs = options.timeoutMs ?? 15_000;
   const h = await driver.setup(path);
   let cursor = 0; // history entries consumed so far
@@ -98,7 +102,8 @@ export async function runPath<H>(path: ModelPath, driver: PathDriver<H>, options
           return false;
         },
         timeoutMs,
-        () => `step ${i} (${step.event.type}) expected ${JSON.stringify(step.state)}; ${id} went ${JSON.stringify(rec.history(id).slice(cursor))}`,
+        () =>
+          `step ${i} (${step.event.type}) expected ${JSON.stringify(step.state)}; ${id} went ${JSON.stringify(rec.history(id).slice(cursor))}`,
       );
       cursor = found + 1;
       await driver.check?.(h, step, i, path);

@@ -28,7 +28,10 @@ export class ScriptedServer {
   /** Called with every client message (answer sync_requests from here, say). */
   onMessage: ((m: ClientMessage) => void) | undefined;
 
-  private constructor(readonly port: number, http: Server) {
+  private constructor(
+    readonly port: number,
+    http: Server,
+  ) {
     this.http = http;
   }
 
@@ -59,7 +62,10 @@ export class ScriptedServer {
   until(pred: () => boolean, timeoutMs = 10_000, what = 'the scripted peer'): Promise<void> {
     if (pred()) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}; received ${JSON.stringify(this.received.slice(-3))}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`timed out waiting for ${what}; received ${JSON.stringify(this.received.slice(-3))}`)),
+        timeoutMs,
+      );
       const check = () => {
         if (pred()) {
           clearTimeout(timer);
@@ -120,7 +126,17 @@ export class ScriptedServer {
 
   /** A sync_state with sensible defaults. */
   static syncState(over: Partial<SyncStateMessage> & { snapshot?: SnapshotChunk }): SyncStateMessage {
-    return { type: 'sync_state', serverId: 'scripted-1', mode: 'delta', fromVersion: 0, version: 0, lastSeq: 0, patches: [], done: true, ...over };
+    return {
+      type: 'sync_state',
+      serverId: 'scripted-1',
+      mode: 'delta',
+      fromVersion: 0,
+      version: 0,
+      lastSeq: 0,
+      patches: [],
+      done: true,
+      ...over,
+    };
   }
 
   async stop(): Promise<void> {

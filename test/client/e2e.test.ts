@@ -43,7 +43,8 @@ test('inspect: a Stately-style inspector object ({ inspect }) sees every actor; 
   c.connect();
   await c.createNode('Item', {});
   await synced(c);
-  for (const id of ['client', 'store', 'connection', 'reconciliation', 'patch:watched:1']) assert.ok(seen.has(id), `the inspector saw ${id}`);
+  for (const id of ['client', 'store', 'connection', 'reconciliation', 'patch:watched:1'])
+    assert.ok(seen.has(id), `the inspector saw ${id}`);
   await s.close();
   // Closing the client before it has noticed the server is gone would skip 'offline' altogether.
   await until(() => c.getStatus() === 'offline', 10_000, 'the client to go offline');
@@ -69,11 +70,19 @@ test("two clients see each other's writes: nodes, edges, property changes and de
   const knows = await a.createEdge('KNOWS', alice, bob, { since: 2020 });
   await b.setProperty('node', alice, 'nickname', 'Al');
   await synced(a, b);
-  await until(async () => (await a.query("MATCH (p:Person {name: 'Alice'}) RETURN p.nickname AS n"))[0]?.n === 'Al', 10_000, 'A sees B change its node');
+  await until(
+    async () => (await a.query("MATCH (p:Person {name: 'Alice'}) RETURN p.nickname AS n"))[0]?.n === 'Al',
+    10_000,
+    'A sees B change its node',
+  );
   await b.setProperty('edge', knows, 'since', 2021);
   await a.deleteNode(bob);
   await assertConverged(s, a, b);
-  assert.equal(await b.query('MATCH ()-[k:KNOWS]->() RETURN count(*) AS n'), [{ n: 0 }], 'deleting the node took its edge');
+  assert.equal(
+    await b.query('MATCH ()-[k:KNOWS]->() RETURN count(*) AS n'),
+    [{ n: 0 }],
+    'deleting the node took its edge',
+  );
   assert.ok(seenByB.length >= 2, 'B received broadcasts');
   await a.close();
   await b.close();
@@ -81,7 +90,10 @@ test("two clients see each other's writes: nodes, edges, property changes and de
 });
 
 test('a rejected patch is rolled back, reported, and does not block the patches behind it; dependents cascade', async () => {
-  const s = await server({ validatePatch: (p) => (p.ops.some((o) => o.op === 'create_node' && o.properties.name === 'Mallory') ? 'no Mallory' : true) });
+  const s = await server({
+    validatePatch: (p) =>
+      p.ops.some((o) => o.op === 'create_node' && o.properties.name === 'Mallory') ? 'no Mallory' : true,
+  });
   const c = await client(s, { clientId: 'C' });
   await synced(c);
   const rejected: RejectedEvent[] = [];
@@ -94,11 +106,7 @@ test('a rejected patch is rolled back, reported, and does not block the patches 
   await synced(c);
   const names = (await c.query('MATCH (p:Person) RETURN p.name AS name ORDER BY name')).map((r) => r.name);
   assert.equal(names, ['Alice', 'Carol']);
-  assert.equal(
-    rejected.map((r) => r.code).sort(),
-    ['not_found', 'validation_failed'],
-    JSON.stringify(rejected),
-  );
+  assert.equal(rejected.map((r) => r.code).sort(), ['not_found', 'validation_failed'], JSON.stringify(rejected));
   assert.ok(rejected.find((r) => r.code === 'validation_failed' && r.reason.includes('no Mallory')));
   assert.ok(ok2);
   await assertConverged(s, c);
@@ -225,7 +233,9 @@ test('a server reset (new serverId) is detected: snapshot taken, pending patches
   await synced(other);
   assert.is.not(s.serverId, firstId);
   await c.whenSynced({ timeout: 30_000 });
-  const labels = (await c.query("MATCH (n) WHERE NOT label(n) STARTS WITH '_' RETURN label(n) AS l ORDER BY l")).map((r) => r.l);
+  const labels = (await c.query("MATCH (n) WHERE NOT label(n) STARTS WITH '_' RETURN label(n) AS l ORDER BY l")).map(
+    (r) => r.l,
+  );
   assert.equal(labels, ['Mine', 'Theirs'], 'the old server state is gone, the pending write survived');
   await assertConverged(s, c, other);
   await c.close();
@@ -268,7 +278,11 @@ test('renumbered after a reset, pending patches each get their verdict, and a ne
     for (let i = 1; i <= 6; i++) await again.createNode('M', {}, { id: `m${i}` });
     again.connect();
     await caughtUp(s, again);
-    assert.equal(accepted.sort(), ['x:10', 'x:5', 'x:6', 'x:7', 'x:8', 'x:9'], 'one verdict for every renumbered patch');
+    assert.equal(
+      accepted.sort(),
+      ['x:10', 'x:5', 'x:6', 'x:7', 'x:8', 'x:9'],
+      'one verdict for every renumbered patch',
+    );
     assert.equal((await s.query('MATCH (m:M) RETURN m.id AS id ORDER BY id')).length, 6);
   } finally {
     await c.close();
@@ -299,7 +313,10 @@ test('a snapshot that arrives while pending deletes are applied replaces the gra
   await synced(a);
   assert.is(a.getMetrics().snapshots, 1, 'the log was compacted: a snapshot, not a delta');
   await assertConverged(s, a, b);
-  assert.equal((await a.query('MATCH (p:P) RETURN p.id AS id ORDER BY id')).map((r) => r.id), ['p2', 'p3']);
+  assert.equal(
+    (await a.query('MATCH (p:P) RETURN p.id AS id ORDER BY id')).map((r) => r.id),
+    ['p2', 'p3'],
+  );
   for (let i = 0; i < 30; i++) await a.setProperty('node', 'p3', 'n', i);
   await synced(a);
   await assertConverged(s, a, b);
@@ -359,17 +376,34 @@ test('a principal that may not sync as this clientId: the client stops as unauth
 });
 
 test('a token provider that never answers costs one attempt: after the connect timeout the client backs off and tries again', async () => {
-  const s = await server({ authenticate: (req) => (req.headers.authorization === 'Bearer good' ? { id: 'user' } : null) });
+  const s = await server({
+    authenticate: (req) => (req.headers.authorization === 'Bearer good' ? { id: 'user' } : null),
+  });
   const clock = new TestClock();
   let calls = 0;
   let failFirst: (e: Error) => void = () => {};
-  const token = () => (++calls === 1 ? new Promise<string>((_, reject) => (failFirst = reject)) : Promise.resolve('good'));
-  const { client: c } = await openClient({ serverUrl: s.url, clientId: 'patient', token, reconnectInterval: 50, heartbeatInterval: 60_000, random: () => 0.5 }, clock);
+  const token = () =>
+    ++calls === 1 ? new Promise<string>((_, reject) => (failFirst = reject)) : Promise.resolve('good');
+  const { client: c } = await openClient(
+    {
+      serverUrl: s.url,
+      clientId: 'patient',
+      token,
+      reconnectInterval: 50,
+      heartbeatInterval: 60_000,
+      random: () => 0.5,
+    },
+    clock,
+  );
   const errors: SyncError[] = [];
   c.on('error', (e) => errors.push(e));
   try {
     await until(() => calls === 1 && c.getStatus() === 'connecting', 5_000, 'the first attempt to ask for a token');
-    assert.equal(clock.pending().map((p) => p.delay), [30_000], 'connecting waits for the connect timeout, nothing else');
+    assert.equal(
+      clock.pending().map((p) => p.delay),
+      [30_000],
+      'connecting waits for the connect timeout, nothing else',
+    );
     clock.advanceTo(30_000);
     assert.is(c.getStatus(), 'offline', 'the stuck attempt counts as failed');
     clock.advanceTo(clock.pending()[0]!.due); // the backoff
@@ -379,7 +413,10 @@ test('a token provider that never answers costs one attempt: after the connect t
     failFirst(new Error('too late'));
     await c.createNode('X', {});
     await synced(c);
-    assert.equal(errors.map((e) => e.message), []);
+    assert.equal(
+      errors.map((e) => e.message),
+      [],
+    );
     assert.ok(c.isReady());
   } finally {
     const closed = c.close();
@@ -409,7 +446,11 @@ test('a write too large for the server: refused locally at its limit; past a sma
     await loose.createNode('Doc', { body: 'after' }, { id: 'd4' });
     await caughtUp(s, strict, loose);
     assert.is(rejected.length, 1, 'the write after it was not held back as out of order');
-    assert.equal(await loose.query('MATCH (d:Doc) RETURN d.id AS id ORDER BY id'), [{ id: 'd2' }, { id: 'd4' }], 'rolled back locally');
+    assert.equal(
+      await loose.query('MATCH (d:Doc) RETURN d.id AS id ORDER BY id'),
+      [{ id: 'd2' }, { id: 'd4' }],
+      'rolled back locally',
+    );
     await rejects(client(s, { maxMessageBytes: 0 }), 'invalid_value');
   } finally {
     await strict.close();

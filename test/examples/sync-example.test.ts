@@ -9,7 +9,10 @@ const example = new URL('../../examples/sync-example.ts', import.meta.url).pathn
 function runExample(env: Record<string, string | undefined>): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve, reject) => {
     // KUZU_SYNC_INSPECT set in the caller's shell would make the example stream to the Stately inspector.
-    const child = spawn(process.execPath, ['--import', 'tsx', example], { env: { ...process.env, KUZU_SYNC_INSPECT: undefined, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', example], {
+      env: { ...process.env, KUZU_SYNC_INSPECT: undefined, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     // A hung example would otherwise hold the suite until the runner's own timeout, with no output to show.
     const t = setTimeout(() => {

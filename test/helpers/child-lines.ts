@@ -15,7 +15,11 @@ export class ChildLines {
       for (const w of this.waiters.splice(0)) w();
     });
   }
-  until(pred: (l: Record<string, unknown>) => boolean, timeoutMs: number, what: string): Promise<Record<string, unknown>> {
+  until(
+    pred: (l: Record<string, unknown>) => boolean,
+    timeoutMs: number,
+    what: string,
+  ): Promise<Record<string, unknown>> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs);
       const check = () => {

@@ -10,7 +10,15 @@ import { canonical } from './snapshot.js';
 import { rng } from './random.js';
 import { randomWrite } from './random-ops.js';
 
-const { values } = parseArgs({ options: { url: { type: 'string' }, db: { type: 'string' }, client: { type: 'string' }, seed: { type: 'string' }, writes: { type: 'string' } } });
+const { values } = parseArgs({
+  options: {
+    url: { type: 'string' },
+    db: { type: 'string' },
+    client: { type: 'string' },
+    seed: { type: 'string' },
+    writes: { type: 'string' },
+  },
+});
 const say = (o: object) => process.stdout.write(JSON.stringify(o) + '\n');
 
 const { client, runtime } = await openClient({

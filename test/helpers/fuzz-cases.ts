@@ -9,7 +9,12 @@ import type { Rng } from './random.js';
 export type Expect =
   | { kind: 'error'; code: ErrorCode }
   /** A patch whose envelope (id, clientId, seq) is sound: it takes its seq, then gets this verdict. */
-  | { kind: 'patch'; status: 'accepted' | 'rejected' | 'ignored'; code?: ErrorCode; stored?: { id: string; key: string; value: Value } };
+  | {
+      kind: 'patch';
+      status: 'accepted' | 'rejected' | 'ignored';
+      code?: ErrorCode;
+      stored?: { id: string; key: string; value: Value };
+    };
 
 export interface FuzzCase {
   name: string;
@@ -20,8 +25,42 @@ export interface FuzzCase {
 }
 
 /** Characters that end or escape a Cypher token, and unicode that looks like them. */
-const NASTY = ["'", '"', '`', ')', '(', '//', ';', '{', '}', '\\', '\n', '\u0000', ' ', '-', '.', ':', '$', '\u2019', '\uFF07', '\u202E', '😀', 'é'];
-const WORDS = ['MATCH (n) DETACH DELETE n', 'RETURN 1', 'DROP TABLE Item', "' OR 1=1 --", '`) RETURN 1 //', 'CALL db.clear()', '${x}', '\\u0027', '1; COPY', '*/'];
+const NASTY = [
+  "'",
+  '"',
+  '`',
+  ')',
+  '(',
+  '//',
+  ';',
+  '{',
+  '}',
+  '\\',
+  '\n',
+  '\u0000',
+  ' ',
+  '-',
+  '.',
+  ':',
+  '$',
+  '\u2019',
+  '\uFF07',
+  '\u202E',
+  '😀',
+  'é',
+];
+const WORDS = [
+  'MATCH (n) DETACH DELETE n',
+  'RETURN 1',
+  'DROP TABLE Item',
+  "' OR 1=1 --",
+  '`) RETURN 1 //',
+  'CALL db.clear()',
+  '${x}',
+  '\\u0027',
+  '1; COPY',
+  '*/',
+];
 const KEYWORDS = ['MATCH', 'return', 'Create', 'DELETE', 'WHERE', 'node', 'REL', 'TABLE', 'limit', 'Order'];
 
 export class FuzzGenerator {
@@ -38,7 +77,8 @@ export class FuzzGenerator {
     const r = this.rng;
     const parts: string[] = [];
     const len = 1 + r.int(4);
-    for (let i = 0; i < len; i++) parts.push(r.chance(0.3) ? r.pick(WORDS) : r.pick(NASTY) + (r.chance(0.5) ? 'x' : ''));
+    for (let i = 0; i < len; i++)
+      parts.push(r.chance(0.3) ? r.pick(WORDS) : r.pick(NASTY) + (r.chance(0.5) ? 'x' : ''));
     return parts.join(r.chance(0.5) ? '' : ' ');
   }
 
@@ -69,9 +109,18 @@ export class FuzzGenerator {
     return { patch: { id, clientId: this.clientId, seq, baseVersion: 0, ops }, id };
   }
 
-  private patchFrame(ops: unknown[], status: 'accepted' | 'rejected', code?: ErrorCode, stored?: { id: string; key: string; value: Value }): Omit<FuzzCase, 'name'> {
+  private patchFrame(
+    ops: unknown[],
+    status: 'accepted' | 'rejected',
+    code?: ErrorCode,
+    stored?: { id: string; key: string; value: Value },
+  ): Omit<FuzzCase, 'name'> {
     const { patch, id } = this.envelope(ops);
-    return { frame: JSON.stringify({ type: 'patch', patch }), patchId: id, expect: { kind: 'patch', status, ...(code ? { code } : {}), ...(stored ? { stored } : {}) } };
+    return {
+      frame: JSON.stringify({ type: 'patch', patch }),
+      patchId: id,
+      expect: { kind: 'patch', status, ...(code ? { code } : {}), ...(stored ? { stored } : {}) },
+    };
   }
 
   /** A value that is stored as it is: injection strings, unicode, big and negative-zero numbers. */
@@ -140,14 +189,26 @@ export class FuzzGenerator {
         // Broken JSON: a good message cut short, or with a byte changed into something illegal.
         const text = JSON.stringify({ type: 'patch', patch: this.envelopeNoSeq() });
         const cut = text.slice(0, r.int(text.length));
-        return { frame: r.chance(0.5) ? cut : cut + r.pick(['\u0000', "'", ',,', 'undefined']), expect: { kind: 'error', code: 'bad_message' } };
+        return {
+          frame: r.chance(0.5) ? cut : cut + r.pick(['\u0000', "'", ',,', 'undefined']),
+          expect: { kind: 'error', code: 'bad_message' },
+        };
       }
       case 1:
-        return { frame: r.pick(['null', '1', '"patch"', '[]', '[{"type":"heartbeat","ts":1}]', 'true', '-0']), expect: { kind: 'error', code: 'bad_message' } };
+        return {
+          frame: r.pick(['null', '1', '"patch"', '[]', '[{"type":"heartbeat","ts":1}]', 'true', '-0']),
+          expect: { kind: 'error', code: 'bad_message' },
+        };
       case 2:
-        return { frame: JSON.stringify({ type: this.nasty() + r.pick(['', 'patch', 'sync']) }), expect: { kind: 'error', code: 'unknown_type' } };
+        return {
+          frame: JSON.stringify({ type: this.nasty() + r.pick(['', 'patch', 'sync']) }),
+          expect: { kind: 'error', code: 'unknown_type' },
+        };
       case 3:
-        return { frame: JSON.stringify({ type: r.pick<unknown>([1, null, true, ['patch'], { x: 1 }]) }), expect: { kind: 'error', code: 'bad_message' } };
+        return {
+          frame: JSON.stringify({ type: r.pick<unknown>([1, null, true, ['patch'], { x: 1 }]) }),
+          expect: { kind: 'error', code: 'bad_message' },
+        };
       case 4: {
         // Forbidden keys at any depth, in any message.
         const key = r.pick(['__proto__', 'constructor', 'prototype']);
@@ -162,24 +223,53 @@ export class FuzzGenerator {
       case 5: {
         const depth = 33 + r.int(2000);
         const [o, cl] = r.chance(0.5) ? ['[', ']'] : ['{"a":', '}'];
-        return { frame: `{"type":"heartbeat","ts":1,"x":${o.repeat(depth)}1${cl.repeat(depth)}}`, expect: { kind: 'error', code: 'bad_message' } };
+        return {
+          frame: `{"type":"heartbeat","ts":1,"x":${o.repeat(depth)}1${cl.repeat(depth)}}`,
+          expect: { kind: 'error', code: 'bad_message' },
+        };
       }
       case 6: {
         // Oversized, by a little or a lot (below the hard limit, where the socket would be closed).
         const pad = this.maxBytes + 1 + r.int(this.maxBytes);
-        return { frame: JSON.stringify({ type: 'heartbeat', ts: 1, pad: 'p'.repeat(pad) }), expect: { kind: 'error', code: 'message_too_large' } };
+        return {
+          frame: JSON.stringify({ type: 'heartbeat', ts: 1, pad: 'p'.repeat(pad) }),
+          expect: { kind: 'error', code: 'message_too_large' },
+        };
       }
       case 7:
-        return { frame: Buffer.from(r.chance(0.5) ? valid() : [0xff, 0xfe, r.int(256), 0]), binary: true, expect: { kind: 'error', code: 'bad_message' } };
+        return {
+          frame: Buffer.from(r.chance(0.5) ? valid() : [0xff, 0xfe, r.int(256), 0]),
+          binary: true,
+          expect: { kind: 'error', code: 'bad_message' },
+        };
       case 8: {
         // Heartbeats and sync_requests with fields of the wrong type.
         const wrong = r.pick<unknown>(['1', null, [], {}, true, 2 ** 63 + 'x']);
         const frames: Array<[unknown, ErrorCode]> = [
           [{ type: 'heartbeat', ts: wrong }, 'bad_message'],
           [{ type: 'sync_request', clientId: this.clientId, fromVersion: wrong, protocol: 1 }, 'bad_message'],
-          [{ type: 'sync_request', clientId: this.clientId, fromVersion: r.pick([-1, 1.5, 2 ** 63]), protocol: 1 }, 'bad_message'],
-          [{ type: 'sync_request', clientId: this.clientId, fromVersion: 0, protocol: r.pick<unknown>([0, 2, '1', null]) }, 'bad_message'],
-          [{ type: 'sync_request', clientId: r.pick<unknown>(['', null, 7, 'x'.repeat(257)]), fromVersion: 0, protocol: 1 }, 'bad_message'],
+          [
+            { type: 'sync_request', clientId: this.clientId, fromVersion: r.pick([-1, 1.5, 2 ** 63]), protocol: 1 },
+            'bad_message',
+          ],
+          [
+            {
+              type: 'sync_request',
+              clientId: this.clientId,
+              fromVersion: 0,
+              protocol: r.pick<unknown>([0, 2, '1', null]),
+            },
+            'bad_message',
+          ],
+          [
+            {
+              type: 'sync_request',
+              clientId: r.pick<unknown>(['', null, 7, 'x'.repeat(257)]),
+              fromVersion: 0,
+              protocol: 1,
+            },
+            'bad_message',
+          ],
           // A well-formed id, but not the one this connection syncs as.
           [{ type: 'sync_request', clientId: this.nasty(), fromVersion: 0, protocol: 1 }, 'forbidden'],
           [{ type: 'heartbeat' }, 'bad_message'],
@@ -190,31 +280,68 @@ export class FuzzGenerator {
       case 9: {
         const t = this.numberTrick();
         if (t.inValue) {
-          const frame = JSON.stringify({ type: 'patch', patch: this.envelope([{ op: 'create_node', label: 'Item', id: this.nextId(), properties: { d: 0 } }]).patch }).replace('"d":0', `"d":${t.text}`);
-          return { frame, patchId: `${this.clientId}:${this.seq}`, expect: { kind: 'patch', status: 'rejected', code: 'invalid_value' } };
+          const frame = JSON.stringify({
+            type: 'patch',
+            patch: this.envelope([{ op: 'create_node', label: 'Item', id: this.nextId(), properties: { d: 0 } }]).patch,
+          }).replace('"d":0', `"d":${t.text}`);
+          return {
+            frame,
+            patchId: `${this.clientId}:${this.seq}`,
+            expect: { kind: 'patch', status: 'rejected', code: 'invalid_value' },
+          };
         }
         return { frame: `{"type":"heartbeat","ts":${t.text}}`, expect: { kind: 'error', code: 'bad_message' } };
       }
       case 10:
-        return this.patchFrame([{ op: 'create_node', label: this.badIdentifier(), id: this.nextId(), properties: {} }], 'rejected', 'invalid_identifier');
+        return this.patchFrame(
+          [{ op: 'create_node', label: this.badIdentifier(), id: this.nextId(), properties: {} }],
+          'rejected',
+          'invalid_identifier',
+        );
       case 11: {
         const props: Record<string, unknown> = { [this.badIdentifier()]: 1 };
-        return this.patchFrame([{ op: 'create_node', label: 'Item', id: this.nextId(), properties: props }], 'rejected', 'invalid_identifier');
+        return this.patchFrame(
+          [{ op: 'create_node', label: 'Item', id: this.nextId(), properties: props }],
+          'rejected',
+          'invalid_identifier',
+        );
       }
       case 12:
-        return this.patchFrame([{ op: 'set_property', target: 'node', id: this.nextId(), key: this.badIdentifier(), value: 1 }], 'rejected', 'invalid_identifier');
+        return this.patchFrame(
+          [{ op: 'set_property', target: 'node', id: this.nextId(), key: this.badIdentifier(), value: 1 }],
+          'rejected',
+          'invalid_identifier',
+        );
       case 13:
-        return this.patchFrame([{ op: 'create_node', label: 'Item', id: this.nextId(), properties: { v: this.badValue() } }], 'rejected', 'invalid_value');
+        return this.patchFrame(
+          [{ op: 'create_node', label: 'Item', id: this.nextId(), properties: { v: this.badValue() } }],
+          'rejected',
+          'invalid_value',
+        );
       case 14: {
         // Ids are values, not identifiers: anything printable and short goes; empty or huge does not.
         const id = r.pick(['', 'x'.repeat(300 + r.int(1000)), 42 as unknown as string, null as unknown as string]);
-        return this.patchFrame([{ op: r.pick(['create_node', 'delete_node']), label: 'Item', id, properties: {} }], 'rejected', 'invalid_value');
+        return this.patchFrame(
+          [{ op: r.pick(['create_node', 'delete_node']), label: 'Item', id, properties: {} }],
+          'rejected',
+          'invalid_value',
+        );
       }
       case 15:
-        return this.patchFrame([{ op: r.pick(['drop', 'CREATE_NODE', '', 'create_node; DROP']), label: 'Item', id: this.nextId() }], 'rejected', 'bad_message');
+        return this.patchFrame(
+          [{ op: r.pick(['drop', 'CREATE_NODE', '', 'create_node; DROP']), label: 'Item', id: this.nextId() }],
+          'rejected',
+          'bad_message',
+        );
       case 16: {
         // A broken envelope: nothing to reject as a patch, the seq is not taken.
-        const p: Record<string, unknown> = { id: `${this.clientId}:${this.seq + 1}`, clientId: this.clientId, seq: this.seq + 1, baseVersion: 0, ops: [{ op: 'delete_node', id: 'x' }] };
+        const p: Record<string, unknown> = {
+          id: `${this.clientId}:${this.seq + 1}`,
+          clientId: this.clientId,
+          seq: this.seq + 1,
+          baseVersion: 0,
+          ops: [{ op: 'delete_node', id: 'x' }],
+        };
         const which = r.int(5);
         if (which === 0) p.seq = r.pick<unknown>(['1', 0, -1, 1.5, 2 ** 63, null]);
         else if (which === 1) p.id = `${this.clientId}:${this.seq + 2}`;
@@ -223,27 +350,59 @@ export class FuzzGenerator {
           // ... except that a sound envelope with bad ops is a patch, rejected, that takes its seq.
           const { patch, id } = this.envelope([]);
           patch.ops = r.pick<unknown>([[], {}, 'ops', null, [1], [null]]);
-          return { frame: JSON.stringify({ type: 'patch', patch }), patchId: id, expect: { kind: 'patch', status: 'rejected', code: 'bad_message' } };
-        }
-        else return { frame: JSON.stringify({ type: 'patch', patch: r.pick<unknown>([null, [], 'p', 1]) }), expect: { kind: 'error', code: 'bad_message' } };
+          return {
+            frame: JSON.stringify({ type: 'patch', patch }),
+            patchId: id,
+            expect: { kind: 'patch', status: 'rejected', code: 'bad_message' },
+          };
+        } else
+          return {
+            frame: JSON.stringify({ type: 'patch', patch: r.pick<unknown>([null, [], 'p', 1]) }),
+            expect: { kind: 'error', code: 'bad_message' },
+          };
         return { frame: JSON.stringify({ type: 'patch', patch: p }), expect: { kind: 'error', code: 'bad_message' } };
       }
       case 17: {
         // Replays and gaps: exactly-once is part of the contract.
         if (this.seq > 0 && r.chance(0.5)) {
           const seq = 1 + r.int(this.seq);
-          const patch = { id: `${this.clientId}:${seq}`, clientId: this.clientId, seq, baseVersion: 0, ops: [{ op: 'create_node', label: 'Item', id: this.nextId(), properties: {} }] };
-          return { frame: JSON.stringify({ type: 'patch', patch }), patchId: patch.id, expect: { kind: 'patch', status: 'ignored' } };
+          const patch = {
+            id: `${this.clientId}:${seq}`,
+            clientId: this.clientId,
+            seq,
+            baseVersion: 0,
+            ops: [{ op: 'create_node', label: 'Item', id: this.nextId(), properties: {} }],
+          };
+          return {
+            frame: JSON.stringify({ type: 'patch', patch }),
+            patchId: patch.id,
+            expect: { kind: 'patch', status: 'ignored' },
+          };
         }
         const seq = this.seq + 2 + r.int(100);
-        const patch = { id: `${this.clientId}:${seq}`, clientId: this.clientId, seq, baseVersion: 0, ops: [{ op: 'delete_node', id: 'x' }] };
-        return { frame: JSON.stringify({ type: 'patch', patch }), patchId: patch.id, expect: { kind: 'patch', status: 'rejected', code: 'out_of_order' } };
+        const patch = {
+          id: `${this.clientId}:${seq}`,
+          clientId: this.clientId,
+          seq,
+          baseVersion: 0,
+          ops: [{ op: 'delete_node', id: 'x' }],
+        };
+        return {
+          frame: JSON.stringify({ type: 'patch', patch }),
+          patchId: patch.id,
+          expect: { kind: 'patch', status: 'rejected', code: 'out_of_order' },
+        };
       }
       default: {
         // Good patches carrying nasty values: accepted, and stored exactly.
         const id = r.chance(0.3) ? `${this.nasty()}${this.nextId()}` : this.nextId();
         const g = this.goodValue();
-        return this.patchFrame([{ op: 'create_node', label: 'Item', id, properties: { [g.key]: g.value } }], 'accepted', undefined, { id, key: g.key, value: g.stored });
+        return this.patchFrame(
+          [{ op: 'create_node', label: 'Item', id, properties: { [g.key]: g.value } }],
+          'accepted',
+          undefined,
+          { id, key: g.key, value: g.stored },
+        );
       }
     }
   }
@@ -251,6 +410,12 @@ export class FuzzGenerator {
   /** An envelope that does not take a seq (for frames that must fail before it is read). */
   private envelopeNoSeq(): Record<string, unknown> {
     const seq = this.seq + 1;
-    return { id: `${this.clientId}:${seq}`, clientId: this.clientId, seq, baseVersion: 0, ops: [{ op: 'create_node', label: 'Item', id: 'z', properties: {} }] };
+    return {
+      id: `${this.clientId}:${seq}`,
+      clientId: this.clientId,
+      seq,
+      baseVersion: 0,
+      ops: [{ op: 'create_node', label: 'Item', id: 'z', properties: {} }],
+    };
   }
 }

@@ -10,8 +10,20 @@ import type { Rng } from './random.js';
 export async function randomWrite(client: SyncClient, rng: Rng, space = 12): Promise<{ what: string; ok: boolean }> {
   const node = () => `n${rng.int(space)}`;
   const edge = () => `e${rng.int(space)}`;
-  const value = (key: 'a' | 'b') => (rng.chance(0.05) ? (key === 'a' ? 7 : 'seven') : key === 'a' ? `v${rng.int(100)}` : rng.int(1000));
-  const kind = rng.pick(['create', 'create', 'set', 'set', 'set', 'delete', 'link', 'unlink', 'setEdge', 'batch'] as const);
+  const value = (key: 'a' | 'b') =>
+    rng.chance(0.05) ? (key === 'a' ? 7 : 'seven') : key === 'a' ? `v${rng.int(100)}` : rng.int(1000);
+  const kind = rng.pick([
+    'create',
+    'create',
+    'set',
+    'set',
+    'set',
+    'delete',
+    'link',
+    'unlink',
+    'setEdge',
+    'batch',
+  ] as const);
   let what: string = kind;
   try {
     switch (kind) {

@@ -1,5 +1,12 @@
 import WebSocket from 'ws';
-import type { ClientMessage, ErrorCode, Op, Patch, PatchResponseMessage, ServerMessage } from '../../src/protocol/types.js';
+import type {
+  ClientMessage,
+  ErrorCode,
+  Op,
+  Patch,
+  PatchResponseMessage,
+  ServerMessage,
+} from '../../src/protocol/types.js';
 
 /**
  * A protocol peer on a raw socket: sends exactly what a test says (including garbage) and collects
@@ -7,12 +14,20 @@ import type { ClientMessage, ErrorCode, Op, Patch, PatchResponseMessage, ServerM
  */
 export class RawPeer {
   readonly received: ServerMessage[] = [];
-  private waiters: Array<{ pred: (m: ServerMessage) => boolean; resolve: (m: ServerMessage) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }> = [];
+  private waiters: Array<{
+    pred: (m: ServerMessage) => boolean;
+    resolve: (m: ServerMessage) => void;
+    reject: (e: Error) => void;
+    timer: NodeJS.Timeout;
+  }> = [];
   seq = 0;
   closed = false;
   closeCode: number | undefined;
 
-  private constructor(readonly ws: WebSocket, readonly clientId: string) {
+  private constructor(
+    readonly ws: WebSocket,
+    readonly clientId: string,
+  ) {
     ws.on('message', (data) => {
       const m = JSON.parse(String(data)) as ServerMessage;
       this.received.push(m);
@@ -34,7 +49,9 @@ export class RawPeer {
       const ws = new WebSocket(url, { headers });
       const peer = new RawPeer(ws, clientId);
       ws.once('open', () => resolve(peer));
-      ws.once('unexpected-response', (_req, res) => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })));
+      ws.once('unexpected-response', (_req, res) =>
+        reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })),
+      );
       ws.once('error', reject);
     });
   }
@@ -51,17 +68,25 @@ export class RawPeer {
     const seen = this.received.slice(from).find(pred);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out waiting; got ${JSON.stringify(this.received.slice(-5))}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`timed out waiting; got ${JSON.stringify(this.received.slice(-5))}`)),
+        timeoutMs,
+      );
       this.waiters.push({ pred, resolve, reject, timer });
     });
   }
 
   /** sync_request, and every chunk of the answer. */
-  async sync(fromVersion = 0, extra: Record<string, unknown> = {}): Promise<Extract<ServerMessage, { type: 'sync_state' }>[]> {
+  async sync(
+    fromVersion = 0,
+    extra: Record<string, unknown> = {},
+  ): Promise<Extract<ServerMessage, { type: 'sync_state' }>[]> {
     const from = this.received.length;
     this.send({ type: 'sync_request', clientId: this.clientId, fromVersion, protocol: 1, ...extra });
     await this.next((m) => m.type === 'sync_state' && m.done, 30_000, from);
-    return this.received.slice(from).filter((m): m is Extract<ServerMessage, { type: 'sync_state' }> => m.type === 'sync_state');
+    return this.received
+      .slice(from)
+      .filter((m): m is Extract<ServerMessage, { type: 'sync_state' }> => m.type === 'sync_state');
   }
 
   patch(ops: Op[], baseVersion = 0, seq = ++this.seq): Patch {

@@ -29,7 +29,9 @@ export class ServerProcess {
   constructor(private readonly args: string[]) {}
 
   async start(): Promise<void> {
-    const child = spawn(process.execPath, ['--import', 'tsx', cli, 'serve', ...this.args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', cli, 'serve', ...this.args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.child = child;
     const from = this.output.length;
     this.url = await new Promise<string>((resolve, reject) => {

@@ -3,10 +3,13 @@ import type { Snapshot } from '../../src/protocol/types.js';
 /** A snapshot in a canonical order, so two graphs compare with deepEqual. */
 export function canonical(s: Snapshot): Snapshot {
   const byId = <T extends { id: string }>(a: T, b: T) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-  const sortKeys = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1))) as T;
+  const sortKeys = <T extends object>(o: T): T =>
+    Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1))) as T;
   return {
     schema: {
-      nodes: s.schema.nodes.map((t) => ({ ...t, properties: sortKeys(t.properties) })).sort((a, b) => (a.label < b.label ? -1 : 1)),
+      nodes: s.schema.nodes
+        .map((t) => ({ ...t, properties: sortKeys(t.properties) }))
+        .sort((a, b) => (a.label < b.label ? -1 : 1)),
       edges: s.schema.edges
         .map((t) => ({ ...t, pairs: [...t.pairs].sort(), properties: sortKeys(t.properties) }))
         .sort((a, b) => (a.label < b.label ? -1 : 1)),

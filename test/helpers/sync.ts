@@ -6,7 +6,11 @@ import type { SyncServerOptions } from '../../src/server/options.js';
 import { canonical } from './snapshot.js';
 
 /** Polls `check` until it stops throwing (or returns true); conditions, never fixed sleeps. */
-export async function until(check: () => unknown | Promise<unknown>, timeoutMs = 20_000, what = 'condition'): Promise<void> {
+export async function until(
+  check: () => unknown | Promise<unknown>,
+  timeoutMs = 20_000,
+  what = 'condition',
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -17,16 +21,24 @@ export async function until(check: () => unknown | Promise<unknown>, timeoutMs =
     } catch (e) {
       last = e;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}: ${(last as Error)?.message ?? last}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}: ${(last as Error)?.message ?? last}`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }
 
-export const server = (options: SyncServerOptions = {}): Promise<SyncServer> => createSyncServer({ port: 0, ...options });
+export const server = (options: SyncServerOptions = {}): Promise<SyncServer> =>
+  createSyncServer({ port: 0, ...options });
 
 /** Fast reconnects: tests should not wait out production backoffs. */
 export const client = (s: { url: string } | string, options: Partial<SyncClientOptions> = {}): Promise<SyncClient> =>
-  createSyncClient({ serverUrl: typeof s === 'string' ? s : s.url, reconnectInterval: 50, maxReconnectInterval: 500, heartbeatInterval: 5000, ...options });
+  createSyncClient({
+    serverUrl: typeof s === 'string' ? s : s.url,
+    reconnectInterval: 50,
+    maxReconnectInterval: 500,
+    heartbeatInterval: 5000,
+    ...options,
+  });
 
 /**
  * Every client has nothing pending and has seen every version the server has. whenSynced alone says
@@ -34,7 +46,11 @@ export const client = (s: { url: string } | string, options: Partial<SyncClientO
  */
 export async function caughtUp(server: SyncServer, ...clients: SyncClient[]): Promise<void> {
   await synced(...clients);
-  await until(() => clients.every((c) => c.getServerVersion() === server.getVersion()), 30_000, 'clients to reach the server version');
+  await until(
+    () => clients.every((c) => c.getServerVersion() === server.getVersion()),
+    30_000,
+    'clients to reach the server version',
+  );
 }
 
 /** The client's graph equals the server's, node for node and edge for edge, once it has caught up. */
@@ -43,7 +59,11 @@ export async function assertConverged(server: SyncServer, ...clients: SyncClient
   const truth = canonical(await server.exportSnapshot());
   for (const c of clients) {
     const mine = canonical(await c.exportSnapshot());
-    assert.equal({ nodes: mine.nodes, edges: mine.edges }, { nodes: truth.nodes, edges: truth.edges }, `client ${c.clientId} differs from the server`);
+    assert.equal(
+      { nodes: mine.nodes, edges: mine.edges },
+      { nodes: truth.nodes, edges: truth.edges },
+      `client ${c.clientId} differs from the server`,
+    );
     assert.is(c.getServerVersion(), server.getVersion(), `client ${c.clientId} version`);
   }
 }

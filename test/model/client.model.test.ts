@@ -38,7 +38,8 @@ function events(s: AnyMachineSnapshot): EventObject[] {
         if (running) out.push({ type: t });
         break;
       default:
-        if (t.startsWith('xstate.error.actor')) out.push({ type: t, error: new Error('shutdown failed') } as EventObject);
+        if (t.startsWith('xstate.error.actor'))
+          out.push({ type: t, error: new Error('shutdown failed') } as EventObject);
         else if (t.startsWith('xstate.done.actor')) out.push({ type: t, output: undefined } as EventObject);
         else out.push({ type: t });
     }
@@ -46,9 +47,20 @@ function events(s: AnyMachineSnapshot): EventObject[] {
   return out;
 }
 
-const connection = { reconnectInterval: 20, maxReconnectInterval: 20, heartbeatInterval: 60_000, connectTimeout: 30_000, handshakeTimeout: 30_000, flushTimeout: 5_000 };
+const connection = {
+  reconnectInterval: 20,
+  maxReconnectInterval: 20,
+  heartbeatInterval: 60_000,
+  connectTimeout: 30_000,
+  handshakeTimeout: 30_000,
+  flushTimeout: 5_000,
+};
 // Both ways to start: offline until connect(), and connecting at once (the default).
-const coverage = generatePaths(clientMachine, { events, inputs: [false, true].map((autoConnect) => ({ autoConnect, connection })), simplePaths: 10 });
+const coverage = generatePaths(clientMachine, {
+  events,
+  inputs: [false, true].map((autoConnect) => ({ autoConnect, connection })),
+  simplePaths: 10,
+});
 for (const line of coverageReport(coverage)) console.log(`# ${line}`);
 
 interface H extends ClientHarness {
@@ -99,13 +111,28 @@ async function exec(h: H, step: ModelStep, i: number, path: ModelPath): Promise<
       if (!h.client.isReady()) await ready(h);
       const p = h.runtime.replica.entries[0]!.patch;
       await h.server.until(() => h.server.patches().some((x) => x.id === p.id), 10_000, 'the patch on the wire');
-      h.server.send({ type: 'patch_response', patchId: p.id, status: 'accepted', version: h.client.getServerVersion() + 1 });
+      h.server.send({
+        type: 'patch_response',
+        patchId: p.id,
+        status: 'accepted',
+        version: h.client.getServerVersion() + 1,
+      });
       return until(h, () => h.runtime.replica.entries.length === 0, 'the verdict settled the patch');
     }
     case 'CLIENT.RESYNC': {
       if (!h.client.isReady()) await ready(h);
       const before = h.server.count('sync_request');
-      h.server.send({ type: 'patch_broadcast', version: h.client.getServerVersion() + 5, patch: { id: 'o:1', clientId: 'o', seq: 1, baseVersion: 0, ops: [{ op: 'create_node', label: 'Item', id: `o${before}`, properties: {} }] } });
+      h.server.send({
+        type: 'patch_broadcast',
+        version: h.client.getServerVersion() + 5,
+        patch: {
+          id: 'o:1',
+          clientId: 'o',
+          seq: 1,
+          baseVersion: 0,
+          ops: [{ op: 'create_node', label: 'Item', id: `o${before}`, properties: {} }],
+        },
+      });
       return h.server.until(() => h.server.count('sync_request') > before, 10_000, 'the resync');
     }
     case 'CLIENT.CLOSE': {
@@ -153,7 +180,13 @@ const driver: PathDriver<H> = {
     h.writes = 0;
     h.errors = [];
     h.client.on('error', (e) => h.errors.push(e));
-    h.answer = () => [ScriptedServer.syncState({ serverId: BASE_SERVER, version: h.client.getServerVersion(), fromVersion: h.client.getServerVersion() })];
+    h.answer = () => [
+      ScriptedServer.syncState({
+        serverId: BASE_SERVER,
+        version: h.client.getServerVersion(),
+        fromVersion: h.client.getServerVersion(),
+      }),
+    ];
     return h;
   },
   exec,
@@ -169,7 +202,10 @@ const driver: PathDriver<H> = {
 for (const path of coverage.paths) test(`client: ${path.name}`, () => runPath(path, driver));
 
 test('every transition of the client statechart is on some path', () => {
-  assert.equal(coverage.transitions.filter((t) => !coverage.covered.has(t.id)).map((t) => t.label), []);
+  assert.equal(
+    coverage.transitions.filter((t) => !coverage.covered.has(t.id)).map((t) => t.label),
+    [],
+  );
 });
 
 test.run();

@@ -13,14 +13,35 @@ import { runPath, type PathDriver } from '../../src/testing/run-path.js';
 import { ScriptedServer } from '../../src/testing/scripted-server.js';
 import { BASE_SERVER, clientHarness, closeHarness, localValue, type ClientHarness } from './harness.js';
 
-const INPUT = { reconnectInterval: 100, maxReconnectInterval: 1000, heartbeatInterval: 1000, connectTimeout: 30_000, handshakeTimeout: 30_000, flushTimeout: 5_000 };
+const INPUT = {
+  reconnectInterval: 100,
+  maxReconnectInterval: 1000,
+  heartbeatInterval: 1000,
+  connectTimeout: 30_000,
+  handshakeTimeout: 30_000,
+  flushTimeout: 5_000,
+};
 const RANDOM = 0.37; // backoff 37, 74, 148...: never the same as another delay
-const DELAYS: Record<string, number> = { heartbeat: INPUT.heartbeatInterval, connectTimeout: INPUT.connectTimeout, handshakeTimeout: INPUT.handshakeTimeout, flushTimeout: INPUT.flushTimeout };
+const DELAYS: Record<string, number> = {
+  heartbeat: INPUT.heartbeatInterval,
+  connectTimeout: INPUT.connectTimeout,
+  handshakeTimeout: INPUT.handshakeTimeout,
+  flushTimeout: INPUT.flushTimeout,
+};
 
 const msg = (variant: string, message: object) => ({ type: 'SOCKET.MESSAGE', message, variant });
 const SCHEMA: GraphSchema = { nodes: [{ label: 'Item', properties: { v: 'STRING' } }], edges: [] };
 /** The first chunk of a snapshot answer: the schema, no data yet. */
-const partial = { type: 'sync_state', serverId: BASE_SERVER, mode: 'snapshot', fromVersion: 0, version: 1, lastSeq: 0, done: false, snapshot: { schema: SCHEMA, nodes: [], edges: [] } };
+const partial = {
+  type: 'sync_state',
+  serverId: BASE_SERVER,
+  mode: 'snapshot',
+  fromVersion: 0,
+  version: 1,
+  lastSeq: 0,
+  done: false,
+  snapshot: { schema: SCHEMA, nodes: [], edges: [] },
+};
 
 /** The events that can really happen in a state, with payloads that take each guard's branches. */
 export function connectionEvents(s: AnyMachineSnapshot): EventObject[] {
@@ -39,8 +60,14 @@ export function connectionEvents(s: AnyMachineSnapshot): EventObject[] {
       case 'SOCKET.MESSAGE': {
         if (!socketOpen) return [];
         const out: Array<EventObject & Record<string, unknown>> = [];
-        if (s.matches({ online: 'ready' })) out.push(msg('heartbeat', { type: 'heartbeat', ts: 1 }), msg('late sync_state', partial));
-        if (s.matches({ online: 'handshaking' }) || s.matches({ online: 'reconciling' }) || s.matches({ online: 'resyncing' })) out.push(msg('partial sync_state', partial));
+        if (s.matches({ online: 'ready' }))
+          out.push(msg('heartbeat', { type: 'heartbeat', ts: 1 }), msg('late sync_state', partial));
+        if (
+          s.matches({ online: 'handshaking' }) ||
+          s.matches({ online: 'reconciling' }) ||
+          s.matches({ online: 'resyncing' })
+        )
+          out.push(msg('partial sync_state', partial));
         // The server refuses this client (its principal may not sync as this clientId).
         out.push(msg('refusal', { type: 'error', code: 'forbidden', message: 'scripted refusal' }));
         return out;
@@ -53,7 +80,12 @@ export function connectionEvents(s: AnyMachineSnapshot): EventObject[] {
   });
 }
 
-const coverage = generatePaths(connectionMachine, { events: connectionEvents, key: (s) => s.context.missedHeartbeats, input: INPUT, simplePaths: 12 });
+const coverage = generatePaths(connectionMachine, {
+  events: connectionEvents,
+  key: (s) => s.context.missedHeartbeats,
+  input: INPUT,
+  simplePaths: 12,
+});
 for (const line of coverageReport(coverage)) console.log(`# ${line}`);
 
 interface H extends ClientHarness {
@@ -123,7 +155,8 @@ async function exec(h: H, step: ModelStep, i: number, path: ModelPath): Promise<
   if (t.startsWith('xstate.after.')) {
     const name = t.split('.')[2]!;
     // Backoff is the only delay pending in its state; the others have fixed lengths.
-    const fired = name === 'backoff' ? (h.clock.advanceTo(h.clock.pending()[0]!.due), true) : h.clock.fire(DELAYS[name]!);
+    const fired =
+      name === 'backoff' ? (h.clock.advanceTo(h.clock.pending()[0]!.due), true) : h.clock.fire(DELAYS[name]!);
     assert.ok(fired, `a ${name} delay is pending`);
     return;
   }
@@ -131,7 +164,17 @@ async function exec(h: H, step: ModelStep, i: number, path: ModelPath): Promise<
     // A version gap in what the server sends is how a connected client learns it missed something.
     h.chunks = [];
     const v = h.client.getServerVersion() + 5;
-    h.server.send({ type: 'patch_broadcast', version: v, patch: { id: 'other:1', clientId: 'other', seq: 1, baseVersion: 0, ops: [{ op: 'create_node', label: 'Item', id: 'y', properties: {} }] } });
+    h.server.send({
+      type: 'patch_broadcast',
+      version: v,
+      patch: {
+        id: 'other:1',
+        clientId: 'other',
+        seq: 1,
+        baseVersion: 0,
+        ops: [{ op: 'create_node', label: 'Item', id: 'y', properties: {} }],
+      },
+    });
     return;
   }
   if (t === 'CLIENT.CLOSE') {
@@ -146,7 +189,13 @@ async function exec(h: H, step: ModelStep, i: number, path: ModelPath): Promise<
   }
   if (t.startsWith('xstate.done.actor')) {
     // The flush: answer what is on the wire.
-    for (const p of h.server.patches()) h.server.send({ type: 'patch_response', patchId: p.id, status: 'accepted', version: h.client.getServerVersion() + 1 });
+    for (const p of h.server.patches())
+      h.server.send({
+        type: 'patch_response',
+        patchId: p.id,
+        status: 'accepted',
+        version: h.client.getServerVersion() + 1,
+      });
     return;
   }
   throw new Error(`no way to produce ${t}`);
@@ -156,8 +205,10 @@ async function check(h: H, step: ModelStep): Promise<void> {
   const v = step.state;
   const is = (x: object | string) => JSON.stringify(v) === JSON.stringify(x);
   if (is('disconnected')) assert.is(h.server.upgrades, 0, 'no connection attempt before CONNECT');
-  if (is({ online: 'connecting' })) await h.server.until(() => h.server.held.length > 0 || !!h.server.ws, 10_000, 'a connection attempt');
-  if (is({ online: 'handshaking' })) await h.server.until(() => h.server.count('sync_request') > 0, 10_000, 'the handshake sends sync_request');
+  if (is({ online: 'connecting' }))
+    await h.server.until(() => h.server.held.length > 0 || !!h.server.ws, 10_000, 'a connection attempt');
+  if (is({ online: 'handshaking' }))
+    await h.server.until(() => h.server.count('sync_request') > 0, 10_000, 'the handshake sends sync_request');
   if (is({ online: { ready: 'idle' } }) && conn(h).matches({ online: 'ready' })) {
     assert.ok(h.client.isReady());
     assert.is(await localValue(h), 'base', "ready: the local graph is the server's");
@@ -170,8 +221,15 @@ async function check(h: H, step: ModelStep): Promise<void> {
     // The first retry in a row is bounded by reconnectInterval itself, then the bound doubles.
     const bound = Math.min(INPUT.maxReconnectInterval, INPUT.reconnectInterval * 2 ** (attempt - 1));
     assert.ok(attempt >= 1, 'backoff counts the failed attempt');
-    assert.ok(pending[0]!.delay <= bound, `next attempt in ${pending[0]!.delay} ms, within the jittered bound ${bound}`);
-    assert.is(pending[0]!.delay, backoffDelay(attempt, INPUT.reconnectInterval, INPUT.maxReconnectInterval, () => RANDOM), 'the delay is the jittered backoff of this attempt');
+    assert.ok(
+      pending[0]!.delay <= bound,
+      `next attempt in ${pending[0]!.delay} ms, within the jittered bound ${bound}`,
+    );
+    assert.is(
+      pending[0]!.delay,
+      backoffDelay(attempt, INPUT.reconnectInterval, INPUT.maxReconnectInterval, () => RANDOM),
+      'the delay is the jittered backoff of this attempt',
+    );
     assert.is(h.client.getStatus(), 'offline');
   }
   if (is('unauthorized')) {
@@ -183,7 +241,14 @@ async function check(h: H, step: ModelStep): Promise<void> {
 
 const driver: PathDriver<H> = {
   async setup() {
-    const h = (await clientHarness({ autoConnect: false, hold: true, heartbeatInterval: INPUT.heartbeatInterval, reconnectInterval: INPUT.reconnectInterval, maxReconnectInterval: INPUT.maxReconnectInterval, random: RANDOM })) as H;
+    const h = (await clientHarness({
+      autoConnect: false,
+      hold: true,
+      heartbeatInterval: INPUT.heartbeatInterval,
+      reconnectInterval: INPUT.reconnectInterval,
+      maxReconnectInterval: INPUT.maxReconnectInterval,
+      random: RANDOM,
+    })) as H;
     h.chunks = [];
     h.answer = () => [];
     // Every new socket starts a new exchange: count its sync_requests from zero.
@@ -204,7 +269,8 @@ const driver: PathDriver<H> = {
   },
 };
 
-for (const path of coverage.paths.filter((p) => p.name.includes(process.env.MODEL_PATH ?? ''))) test(`connection: ${path.name}`, () => runPath(path, driver));
+for (const path of coverage.paths.filter((p) => p.name.includes(process.env.MODEL_PATH ?? '')))
+  test(`connection: ${path.name}`, () => runPath(path, driver));
 
 test('every transition of the connection statechart is on some path', () => {
   const missing = coverage.transitions.filter((t) => !coverage.covered.has(t.id)).map((t) => t.label);

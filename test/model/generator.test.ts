@@ -28,9 +28,17 @@ test('a client with rollback disabled fails the generated paths through rolledBa
   // rebase itself. After LOCAL.NO_LONGER_APPLIES the effect left the graph already: the rollback only
   // releases its place (in memory no database work), which a database that loses writes cannot break.
   const throughRollback = (name: string) =>
-    name.includes('-> rolledBack') && (name.includes('SERVER.REJECTED') || name.includes('was rejected')) && !name.includes('LOCAL.NO_LONGER_APPLIES');
-  const picked = [...coverage.paths.filter((p) => throughRollback(p.name)).slice(0, 3), ...coverage.paths.filter((p) => p.name.endsWith('-> accepted')).slice(0, 3)];
-  assert.ok(picked.some((p) => throughRollback(p.name)), 'the model has paths through a server rejection');
+    name.includes('-> rolledBack') &&
+    (name.includes('SERVER.REJECTED') || name.includes('was rejected')) &&
+    !name.includes('LOCAL.NO_LONGER_APPLIES');
+  const picked = [
+    ...coverage.paths.filter((p) => throughRollback(p.name)).slice(0, 3),
+    ...coverage.paths.filter((p) => p.name.endsWith('-> accepted')).slice(0, 3),
+  ];
+  assert.ok(
+    picked.some((p) => throughRollback(p.name)),
+    'the model has paths through a server rejection',
+  );
   const outcome: Array<[string, boolean]> = [];
   for (const p of picked) {
     const failed = await runPath(p, broken, { timeoutMs: 3000 }).then(
@@ -39,8 +47,11 @@ test('a client with rollback disabled fails the generated paths through rolledBa
     );
     outcome.push([p.name, failed]);
   }
-  for (const [name, failed] of outcome) assert.is(failed, throughRollback(name), `${failed ? 'failed' : 'passed'}: ${name}`);
-  console.log(`# generator: with rollback disabled, ${outcome.filter(([, f]) => f).length} of ${outcome.length} generated paths fail, as they must (exactly those through a rollback)`);
+  for (const [name, failed] of outcome)
+    assert.is(failed, throughRollback(name), `${failed ? 'failed' : 'passed'}: ${name}`);
+  console.log(
+    `# generator: with rollback disabled, ${outcome.filter(([, f]) => f).length} of ${outcome.length} generated paths fail, as they must (exactly those through a rollback)`,
+  );
 });
 
 test.run();

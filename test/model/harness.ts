@@ -31,7 +31,11 @@ export const baseSnapshot = (): SyncStateMessage =>
     serverId: BASE_SERVER,
     mode: 'snapshot',
     version: 1,
-    snapshot: { schema: { nodes: [{ label: 'Item', properties: { v: 'STRING' } }], edges: [] }, nodes: [{ label: 'Item', id: 'x', properties: { v: 'base' } }], edges: [] },
+    snapshot: {
+      schema: { nodes: [{ label: 'Item', properties: { v: 'STRING' } }], edges: [] },
+      nodes: [{ label: 'Item', id: 'x', properties: { v: 'base' } }],
+      edges: [],
+    },
   });
 
 export interface HarnessOptions {
@@ -53,7 +57,13 @@ export async function clientHarness(options: HarnessOptions = {}): Promise<Clien
   server.holdUpgrades = options.hold ?? false;
   const recorder = new SnapshotRecorder();
   const db = new FaultDriver();
-  const h = { server, recorder, db, rejected: [] as RejectedEvent[], answer: () => [baseSnapshot()] } as unknown as ClientHarness;
+  const h = {
+    server,
+    recorder,
+    db,
+    rejected: [] as RejectedEvent[],
+    answer: () => [baseSnapshot()],
+  } as unknown as ClientHarness;
   server.onMessage = (m) => {
     if (m.type === 'sync_request') for (const s of h.answer(m)) server.send(s);
   };
@@ -106,7 +116,11 @@ export function pump(h: ClientHarness): true {
 /** Lets the client connect and waits until it is ready (reconciled). */
 export async function comeOnline(h: ClientHarness): Promise<void> {
   h.server.holdUpgrades = false;
-  await h.recorder.until(() => pump(h) && h.client.isReady(), 10_000, () => 'the client is ready');
+  await h.recorder.until(
+    () => pump(h) && h.client.isReady(),
+    10_000,
+    () => 'the client is ready',
+  );
 }
 
 /** The value of `x.v` in the client's local graph. */

@@ -15,7 +15,15 @@ import { coverageReport, generatePaths, inState, type ModelPath, type ModelStep 
 import { runPath, type PathDriver } from '../../src/testing/run-path.js';
 import { ScriptedServer } from '../../src/testing/scripted-server.js';
 import { tempDir } from '../helpers/temp.js';
-import { BASE_SERVER, baseSnapshot, clientHarness, closeHarness, comeOnline, localValue, type ClientHarness } from './harness.js';
+import {
+  BASE_SERVER,
+  baseSnapshot,
+  clientHarness,
+  closeHarness,
+  comeOnline,
+  localValue,
+  type ClientHarness,
+} from './harness.js';
 
 const SEQ = 1;
 const catalog: Record<string, Array<EventObject & Record<string, unknown>>> = {
@@ -54,10 +62,18 @@ const base = generatePaths(patchMachine, { events: patchEvents, input, simplePat
  * the states after it are new states, and paths go on from them to every verdict. Those paths are
  * added after the others.
  */
-const marked = patchMachine.provide({ actions: { reportNoLongerApplies: assign({ noLongerApplies: true } as never) } } as never);
-const noLongerApplies = (s: AnyMachineSnapshot) => (s.context as { noLongerApplies?: boolean }).noLongerApplies === true;
+const marked = patchMachine.provide({
+  actions: { reportNoLongerApplies: assign({ noLongerApplies: true } as never) },
+} as never);
+const noLongerApplies = (s: AnyMachineSnapshot) =>
+  (s.context as { noLongerApplies?: boolean }).noLongerApplies === true;
 const goesOnAfterIt = (p: ModelPath) => p.steps.slice(1, -1).some((s) => s.event.type === 'LOCAL.NO_LONGER_APPLIES');
-const afterIt = generatePaths(marked, { events: patchEvents, key: noLongerApplies, input, simplePaths: 40 }).paths.filter(goesOnAfterIt);
+const afterIt = generatePaths(marked, {
+  events: patchEvents,
+  key: noLongerApplies,
+  input,
+  simplePaths: 40,
+}).paths.filter(goesOnAfterIt);
 export const coverage = { ...base, paths: [...base.paths, ...afterIt] };
 if (!process.env.KUZU_SYNC_MODEL_IMPORT) {
   for (const line of coverageReport(coverage)) console.log(`# ${line}`);
@@ -85,7 +101,8 @@ const ACTOR = `patch:model:${SEQ}`;
  * last id it had.
  */
 const ownId = (h: H): string => {
-  const id = (h.runtime.actor.system.get(ACTOR)?.getSnapshot() as { context?: { patchId?: string } } | undefined)?.context?.patchId;
+  const id = (h.runtime.actor.system.get(ACTOR)?.getSnapshot() as { context?: { patchId?: string } } | undefined)
+    ?.context?.patchId;
   if (id !== undefined && id !== h.ids.at(-1)) h.ids.push(id);
   return h.ids.at(-1)!;
 };
@@ -106,12 +123,25 @@ const sentEntries = (h: H) => h.recorder.history(ACTOR).filter((v) => matchesSta
 const deletesPending =
   (seq: number): RunMatcher =>
   (r) =>
-    isWrite(r) && r.steps.some((s) => s.kind === 'query' && /DELETE/.test(s.cypher) && /_Pending/.test(s.cypher) && ((s.params?.seqs as number[] | undefined) ?? []).includes(seq));
+    isWrite(r) &&
+    r.steps.some(
+      (s) =>
+        s.kind === 'query' &&
+        /DELETE/.test(s.cypher) &&
+        /_Pending/.test(s.cypher) &&
+        ((s.params?.seqs as number[] | undefined) ?? []).includes(seq),
+    );
 /** What the peer sends a client that asks for a snapshot: its graph as it is (x gone if deleted), the patch rejected. */
 const repairSnapshot = (h: H, p: Patch) => {
   const snap = baseSnapshot();
   if (h.xDeleted) snap.snapshot = { ...snap.snapshot!, nodes: [] };
-  return { ...snap, serverId: serverId(h), version: version(h), lastSeq: p.seq, outcomes: [{ seq: p.seq, status: 'rejected' as const, code: 'forbidden' as const, reason: 'scripted' }] };
+  return {
+    ...snap,
+    serverId: serverId(h),
+    version: version(h),
+    lastSeq: p.seq,
+    outcomes: [{ seq: p.seq, status: 'rejected' as const, code: 'forbidden' as const, reason: 'scripted' }],
+  };
 };
 const serverId = (h: H) => h.runtime.replica.serverId ?? BASE_SERVER;
 const version = (h: H) => h.client.getServerVersion();
@@ -126,8 +156,20 @@ const goOffline = async (h: H) => {
 };
 /** The user heard the patch under test no longer applies (under whichever id it had then: a reset renumbers it). */
 const heardOfIt = (h: H) => h.conflicts.some((c) => c.local && c.patchId.startsWith('model:'));
-const deleteX = (v: number): Patch => ({ id: 'other:1', clientId: 'other', seq: 1, baseVersion: v - 1, ops: [{ op: 'delete_node', id: 'x' }] });
-const recreateX = (v: number): Patch => ({ id: 'other:2', clientId: 'other', seq: 2, baseVersion: v - 1, ops: [{ op: 'create_node', label: 'Item', id: 'x', properties: { v: 'again' } }] });
+const deleteX = (v: number): Patch => ({
+  id: 'other:1',
+  clientId: 'other',
+  seq: 1,
+  baseVersion: v - 1,
+  ops: [{ op: 'delete_node', id: 'x' }],
+});
+const recreateX = (v: number): Patch => ({
+  id: 'other:2',
+  clientId: 'other',
+  seq: 2,
+  baseVersion: v - 1,
+  ops: [{ op: 'create_node', label: 'Item', id: 'x', properties: { v: 'again' } }],
+});
 
 /**
  * The server's history up to accepting the patch under test: when x was deleted, a server that
@@ -136,7 +178,9 @@ const recreateX = (v: number): Patch => ({ id: 'other:2', clientId: 'other', seq
  */
 const historyToAccept = (h: H): { before: Array<{ patch: Patch; version: number }>; version: number } => {
   const v = version(h);
-  return h.xDeleted ? { before: [{ patch: recreateX(v + 1), version: v + 1 }], version: v + 2 } : { before: [], version: v + 1 };
+  return h.xDeleted
+    ? { before: [{ patch: recreateX(v + 1), version: v + 1 }], version: v + 2 }
+    : { before: [], version: v + 1 };
 };
 
 /** Each event of the patch statechart, produced by real means. */
@@ -157,7 +201,9 @@ async function exec(h: H, step: ModelStep, i: number, path: ModelPath): Promise<
     case 'PATCH.QUEUED':
       return; // the write was made offline in setup
     case 'PATCH.SENT':
-      h.answer = () => [ScriptedServer.syncState({ serverId: serverId(h), fromVersion: version(h), version: version(h), lastSeq: 0 })];
+      h.answer = () => [
+        ScriptedServer.syncState({ serverId: serverId(h), fromVersion: version(h), version: version(h), lastSeq: 0 }),
+      ];
       return bringOnline(h);
     case 'CONNECTION.LOST':
       return goOffline(h);
@@ -168,11 +214,23 @@ async function exec(h: H, step: ModelStep, i: number, path: ModelPath): Promise<
       return;
     }
     case 'SERVER.REJECTED':
-      h.server.send({ type: 'patch_response', patchId: p.id, status: 'rejected', code: 'forbidden', reason: 'scripted' });
+      h.server.send({
+        type: 'patch_response',
+        patchId: p.id,
+        status: 'rejected',
+        code: 'forbidden',
+        reason: 'scripted',
+      });
       return;
     case 'SERVER.IGNORED': {
       if (e.rejected) {
-        h.server.send({ type: 'patch_response', patchId: p.id, status: 'ignored', code: 'validation_failed', reason: 'scripted' });
+        h.server.send({
+          type: 'patch_response',
+          patchId: p.id,
+          status: 'ignored',
+          code: 'validation_failed',
+          reason: 'scripted',
+        });
         return;
       }
       const { before, version: at } = historyToAccept(h);
@@ -191,7 +249,11 @@ async function exec(h: H, step: ModelStep, i: number, path: ModelPath): Promise<
           version: accepted ? at : v,
           lastSeq: p.seq,
           patches: accepted ? [...before, { patch: p, version: at }] : [],
-          outcomes: [accepted ? { seq: p.seq, status: 'accepted', version: at } : { seq: p.seq, status: 'rejected', code: 'conflict', reason: 'scripted' }],
+          outcomes: [
+            accepted
+              ? { seq: p.seq, status: 'accepted', version: at }
+              : { seq: p.seq, status: 'rejected', code: 'conflict', reason: 'scripted' },
+          ],
         }),
       ];
       h.answer = answer;
@@ -211,7 +273,15 @@ async function exec(h: H, step: ModelStep, i: number, path: ModelPath): Promise<
       }
       // Queued (offline): it hears of the delete while reconnecting, and the reconnected client sends
       // it at once; going offline again puts it back in the outbox, where the model has it.
-      h.answer = () => [ScriptedServer.syncState({ serverId: serverId(h), fromVersion: v, version: v + 1, lastSeq: 0, patches: [{ patch: deleteX(v + 1), version: v + 1 }] })];
+      h.answer = () => [
+        ScriptedServer.syncState({
+          serverId: serverId(h),
+          fromVersion: v,
+          version: v + 1,
+          lastSeq: 0,
+          patches: [{ patch: deleteX(v + 1), version: v + 1 }],
+        }),
+      ];
       await bringOnline(h);
       await wait(h, () => heardOfIt(h), 'the user heard of it (conflict, local)');
       // Cut only once that copy arrived: the peer's record of what it received is then complete.
@@ -244,17 +314,27 @@ async function check(h: H, step: ModelStep, i: number, path: ModelPath): Promise
       assert.is(await localValue(h), null, 'it no longer applies: its effect left the local graph with x');
       assert.not.ok(h.rejected.length, 'no verdict yet: only the server rejects');
     } else assert.is(await localValue(h), 'mine', 'the optimistic write is in the local graph');
-    assert.ok(h.client.getPendingPatchCount() >= 1 || inState(step, { unanswered: 'optimistic' }), 'it counts as pending');
+    assert.ok(
+      h.client.getPendingPatchCount() >= 1 || inState(step, { unanswered: 'optimistic' }),
+      'it counts as pending',
+    );
   }
   // Queued: in the outbox, unanswered. Offline, the peer has it only from the times it was sent before
   // (once a reconnect completes it is sent in the same tick, so only offline is it sure to be queued):
   // every copy the peer ever received is accounted for by an earlier entry into sent. A send can be
   // lost with the socket (sent, then cut before the frame arrived), so fewer copies may have arrived.
   if (inState(step, { unanswered: 'queued' }) && !h.client.isReady()) {
-    assert.ok(transmissions(h) <= sentEntries(h), `queued offline: on the wire ${transmissions(h)} times, only ${sentEntries(h)} sends account for`);
+    assert.ok(
+      transmissions(h) <= sentEntries(h),
+      `queued offline: on the wire ${transmissions(h)} times, only ${sentEntries(h)} sends account for`,
+    );
   }
   if (step.event.type === 'PATCH.RENUMBERED') {
-    assert.equal(h.runtime.replica.entries.map((e) => e.patch.id), ['model:6'], 'renumbered after the new server\'s lastSeq');
+    assert.equal(
+      h.runtime.replica.entries.map((e) => e.patch.id),
+      ['model:6'],
+      "renumbered after the new server's lastSeq",
+    );
     assert.equal(h.ids, ['model:1', 'model:6'], 'its actor follows the renumbering');
     assert.equal(h.runtime.replica.entries[0]!.patch.ops, h.patch.ops, 'the same write, under its new id');
   }
@@ -264,28 +344,58 @@ async function check(h: H, step: ModelStep, i: number, path: ModelPath): Promise
     const resent = step.event.type === 'PATCH.SENT' && inState(path.steps[i - 1]!, { unanswered: 'queued' });
     const atLeast = resent ? h.transmittedBefore + 1 : 1;
     await h.server.until(() => transmissions(h) >= atLeast, 10_000, 'sent means the peer gets it');
-    assert.is(h.server.patches().filter((x) => x.clientId === 'model').at(-1)?.id, p.id, 'it went out under the id it has now');
+    assert.is(
+      h.server
+        .patches()
+        .filter((x) => x.clientId === 'model')
+        .at(-1)?.id,
+      p.id,
+      'it went out under the id it has now',
+    );
   }
   if (inState(step, 'accepted') || inState(step, 'ignored')) {
     await wait(h, () => h.client.getPendingPatchCount() === 0, 'no longer pending');
-    assert.is(await localValue(h), 'mine', h.xDeleted ? 'accepted after x was re-created: its effect is back' : 'an accepted patch stays');
+    assert.is(
+      await localValue(h),
+      'mine',
+      h.xDeleted ? 'accepted after x was re-created: its effect is back' : 'an accepted patch stays',
+    );
   }
   if (inState(step, 'rolledBack')) {
     await wait(h, () => h.client.getPendingPatchCount() === 0, 'no longer pending');
     // Rolled back means gone: undone here, or never redone over the server's delete of x.
     assert.is(await localValue(h), h.xDeleted ? null : 'base', 'the effect is gone from the local graph');
     // And its place is released (after x was deleted, only this shows that the rollback ran).
-    assert.equal(h.runtime.replica.entries.map((e) => e.patch.id), [], 'nothing of it is left in the replica');
-    assert.ok(h.rejected.some((r) => h.ids.includes(r.patchId)), 'the rejection was reported');
+    assert.equal(
+      h.runtime.replica.entries.map((e) => e.patch.id),
+      [],
+      'nothing of it is left in the replica',
+    );
+    assert.ok(
+      h.rejected.some((r) => h.ids.includes(r.patchId)),
+      'the rejection was reported',
+    );
   }
   if (inState(step, 'rollbackFailed')) {
     assert.is(h.db.runs.filter((r) => r.outcome === 'injected').length, 1, 'the database refused the rollback');
-    assert.ok(h.rejected.some((r) => h.ids.includes(r.patchId)), 'the rejection was reported');
+    assert.ok(
+      h.rejected.some((r) => h.ids.includes(r.patchId)),
+      'the rejection was reported',
+    );
     // The graph is out of step with the server: the client asks for a whole snapshot, and takes it.
-    const resync = () => h.server.received.slice(h.faultAt).some((m) => m.type === 'sync_request' && m.snapshot === true);
+    const resync = () =>
+      h.server.received.slice(h.faultAt).some((m) => m.type === 'sync_request' && m.snapshot === true);
     await h.server.until(resync, 10_000, 'a sync_request with snapshot: true after the failed rollback');
-    await wait(h, () => h.client.isReady() && h.runtime.replica.entries.length === 0, 'resynced: the snapshot settled it');
-    assert.is(await localValue(h), h.xDeleted ? null : 'base', 'after the snapshot, its effect is gone from the local graph');
+    await wait(
+      h,
+      () => h.client.isReady() && h.runtime.replica.entries.length === 0,
+      'resynced: the snapshot settled it',
+    );
+    assert.is(
+      await localValue(h),
+      h.xDeleted ? null : 'base',
+      'after the snapshot, its effect is gone from the local graph',
+    );
   }
 }
 
@@ -296,7 +406,9 @@ export const driver: PathDriver<H> = {
     // patch that no longer applied does (it takes its row out of _Pending); in memory that one is
     // bookkeeping only.
     const failsRollback = path.steps.some((s) => s.event.type.startsWith('xstate.error'));
-    const h = (await clientHarness(failsRollback ? { databasePath: join(tempDir('kuzu-sync-model-'), 'db') } : {})) as H;
+    const h = (await clientHarness(
+      failsRollback ? { databasePath: join(tempDir('kuzu-sync-model-'), 'db') } : {},
+    )) as H;
     h.xDeleted = false;
     h.ids = [`model:${SEQ}`];
     h.faultAt = 0;
@@ -323,12 +435,21 @@ export const driver: PathDriver<H> = {
  * (src/client/replica.ts, rollback), so no database fault can make it fail: the real client reaches
  * rolledBack there. The model's paths to rollbackFailed after SETTLED run to rolledBack, and say so.
  */
-const rollbackCannotFail = (p: ModelPath) => p.steps.at(-1)?.state === 'rollbackFailed' && p.steps.at(-2)?.event.type === 'SETTLED';
+const rollbackCannotFail = (p: ModelPath) =>
+  p.steps.at(-1)?.state === 'rollbackFailed' && p.steps.at(-2)?.event.type === 'SETTLED';
 function runnable(p: ModelPath): ModelPath {
   if (!rollbackCannotFail(p)) return p;
   const last = p.steps.at(-1)!;
-  const done: ModelStep = { ...last, event: { type: last.event.type.replace('xstate.error', 'xstate.done') }, state: 'rolledBack' };
-  return { ...p, name: `${p.name} (the real rollback has no database work to fail: rolledBack)`, steps: [...p.steps.slice(0, -1), done] };
+  const done: ModelStep = {
+    ...last,
+    event: { type: last.event.type.replace('xstate.error', 'xstate.done') },
+    state: 'rolledBack',
+  };
+  return {
+    ...p,
+    name: `${p.name} (the real rollback has no database work to fail: rolledBack)`,
+    steps: [...p.steps.slice(0, -1), done],
+  };
 }
 
 // Imported by the generator's own test: then only the paths and the driver are wanted.

@@ -26,10 +26,18 @@ function chunk(serverId: string, done: boolean): SyncStateMessage {
     version: reset ? 3 : 2,
     lastSeq: reset ? 5 : 0,
     done,
-    snapshot: { schema: SCHEMA, nodes: done ? [{ label: 'Item', id: 'x', properties: { v: 'server' } }] : [], edges: [] },
+    snapshot: {
+      schema: SCHEMA,
+      nodes: done ? [{ label: 'Item', id: 'x', properties: { v: 'server' } }] : [],
+      edges: [],
+    },
   });
 }
-const CHUNK = (serverId: string, done: boolean) => ({ type: 'CONNECTION.CHUNK', message: chunk(serverId, done), variant: `${done ? 'last' : 'first'} chunk${serverId === BASE_SERVER ? '' : ', new server'}` });
+const CHUNK = (serverId: string, done: boolean) => ({
+  type: 'CONNECTION.CHUNK',
+  message: chunk(serverId, done),
+  variant: `${done ? 'last' : 'first'} chunk${serverId === BASE_SERVER ? '' : ', new server'}`,
+});
 
 /** Chunks of one answer agree on the server: a mixed answer is refused (that is the rebase failing). */
 function events(s: AnyMachineSnapshot): EventObject[] {
@@ -39,16 +47,23 @@ function events(s: AnyMachineSnapshot): EventObject[] {
     if (t === 'CONNECTION.CHUNK') {
       for (const sid of server ? [server] : [BASE_SERVER, NEW_SERVER]) out.push(CHUNK(sid, false), CHUNK(sid, true));
     } else if (t.startsWith('xstate.done.actor')) out.push({ type: t, output: { version: 2 } } as EventObject);
-    else if (t.startsWith('xstate.error.actor')) out.push({ type: t, error: new Error('rebase failed') } as EventObject);
+    else if (t.startsWith('xstate.error.actor'))
+      out.push({ type: t, error: new Error('rebase failed') } as EventObject);
   }
   return out;
 }
 
 const coverage = generatePaths(reconciliationMachine, {
   events,
-  inputs: [{ request: true }, ...[BASE_SERVER, NEW_SERVER].flatMap((sid) => [{ first: chunk(sid, false) }, { first: chunk(sid, true) }])],
+  inputs: [
+    { request: true },
+    ...[BASE_SERVER, NEW_SERVER].flatMap((sid) => [{ first: chunk(sid, false) }, { first: chunk(sid, true) }]),
+  ],
   key: (s) => (s.context as { chunks: SyncStateMessage[] }).chunks[0]?.serverId ?? null,
-  guards: { fromNewServer: ({ context }: { context: { chunks: SyncStateMessage[] } }) => context.chunks[0]?.serverId === NEW_SERVER } as never,
+  guards: {
+    fromNewServer: ({ context }: { context: { chunks: SyncStateMessage[] } }) =>
+      context.chunks[0]?.serverId === NEW_SERVER,
+  } as never,
   simplePaths: 10,
 });
 for (const line of coverageReport(coverage)) console.log(`# ${line}`);
@@ -61,7 +76,8 @@ const until = (h: H, pred: () => boolean, what: string) => h.recorder.until(pred
 
 async function exec(h: H, step: ModelStep, i: number, path: ModelPath): Promise<void> {
   const next = path.steps[i + 1]?.event.type ?? '';
-  if (next.startsWith('xstate.error')) h.runtime.replica.reconcile = () => Promise.reject(new Error('injected: the rebase failed'));
+  if (next.startsWith('xstate.error'))
+    h.runtime.replica.reconcile = () => Promise.reject(new Error('injected: the rebase failed'));
   const e = step.event as EventObject & { message?: SyncStateMessage };
   if (e.type === 'CONNECTION.CHUNK') {
     h.answerServer = e.message!.serverId;
@@ -72,7 +88,8 @@ async function exec(h: H, step: ModelStep, i: number, path: ModelPath): Promise<
 
 async function check(h: H, step: ModelStep, i: number, path: ModelPath): Promise<void> {
   const v = step.state;
-  if (v === 'requesting') await h.server.until(() => h.server.count('sync_request') >= 2, 10_000, 'the resync asks again');
+  if (v === 'requesting')
+    await h.server.until(() => h.server.count('sync_request') >= 2, 10_000, 'the resync asks again');
   if (v === 'receiving') {
     assert.is(h.client.isReady(), false, 'not ready while the answer is incomplete');
     assert.is(await localValue(h), 'mine', 'nothing applied before the last chunk');
@@ -81,8 +98,12 @@ async function check(h: H, step: ModelStep, i: number, path: ModelPath): Promise
     await until(h, () => h.client.isReady(), 'ready after reconciling');
     const reset = h.answerServer === NEW_SERVER;
     assert.is(h.client.getServerVersion(), reset ? 3 : 2, "the answer's version");
-    assert.is(await localValue(h), 'mine', "server state underneath, the pending patch on top");
-    assert.equal(h.runtime.replica.entries.map((e) => e.patch.seq), [reset ? 6 : 1], reset ? 'renumbered after the new lastSeq' : 'kept its seq');
+    assert.is(await localValue(h), 'mine', 'server state underneath, the pending patch on top');
+    assert.equal(
+      h.runtime.replica.entries.map((e) => e.patch.seq),
+      [reset ? 6 : 1],
+      reset ? 'renumbered after the new lastSeq' : 'kept its seq',
+    );
     const server = await h.client.query("MATCH (i:Item {id: 'x'}) RETURN i.v AS v");
     assert.equal(server, [{ v: 'mine' }]);
   }
@@ -116,7 +137,11 @@ const driver: PathDriver<H> = {
       h.server.send(ScriptedServer.syncState({ serverId: BASE_SERVER, fromVersion: 1, version: 1, lastSeq: 0 }));
       await until(h, () => h.client.isReady(), 'ready');
       h.recorder.reset('reconciliation');
-      h.server.send({ type: 'patch_broadcast', version: 9, patch: { id: 'o:1', clientId: 'o', seq: 1, baseVersion: 0, ops: [{ op: 'delete_node', id: 'x' }] } });
+      h.server.send({
+        type: 'patch_broadcast',
+        version: 9,
+        patch: { id: 'o:1', clientId: 'o', seq: 1, baseVersion: 0, ops: [{ op: 'delete_node', id: 'x' }] },
+      });
     }
     return h;
   },
@@ -130,7 +155,10 @@ const driver: PathDriver<H> = {
 for (const path of coverage.paths) test(`reconciliation: ${path.name}`, () => runPath(path, driver));
 
 test('every transition of the reconciliation statechart is on some path', () => {
-  assert.equal(coverage.transitions.filter((t) => !coverage.covered.has(t.id)).map((t) => t.label), []);
+  assert.equal(
+    coverage.transitions.filter((t) => !coverage.covered.has(t.id)).map((t) => t.label),
+    [],
+  );
 });
 
 test.run();

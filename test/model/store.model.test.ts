@@ -25,14 +25,20 @@ import { clientHarness, closeHarness, type ClientHarness } from './harness.js';
 function events(s: AnyMachineSnapshot): EventObject[] {
   const out: EventObject[] = [];
   for (const t of new Set(s._nodes.flatMap((n) => [...n.transitions.keys()]))) {
-    if (t === 'STORE.REQUEST') out.push({ type: t, requests: [{ kind: 'local', requestId: 0, ops: [] }] } as EventObject);
+    if (t === 'STORE.REQUEST')
+      out.push({ type: t, requests: [{ kind: 'local', requestId: 0, ops: [] }] } as EventObject);
     else if (t.startsWith('xstate.done.actor')) out.push({ type: t, output: undefined } as EventObject);
-    else if (t.startsWith('xstate.error.actor')) out.push({ type: t, error: new Error('executor failed') } as EventObject);
+    else if (t.startsWith('xstate.error.actor'))
+      out.push({ type: t, error: new Error('executor failed') } as EventObject);
   }
   return out;
 }
 
-const coverage = generatePaths(storeMachine, { events, key: (s) => (s.context as { queue: unknown[] }).queue.length > 0, simplePaths: 10 });
+const coverage = generatePaths(storeMachine, {
+  events,
+  key: (s) => (s.context as { queue: unknown[] }).queue.length > 0,
+  simplePaths: 10,
+});
 for (const line of coverageReport(coverage)) console.log(`# ${line}`);
 
 const INJECTED = 'injected: the database refused the batch';
@@ -72,8 +78,7 @@ async function exec(h: H, step: ModelStep): Promise<void> {
   if (t.startsWith('xstate.error')) {
     h.failed.push(...writesIn(run));
     run.fail(INJECTED);
-  }
-  else run.release();
+  } else run.release();
 }
 
 async function check(h: H, step: ModelStep): Promise<void> {
@@ -83,12 +88,18 @@ async function check(h: H, step: ModelStep): Promise<void> {
     // Every write the test let through is stored; every write of a failed batch was refused with the
     // database's error, and nothing of it is in the graph.
     const tables = await h.client.query('CALL show_tables() RETURN name');
-    const stored = tables.some((t) => t.name === 'Item') ? (await h.client.query('MATCH (i:Item) RETURN i.id AS id ORDER BY id')).map((r) => r.id) : [];
+    const stored = tables.some((t) => t.name === 'Item')
+      ? (await h.client.query('MATCH (i:Item) RETURN i.id AS id ORDER BY id')).map((r) => r.id)
+      : [];
     const ok = h.results.flatMap((r, i) => (r === 'ok' ? [`w${i}`] : []));
     const refused = h.results.flatMap((r, i) => (r === 'failed' ? [`w${i}`] : []));
     assert.equal(refused, [...h.failed].sort(), 'exactly the writes of the failed batches were refused');
     assert.equal(stored, ok.sort(), 'the graph holds exactly the writes that succeeded');
-    for (const id of refused) assert.ok(h.errors[Number(id.slice(1))]!.includes(INJECTED), `${id} was refused by the injected fault: ${h.errors[Number(id.slice(1))]}`);
+    for (const id of refused)
+      assert.ok(
+        h.errors[Number(id.slice(1))]!.includes(INJECTED),
+        `${id} was refused by the injected fault: ${h.errors[Number(id.slice(1))]}`,
+      );
     assert.is(h.db.held.length, 0, 'idle: nothing waits at the gate');
   }
   // One batch at a time: the store never has a second transaction at the database meanwhile.
@@ -110,7 +121,8 @@ const driver: PathDriver<H> = {
   teardown: closeHarness,
 };
 
-for (const path of coverage.paths.filter((p) => p.name.includes(process.env.MODEL_PATH ?? ''))) test(`store: ${path.name}`, () => runPath(path, driver));
+for (const path of coverage.paths.filter((p) => p.name.includes(process.env.MODEL_PATH ?? '')))
+  test(`store: ${path.name}`, () => runPath(path, driver));
 
 test('writes queued while a batch runs become the next batch, in order', async () => {
   const h = (await driver.setup(coverage.paths[0]!)) as H;
@@ -119,17 +131,31 @@ test('writes queued while a batch runs become the next batch, in order', async (
     await exec(h, { event: { type: 'xstate.done.actor.x' }, state: 'writing', took: [] });
     await exec(h, { event: { type: 'xstate.done.actor.x' }, state: 'idle', took: [] });
     await Promise.all(h.writes);
-    assert.equal(h.batches, [['w0'], ['w1', 'w2']], 'the first write alone, then the two queued behind it, in one transaction');
+    assert.equal(
+      h.batches,
+      [['w0'], ['w1', 'w2']],
+      'the first write alone, then the two queued behind it, in one transaction',
+    );
     const rows = await h.client.query('MATCH (i:Item) RETURN i.n AS n ORDER BY n');
-    assert.equal(rows.map((r) => r.n), [0, 1, 2]);
-    assert.equal(h.runtime.replica.entries.map((e) => e.patch.seq), [1, 2, 3], 'seqs follow the order of the writes');
+    assert.equal(
+      rows.map((r) => r.n),
+      [0, 1, 2],
+    );
+    assert.equal(
+      h.runtime.replica.entries.map((e) => e.patch.seq),
+      [1, 2, 3],
+      'seqs follow the order of the writes',
+    );
   } finally {
     await closeHarness(h);
   }
 });
 
 test('every transition of the store statechart is on some path', () => {
-  assert.equal(coverage.transitions.filter((t) => !coverage.covered.has(t.id)).map((t) => t.label), []);
+  assert.equal(
+    coverage.transitions.filter((t) => !coverage.covered.has(t.id)).map((t) => t.label),
+    [],
+  );
 });
 
 test.run();

@@ -7,7 +7,14 @@ import { SyncError } from '../../src/protocol/errors.js';
 const patch = (over: Record<string, unknown> = {}, op: Record<string, unknown> = {}) =>
   JSON.stringify({
     type: 'patch',
-    patch: { id: 'c1:1', clientId: 'c1', seq: 1, baseVersion: 0, ops: [{ op: 'create_node', label: 'Person', id: 'n1', properties: { name: 'A' }, ...op }], ...over },
+    patch: {
+      id: 'c1:1',
+      clientId: 'c1',
+      seq: 1,
+      baseVersion: 0,
+      ops: [{ op: 'create_node', label: 'Person', id: 'n1', properties: { name: 'A' }, ...op }],
+      ...over,
+    },
   });
 
 const table: Array<[string, string | Buffer, string, { isBinary?: boolean; maxBytes?: number }?]> = [
@@ -19,13 +26,22 @@ const table: Array<[string, string | Buffer, string, { isBinary?: boolean; maxBy
   ['numeric type', '{"type": 7}', 'bad_message'],
   ['unknown type', '{"type": "drop_database"}', 'unknown_type'],
   ['binary frame', Buffer.from('{"type":"heartbeat","ts":1}'), 'bad_message', { isBinary: true }],
-  ['oversized', JSON.stringify({ type: 'heartbeat', ts: 1, pad: 'x'.repeat(2000) }), 'message_too_large', { maxBytes: 1000 }],
+  [
+    'oversized',
+    JSON.stringify({ type: 'heartbeat', ts: 1, pad: 'x'.repeat(2000) }),
+    'message_too_large',
+    { maxBytes: 1000 },
+  ],
   ['__proto__ key', '{"type":"heartbeat","ts":1,"__proto__":{"admin":true}}', 'bad_message'],
   ['constructor key deep', patch({}, { properties: { constructor: 'x' } }), 'bad_message'],
   ['deeply nested', '{"type":"heartbeat","ts":1,"x":' + '['.repeat(100) + ']'.repeat(100) + '}', 'bad_message'],
   ['heartbeat without ts', '{"type":"heartbeat"}', 'bad_message'],
   ['sync_request bad version', '{"type":"sync_request","clientId":"c","fromVersion":-1,"protocol":1}', 'bad_message'],
-  ['sync_request float version', '{"type":"sync_request","clientId":"c","fromVersion":1.5,"protocol":1}', 'bad_message'],
+  [
+    'sync_request float version',
+    '{"type":"sync_request","clientId":"c","fromVersion":1.5,"protocol":1}',
+    'bad_message',
+  ],
   ['sync_request wrong protocol', '{"type":"sync_request","clientId":"c","fromVersion":0,"protocol":2}', 'bad_message'],
   ['patch id mismatch', patch({ id: 'c1:2' }), 'bad_message'],
   ['patch seq zero', patch({ seq: 0, id: 'c1:0' }), 'bad_message'],
@@ -52,7 +68,11 @@ const table: Array<[string, string | Buffer, string, { isBinary?: boolean; maxBy
   ['lone surrogate value', patch({}, { properties: { s: 'a\uD800b' } }), 'invalid_value'],
   ['lone surrogate id', patch({}, { id: '\uDC00' }), 'invalid_value'],
   ['numeric id', patch({}, { id: 5 }), 'invalid_value'],
-  ['set_property bad target', patch({}, { op: 'set_property', target: 'graph', id: 'n1', key: 'a', value: 1 }), 'bad_message'],
+  [
+    'set_property bad target',
+    patch({}, { op: 'set_property', target: 'graph', id: 'n1', key: 'a', value: 1 }),
+    'bad_message',
+  ],
   ['set_property no value', patch({}, { op: 'set_property', target: 'node', id: 'n1', key: 'a' }), 'bad_message'],
   ['valid patch', patch(), 'ok'],
   ['valid heartbeat', '{"type":"heartbeat","ts":5}', 'ok'],
@@ -78,12 +98,26 @@ test('a refused patch names its id so the client can match the answer', () => {
 test('an oversized patch still names its envelope, so the server can reject it and settle its seq', () => {
   const big = patch({}, { properties: { name: 'x'.repeat(2000) } });
   const r = decodeClientMessage(big, { maxBytes: 1000, envelopeOfOversized: true });
-  assert.equal(!r.ok && [r.error.code, r.error.patchId, r.error.envelope], ['message_too_large', 'c1:1', { clientId: 'c1', seq: 1 }]);
+  assert.equal(!r.ok && [r.error.code, r.error.patchId, r.error.envelope], [
+    'message_too_large',
+    'c1:1',
+    { clientId: 'c1', seq: 1 },
+  ]);
   // Not for an envelope that does not hold together, nor for other messages.
-  const unsound = decodeClientMessage(patch({ id: 'c1:2' }, { properties: { name: 'x'.repeat(2000) } }), { maxBytes: 1000, envelopeOfOversized: true });
+  const unsound = decodeClientMessage(patch({ id: 'c1:2' }, { properties: { name: 'x'.repeat(2000) } }), {
+    maxBytes: 1000,
+    envelopeOfOversized: true,
+  });
   assert.equal(!unsound.ok && [unsound.error.code, unsound.error.envelope], ['message_too_large', undefined]);
-  const heartbeat = decodeClientMessage(JSON.stringify({ type: 'heartbeat', ts: 1, pad: 'x'.repeat(2000) }), { maxBytes: 1000, envelopeOfOversized: true });
-  assert.equal(!heartbeat.ok && [heartbeat.error.code, heartbeat.error.patchId, heartbeat.error.envelope], ['message_too_large', undefined, undefined]);
+  const heartbeat = decodeClientMessage(JSON.stringify({ type: 'heartbeat', ts: 1, pad: 'x'.repeat(2000) }), {
+    maxBytes: 1000,
+    envelopeOfOversized: true,
+  });
+  assert.equal(!heartbeat.ok && [heartbeat.error.code, heartbeat.error.patchId, heartbeat.error.envelope], [
+    'message_too_large',
+    undefined,
+    undefined,
+  ]);
   // Not parsed at all unless asked (the server asks only once the connection has said who it is).
   const unasked = decodeClientMessage(big, { maxBytes: 1000 });
   assert.equal(!unasked.ok && [unasked.error.code, unasked.error.envelope], ['message_too_large', undefined]);
@@ -93,7 +127,9 @@ test('-0 is normalised to 0 (JSON cannot carry it; a client would differ from th
   const r = decodeClientMessage(patch({}, { properties: { z: -0, zs: [-0, 1] } }));
   assert.ok(r.ok);
   const op = r.ok && r.message.type === 'patch' ? r.message.patch.ops[0] : undefined;
-  assert.ok(op && op.op === 'create_node' && Object.is(op.properties.z, 0) && Object.is((op.properties.zs as number[])[0], 0));
+  assert.ok(
+    op && op.op === 'create_node' && Object.is(op.properties.z, 0) && Object.is((op.properties.zs as number[])[0], 0),
+  );
 });
 
 test('a decoded patch carries only the fields of its op kind', () => {
@@ -104,12 +140,35 @@ test('a decoded patch carries only the fields of its op kind', () => {
 });
 
 test('the client refuses server messages with identifiers that would reach query text', () => {
-  const bad = { type: 'sync_state', serverId: 's', mode: 'snapshot', fromVersion: 0, version: 1, lastSeq: 0, done: true, snapshot: { schema: { nodes: [{ label: 'P`) DROP', properties: {} }], edges: [] }, nodes: [], edges: [] } };
+  const bad = {
+    type: 'sync_state',
+    serverId: 's',
+    mode: 'snapshot',
+    fromVersion: 0,
+    version: 1,
+    lastSeq: 0,
+    done: true,
+    snapshot: { schema: { nodes: [{ label: 'P`) DROP', properties: {} }], edges: [] }, nodes: [], edges: [] },
+  };
   const r = decodeServerMessage(JSON.stringify(bad));
   assert.is(r.ok, false);
-  const badType = { ...bad, snapshot: { schema: { nodes: [{ label: 'P', properties: { a: 'INT64); DROP' } }], edges: [] }, nodes: [], edges: [] } };
+  const badType = {
+    ...bad,
+    snapshot: {
+      schema: { nodes: [{ label: 'P', properties: { a: 'INT64); DROP' } }], edges: [] },
+      nodes: [],
+      edges: [],
+    },
+  };
   assert.is(decodeServerMessage(JSON.stringify(badType)).ok, false);
-  const ok = { ...bad, snapshot: { schema: { nodes: [{ label: 'P', properties: { a: 'STRING' } }], edges: [] }, nodes: [{ label: 'P', id: 'x', properties: { a: 'b' } }], edges: [] } };
+  const ok = {
+    ...bad,
+    snapshot: {
+      schema: { nodes: [{ label: 'P', properties: { a: 'STRING' } }], edges: [] },
+      nodes: [{ label: 'P', id: 'x', properties: { a: 'b' } }],
+      edges: [],
+    },
+  };
   assert.ok(decodeServerMessage(JSON.stringify(ok)).ok);
 });
 

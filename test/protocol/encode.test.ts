@@ -31,7 +31,12 @@ function roundTrip(frame: string, expected: ServerMessage): void {
 
 test('error, heartbeat and patch_response round-trip', () => {
   roundTrip(encodeError('forbidden', 'no "way"'), { type: 'error', code: 'forbidden', message: 'no "way"' });
-  roundTrip(encodeError('bad_message', 'm', 'c:2'), { type: 'error', code: 'bad_message', message: 'm', patchId: 'c:2' });
+  roundTrip(encodeError('bad_message', 'm', 'c:2'), {
+    type: 'error',
+    code: 'bad_message',
+    message: 'm',
+    patchId: 'c:2',
+  });
   roundTrip(encodeHeartbeat(12.5), { type: 'heartbeat', ts: 12.5 });
   for (const r of [
     { type: 'patch_response', patchId: 'c:1', status: 'accepted', version: 4 },
@@ -53,20 +58,33 @@ test('sync_state chunks round-trip: delta, snapshot, with and without outcomes',
   const delta: SyncStateMessage = { type: 'sync_state', ...head, done: false, patches: [{ patch, version: 3 }] };
   roundTrip(encodeSyncState(head, false, { patches: [encodeVersionedPatch(toJson(patch), 3)] }), delta);
   const outcomes = [{ seq: 1, status: 'rejected' as const, code: 'forbidden' as const, reason: 'r' }];
-  roundTrip(encodeSyncState(head, true, { patches: [] }, outcomes), { type: 'sync_state', ...head, outcomes, done: true, patches: [] });
+  roundTrip(encodeSyncState(head, true, { patches: [] }, outcomes), {
+    type: 'sync_state',
+    ...head,
+    outcomes,
+    done: true,
+    patches: [],
+  });
 
-  const schema = { nodes: [{ label: 'Item', properties: { name: 'STRING' as const } }], edges: [{ label: 'E', pairs: [['Item', 'Item']] as Array<[string, string]>, properties: {} }] };
+  const schema = {
+    nodes: [{ label: 'Item', properties: { name: 'STRING' as const } }],
+    edges: [{ label: 'E', pairs: [['Item', 'Item']] as Array<[string, string]>, properties: {} }],
+  };
   const node = { label: 'Item', id: 'n', properties: { name: 'x' } };
   const edge = { label: 'E', id: 'e', from: 'n', to: 'n', properties: {} };
   const snapHead = { ...head, mode: 'snapshot' as const };
   roundTrip(
-    encodeSyncState(snapHead, true, { snapshot: { schema: toJson(schema), nodes: [toJson(node)], edges: [toJson(edge)] } }),
+    encodeSyncState(snapHead, true, {
+      snapshot: { schema: toJson(schema), nodes: [toJson(node)], edges: [toJson(edge)] },
+    }),
     { type: 'sync_state', ...snapHead, done: true, snapshot: { schema, nodes: [node], edges: [edge] } },
   );
-  roundTrip(
-    encodeSyncState(snapHead, false, { snapshot: { nodes: [], edges: [toJson(edge)] } }),
-    { type: 'sync_state', ...snapHead, done: false, snapshot: { nodes: [], edges: [edge] } },
-  );
+  roundTrip(encodeSyncState(snapHead, false, { snapshot: { nodes: [], edges: [toJson(edge)] } }), {
+    type: 'sync_state',
+    ...snapHead,
+    done: false,
+    snapshot: { nodes: [], edges: [edge] },
+  });
 });
 
 test('client messages round-trip through the server decoder', () => {

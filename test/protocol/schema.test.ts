@@ -31,10 +31,25 @@ test('patch_response is a union per status: what each status requires', () => {
 });
 
 test('reason and outcome codes in server messages are checked', () => {
-  const state = { type: 'sync_state', serverId: 's', mode: 'delta', fromVersion: 0, version: 0, lastSeq: 0, done: true, patches: [] };
+  const state = {
+    type: 'sync_state',
+    serverId: 's',
+    mode: 'delta',
+    fromVersion: 0,
+    version: 0,
+    lastSeq: 0,
+    done: true,
+    patches: [],
+  };
   assert.is(refusal({ ...state, outcomes: [{ seq: 1, status: 'rejected', code: 'forbidden', reason: 'no' }] }), 'ok');
-  assert.is(refusal({ ...state, outcomes: [{ seq: 1, status: 'rejected', code: 'nonsense', reason: 'no' }] }), 'bad_message');
-  assert.is(refusal({ ...state, outcomes: [{ seq: 1, status: 'rejected', code: 'forbidden', reason: {} }] }), 'bad_message');
+  assert.is(
+    refusal({ ...state, outcomes: [{ seq: 1, status: 'rejected', code: 'nonsense', reason: 'no' }] }),
+    'bad_message',
+  );
+  assert.is(
+    refusal({ ...state, outcomes: [{ seq: 1, status: 'rejected', code: 'forbidden', reason: {} }] }),
+    'bad_message',
+  );
   assert.is(refusal({ ...state, outcomes: [{ seq: 1, status: 'accepted', version: 'x' }] }), 'bad_message');
   assert.is(refusal({ type: 'error', code: 'forbidden', message: 'm', patchId: 3 }), 'bad_message');
   assert.is(refusal({ type: 'error', code: 'made_up', message: 'm' }), 'bad_message');
@@ -68,12 +83,23 @@ test('fast paths never accept what their schema refuses, and clean alike', () =>
     const candidates = parts(parsed);
     // Near misses of a good patch_response, which the corpus (client messages) lacks.
     const statuses = ['accepted', 'rejected', 'ignored', 'other'];
-    candidates.push({ type: 'patch_response', patchId: `p${i}`, status: statuses[i % 4], version: i % 3 ? i : undefined, code: i % 5 ? 'conflict' : 'x', reason: i % 7 ? 'r' : 1 });
+    candidates.push({
+      type: 'patch_response',
+      patchId: `p${i}`,
+      status: statuses[i % 4],
+      version: i % 3 ? i : undefined,
+      code: i % 5 ? 'conflict' : 'x',
+      reason: i % 7 ? 'r' : 1,
+    });
     for (const v of candidates) {
       for (const schema of [PatchSchema, PatchResponseSchema]) {
         if (!schema.fast.accepts(v)) continue;
         fastAccepted++;
-        assert.is(schema.general.check(v), null, `fast path accepted what the schema refuses: ${JSON.stringify(v).slice(0, 200)}`);
+        assert.is(
+          schema.general.check(v),
+          null,
+          `fast path accepted what the schema refuses: ${JSON.stringify(v).slice(0, 200)}`,
+        );
         assert.equal(schema.clean(v as never), schema.general.clean(v as never));
       }
     }
@@ -82,10 +108,32 @@ test('fast paths never accept what their schema refuses, and clean alike', () =>
 });
 
 test('the hot messages take the fast path', () => {
-  const patch = { id: 'c:1', clientId: 'c', seq: 1, baseVersion: 0, ops: [{ op: 'create_node', label: 'Item', id: 'n', properties: { k: 1.5, name: 'x' } }, { op: 'set_property', target: 'node', id: 'n', key: 'k', value: null }, { op: 'create_edge', label: 'E', id: 'e', from: 'n', to: 'n', properties: {} }, { op: 'delete_edge', id: 'e' }, { op: 'delete_node', id: 'n' }] };
+  const patch = {
+    id: 'c:1',
+    clientId: 'c',
+    seq: 1,
+    baseVersion: 0,
+    ops: [
+      { op: 'create_node', label: 'Item', id: 'n', properties: { k: 1.5, name: 'x' } },
+      { op: 'set_property', target: 'node', id: 'n', key: 'k', value: null },
+      { op: 'create_edge', label: 'E', id: 'e', from: 'n', to: 'n', properties: {} },
+      { op: 'delete_edge', id: 'e' },
+      { op: 'delete_node', id: 'n' },
+    ],
+  };
   assert.ok(PatchSchema.fast.accepts(patch));
-  assert.ok(PatchResponseSchema.fast.accepts({ type: 'patch_response', patchId: 'c:1', status: 'accepted', version: 1 }));
-  assert.ok(PatchResponseSchema.fast.accepts({ type: 'patch_response', patchId: 'c:1', status: 'rejected', code: 'conflict', reason: 'r' }));
+  assert.ok(
+    PatchResponseSchema.fast.accepts({ type: 'patch_response', patchId: 'c:1', status: 'accepted', version: 1 }),
+  );
+  assert.ok(
+    PatchResponseSchema.fast.accepts({
+      type: 'patch_response',
+      patchId: 'c:1',
+      status: 'rejected',
+      code: 'conflict',
+      reason: 'r',
+    }),
+  );
 });
 
 test.run();

@@ -13,7 +13,8 @@ const principals: Record<string, Principal> = {
   bob: { id: 'bob', clientIds: ['bob'] },
   reader: { id: 'reader', clientIds: ['reader'], readOnly: true },
 };
-const authenticate = (req: IncomingMessage) => principals[/^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? ''] ?? null;
+const authenticate = (req: IncomingMessage) =>
+  principals[/^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? ''] ?? null;
 const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
 
 test('no token, or an unknown one: HTTP 401 at the upgrade, and a real client stops and reports unauthorized', async () => {
@@ -41,8 +42,14 @@ test('a principal cannot sync or write as another clientId', async () => {
   await peer.sync(0);
   // A patch in bob's name, with bob's next seq: refused, and bob's own seq is untouched.
   const from = peer.received.length;
-  peer.send({ type: 'patch', patch: { id: 'bob:2', clientId: 'bob', seq: 2, baseVersion: 1, ops: [{ op: 'delete_node', id: 'b1' }] } });
-  const r = (await peer.next((m) => m.type === 'patch_response' && m.patchId === 'bob:2', 10_000, from)) as { status: string; code: string };
+  peer.send({
+    type: 'patch',
+    patch: { id: 'bob:2', clientId: 'bob', seq: 2, baseVersion: 1, ops: [{ op: 'delete_node', id: 'b1' }] },
+  });
+  const r = (await peer.next((m) => m.type === 'patch_response' && m.patchId === 'bob:2', 10_000, from)) as {
+    status: string;
+    code: string;
+  };
   assert.equal([r.status, r.code], ['rejected', 'forbidden']);
   assert.is(s.getVersion(), 1, 'nothing was applied');
   assert.is((await s.query("MATCH (n:Note {id: 'b1'}) RETURN count(n) AS n"))[0]!.n, 1);
@@ -71,10 +78,21 @@ test("a read-only principal's writes are rejected forbidden and rolled back on i
   assert.is((await reader.query("MATCH (n:Note {id: 'r1'}) RETURN count(n) AS n"))[0]!.n, 1, 'applied locally at once');
   await reader.setProperty('node', 'a1', 'text', 'defaced');
   await until(() => rejected.length === 2, 20_000, 'both writes are rejected');
-  assert.equal(rejected.map((x) => x.code), ['forbidden', 'forbidden']);
+  assert.equal(
+    rejected.map((x) => x.code),
+    ['forbidden', 'forbidden'],
+  );
   await synced(reader);
-  assert.is((await reader.query("MATCH (n:Note {id: 'r1'}) RETURN count(n) AS n"))[0]!.n, 0, 'the created node is rolled back');
-  assert.is((await reader.query("MATCH (n:Note {id: 'a1'}) RETURN n.text AS t"))[0]!.t, 'hello', 'the overwritten value is restored');
+  assert.is(
+    (await reader.query("MATCH (n:Note {id: 'r1'}) RETURN count(n) AS n"))[0]!.n,
+    0,
+    'the created node is rolled back',
+  );
+  assert.is(
+    (await reader.query("MATCH (n:Note {id: 'a1'}) RETURN n.text AS t"))[0]!.t,
+    'hello',
+    'the overwritten value is restored',
+  );
   assert.is(reader.getPendingPatchCount(), 0);
   assert.is(s.getVersion(), 1, 'the server took nothing from the reader');
 

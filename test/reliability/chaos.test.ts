@@ -6,10 +6,32 @@ import { runChaos, shrink, summary, type ChaosReport } from './chaos.js';
 const SEEDS = (process.env.CHAOS_SEEDS ?? '11,12').split(',').map(Number);
 const STEPS = Number(process.env.CHAOS_STEPS ?? 120);
 
-const totals = { runs: 0, steps: 0, writes: 0, faults: 0, serverRestarts: 0, serverKills: 0, clientKills: 0, accepted: 0, rejected: 0, lost: 0 };
+const totals = {
+  runs: 0,
+  steps: 0,
+  writes: 0,
+  faults: 0,
+  serverRestarts: 0,
+  serverKills: 0,
+  clientKills: 0,
+  accepted: 0,
+  rejected: 0,
+  lost: 0,
+};
 const add = (r: ChaosReport) => {
   totals.runs++;
-  for (const k of ['steps', 'writes', 'faults', 'serverRestarts', 'serverKills', 'clientKills', 'accepted', 'rejected', 'lost'] as const) totals[k] += r[k];
+  for (const k of [
+    'steps',
+    'writes',
+    'faults',
+    'serverRestarts',
+    'serverKills',
+    'clientKills',
+    'accepted',
+    'rejected',
+    'lost',
+  ] as const)
+    totals[k] += r[k];
 };
 
 for (const seed of SEEDS) {
@@ -19,7 +41,9 @@ for (const seed of SEEDS) {
     add(r);
     if (r.violations.length) {
       const small = (await shrink(seed, STEPS, undefined, 4)) ?? r;
-      console.log(`shortest failing trace (seed ${seed}, ${small.steps} steps):\n${small.trace.map((l) => `  ${l}`).join('\n')}`);
+      console.log(
+        `shortest failing trace (seed ${seed}, ${small.steps} steps):\n${small.trace.map((l) => `  ${l}`).join('\n')}`,
+      );
     }
     assert.equal(r.violations, [], `seed ${seed}`);
     assert.ok(r.writes > 0 && r.faults > 0, 'the run wrote and injected faults');

@@ -106,9 +106,27 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   let childLines: ChildLines | undefined;
   const childEvents: Array<Record<string, unknown>> = [];
   const startChild = async (writes: number) => {
-    child = spawn(process.execPath, ['--import', 'tsx', childClient, '--url', proxy.url, '--db', childDb, '--client', 'child', '--seed', String(o.seed), '--writes', String(writes)], {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
+    child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        childClient,
+        '--url',
+        proxy.url,
+        '--db',
+        childDb,
+        '--client',
+        'child',
+        '--seed',
+        String(o.seed),
+        '--writes',
+        String(writes),
+      ],
+      {
+        stdio: ['pipe', 'pipe', 'inherit'],
+      },
+    );
     childLines = new ChildLines(child);
     await childLines.until((l) => l.e === 'started', 60_000, 'the client process');
   };
@@ -200,14 +218,18 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     }
     if (log_.length !== version) report.violations.push(`the log has ${log_.length} entries for version ${version}`);
     graphs.forEach((g, i) => {
-      if (JSON.stringify(g) !== JSON.stringify(truth)) report.violations.push(`client c${i}'s graph differs from the server's`);
+      if (JSON.stringify(g) !== JSON.stringify(truth))
+        report.violations.push(`client c${i}'s graph differs from the server's`);
     });
-    if (JSON.stringify(childSync.graph) !== JSON.stringify(truth)) report.violations.push("the client process's graph differs from the server's");
+    if (JSON.stringify(childSync.graph) !== JSON.stringify(truth))
+      report.violations.push("the client process's graph differs from the server's");
     for (const [id, v] of accepted) {
       if (!inLog.has(id)) report.violations.push(`patch ${id} was answered accepted but is not on the server`);
-      else if (v !== undefined && inLog.get(id) !== v) report.violations.push(`patch ${id} was accepted at ${v} but is at ${inLog.get(id)}`);
+      else if (v !== undefined && inLog.get(id) !== v)
+        report.violations.push(`patch ${id} was accepted at ${v} but is at ${inLog.get(id)}`);
     }
-    for (const id of rejected) if (inLog.has(id)) report.violations.push(`patch ${id} was reported rejected but is on the server`);
+    for (const id of rejected)
+      if (inLog.has(id)) report.violations.push(`patch ${id} was reported rejected but is on the server`);
     for (const [clientId, ids] of created) {
       for (const id of ids) {
         if (!accepted.has(id) && !rejected.has(id)) {
@@ -217,7 +239,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       }
     }
     for (const id of inLog.keys()) {
-      if (!accepted.has(id)) report.violations.push(`patch ${id} is on the server but its client never heard it was accepted`);
+      if (!accepted.has(id))
+        report.violations.push(`patch ${id} is on the server but its client never heard it was accepted`);
     }
     report.accepted = accepted.size;
     report.rejected = rejected.size;
@@ -238,7 +261,12 @@ async function waitVersion(c: SyncClient, v: number): Promise<void> {
 }
 
 /** The shortest prefix of a failing run's schedule that still fails (binary search, bounded). */
-export async function shrink(seed: number, steps: number, clients: number | undefined, budget = 6): Promise<ChaosReport | undefined> {
+export async function shrink(
+  seed: number,
+  steps: number,
+  clients: number | undefined,
+  budget = 6,
+): Promise<ChaosReport | undefined> {
   let lo = 0;
   let hi = steps;
   let best: ChaosReport | undefined;

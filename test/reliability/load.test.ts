@@ -18,7 +18,9 @@ test(`${CLIENTS} clients x ${PATCHES} patches at once: all accepted, all converg
   const server = new ServerProcess(['--port', '0', '--db', join(dir, 'server.kz'), '--quiet']);
   await server.start();
   const url = server.url;
-  const clients: SyncClient[] = await Promise.all(Array.from({ length: CLIENTS }, (_, i) => client(url, { clientId: `c${i}` })));
+  const clients: SyncClient[] = await Promise.all(
+    Array.from({ length: CLIENTS }, (_, i) => client(url, { clientId: `c${i}` })),
+  );
   await synced(...clients);
   let rejected = 0;
   for (const c of clients) c.on('rejected', () => rejected++);
@@ -33,7 +35,9 @@ test(`${CLIENTS} clients x ${PATCHES} patches at once: all accepted, all converg
   await Promise.all(clients.map((c) => c.whenSynced({ timeout: 600_000 })));
   const total = CLIENTS * PATCHES;
   await until(() => clients.every((c) => c.getServerVersion() === total), 300_000, 'every client has every version');
-  const counts = await Promise.all(clients.map(async (c) => (await c.query('MATCH (i:Item) RETURN count(i) AS n'))[0]!.n));
+  const counts = await Promise.all(
+    clients.map(async (c) => (await c.query('MATCH (i:Item) RETURN count(i) AS n'))[0]!.n),
+  );
   const peak = server.peakRss();
   await Promise.all(clients.map((c) => c.close()));
   await server.stop('SIGTERM');
@@ -44,8 +48,13 @@ test(`${CLIENTS} clients x ${PATCHES} patches at once: all accepted, all converg
   const [row] = await store.query('MATCH (i:Item) RETURN count(i) AS n, count(DISTINCT i.owner) AS owners');
   await store.close();
   assert.equal(row, { n: total, owners: CLIENTS }, 'the server stored every patch once');
-  console.log(`# load: ${CLIENTS} clients x ${PATCHES} patches = ${total} accepted, 0 rejected, all converged; server peak RSS ${Math.round(peak / 2 ** 20)} MiB`);
-  assert.ok(peak < SERVER_RSS_LIMIT, `server peak RSS ${Math.round(peak / 2 ** 20)} MiB under ${SERVER_RSS_LIMIT / 2 ** 20} MiB`);
+  console.log(
+    `# load: ${CLIENTS} clients x ${PATCHES} patches = ${total} accepted, 0 rejected, all converged; server peak RSS ${Math.round(peak / 2 ** 20)} MiB`,
+  );
+  assert.ok(
+    peak < SERVER_RSS_LIMIT,
+    `server peak RSS ${Math.round(peak / 2 ** 20)} MiB under ${SERVER_RSS_LIMIT / 2 ** 20} MiB`,
+  );
 });
 
 test.run();

@@ -12,7 +12,8 @@ const dir = tempDir();
 test('--help explains the command and its flags', () => {
   const r = spawnSync(process.execPath, ['--import', 'tsx', cli, '--help'], { encoding: 'utf8' });
   assert.is(r.status, 0);
-  for (const flag of ['serve', '--port', '--db', '--host', '--conflict', '--driver', '--metrics-path <path>']) assert.match(r.stdout, flag);
+  for (const flag of ['serve', '--port', '--db', '--host', '--conflict', '--driver', '--metrics-path <path>'])
+    assert.match(r.stdout, flag);
   for (const [args, message] of [
     [['--port', 'eighty'], /--port must be a whole number/],
     [['--driver', 'postgres'], /--driver must be wasm or native/],

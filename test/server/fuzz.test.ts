@@ -12,7 +12,10 @@ const MAX_BYTES = 64 * 1024;
 
 test(`${CASES} fuzzed frames (seed ${SEED}): each answered with its code, no crash, a healthy client syncing throughout`, async () => {
   const internal: unknown[] = [];
-  const s = await server({ maxMessageBytes: MAX_BYTES, logger: { debug() {}, info() {}, warn() {}, error: (...a) => internal.push(a) } });
+  const s = await server({
+    maxMessageBytes: MAX_BYTES,
+    logger: { debug() {}, info() {}, warn() {}, error: (...a) => internal.push(a) },
+  });
   const healthy = await client(s, { clientId: 'healthy' });
   const observer = await client(s, { clientId: 'observer' });
   await synced(healthy, observer);
@@ -24,7 +27,8 @@ test(`${CASES} fuzzed frames (seed ${SEED}): each answered with its code, no cra
   const byOutcome = new Map<string, number>();
   const stored: Array<{ id: string; key: string; value: Value }> = [];
   let healthyRounds = 0;
-  const describe = (c: FuzzCase) => `${c.name} ${String(c.frame).slice(0, 160)}${String(c.frame).length > 160 ? '…' : ''}`;
+  const describe = (c: FuzzCase) =>
+    `${c.name} ${String(c.frame).slice(0, 160)}${String(c.frame).length > 160 ? '…' : ''}`;
 
   for (let i = 0; i < CASES; i++) {
     const c = gen.next();
@@ -34,14 +38,21 @@ test(`${CASES} fuzzed frames (seed ${SEED}): each answered with its code, no cra
     const e = c.expect;
     let got: string;
     if (e.kind === 'error') {
-      const m = (await attacker.next((m) => m.type === 'error' || m.type === 'patch_response', 10_000, from)) as { type: string; code?: string };
+      const m = (await attacker.next((m) => m.type === 'error' || m.type === 'patch_response', 10_000, from)) as {
+        type: string;
+        code?: string;
+      };
       got = `${m.type}:${m.code}`;
       if (got !== `error:${e.code}`) mismatches.push(`case ${i} ${describe(c)}: expected error ${e.code}, got ${got}`);
     } else {
-      const m = (await attacker.next((m) => m.type === 'patch_response' && m.patchId === c.patchId, 10_000, from)) as { status: string; code?: string };
+      const m = (await attacker.next((m) => m.type === 'patch_response' && m.patchId === c.patchId, 10_000, from)) as {
+        status: string;
+        code?: string;
+      };
       got = `${m.status}${m.code && e.status !== 'ignored' ? `:${m.code}` : ''}`;
       // An ignored replay carries the first verdict's code, whatever it was.
-      if (m.status !== e.status || (e.status !== 'ignored' && m.code !== e.code)) mismatches.push(`case ${i} ${describe(c)}: expected ${e.status}${e.code ? `:${e.code}` : ''}, got ${got}`);
+      if (m.status !== e.status || (e.status !== 'ignored' && m.code !== e.code))
+        mismatches.push(`case ${i} ${describe(c)}: expected ${e.status}${e.code ? `:${e.code}` : ''}, got ${got}`);
       if (e.stored && m.status === 'accepted') stored.push(e.stored);
     }
     byOutcome.set(got, (byOutcome.get(got) ?? 0) + 1);
@@ -65,8 +76,13 @@ test(`${CASES} fuzzed frames (seed ${SEED}): each answered with its code, no cra
   assert.is(items.length, stored.length, 'no other Item node exists');
   await assertConverged(s, healthy, observer);
 
-  const outcomes = [...byOutcome].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ');
-  console.log(`# fuzz: ${CASES} cases (seed ${SEED}), 0 crashes, 0 internal errors, healthy client synced ${healthyRounds} times; ${outcomes}`);
+  const outcomes = [...byOutcome]
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
+  console.log(
+    `# fuzz: ${CASES} cases (seed ${SEED}), 0 crashes, 0 internal errors, healthy client synced ${healthyRounds} times; ${outcomes}`,
+  );
   await Promise.all([healthy.close(), observer.close(), attacker.close()]);
   await s.close();
 });

@@ -3,8 +3,15 @@ import * as assert from 'uvu/assert';
 import { RawPeer } from '../helpers/raw-peer.js';
 import { client, server, synced, until } from '../helpers/sync.js';
 
-const good = { id: 'evil:1', clientId: 'evil', seq: 1, baseVersion: 0, ops: [{ op: 'create_node', label: 'Item', id: 'i1', properties: {} }] };
-const withOp = (op: Record<string, unknown>) => JSON.stringify({ type: 'patch', patch: { ...good, ops: [{ ...good.ops[0], ...op }] } });
+const good = {
+  id: 'evil:1',
+  clientId: 'evil',
+  seq: 1,
+  baseVersion: 0,
+  ops: [{ op: 'create_node', label: 'Item', id: 'i1', properties: {} }],
+};
+const withOp = (op: Record<string, unknown>) =>
+  JSON.stringify({ type: 'patch', patch: { ...good, ops: [{ ...good.ops[0], ...op }] } });
 
 const frames: Array<[string, string | Buffer, string, boolean?]> = [
   ['not JSON', '{"type":', 'bad_message'],
@@ -50,12 +57,19 @@ test('a patch with bad ops but a sound envelope is rejected, and the seq after i
   const s = await server();
   const p = await RawPeer.connect(s.url, 'evil');
   p.send({ type: 'patch', patch: good });
-  assert.is(((await p.next((m) => m.type === 'error')) as { code: string }).code, 'bad_message', 'sync_request must come first');
+  assert.is(
+    ((await p.next((m) => m.type === 'error')) as { code: string }).code,
+    'bad_message',
+    'sync_request must come first',
+  );
   await p.sync(0);
   const from = p.received.length;
   p.sendRaw(withOp({ label: 'bad label' }));
   const err = await p.next((m) => m.type === 'error', 10_000, from);
-  assert.equal([(err as { code: string }).code, (err as { patchId?: string }).patchId], ['invalid_identifier', 'evil:1']);
+  assert.equal(
+    [(err as { code: string }).code, (err as { patchId?: string }).patchId],
+    ['invalid_identifier', 'evil:1'],
+  );
   const r = await p.response('evil:1');
   assert.equal([r.status, r.code], ['rejected', 'invalid_identifier']);
   p.send({ type: 'patch', patch: { ...good, id: 'evil:2', seq: 2 } });

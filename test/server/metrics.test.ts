@@ -35,7 +35,10 @@ function parseValue(v: string, line: string): number {
   if (v === '+Inf') return Infinity;
   if (v === '-Inf') return -Infinity;
   if (v === 'NaN') return NaN;
-  assert.ok(/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(v), `not a float: ${JSON.stringify(v)} in ${JSON.stringify(line)}`);
+  assert.ok(
+    /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(v),
+    `not a float: ${JSON.stringify(v)} in ${JSON.stringify(line)}`,
+  );
   return Number(v);
 }
 
@@ -93,7 +96,10 @@ function parseProm(text: string): Map<string, Family> {
         at = re.lastIndex;
       }
     }
-    const f = familyOf(name!) ?? (families.get(name!) ?? families.set(name!, { name: name!, type: 'untyped', help: undefined, samples: [] }).get(name!))!;
+    const f =
+      familyOf(name!) ??
+      (families.get(name!) ??
+        families.set(name!, { name: name!, type: 'untyped', help: undefined, samples: [] }).get(name!))!;
     assert.ok(f === current || f.samples.length === 0, `samples of ${f.name} are contiguous`);
     current = f;
     const key = `${name}${JSON.stringify(Object.entries(labels).sort())}`;
@@ -107,9 +113,14 @@ function parseProm(text: string): Map<string, Family> {
     const buckets = f.samples.filter((s) => s.name === `${f.name}_bucket`);
     assert.ok(buckets.length > 0 && buckets.every((b) => 'le' in b.labels), `${f.name}: buckets with le`);
     const les = buckets.map((b) => parseValue(b.labels.le!, f.name));
-    assert.equal(les, [...les].sort((x, y) => x - y), `${f.name}: buckets in order`);
+    assert.equal(
+      les,
+      [...les].sort((x, y) => x - y),
+      `${f.name}: buckets in order`,
+    );
     assert.is(les[les.length - 1], Infinity, `${f.name}: a +Inf bucket`);
-    for (let i = 1; i < buckets.length; i++) assert.ok(buckets[i]!.value >= buckets[i - 1]!.value, `${f.name}: cumulative buckets`);
+    for (let i = 1; i < buckets.length; i++)
+      assert.ok(buckets[i]!.value >= buckets[i - 1]!.value, `${f.name}: cumulative buckets`);
     const count = f.samples.find((s) => s.name === `${f.name}_count`);
     assert.ok(count && f.samples.some((s) => s.name === `${f.name}_sum`), `${f.name}: _sum and _count`);
     assert.is(buckets[buckets.length - 1]!.value, count!.value, `${f.name}: +Inf bucket = count`);
@@ -124,9 +135,17 @@ function parseProm(text: string): Map<string, Family> {
 function valueOf(families: Map<string, Family>, name: string, labels: Record<string, string> = {}): number {
   const f = families.get(name.replace(/_(bucket|sum|count)$/, '')) ?? families.get(name);
   assert.ok(f, `no family ${name}`);
-  const s = f!.samples.find((x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v) && Object.keys(x.labels).length === Object.keys(labels).length);
+  const s = f!.samples.find(
+    (x) =>
+      x.name === name &&
+      Object.entries(labels).every(([k, v]) => x.labels[k] === v) &&
+      Object.keys(x.labels).length === Object.keys(labels).length,
+  );
   if (s) return s.value;
-  assert.ok(Object.keys(labels).some((k) => k !== 'le'), `no series ${name}${JSON.stringify(labels)}`);
+  assert.ok(
+    Object.keys(labels).some((k) => k !== 'le'),
+    `no series ${name}${JSON.stringify(labels)}`,
+  );
   return 0;
 }
 
@@ -141,9 +160,14 @@ async function scrape(s: SyncServer, path = '/metrics'): Promise<Map<string, Fam
 function assertScrapeMatches(f: Map<string, Family>, m: SyncServerMetrics): void {
   assert.is(valueOf(f, 'kuzu_sync_patches_accepted_total'), m.patchesAccepted);
   assert.is(valueOf(f, 'kuzu_sync_patches_ignored_total'), m.patchesIgnored);
-  for (const [code, n] of Object.entries(m.rejectedByCode)) assert.is(valueOf(f, 'kuzu_sync_patches_rejected_total', { code }), n, code);
-  assert.is(families(f, 'kuzu_sync_patches_rejected_total').reduce((n, s) => n + s.value, 0), m.patchesRejected);
-  for (const [code, n] of Object.entries(m.decodeErrors)) assert.is(valueOf(f, 'kuzu_sync_decode_errors_total', { code }), n, code);
+  for (const [code, n] of Object.entries(m.rejectedByCode))
+    assert.is(valueOf(f, 'kuzu_sync_patches_rejected_total', { code }), n, code);
+  assert.is(
+    families(f, 'kuzu_sync_patches_rejected_total').reduce((n, s) => n + s.value, 0),
+    m.patchesRejected,
+  );
+  for (const [code, n] of Object.entries(m.decodeErrors))
+    assert.is(valueOf(f, 'kuzu_sync_decode_errors_total', { code }), n, code);
   assert.is(valueOf(f, 'kuzu_sync_commit_groups_total'), m.commitGroups);
   assert.is(valueOf(f, 'kuzu_sync_broadcasts_sent_total'), m.broadcastsSent);
   assert.is(valueOf(f, 'kuzu_sync_sync_requests_total', { mode: 'delta' }), m.syncRequests.delta);
@@ -155,11 +179,18 @@ function assertScrapeMatches(f: Map<string, Family>, m: SyncServerMetrics): void
   assert.is(valueOf(f, 'kuzu_sync_slow_client_drops_total'), m.slowClientDrops);
   assert.is(valueOf(f, 'kuzu_sync_version'), m.version);
   assert.is(valueOf(f, 'kuzu_sync_ack_latency_seconds_count'), m.ackLatency.count);
-  assert.ok(Math.abs(valueOf(f, 'kuzu_sync_ack_latency_seconds_sum') - m.ackLatency.sum / 1000) < 1e-9, 'latency sum in seconds');
+  assert.ok(
+    Math.abs(valueOf(f, 'kuzu_sync_ack_latency_seconds_sum') - m.ackLatency.sum / 1000) < 1e-9,
+    'latency sum in seconds',
+  );
   let cumulative = 0;
   m.ackLatency.buckets.forEach((ms, i) => {
     cumulative += m.ackLatency.counts[i]!;
-    assert.is(valueOf(f, 'kuzu_sync_ack_latency_seconds_bucket', { le: String(ms / 1000) }), cumulative, `le ${ms / 1000}`);
+    assert.is(
+      valueOf(f, 'kuzu_sync_ack_latency_seconds_bucket', { le: String(ms / 1000) }),
+      cumulative,
+      `le ${ms / 1000}`,
+    );
   });
   assert.is(valueOf(f, 'kuzu_sync_ack_latency_seconds_bucket', { le: '+Inf' }), m.ackLatency.count);
 }
@@ -170,7 +201,8 @@ const families = (f: Map<string, Family>, name: string) => f.get(name)?.samples 
 test('counters follow accepted, rejected and ignored patches, broadcasts, syncs and decode errors; /metrics says the same', async () => {
   const s = await server({
     metricsPath: '/metrics',
-    validatePatch: (patch) => (patch.ops.some((o) => o.op === 'create_node' && o.label === 'Secret') ? 'no secrets here' : true),
+    validatePatch: (patch) =>
+      patch.ops.some((o) => o.op === 'create_node' && o.label === 'Secret') ? 'no secrets here' : true,
   });
   const fresh = s.getMetrics();
   assert.equal(
@@ -193,7 +225,12 @@ test('counters follow accepted, rejected and ignored patches, broadcasts, syncs 
       version: 0,
     },
   );
-  assert.equal(fresh.ackLatency, { buckets: SERVER_ACK_BUCKETS, counts: new Array(SERVER_ACK_BUCKETS.length + 1).fill(0), sum: 0, count: 0 });
+  assert.equal(fresh.ackLatency, {
+    buckets: SERVER_ACK_BUCKETS,
+    counts: new Array(SERVER_ACK_BUCKETS.length + 1).fill(0),
+    sum: 0,
+    count: 0,
+  });
 
   // No heartbeats during the test: one would add its bytes to bytesIn between the two readings below.
   const a = await client(s, { clientId: 'metrics-a', heartbeatInterval: 600_000 });
@@ -211,7 +248,10 @@ test('counters follow accepted, rejected and ignored patches, broadcasts, syncs 
   await a.createNode('Person', { name: 'Bo' });
   await a.createNode('Secret', { code: 42 });
   await caughtUp(s, a, b);
-  assert.equal(rejected.map((e) => e.code), ['validation_failed']);
+  assert.equal(
+    rejected.map((e) => e.code),
+    ['validation_failed'],
+  );
   m = s.getMetrics();
   assert.is(m.patchesAccepted, 2);
   assert.is(m.patchesRejected, 1);
@@ -221,7 +261,10 @@ test('counters follow accepted, rejected and ignored patches, broadcasts, syncs 
   assert.is(m.version, 2);
   assert.ok(m.commitGroups >= 1 && m.commitGroups <= 3, `commit groups ${m.commitGroups}`);
   assert.is(m.ackLatency.count, 3);
-  assert.is(m.ackLatency.counts.reduce((x, y) => x + y, 0), 3);
+  assert.is(
+    m.ackLatency.counts.reduce((x, y) => x + y, 0),
+    3,
+  );
   assert.ok(m.ackLatency.sum > 0);
   assert.ok(m.bytesIn > 0 && m.bytesOut > 0);
 
@@ -287,7 +330,11 @@ test('GET /metrics: every kuzu_sync_ family with HELP and TYPE; HEAD, other meth
     kuzu_sync_slow_client_drops_total: 'counter',
     kuzu_sync_version: 'gauge',
   };
-  assert.equal(Object.fromEntries([...f.values()].map((x) => [x.name, x.type])), expected, 'exactly these families (no default process metrics)');
+  assert.equal(
+    Object.fromEntries([...f.values()].map((x) => [x.name, x.type])),
+    expected,
+    'exactly these families (no default process metrics)',
+  );
   for (const x of f.values()) assert.ok(x.help && x.help.length > 10, `help text for ${x.name}`);
   assert.is(valueOf(f, 'kuzu_sync_patches_accepted_total'), 1);
   assert.is(valueOf(f, 'kuzu_sync_version'), 1);
@@ -319,7 +366,9 @@ test('GET /metrics: every kuzu_sync_ family with HELP and TYPE; HEAD, other meth
 test('odd request targets do not reach the metrics; frames over the limit count as message_too_large', async () => {
   const s = await server({ metricsPath: '/metrics', maxMessageBytes: 1000 });
   for (const target of ['//[', '/metrics/../metrics', '*']) {
-    const status = (await rawHttp(s.port, `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`)).split('\r\n')[0]!;
+    const status = (await rawHttp(s.port, `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`)).split(
+      '\r\n',
+    )[0]!;
     assert.match(status, /^HTTP\/1\.1 (426|400)/, target);
   }
   const p = await RawPeer.connect(s.url, 'big');
@@ -356,7 +405,7 @@ test('two servers in one process keep separate registries, and neither touches t
   assert.is(valueOf(f2, 'kuzu_sync_decode_errors_total', { code: 'bad_message' }), 1);
   assertScrapeMatches(f1, s1.getMetrics());
   assertScrapeMatches(f2, s2.getMetrics());
-  assert.not.match(await globalRegistry.metrics(), /kuzu_sync_/, 'prom-client\'s default registry stays empty of ours');
+  assert.not.match(await globalRegistry.metrics(), /kuzu_sync_/, "prom-client's default registry stays empty of ours");
   await Promise.all([p1.close(), p2.close()]);
   await Promise.all([s1.close(), s2.close()]);
 });
@@ -375,7 +424,8 @@ test('metrics are off by default: /metrics gets what any plain HTTP request got 
   assert.is(s.getMetrics().patchesAccepted, 1);
   await p.close();
   await s.close();
-  for (const bad of ['metrics', '//metrics', '/metrics?x=1', '/m#x']) await rejects(server({ metricsPath: bad }), /metricsPath must be a path starting with one \//);
+  for (const bad of ['metrics', '//metrics', '/metrics?x=1', '/m#x'])
+    await rejects(server({ metricsPath: bad }), /metricsPath must be a path starting with one \//);
   await rejects(server({ metricsPath: '/sync' }), /differ from the WebSocket path/);
 });
 

@@ -10,7 +10,13 @@ import { assertConverged, client, server, synced, until } from '../helpers/sync.
 import { tempDir } from '../helpers/temp.js';
 
 const dir = tempDir();
-const set = (id: string, key: string, value: string | number | null) => ({ op: 'set_property' as const, target: 'node' as const, id, key, value });
+const set = (id: string, key: string, value: string | number | null) => ({
+  op: 'set_property' as const,
+  target: 'node' as const,
+  id,
+  key,
+  value,
+});
 
 async function peer(url: string, clientId: string, headers?: Record<string, string>) {
   const p = await RawPeer.connect(url, clientId, headers);
@@ -28,11 +34,20 @@ test('accepted patches get consecutive versions and reach the other clients, bot
   const rb = await b.response(pb.id);
   assert.equal([ra.status, rb.status], ['accepted', 'accepted']);
   assert.equal([ra.version, rb.version].sort(), [1, 2]);
-  const atB = (await b.next((m) => m.type === 'patch_broadcast' && m.patch.id === pa.id)) as Extract<ServerMessage, { type: 'patch_broadcast' }>;
-  const atA = (await a.next((m) => m.type === 'patch_broadcast' && m.patch.id === pb.id)) as Extract<ServerMessage, { type: 'patch_broadcast' }>;
+  const atB = (await b.next((m) => m.type === 'patch_broadcast' && m.patch.id === pa.id)) as Extract<
+    ServerMessage,
+    { type: 'patch_broadcast' }
+  >;
+  const atA = (await a.next((m) => m.type === 'patch_broadcast' && m.patch.id === pb.id)) as Extract<
+    ServerMessage,
+    { type: 'patch_broadcast' }
+  >;
   assert.is(atB.version, ra.version);
   assert.is(atA.version, rb.version);
-  assert.not.ok(a.received.some((m) => m.type === 'patch_broadcast' && m.patch.clientId === 'A'), 'no echo of your own patch');
+  assert.not.ok(
+    a.received.some((m) => m.type === 'patch_broadcast' && m.patch.clientId === 'A'),
+    'no echo of your own patch',
+  );
   await a.close();
   await b.close();
   await s.close();
@@ -58,8 +73,13 @@ test('exactly once: a re-sent patch is ignored (with its first outcome); a seq g
 
 test('validatePatch and authorize reject with their codes; rejections still advance the seq', async () => {
   const s = await server({
-    authenticate: (req) => ({ id: String(req.headers['x-user']), clientIds: [String(req.headers['x-user'])], readOnly: req.headers['x-user'] === 'viewer' }),
-    authorize: (principal, patch) => (patch.ops.some((o) => o.op === 'delete_node') && principal.id !== 'admin' ? 'only admins delete' : true),
+    authenticate: (req) => ({
+      id: String(req.headers['x-user']),
+      clientIds: [String(req.headers['x-user'])],
+      readOnly: req.headers['x-user'] === 'viewer',
+    }),
+    authorize: (principal, patch) =>
+      patch.ops.some((o) => o.op === 'delete_node') && principal.id !== 'admin' ? 'only admins delete' : true,
     validatePatch: (patch) => (patch.ops.length > 3 ? 'at most 3 ops' : true),
   });
   const u = await peer(s.url, 'user', { 'x-user': 'user' });
@@ -86,7 +106,7 @@ test('validatePatch and authorize reject with their codes; rejections still adva
   u.send({ type: 'patch', patch: { ...p5, id: 'viewer:1', clientId: 'viewer' } });
   const r5 = await u.next((m) => m.type === 'patch_response' && m.patchId === 'viewer:1');
   assert.is((r5 as { code?: string }).code, 'forbidden');
-  assert.equal(await s.query("MATCH (i:Item) RETURN i.id AS id ORDER BY id"), [{ id: 'after' }, { id: 'n1' }]);
+  assert.equal(await s.query('MATCH (i:Item) RETURN i.id AS id ORDER BY id'), [{ id: 'after' }, { id: 'n1' }]);
   for (const p of [u, viewer, spoof]) await p.close();
   await s.close();
 });
@@ -145,9 +165,12 @@ test('a server restarted on the same file keeps data, versions, log, seqs and se
   const again = await RawPeer.connect(s.url, 'A');
   const [answer] = await again.sync(3, { serverId: id, ackedSeq: 3 });
   assert.equal([answer!.mode, answer!.lastSeq, answer!.patches!.map((p) => p.version)], ['delta', 5, [4, 5]]);
-  assert.equal(answer!.outcomes, [{ seq: 4, status: 'accepted', version: 4 }, { seq: 5, status: 'accepted', version: 5 }]);
+  assert.equal(answer!.outcomes, [
+    { seq: 4, status: 'accepted', version: 4 },
+    { seq: 5, status: 'accepted', version: 5 },
+  ]);
   again.send({ type: 'patch', patch: { id: 'A:5', clientId: 'A', seq: 5, baseVersion: 0, ops: [node('n4')] } });
-  assert.is((await again.next((m) => m.type === 'patch_response')) .type, 'patch_response');
+  assert.is((await again.next((m) => m.type === 'patch_response')).type, 'patch_response');
   assert.is(((await again.response('A:5')) as { status: string }).status, 'ignored');
   const p6 = again.patch([node('n5')], 5, 6);
   assert.equal(((await again.response(p6.id)) as { version?: number }).version, 6);
@@ -162,12 +185,21 @@ test('delta or snapshot: small lag gets a delta; compacted, foreign or asked-for
   for (let i = 0; i < 200; i++) await a.response(a.patch([node(`n${i}`, { big })]).id);
   const fresh = await RawPeer.connect(s.url, 'F');
   const near = await fresh.sync(s.getVersion() - 2);
-  assert.equal(near.map((c) => c.mode), ['delta']);
+  assert.equal(
+    near.map((c) => c.mode),
+    ['delta'],
+  );
   assert.equal(near[0]!.patches!.length, 2);
   const far = await fresh.sync(5);
-  assert.ok(far.every((c) => c.mode === 'snapshot'), 'version 5 is compacted away');
+  assert.ok(
+    far.every((c) => c.mode === 'snapshot'),
+    'version 5 is compacted away',
+  );
   assert.ok(far.length > 1, `a 400 KB snapshot comes in chunks (got ${far.length})`);
-  assert.equal(far.map((c) => c.done), [...far.slice(1).map(() => false), true]);
+  assert.equal(
+    far.map((c) => c.done),
+    [...far.slice(1).map(() => false), true],
+  );
   assert.is(far.flatMap((c) => c.snapshot!.nodes).length, 200);
   assert.ok(far[0]!.snapshot!.schema, 'the first chunk carries the schema');
   assert.ok((await fresh.sync(s.getVersion() - 1, { serverId: 'someone-else' })).every((c) => c.mode === 'snapshot'));
@@ -191,7 +223,10 @@ test('delta or snapshot by size: a long history of one node gets a snapshot; a b
   for (let i = 0; i < 150; i++) await w.response(w.patch([set(`g${i}`, 'v', `${long}${i}`)]).id);
   const raw = await RawPeer.connect(s.url, 'R');
   const answer = await raw.sync(from);
-  assert.ok(answer.every((m) => m.mode === 'delta'), 'the delta (about 400 KB) is smaller than a 3000-node snapshot');
+  assert.ok(
+    answer.every((m) => m.mode === 'delta'),
+    'the delta (about 400 KB) is smaller than a 3000-node snapshot',
+  );
   assert.ok(answer.length > 1, `it comes in chunks (got ${answer.length})`);
   assert.is(answer.flatMap((m) => m.patches ?? []).length, 150);
   c = await client(s, { clientId: 'C', databasePath: path });
@@ -206,7 +241,10 @@ test('delta or snapshot by size: a long history of one node gets a snapshot; a b
   await x.response(x.patch([node('only')]).id);
   for (let i = 0; i < 300; i++) await x.response(x.patch([set('only', 'v', `${long}${i}`)]).id);
   const lagging = await RawPeer.connect(s2.url, 'L');
-  assert.ok((await lagging.sync(1)).every((m) => m.mode === 'snapshot'), 'a 750 KB delta against a one-node snapshot: the snapshot');
+  assert.ok(
+    (await lagging.sync(1)).every((m) => m.mode === 'snapshot'),
+    'a 750 KB delta against a one-node snapshot: the snapshot',
+  );
   await Promise.all([w.close(), raw.close(), x.close(), lagging.close()]);
   await Promise.all([s.close(), s2.close()]);
 });
@@ -219,7 +257,11 @@ test('authentication at the upgrade: null is HTTP 401; a wrong path is 404', asy
   await ok.sync(0);
   await rejects(RawPeer.connect(s.url.replace('/sync', '/other'), 'x', { authorization: 'Bearer t' }), /HTTP 404/);
   // A request target that `new URL()` cannot parse: an answer, not a crash.
-  for (const [target, status] of [['//[', 404], ['*', 404], ['/sync?%%', 401]] as const) {
+  for (const [target, status] of [
+    ['//[', 404],
+    ['*', 404],
+    ['/sync?%%', 401],
+  ] as const) {
     const upgrade = `GET ${target} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`;
     assert.match(await rawHttp(s.port, upgrade), new RegExp(`^HTTP/1\\.1 ${status}`), target);
   }
@@ -256,7 +298,11 @@ test('a heartbeat is answered with its ts; disconnectAll() drops everyone, and r
   await until(() => !a.isReady() || a.getMetrics().reconnects > 0, 10_000, 'client a noticed');
   await a.createNode('Item', { n: 1 }, { id: 'after' });
   // b can still look synced before it has seen its socket close, so wait for the reconnect itself.
-  await until(() => a.getMetrics().reconnects >= 1 && b.getMetrics().reconnects >= 1, 10_000, 'both clients reconnected on their own');
+  await until(
+    () => a.getMetrics().reconnects >= 1 && b.getMetrics().reconnects >= 1,
+    10_000,
+    'both clients reconnected on their own',
+  );
   await assertConverged(s, a, b);
   await Promise.all([a.close(), b.close()]);
   await s.close();

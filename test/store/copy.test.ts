@@ -35,14 +35,27 @@ function inserts(table: string, rows: RowValue[][]): RowsStep {
   };
 }
 
-const rowsOf = (prefix: string, count = CSV_MIN_ROWS * 4): RowValue[][] => Array.from({ length: count }, (_, i) => [`${prefix}${i}`, `name ${i}`, i]);
+const rowsOf = (prefix: string, count = CSV_MIN_ROWS * 4): RowValue[][] =>
+  Array.from({ length: count }, (_, i) => [`${prefix}${i}`, `name ${i}`, i]);
 const ok = (r: ReturnType<typeof runSteps>) => assert.ok(r.ok, JSON.stringify(r));
 const count = (db: SyncDatabase, table: string) => Number(db.execute(`MATCH (n:${table}) RETURN count(*) AS c`)[0]!.c);
-const tables = (db: SyncDatabase) => db.execute('CALL show_tables() RETURN name').map((r) => r.name).sort();
+const tables = (db: SyncDatabase) =>
+  db
+    .execute('CALL show_tables() RETURN name')
+    .map((r) => r.name)
+    .sort();
 
 /** A table that existed before: two nodes and an edge between them. */
 function seedOld(db: SyncDatabase): void {
-  ok(runSteps(db, [createTable('Old'), inserts('Old', [['keep1', 'k1', 1], ['keep2', 'k2', 2]])]));
+  ok(
+    runSteps(db, [
+      createTable('Old'),
+      inserts('Old', [
+        ['keep1', 'k1', 1],
+        ['keep2', 'k2', 2],
+      ]),
+    ]),
+  );
   ok(runSteps(db, [{ kind: 'query', cypher: 'CREATE REL TABLE R(FROM Old TO Old, id STRING)', ddl: true }]));
   db.execute("MATCH (a:Old {id: 'keep1'}), (b:Old {id: 'keep2'}) CREATE (a)-[:R {id: 'r1'}]->(b)");
 }
@@ -51,7 +64,7 @@ function seedOld(db: SyncDatabase): void {
 function assertOldSound(db: SyncDatabase): void {
   assert.is(count(db, 'Old'), 2);
   assert.equal(db.execute("MATCH (n:Old {id: 'keep2'}) RETURN n.name AS name"), [{ name: 'k2' }]);
-  assert.equal(db.execute("MATCH (:Old)-[r:R]->(b:Old) RETURN r.id AS r, b.id AS b"), [{ r: 'r1', b: 'keep2' }]);
+  assert.equal(db.execute('MATCH (:Old)-[r:R]->(b:Old) RETURN r.id AS r, b.id AS b'), [{ r: 'r1', b: 'keep2' }]);
   db.execute("CREATE (:Old {id: 'later', name: 'l', n: 3})");
   assert.throws(() => db.execute("CREATE (:Old {id: 'keep1'})"), /duplicated primary key/);
   db.execute("MATCH (n:Old {id: 'later'}) DELETE n");
@@ -108,7 +121,10 @@ test('COPY only into a table created earlier in the same transaction', () => {
   // Created in this transaction: COPY.
   ok(runSteps(db, [createTable('Fresh'), inserts('Fresh', rowsOf('f'))]));
   assert.ok(db.used('COPY `Fresh`(`id`, `name`, `n`)'));
-  assert.equal([count(db, 'Old'), count(db, 'Loose'), count(db, 'Fresh')], [2 + 2 * CSV_MIN_ROWS * 4, CSV_MIN_ROWS * 4, CSV_MIN_ROWS * 4]);
+  assert.equal(
+    [count(db, 'Old'), count(db, 'Loose'), count(db, 'Fresh')],
+    [2 + 2 * CSV_MIN_ROWS * 4, CSV_MIN_ROWS * 4, CSV_MIN_ROWS * 4],
+  );
   db.close();
 });
 
@@ -139,12 +155,20 @@ test('COPY keeps empty strings and nulls apart, and every other value exact', ()
   for (let i = 0; i < CSV_MIN_ROWS * 2; i++) step.rows.push([`r${i}`, ...samples[i % samples.length]!.slice(1)]);
   ok(
     runSteps(db, [
-      { kind: 'query', cypher: 'CREATE NODE TABLE V(id STRING, s STRING, n INT64, d DOUBLE, b BOOLEAN, l STRING[], nums DOUBLE[], PRIMARY KEY(id))', ddl: true, creates: 'V' },
+      {
+        kind: 'query',
+        cypher:
+          'CREATE NODE TABLE V(id STRING, s STRING, n INT64, d DOUBLE, b BOOLEAN, l STRING[], nums DOUBLE[], PRIMARY KEY(id))',
+        ddl: true,
+        creates: 'V',
+      },
       step,
     ]),
   );
   assert.ok(db.used('COPY `V`'));
-  const read = db.execute('MATCH (v:V) RETURN v.id AS id, v.s AS s, v.n AS n, v.d AS d, v.b AS b, v.l AS l, v.nums AS nums');
+  const read = db.execute(
+    'MATCH (v:V) RETURN v.id AS id, v.s AS s, v.n AS n, v.d AS d, v.b AS b, v.l AS l, v.nums AS nums',
+  );
   assert.is(read.length, step.rows.length);
   for (const r of read) {
     const i = Number((r.id as string).slice(1));
@@ -156,19 +180,32 @@ test('COPY keeps empty strings and nulls apart, and every other value exact', ()
 test('the store plans a first write of a label, and a snapshot, as COPY; rows COPY cannot carry go by LOAD FROM', () => {
   const db = new Recording(engines.wasm(':memory:'));
   const creates = (label: string): Op[] =>
-    rowsOf(label).map(([id, name, n], i): Op => ({ op: 'create_node', label, id: id as string, properties: { name: i % 5 === 0 ? '' : (name as string), n: n as number } }));
+    rowsOf(label).map(
+      ([id, name, n], i): Op => ({
+        op: 'create_node',
+        label,
+        id: id as string,
+        properties: { name: i % 5 === 0 ? '' : (name as string), n: n as number },
+      }),
+    );
   const first = new WriteTx(new GraphModel());
   assert.ok(first.apply(creates('Person')).ok);
   ok(runSteps(db, first.writeSteps()));
   assert.ok(db.used('COPY `Person`'), db.statements.join('\n'));
   assert.ok(db.used('LOAD WITH HEADERS'), 'the rows holding an empty string go in bulk too');
-  assert.equal(db.execute("MATCH (p:Person) WHERE p.name = '' RETURN count(*) AS c"), [{ c: Math.ceil((CSV_MIN_ROWS * 4) / 5) }]);
+  assert.equal(db.execute("MATCH (p:Person) WHERE p.name = '' RETURN count(*) AS c"), [
+    { c: Math.ceil((CSV_MIN_ROWS * 4) / 5) },
+  ]);
   assert.is(count(db, 'Person'), CSV_MIN_ROWS * 4);
 
   const snapshot = new WriteTx(new GraphModel());
   snapshot.replaceAll({
     schema: { nodes: [{ label: 'City', properties: { name: 'STRING', n: 'DOUBLE' } }], edges: [] },
-    nodes: creates('City').map((o) => ({ label: 'City', id: (o as Extract<Op, { op: 'create_node' }>).id, properties: (o as Extract<Op, { op: 'create_node' }>).properties })),
+    nodes: creates('City').map((o) => ({
+      label: 'City',
+      id: (o as Extract<Op, { op: 'create_node' }>).id,
+      properties: (o as Extract<Op, { op: 'create_node' }>).properties,
+    })),
     edges: [],
   });
   ok(runSteps(db, snapshot.writeSteps()));

@@ -16,11 +16,28 @@ import { assertConverged, client, server } from '../helpers/sync.js';
 import { tempDir } from '../helpers/temp.js';
 
 const dir = tempDir();
-const nasty = ['plain', '', 'a,b', 'he said "hi"', 'line1\nline2', 'ünïcødé 🎉', NULL_SENTINEL, ';DROP TABLE Row;', 'nul \u0000 char', 'x'.repeat(5000)];
+const nasty = [
+  'plain',
+  '',
+  'a,b',
+  'he said "hi"',
+  'line1\nline2',
+  'ünïcødé 🎉',
+  NULL_SENTINEL,
+  ';DROP TABLE Row;',
+  'nul \u0000 char',
+  'x'.repeat(5000),
+];
 
 function rows(n: number, prefix: string): Op[] {
   return Array.from({ length: n }, (_, i): Op => {
-    const props: Props = { s: nasty[i % nasty.length]!, n: i % 3 === 0 ? i : i + 0.25, b: i % 2 === 0, l: i % 2 ? ['a,b', 'c'] : [], nums: [i, 0.5] };
+    const props: Props = {
+      s: nasty[i % nasty.length]!,
+      n: i % 3 === 0 ? i : i + 0.25,
+      b: i % 2 === 0,
+      l: i % 2 ? ['a,b', 'c'] : [],
+      nums: [i, 0.5],
+    };
     return { op: 'create_node', label: 'Row', id: `${prefix}-${i}`, properties: props };
   });
 }
@@ -75,7 +92,9 @@ test('a statement Kuzu refuses inside a transaction rolls back the statements be
   assert.is(failed.ok, false);
   assert.is(!failed.ok && failed.failedAt, 1, 'the duplicate primary key is the failing step');
   assert.match(!failed.ok ? failed.message : '', /duplicated primary key/);
-  const rows = await conn.run([{ kind: 'query', cypher: 'MATCH (t:T) RETURN t.id AS id ORDER BY id' }], { readOnly: true });
+  const rows = await conn.run([{ kind: 'query', cypher: 'MATCH (t:T) RETURN t.id AS id ORDER BY id' }], {
+    readOnly: true,
+  });
   assert.equal(rows.ok && rows.results[0], [{ id: 'dup' }], 'nothing of the failed transaction committed');
   // Read-only transactions refuse writes on this engine too: query() relies on it.
   const write = await conn.run([{ kind: 'query', cypher: "CREATE (:T {id: 'ro'})" }], { readOnly: true });
@@ -85,10 +104,15 @@ test('a statement Kuzu refuses inside a transaction rolls back the statements be
 
 test('Kuzu runs with one thread, and an unreadable file fails at open', async () => {
   const conn = await nativeDriver().open(':memory:', { bufferSize: 64 << 20 });
-  const res = await conn.run([{ kind: 'query', cypher: "CALL current_setting('threads') RETURN *" }], { readOnly: true });
+  const res = await conn.run([{ kind: 'query', cypher: "CALL current_setting('threads') RETURN *" }], {
+    readOnly: true,
+  });
   assert.equal(res.ok && res.results[0], [{ threads: '1' }]);
   await conn.close();
-  await rejects(nativeDriver().open(join(dir, 'no-such-dir', 'x.kz'), { bufferSize: 64 << 20 }), /Cannot open file .*no-such-dir/);
+  await rejects(
+    nativeDriver().open(join(dir, 'no-such-dir', 'x.kz'), { bufferSize: 64 << 20 }),
+    /Cannot open file .*no-such-dir/,
+  );
 });
 
 test("createSyncServer refuses a driver that is neither 'wasm', 'native' nor a KuzuDriver", async () => {

@@ -16,7 +16,12 @@ test('a file database reopened after close has its data, meta entries and schema
   const a = await GraphStore.open(path);
   await a.write((tx) => {
     tx.apply([
-      { op: 'create_node', label: 'Person', id: 'p1', properties: { name: 'Alice', tags: ['a', 'b'], score: 1.5, ok: true } },
+      {
+        op: 'create_node',
+        label: 'Person',
+        id: 'p1',
+        properties: { name: 'Alice', tags: ['a', 'b'], score: 1.5, ok: true },
+      },
       { op: 'create_node', label: 'City', id: 'c1', properties: { name: 'Paris' } },
       { op: 'create_edge', label: 'LIVES_IN', id: 'e1', from: 'p1', to: 'c1', properties: { since: 2001 } },
     ]);
@@ -28,11 +33,19 @@ test('a file database reopened after close has its data, meta entries and schema
 
   const b = await GraphStore.open(path);
   assert.equal(canonical(await b.exportSnapshot()), before);
-  assert.equal(await b.getMeta(['version', 'serverId', 'missing']), { version: '7', serverId: 'srv-1', missing: undefined });
+  assert.equal(await b.getMeta(['version', 'serverId', 'missing']), {
+    version: '7',
+    serverId: 'srv-1',
+    missing: undefined,
+  });
   // The model was rebuilt from the file: validation knows the old nodes and column types.
-  const { value } = await b.write((tx) => tx.apply([{ op: 'set_property', target: 'node', id: 'p1', key: 'score', value: 'high' }]));
+  const { value } = await b.write((tx) =>
+    tx.apply([{ op: 'set_property', target: 'node', id: 'p1', key: 'score', value: 'high' }]),
+  );
   assert.is(!value.ok && value.error.code, 'type_mismatch');
-  const { value: v2 } = await b.write((tx) => tx.apply([{ op: 'create_edge', label: 'LIVES_IN', id: 'e2', from: 'p1', to: 'c1', properties: {} }]));
+  const { value: v2 } = await b.write((tx) =>
+    tx.apply([{ op: 'create_edge', label: 'LIVES_IN', id: 'e2', from: 'p1', to: 'c1', properties: {} }]),
+  );
   assert.ok(v2.ok);
   await b.close();
 });
@@ -43,7 +56,12 @@ test('a second open of one file is refused with a clear message, in this process
   await rejects(GraphStore.open(path), /already open in this process/);
   const child = spawnSync(
     process.execPath,
-    ['--import', 'tsx', '-e', `import('${new URL('../../src/store/graph-store.ts', import.meta.url).href}').then(m => m.GraphStore.open(${JSON.stringify(path)})).then(() => process.exit(0), (e) => { console.error(e.message); process.exit(3); })`],
+    [
+      '--import',
+      'tsx',
+      '-e',
+      `import('${new URL('../../src/store/graph-store.ts', import.meta.url).href}').then(m => m.GraphStore.open(${JSON.stringify(path)})).then(() => process.exit(0), (e) => { console.error(e.message); process.exit(3); })`,
+    ],
     { encoding: 'utf8', timeout: 60_000 },
   );
   assert.is(child.status, 3, child.stderr);
@@ -61,7 +79,9 @@ test('a lock left by a dead process (kill -9) is taken over', async () => {
 
 test('processes that find the same stale lock at once: exactly one takes it over', async () => {
   const lockModule = new URL('../../src/store/file-lock.ts', import.meta.url).href;
-  const deadPid = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+  const deadPid = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {
+    encoding: 'utf8',
+  }).stdout;
   const host = (await import('node:os')).hostname();
   for (let round = 0; round < 3; round++) {
     const path = join(dir, `contended-${round}.kz`);
@@ -87,7 +107,9 @@ test('processes that find the same stale lock at once: exactly one takes it over
     for (const r of racers) await r.out.until((l) => l.text === 'ready', 20_000, 'a racer to start');
     const at = Date.now() + 300;
     for (const r of racers) r.c.stdin.write(`go ${at}\n`);
-    const outcomes = await Promise.all(racers.map(async (r) => (await r.out.until((l) => l.text !== 'ready', 20_000, 'a racer to try')).text as string));
+    const outcomes = await Promise.all(
+      racers.map(async (r) => (await r.out.until((l) => l.text !== 'ready', 20_000, 'a racer to try')).text as string),
+    );
     for (const r of racers) r.c.stdin.end('release\n');
     await Promise.all(racers.map((r) => r.closed));
     assert.equal(outcomes.filter((o) => o === 'got').length, 1, `round ${round}: ${outcomes.join(', ')}`);
@@ -110,7 +132,9 @@ test('thousands of reads do not exhaust the buffer pool (every result is closed)
 test('number lists mixing integers and fractions stay exact on every path', async () => {
   const s = await GraphStore.open(':memory:');
   const lists = Array.from({ length: 40 }, (_, i) => [i, i + 0.5, -3, 1e21, 2 ** 53 + 2, 0.1]);
-  await s.write((tx) => lists.forEach((xs, i) => tx.apply([{ op: 'create_node', label: 'L', id: `bulk${i}`, properties: { xs } }])));
+  await s.write((tx) =>
+    lists.forEach((xs, i) => tx.apply([{ op: 'create_node', label: 'L', id: `bulk${i}`, properties: { xs } }])),
+  );
   await s.write((tx) => tx.apply([{ op: 'create_node', label: 'L', id: 'single', properties: { xs: [4, 5.5] } }]));
   await s.write((tx) => tx.apply([{ op: 'set_property', target: 'node', id: 'single', key: 'xs', value: [4.5, 5] }]));
   const rows = await s.query('MATCH (n:L) RETURN n.id AS id, n.xs AS xs');
@@ -133,7 +157,9 @@ test('query() is read-only and refuses statements glued together', async () => {
 
 test('values are returned as plain JS values', async () => {
   const s = await GraphStore.open(':memory:');
-  const rows = await s.query('RETURN 42 AS i, CAST(9007199254740993 AS INT64) AS big, [1, 2] AS l, {a: 1} AS m, NULL AS z');
+  const rows = await s.query(
+    'RETURN 42 AS i, CAST(9007199254740993 AS INT64) AS big, [1, 2] AS l, {a: 1} AS m, NULL AS z',
+  );
   assert.is(rows[0]!.i, 42);
   assert.is(typeof rows[0]!.i, 'number');
   assert.is(rows[0]!.big, 9007199254740993n, 'beyond 2^53 stays exact as a BigInt');
@@ -153,7 +179,10 @@ test('close() leaves nothing that keeps the process alive', () => {
     const m = await GraphStore.open(':memory:');
     await m.close();
     console.log('closed');`;
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   assert.is(r.signal, null, 'exited on its own, was not killed by the timeout');
   assert.is(r.status, 0, r.stderr);
   assert.match(r.stdout, /closed/);

@@ -26,12 +26,22 @@ for (const [engine, open] of Object.entries(engines)) {
     const db = fresh(open);
     assert.ok(runSteps(db, [create('a')]).ok);
     assert.equal(rowsOf(runSteps(db, [read], { reads: true })), [{ id: 'a' }]);
-    assert.equal(db.statements.filter((s) => CONTROL.test(s)), [], 'no BEGIN or COMMIT around one statement');
+    assert.equal(
+      db.statements.filter((s) => CONTROL.test(s)),
+      [],
+      'no BEGIN or COMMIT around one statement',
+    );
     db.clear();
     const two = runSteps(db, [create('b'), read]);
     assert.equal(rowsOf(two, 1), [{ id: 'a' }, { id: 'b' }]);
-    assert.equal(db.statements.filter((s) => CONTROL.test(s)), ['BEGIN TRANSACTION', 'COMMIT']);
-    assert.ok(db.prepared.every(Boolean), 'BEGIN and COMMIT are handed over with parameters, so they take the prepared path');
+    assert.equal(
+      db.statements.filter((s) => CONTROL.test(s)),
+      ['BEGIN TRANSACTION', 'COMMIT'],
+    );
+    assert.ok(
+      db.prepared.every(Boolean),
+      'BEGIN and COMMIT are handed over with parameters, so they take the prepared path',
+    );
     db.close();
   });
 
@@ -41,7 +51,11 @@ for (const [engine, open] of Object.entries(engines)) {
     assert.is(db.statements[0], 'BEGIN TRANSACTION READ ONLY');
     assert.is(runSteps(db, [create('sneaky')], { readOnly: true }).ok, false);
     assert.is(runSteps(db, [create('sneakier')], { readOnly: true, transaction: false }).ok, false);
-    assert.is(runSteps(db, [create('x'), create('y')], { reads: true }).ok, false, 'several own reads share a READ ONLY transaction');
+    assert.is(
+      runSteps(db, [create('x'), create('y')], { reads: true }).ok,
+      false,
+      'several own reads share a READ ONLY transaction',
+    );
     assert.equal(rowsOf(runSteps(db, [read])), [], 'nothing was written');
     db.close();
   });

@@ -38,7 +38,9 @@ async function applyAndUndo(store: GraphStore, patches: Op[][]) {
 
 const single: Record<string, Op[]> = {
   create_node: [{ op: 'create_node', label: 'Person', id: 'carol', properties: { name: 'Carol' } }],
-  'create_node new label': [{ op: 'create_node', label: 'Robot', id: 'r2', properties: { model: 'R2', parts: [1, 2.5] } }],
+  'create_node new label': [
+    { op: 'create_node', label: 'Robot', id: 'r2', properties: { model: 'R2', parts: [1, 2.5] } },
+  ],
   set_property: [{ op: 'set_property', target: 'node', id: 'alice', key: 'age', value: 31 }],
   'set_property new column': [{ op: 'set_property', target: 'node', id: 'alice', key: 'nickname', value: 'Al' }],
   'set_property remove': [{ op: 'set_property', target: 'node', id: 'alice', key: 'name', value: null }],
@@ -76,7 +78,10 @@ test('a mixed batch in one patch, and several patches, undo exactly', async () =
     { op: 'delete_node', id: 'dan' },
   ];
   const { before, restored, results } = await applyAndUndo(store, [patch, second]);
-  assert.ok(results.every((r) => r.ok), JSON.stringify(results));
+  assert.ok(
+    results.every((r) => r.ok),
+    JSON.stringify(results),
+  );
   assert.equal(restored, before);
   await store.close();
 });
@@ -92,10 +97,31 @@ test('random op sequences undo exactly (seeded)', async () => {
       const ops: Op[] = [];
       for (let i = 0; i < 6; i++) {
         const kind = r.int(5);
-        if (kind === 0) ops.push({ op: 'create_node', label: r.pick(['Person', 'City']), id: r.pick(nodes), properties: { name: `n${r.int(9)}` } });
-        else if (kind === 1) ops.push({ op: 'set_property', target: r.chance(0.7) ? 'node' : 'edge', id: r.pick([...nodes, ...edges]), key: r.pick(['name', 'since']), value: r.chance(0.2) ? null : r.chance(0.5) ? `v${r.int(9)}` : r.int(100) });
+        if (kind === 0)
+          ops.push({
+            op: 'create_node',
+            label: r.pick(['Person', 'City']),
+            id: r.pick(nodes),
+            properties: { name: `n${r.int(9)}` },
+          });
+        else if (kind === 1)
+          ops.push({
+            op: 'set_property',
+            target: r.chance(0.7) ? 'node' : 'edge',
+            id: r.pick([...nodes, ...edges]),
+            key: r.pick(['name', 'since']),
+            value: r.chance(0.2) ? null : r.chance(0.5) ? `v${r.int(9)}` : r.int(100),
+          });
         else if (kind === 2) ops.push({ op: 'delete_node', id: r.pick(nodes) });
-        else if (kind === 3) ops.push({ op: 'create_edge', label: r.pick(['KNOWS', 'LIVES_IN']), id: r.pick(edges), from: r.pick(nodes), to: r.pick(nodes), properties: {} });
+        else if (kind === 3)
+          ops.push({
+            op: 'create_edge',
+            label: r.pick(['KNOWS', 'LIVES_IN']),
+            id: r.pick(edges),
+            from: r.pick(nodes),
+            to: r.pick(nodes),
+            properties: {},
+          });
         else ops.push({ op: 'delete_edge', id: r.pick(edges) });
       }
       patches.push(ops);
@@ -152,16 +178,28 @@ test('error codes: type mismatch, duplicate id, missing node or edge', async () 
     const { value } = await store.write((tx) => tx.apply(ops));
     return value.ok ? 'ok' : value.error.code;
   };
-  assert.is(await code([{ op: 'set_property', target: 'node', id: 'alice', key: 'age', value: 'thirty' }]), 'type_mismatch');
-  assert.is(await code([{ op: 'set_property', target: 'node', id: 'alice', key: 'skills', value: [1, 2] }]), 'type_mismatch');
+  assert.is(
+    await code([{ op: 'set_property', target: 'node', id: 'alice', key: 'age', value: 'thirty' }]),
+    'type_mismatch',
+  );
+  assert.is(
+    await code([{ op: 'set_property', target: 'node', id: 'alice', key: 'skills', value: [1, 2] }]),
+    'type_mismatch',
+  );
   assert.is(await code([{ op: 'create_node', label: 'Person', id: 'alice', properties: {} }]), 'already_exists');
   assert.is(await code([{ op: 'create_node', label: 'City', id: 'alice', properties: {} }]), 'already_exists');
-  assert.is(await code([{ op: 'create_edge', label: 'KNOWS', id: 'k1', from: 'alice', to: 'bob', properties: {} }]), 'already_exists');
+  assert.is(
+    await code([{ op: 'create_edge', label: 'KNOWS', id: 'k1', from: 'alice', to: 'bob', properties: {} }]),
+    'already_exists',
+  );
   assert.is(await code([{ op: 'set_property', target: 'node', id: 'ghost', key: 'x', value: 1 }]), 'not_found');
   assert.is(await code([{ op: 'set_property', target: 'edge', id: 'ghost', key: 'x', value: 1 }]), 'not_found');
   assert.is(await code([{ op: 'delete_node', id: 'ghost' }]), 'not_found');
   assert.is(await code([{ op: 'delete_edge', id: 'ghost' }]), 'not_found');
-  assert.is(await code([{ op: 'create_edge', label: 'KNOWS', id: 'k8', from: 'ghost', to: 'bob', properties: {} }]), 'not_found');
+  assert.is(
+    await code([{ op: 'create_edge', label: 'KNOWS', id: 'k8', from: 'ghost', to: 'bob', properties: {} }]),
+    'not_found',
+  );
   // An empty array fits any list column; a new column from [] is STRING[].
   assert.is(await code([{ op: 'set_property', target: 'node', id: 'alice', key: 'skills', value: [] }]), 'ok');
   await store.close();
@@ -174,10 +212,23 @@ test('Person and person would be one Kuzu table: a second spelling of a label or
     return value.ok ? 'ok' : value.error.code;
   };
   assert.is(await code([{ op: 'create_node', label: 'person', id: 'lower', properties: {} }]), 'invalid_identifier');
-  assert.is(await code([{ op: 'create_node', label: 'Person', id: 'lower', properties: { NAME: 'x' } }]), 'invalid_identifier');
-  assert.is(await code([{ op: 'set_property', target: 'node', id: 'alice', key: 'Age', value: 3 }]), 'invalid_identifier');
-  assert.is(await code([{ op: 'create_edge', label: 'knows', id: 'kk', from: 'alice', to: 'bob', properties: {} }]), 'invalid_identifier');
-  assert.is(await code([{ op: 'create_node', label: 'KNOWS', id: 'kn', properties: {} }]), 'invalid_identifier', 'a node label cannot be an edge label');
+  assert.is(
+    await code([{ op: 'create_node', label: 'Person', id: 'lower', properties: { NAME: 'x' } }]),
+    'invalid_identifier',
+  );
+  assert.is(
+    await code([{ op: 'set_property', target: 'node', id: 'alice', key: 'Age', value: 3 }]),
+    'invalid_identifier',
+  );
+  assert.is(
+    await code([{ op: 'create_edge', label: 'knows', id: 'kk', from: 'alice', to: 'bob', properties: {} }]),
+    'invalid_identifier',
+  );
+  assert.is(
+    await code([{ op: 'create_node', label: 'KNOWS', id: 'kn', properties: {} }]),
+    'invalid_identifier',
+    'a node label cannot be an edge label',
+  );
   assert.is(await code([{ op: 'create_node', label: 'Person', id: 'lower', properties: { name: 'x' } }]), 'ok');
   const rows = await store.query('MATCH (p:Person) RETURN count(*) AS n');
   assert.is(rows[0]!.n, 3);
@@ -190,14 +241,29 @@ test('injection: hostile labels and keys are refused even past the decoder; host
     const { value } = await store.write((tx) => tx.apply([{ op: 'create_node', label, id: 'evil', properties: {} }]));
     assert.is(!value.ok && value.error.code, 'invalid_identifier', label);
   }
-  const { value: k } = await store.write((tx) => tx.apply([{ op: 'set_property', target: 'node', id: 'alice', key: 'a` = 1 RETURN 1 //', value: 1 }]));
+  const { value: k } = await store.write((tx) =>
+    tx.apply([{ op: 'set_property', target: 'node', id: 'alice', key: 'a` = 1 RETURN 1 //', value: 1 }]),
+  );
   assert.is(!k.ok && k.error.code, 'invalid_identifier');
   const hostile = ["'); MATCH (n) DETACH DELETE n; //", '`) RETURN 1 //', '$id', '\\u0027 OR 1=1'];
-  const { value: v } = await store.write((tx) => tx.apply(hostile.map((h, i) => ({ op: 'create_node' as const, label: 'Person', id: h, properties: { name: h, n: i } }))));
+  const { value: v } = await store.write((tx) =>
+    tx.apply(
+      hostile.map((h, i) => ({ op: 'create_node' as const, label: 'Person', id: h, properties: { name: h, n: i } })),
+    ),
+  );
   assert.ok(v.ok);
-  const rows = await store.query('MATCH (p:Person) WHERE p.n IS NOT NULL RETURN p.id AS id, p.name AS name ORDER BY p.n');
-  assert.equal(rows, hostile.map((h) => ({ id: h, name: h })));
-  assert.is((await store.query('MATCH (p:Person) RETURN count(*) AS n'))[0]!.n, 2 + hostile.length, 'nothing was deleted');
+  const rows = await store.query(
+    'MATCH (p:Person) WHERE p.n IS NOT NULL RETURN p.id AS id, p.name AS name ORDER BY p.n',
+  );
+  assert.equal(
+    rows,
+    hostile.map((h) => ({ id: h, name: h })),
+  );
+  assert.is(
+    (await store.query('MATCH (p:Person) RETURN count(*) AS n'))[0]!.n,
+    2 + hostile.length,
+    'nothing was deleted',
+  );
   await store.close();
 });
 

@@ -98,7 +98,10 @@ export class NativeDatabase implements SyncDatabase {
     try {
       result = single(
         params
-          ? this.conn.executeSync(this.prepared.get(cypher, (c) => this.prepare(c)), params)
+          ? this.conn.executeSync(
+              this.prepared.get(cypher, (c) => this.prepare(c)),
+              params,
+            )
           : this.conn.querySync(cypher),
       );
     } catch (e) {

@@ -46,9 +46,7 @@ export type RowValue = string | number | boolean | string[] | number[] | boolean
 
 export type Row = Record<string, unknown>;
 
-export type RunResult =
-  | { ok: true; results: Row[][] }
-  | { ok: false; failedAt: number; message: string };
+export type RunResult = { ok: true; results: Row[][] } | { ok: false; failedAt: number; message: string };
 
 export interface RunOptions {
   /** All steps in one transaction: all or nothing. Default true. */

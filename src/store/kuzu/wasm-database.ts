@@ -58,7 +58,10 @@ export class WasmDatabase implements SyncDatabase {
 
   execute(cypher: string, params?: Record<string, unknown>): Row[] {
     const result = params
-      ? this.conn.execute(this.prepared.get(cypher, (c) => this.prepare(c)), params)
+      ? this.conn.execute(
+          this.prepared.get(cypher, (c) => this.prepare(c)),
+          params,
+        )
       : this.conn.query(cypher);
     try {
       // getAllObjects on a failed result traps the wasm module: check first.
