@@ -51,7 +51,8 @@ export class Outbox {
   private readonly patchLogic;
 
   constructor(
-    private readonly system: { get(systemId: string): AnyActorRef | undefined },
+    /** The actor system the patch actors join (the root actor's, created after the outbox). */
+    private readonly system: () => { get(systemId: string): AnyActorRef | undefined },
     private readonly deps: OutboxDeps,
   ) {
     this.patchLogic = patchMachine.provide({
@@ -101,7 +102,7 @@ export class Outbox {
       // A patch renumbered after a server reset keeps the systemId of its first id, which a new
       // patch may now have: that one goes unnamed in the system rather than fail.
       const systemId = `patch:${patchId}`;
-      const named = this.system.get(systemId) === undefined;
+      const named = this.system().get(systemId) === undefined;
       const actor = createActor(this.patchLogic, { parent, ...(named ? { systemId } : {}), input: { patchId, seq } });
       this.tracked.set(patchId, { actor, sent: false });
       actor.start();

@@ -3,6 +3,7 @@ import { clientMachine } from '../../machines/client.machine.js';
 import { backoffDelay, connectionMachine, type ConnectionStatus } from '../../machines/connection.machine.js';
 import { reconciliationMachine, type RebaseInput } from '../../machines/reconciliation.machine.js';
 import { storeMachine } from '../../machines/store.machine.js';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../protocol/decode.js';
 import { SyncError } from '../protocol/errors.js';
 import { unreachable } from '../protocol/unreachable.js';
 import { PROTOCOL_VERSION, type ServerMessage, type SyncRequestMessage } from '../protocol/types.js';
@@ -36,7 +37,7 @@ export class ClientRuntime {
   readonly events: Emitter<SyncClientEvents>;
   readonly executor: StoreExecutor;
   readonly outbox: Outbox;
-  private readonly transport = new Transport(this.metrics);
+  private readonly transport: Transport;
   private readonly waiters = new Waiters();
   private needsSnapshot = false;
   private closedPromise: Promise<void> | undefined;
@@ -51,6 +52,7 @@ export class ClientRuntime {
     /** For tests: a clock for every statechart delay (XState's SimulatedClock). */
     clock?: Clock,
   ) {
+    this.transport = new Transport(this.metrics, options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
     this.events = new Emitter<SyncClientEvents>(logger, (event, payload) => {
       if (event === 'error') logger.warn('kuzu-sync:', (payload as Error).message);
     });
@@ -69,6 +71,17 @@ export class ClientRuntime {
       resync,
       changed,
     });
+    this.outbox = new Outbox(() => this.actor.system, {
+      replica,
+      transport: this.transport,
+      metrics: this.metrics,
+      events: this.events,
+      rollback: async (patchId, code, reason) =>
+        void (await this.executor.request({ kind: 'rollback', patchId, code, reason })),
+      serverChange: (c) => this.executor.serverChange(c),
+      resync,
+      changed,
+    });
     this.actor = createActor(this.rootLogic(), {
       systemId: 'client',
       input: {
@@ -84,17 +97,6 @@ export class ClientRuntime {
       },
       ...(options.inspect ? { inspect: inspectorOf(options.inspect) } : {}),
       ...(clock ? { clock } : {}),
-    });
-    this.outbox = new Outbox(this.actor.system, {
-      replica,
-      transport: this.transport,
-      metrics: this.metrics,
-      events: this.events,
-      rollback: async (patchId, code, reason) =>
-        void (await this.executor.request({ kind: 'rollback', patchId, code, reason })),
-      serverChange: (c) => this.executor.serverChange(c),
-      resync,
-      changed,
     });
     this.actor.subscribe({ error: (e) => this.logger.error('kuzu-sync: client actor failed:', e) });
   }
@@ -117,7 +119,7 @@ export class ClientRuntime {
   // ---- the statecharts, with their effects ------------------------------------------------------
 
   private rootLogic() {
-    const { outbox, executor } = { outbox: () => this.outbox, executor: this.executor };
+    const { outbox, executor } = this;
     const store = storeMachine.provide({
       actors: { execute: fromPromise(({ input }) => executor.execute(input.batch)) },
       actions: {
@@ -128,15 +130,15 @@ export class ClientRuntime {
     return clientMachine.provide({
       actors: { store, connection: this.connectionLogic(), shutdown: fromPromise(() => this.shutdown()) },
       actions: {
-        spawnPatches: ({ self }, { patches }) => outbox().spawnPatches(self, patches),
-        transmitNew: (_, { patches }) => outbox().transmitNew(patches),
-        transmitAll: () => outbox().transmitAll(),
-        markUnsent: () => outbox().markUnsent(),
-        settlePatch: (_, done) => outbox().settlePatch(done),
+        spawnPatches: ({ self }, { patches }) => outbox.spawnPatches(self, patches),
+        transmitNew: (_, { patches }) => outbox.transmitNew(patches),
+        transmitAll: () => outbox.transmitAll(),
+        markUnsent: () => outbox.markUnsent(),
+        settlePatch: (_, done) => outbox.settlePatch(done),
         routeData: (_, { messages }) => this.routeData(messages),
         reportStatus: (_, { status }) => this.reportStatus(status),
         stopPatches: enqueueActions(({ enqueue }) => {
-          for (const actor of outbox().stopPatches()) enqueue.stopChild(actor);
+          for (const actor of outbox.stopPatches()) enqueue.stopChild(actor);
         }),
       },
     });
@@ -150,6 +152,7 @@ export class ClientRuntime {
       opened: (ws) => this.transport.opened(ws),
       closed: (ws) => this.transport.closed(ws),
       bytesIn: (n) => (this.metrics.bytesIn += n),
+      serverProtocol: (protocol) => this.transport.serverProtocol(protocol),
       error: (e) => {
         // What whenSynced reports if the connection stops as unauthorized.
         if (e.code === 'unauthorized' || e.code === 'forbidden') this.refusal = e;

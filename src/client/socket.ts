@@ -1,7 +1,7 @@
 import WebSocket from 'ws';
 import { fromCallback } from 'xstate';
 import { isControlMessage, type SocketEvent } from '../../machines/connection.machine.js';
-import { decodeServerMessage } from '../protocol/decode.js';
+import { decodeServerFrame } from '../protocol/decode.js';
 import { SyncError } from '../protocol/errors.js';
 import type { ServerMessage } from '../protocol/types.js';
 
@@ -12,6 +12,8 @@ export interface SocketHooks {
   opened(ws: WebSocket): void;
   closed(ws: WebSocket): void;
   bytesIn(n: number): void;
+  /** The protocol the server answers in (its sync_state says so). */
+  serverProtocol(protocol: number): void;
   error(e: SyncError): void;
 }
 
@@ -66,22 +68,24 @@ export function socketActor(hooks: SocketHooks) {
         hooks.opened(socket);
         send({ type: 'SOCKET.OPEN' });
       });
-      socket.on('message', (data, isBinary) => {
-        const buf = data as Buffer;
-        hooks.bytesIn(buf.length);
-        const decoded = decodeServerMessage(buf, { isBinary });
-        if (!decoded.ok) {
-          hooks.error(new SyncError(decoded.error.code, `from the server: ${decoded.error.message}`));
-          return;
-        }
-        const m = decoded.message;
+      const receive = (m: ServerMessage) => {
         if (!isControlMessage(m)) {
           if (unsent.push(m) === 1) queueMicrotask(flushData);
           return;
         }
         flushData();
         if (m.type === 'error') hooks.error(new SyncError(m.code, `server: ${m.message}`));
+        // The server answers in protocol 2: this client may batch its frames too.
+        if (m.type === 'sync_state' && m.protocol !== undefined) hooks.serverProtocol(m.protocol);
         send({ type: 'SOCKET.MESSAGE', message: m });
+      };
+      socket.on('message', (data, isBinary) => {
+        const buf = data as Buffer;
+        hooks.bytesIn(buf.length);
+        for (const decoded of decodeServerFrame(buf, { isBinary })) {
+          if (decoded.ok) receive(decoded.message);
+          else hooks.error(new SyncError(decoded.error.code, `from the server: ${decoded.error.message}`));
+        }
       });
       socket.on('error', () => {
         // 'close' follows and carries the outcome.

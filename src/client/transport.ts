@@ -1,5 +1,6 @@
 import type WebSocket from 'ws';
 import { sendCoalesced } from '../net/coalesce.js';
+import { FrameBatcher, type Frame } from '../net/frames.js';
 import { encodeMessage } from '../protocol/encode.js';
 import type { ClientMessage } from '../protocol/types.js';
 import type { Metrics } from './metrics.js';
@@ -7,25 +8,42 @@ import type { Metrics } from './metrics.js';
 /**
  * The socket the connection statechart opened, as the rest of the client sees it: messages go out
  * while it is open and are dropped otherwise (the outbox re-sends its patches on the next connection).
+ * Once the server has answered in protocol 2, what one tick sends leaves in as few frames as fit.
  */
 export class Transport {
   private ws: WebSocket | undefined;
+  private readonly frames: FrameBatcher;
 
-  constructor(private readonly metrics: Metrics) {}
+  constructor(
+    private readonly metrics: Metrics,
+    maxFrameBytes: number,
+  ) {
+    this.frames = new FrameBatcher(maxFrameBytes, (frame) => this.write(frame));
+  }
 
   opened(ws: WebSocket): void {
     this.ws = ws;
+    // A new connection, perhaps to another server: one message per frame until it says otherwise.
+    this.frames.batching = false;
   }
 
   closed(ws: WebSocket): void {
     if (this.ws === ws) this.ws = undefined;
   }
 
+  serverProtocol(protocol: number): void {
+    this.frames.batching = protocol >= 2;
+  }
+
   send(message: ClientMessage): void {
+    if (this.ws && this.ws.readyState === this.ws.OPEN) this.frames.push(encodeMessage(message));
+  }
+
+  private write({ text, count }: Frame): void {
     const ws = this.ws;
     if (!ws || ws.readyState !== ws.OPEN) return;
-    const json = encodeMessage(message);
-    this.metrics.bytesOut += Buffer.byteLength(json);
-    sendCoalesced(ws, json);
+    const data = Buffer.from(text);
+    this.metrics.bytesOut += data.length;
+    sendCoalesced(ws, data, { compress: count === 1 });
   }
 }

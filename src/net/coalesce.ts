@@ -10,7 +10,7 @@ const corked = new WeakSet<Duplex>();
  * first frame of a tick and uncorked when the tick ends; Node counts corks, so ws's own per-frame
  * cork/uncork nests inside. Frames stay one message each: nothing changes on the wire.
  */
-export function sendCoalesced(ws: WebSocket, data: string | Buffer): void {
+export function sendCoalesced(ws: WebSocket, data: string | Buffer, options: { compress?: boolean } = {}): void {
   // ws keeps its net.Socket on `_socket`; without it (not connected yet) frames go out one by one.
   const socket = (ws as unknown as { _socket?: Duplex })._socket;
   if (socket && !corked.has(socket)) {
@@ -22,5 +22,5 @@ export function sendCoalesced(ws: WebSocket, data: string | Buffer): void {
     });
   }
   // A Buffer is UTF-8 JSON text here: it goes out as a text frame, as a string would.
-  ws.send(data, { binary: false });
+  ws.send(data, { binary: false, compress: options.compress ?? true });
 }

@@ -58,22 +58,33 @@ function structureProblem(root: unknown): string | null {
   return null;
 }
 
-function parse(raw: Raw, maxBytes: number, isBinary: boolean): { ok: true; value: Record<string, unknown> } | Failure {
+/** The frame's JSON, within the size limit and free of depth bombs and prototype keys. */
+function parse(raw: Raw, maxBytes: number, isBinary: boolean): { ok: true; value: unknown } | Failure {
   const size = byteLength(raw);
   if (size > maxBytes) return fail('message_too_large', `message of ${size} bytes exceeds the limit of ${maxBytes}`);
-  if (isBinary) return fail('bad_message', 'binary frames are not part of protocol v1; send JSON text');
+  if (isBinary) return fail('bad_message', 'binary frames are not part of the protocol; send JSON text');
   let value: unknown;
   try {
     value = JSON.parse(toText(raw));
   } catch (e) {
     return fail('bad_message', `not JSON: ${(e as Error).message.slice(0, 120)}`);
   }
-  if (!asRecord(value)) return fail('bad_message', 'a message must be a JSON object');
   const sp = structureProblem(value);
-  if (sp) return fail('bad_message', sp);
-  const type = (value as Record<string, unknown>).type;
-  if (typeof type !== 'string') return fail('bad_message', 'a message needs a string "type"');
-  return { ok: true, value: value as Record<string, unknown> };
+  return sp ? fail('bad_message', sp) : { ok: true, value };
+}
+
+/** One message of a frame, before its schema: an object with a string `type`. */
+function envelope(value: unknown): { ok: true; value: Record<string, unknown> } | Failure {
+  const m = asRecord(value);
+  if (!m) return fail('bad_message', 'a message must be a JSON object');
+  if (typeof m.type !== 'string') return fail('bad_message', 'a message needs a string "type"');
+  return { ok: true, value: m };
+}
+
+/** Protocol v2: a frame is one message or a non-empty array of them; each stands on its own. */
+function messagesOf(value: unknown): unknown[] | Failure {
+  if (!Array.isArray(value)) return [value];
+  return value.length ? value : fail('bad_message', 'a batch must hold at least one message');
 }
 
 export interface DecodeOptions {
@@ -97,36 +108,72 @@ function withEnvelope(failure: Failure, p: Record<string, unknown> | undefined):
  * bounded by the socket's hard limit) so that it is rejected, not left unanswered, which would hold
  * every later patch of that client back as out of order.
  */
-function tooLarge(failure: Failure, raw: Raw): Failure {
-  let m: unknown;
+function tooLarge(failure: Failure, raw: Raw): Failure[] {
+  let frame: unknown;
   try {
-    m = JSON.parse(toText(raw));
+    frame = JSON.parse(toText(raw));
   } catch {
-    return failure;
+    return [failure];
   }
-  return asRecord(m)?.type === 'patch' ? withEnvelope(failure, asRecord(asRecord(m)!.patch)) : failure;
+  const patches = (Array.isArray(frame) ? frame : [frame]).flatMap((v) => {
+    const m = asRecord(v);
+    return m?.type === 'patch' ? [asRecord(m.patch)] : [];
+  });
+  if (!patches.length) return [failure];
+  // Every patch of a refused batch is answered, each under its own id.
+  return patches.map((p) => withEnvelope({ ok: false, error: { ...failure.error } }, p));
 }
 
-/** The server's single entrance: size, JSON, structure, shape, identifiers and values. Never throws. */
-export function decodeClientMessage(raw: Raw, options: DecodeOptions = {}): Decoded<ClientMessage> {
-  const isBinary = options.isBinary ?? false;
-  const parsed = parse(raw, options.maxBytes ?? DEFAULT_MAX_MESSAGE_BYTES, isBinary);
-  if (!parsed.ok) {
-    const oversized = parsed.error.code === 'message_too_large' && options.envelopeOfOversized && !isBinary;
-    return oversized ? tooLarge(parsed, raw) : parsed;
-  }
-  const m = parsed.value;
+/** One client message, checked against its schema; a bad patch keeps its envelope when it can. */
+function clientMessage(value: unknown): Decoded<ClientMessage> {
+  const e = envelope(value);
+  if (!e.ok) return e;
+  const m = e.value;
   const issue = ClientMessageSchema.check(m);
   if (!issue) return { ok: true, message: ClientMessageSchema.clean(m as ClientMessage) };
   const failure = fail(issue.code, issue.message);
   return m.type === 'patch' ? withEnvelope(failure, asRecord(m.patch)) : failure;
 }
 
-/** The client's entrance. A client must not trust the server's identifiers either: they reach query text. */
-export function decodeServerMessage(raw: Raw, options: DecodeOptions = {}): Decoded<ServerMessage> {
-  const parsed = parse(raw, options.maxBytes ?? Number.MAX_SAFE_INTEGER, options.isBinary ?? false);
-  if (!parsed.ok) return parsed;
-  const issue = ServerMessageSchema.check(parsed.value);
+function serverMessage(value: unknown): Decoded<ServerMessage> {
+  const e = envelope(value);
+  if (!e.ok) return e;
+  const issue = ServerMessageSchema.check(e.value);
   // Not copied: the fan-out path decodes every broadcast, and a server's frames carry no extras.
-  return issue ? fail(issue.code, issue.message) : { ok: true, message: parsed.value as ServerMessage };
+  return issue ? fail(issue.code, issue.message) : { ok: true, message: e.value as ServerMessage };
+}
+
+/**
+ * The server's single entrance: size, JSON, structure, then each message of the frame (one, or a
+ * v2 batch) on its own: shape, identifiers and values. Never throws; a frame that cannot be read at
+ * all is one failure.
+ */
+export function decodeClientFrame(raw: Raw, options: DecodeOptions = {}): Decoded<ClientMessage>[] {
+  const isBinary = options.isBinary ?? false;
+  const parsed = parse(raw, options.maxBytes ?? DEFAULT_MAX_MESSAGE_BYTES, isBinary);
+  if (!parsed.ok) {
+    const oversized = parsed.error.code === 'message_too_large' && options.envelopeOfOversized && !isBinary;
+    return oversized ? tooLarge(parsed, raw) : [parsed];
+  }
+  const messages = messagesOf(parsed.value);
+  return Array.isArray(messages) ? messages.map(clientMessage) : [messages];
+}
+
+/** A frame that must hold exactly one message (protocol v1). */
+export function decodeClientMessage(raw: Raw, options: DecodeOptions = {}): Decoded<ClientMessage> {
+  const [first, ...rest] = decodeClientFrame(raw, options);
+  return rest.length ? fail('bad_message', 'a batch of messages needs protocol 2') : first!;
+}
+
+/** The client's entrance. A client must not trust the server's identifiers either: they reach query text. */
+export function decodeServerFrame(raw: Raw, options: DecodeOptions = {}): Decoded<ServerMessage>[] {
+  const parsed = parse(raw, options.maxBytes ?? Number.MAX_SAFE_INTEGER, options.isBinary ?? false);
+  if (!parsed.ok) return [parsed];
+  const messages = messagesOf(parsed.value);
+  return Array.isArray(messages) ? messages.map(serverMessage) : [messages];
+}
+
+export function decodeServerMessage(raw: Raw, options: DecodeOptions = {}): Decoded<ServerMessage> {
+  const [first, ...rest] = decodeServerFrame(raw, options);
+  return rest.length ? fail('bad_message', 'a batch of messages needs protocol 2') : first!;
 }

@@ -47,7 +47,10 @@ export function encodeVersionedPatch(patch: Json<Patch>, version: number): Json<
 }
 
 /** What every chunk of one sync_state answer shares. */
-export type SyncStateHead = Pick<SyncStateMessage, 'serverId' | 'mode' | 'fromVersion' | 'version' | 'lastSeq'>;
+export type SyncStateHead = Pick<
+  SyncStateMessage,
+  'serverId' | 'mode' | 'fromVersion' | 'version' | 'lastSeq' | 'protocol'
+>;
 
 /** One chunk's payload: delta entries, or snapshot rows (the schema only in the first chunk). */
 export type SyncStateBody =
@@ -61,9 +64,10 @@ export function encodeSyncState(
   outcomes?: PatchOutcome[],
 ): string {
   const o = outcomes?.length ? `,"outcomes":${JSON.stringify(outcomes)}` : '';
+  const p = head.protocol !== undefined ? `,"protocol":${head.protocol}` : '';
   const start =
     `{"type":"sync_state","serverId":${JSON.stringify(head.serverId)},"mode":${JSON.stringify(head.mode)},` +
-    `"fromVersion":${head.fromVersion},"version":${head.version},"lastSeq":${head.lastSeq}${o},"done":${done}`;
+    `"fromVersion":${head.fromVersion},"version":${head.version},"lastSeq":${head.lastSeq}${o}${p},"done":${done}`;
   if ('patches' in body) return `${start},"patches":[${body.patches.join(',')}]}`;
   const { schema, nodes, edges } = body.snapshot;
   const rows = `"nodes":[${nodes.join(',')}],"edges":[${edges.join(',')}]`;

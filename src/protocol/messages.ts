@@ -155,8 +155,8 @@ const SyncRequest = object('sync_request', {
   type: literal('sync_request'),
   clientId,
   fromVersion: version,
-  // v2 joins this list when a server speaks it.
-  protocol: oneOf([1], (v) => bad(`unsupported protocol ${JSON.stringify(v)}; this server speaks 1`)),
+  /** 2: this client takes frames that carry an array of messages, and may send them. */
+  protocol: oneOf([1, 2], (v) => bad(`unsupported protocol ${JSON.stringify(v)}; this server speaks 1 and 2`)),
   /** The highest seq this client holds an answer for: the server lists the outcome of every later one. */
   ackedSeq: optional(version),
   /** The serverId this client last saw; lets the server skip a useless delta. */
@@ -200,6 +200,8 @@ const SyncState = object('sync_state', {
   /** The client must not trust the server's identifiers either: they reach query text. */
   snapshot: optional(recode('bad_message', SnapshotChunkSchema)),
   outcomes: optional(array(PatchOutcomeSchema, { item: 'outcome' })),
+  /** The protocol this server answers in (absent: 1): at 2 the client may batch its frames too. */
+  protocol: optional(oneOf([1, 2], () => bad('must be 1 or 2'))),
   done: flag,
 });
 

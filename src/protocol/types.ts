@@ -4,7 +4,12 @@
  * and `encode.ts` the only way out.
  */
 
-export const PROTOCOL_VERSION = 1;
+/**
+ * v2: a frame may also carry a JSON array of v1 messages, each checked and answered on its own, in
+ * order; a batch of one is a plain message. A client asks for it in sync_request; the server says
+ * in sync_state that it answers in it.
+ */
+export const PROTOCOL_VERSION = 2;
 
 /** A property value as users write it. `null` in a `set_property` op removes the property. */
 export type Value = string | number | boolean | string[] | number[] | boolean[];

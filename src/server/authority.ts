@@ -13,8 +13,8 @@ export interface Peer {
   readonly principal: Principal;
   /** Set by the peer's sync_request. */
   clientId: string | undefined;
-  /** JSON text; as UTF-8 bytes when one message goes to many peers (encoded once, not per peer). */
-  send(json: string | Buffer): void;
+  /** One message's JSON text: the connection frames it (alone, or batched with the tick's others). */
+  send(json: string): void;
 }
 
 type Item =
@@ -309,11 +309,11 @@ export class Authority {
 
   /** To every other subscriber; encoded once for all of them, and only if there is one. */
   private broadcast(from: Peer, entry: LogEntry): number {
-    let frame: Buffer | undefined;
+    let frame: string | undefined;
     let sent = 0;
     for (const peer of this.subscribers) {
       if (peer === from || peer.clientId === entry.patch.clientId) continue;
-      peer.send((frame ??= Buffer.from(encodePatchBroadcast(entry.json, entry.version))));
+      peer.send((frame ??= encodePatchBroadcast(entry.json, entry.version)));
       sent++;
     }
     return sent;

@@ -10,6 +10,8 @@ export interface ConnectionsOptions {
   metrics: ServerMetrics;
   authority: Authority;
   maxBufferedBytes: number;
+  /** The largest frame sent (the peers' limit, like ours: maxMessageBytes). */
+  maxFrameBytes: number;
   heartbeatTimeout: number;
   onMessage(conn: Connection, data: Buffer | Buffer[], isBinary: boolean): void;
 }
@@ -35,7 +37,15 @@ export class Connections implements Iterable<Connection> {
 
   accept(ws: WebSocket, principal: Principal, req: IncomingMessage): void {
     const { logger, metrics, authority } = this.options;
-    const conn = new Connection(ws, principal, req, this.options.maxBufferedBytes, logger, metrics);
+    const conn = new Connection(
+      ws,
+      principal,
+      req,
+      this.options.maxBufferedBytes,
+      this.options.maxFrameBytes,
+      logger,
+      metrics,
+    );
     this.open.add(conn);
     metrics.connectionsOpened++;
     logger.info(`kuzu-sync: connection from ${conn.remote}${principal.id ? ` (${principal.id})` : ''}`);

@@ -25,13 +25,16 @@ export interface SyncServerMetrics {
   ackLatency: HistogramSnapshot;
   /** Transactions the authority committed, each holding a group of patches. */
   commitGroups: number;
-  /** `patch_broadcast` frames handed to other clients (one per recipient). */
+  /** `patch_broadcast` messages handed to other clients (one per recipient). */
   broadcastsSent: number;
   /** `sync_request`s answered, by the mode of the answer. */
   syncRequests: { delta: number; snapshot: number };
   /** Message payload bytes received and sent (JSON text, before permessage-deflate). */
   bytesIn: number;
   bytesOut: number;
+  /** WebSocket frames received and sent: with protocol 2 a frame carries a tick's messages. */
+  framesIn: number;
+  framesOut: number;
   /** Open WebSocket connections now (a gauge). */
   connectedClients: number;
   /** WebSocket connections accepted since the start. */
@@ -68,6 +71,8 @@ export class ServerMetrics implements AuthorityEvents {
   syncSnapshot = 0;
   bytesIn = 0;
   bytesOut = 0;
+  framesIn = 0;
+  framesOut = 0;
   connectionsOpened = 0;
   slowClientDrops = 0;
   readonly rejectedByCode = new Map<ErrorCode, number>();
@@ -116,6 +121,8 @@ export class ServerMetrics implements AuthorityEvents {
       syncRequests: { delta: this.syncDelta, snapshot: this.syncSnapshot },
       bytesIn: this.bytesIn,
       bytesOut: this.bytesOut,
+      framesIn: this.framesIn,
+      framesOut: this.framesOut,
       connectedClients: this.gauges.connectedClients(),
       connectionsOpened: this.connectionsOpened,
       decodeErrors: Object.fromEntries(this.decodeErrors),
@@ -196,7 +203,7 @@ export async function createPromRegistry(metrics: ServerMetrics, gauges: Metrics
   );
   counter(
     'kuzu_sync_broadcasts_sent_total',
-    'patch_broadcast frames sent to other clients (one per recipient).',
+    'patch_broadcast messages sent to other clients (one per recipient).',
     () => metrics.broadcastsSent,
   );
   const syncHelp = 'sync_requests answered, by the mode of the answer (delta or snapshot).';
@@ -213,6 +220,16 @@ export async function createPromRegistry(metrics: ServerMetrics, gauges: Metrics
     'kuzu_sync_sent_bytes_total',
     'Message payload bytes sent (before permessage-deflate).',
     () => metrics.bytesOut,
+  );
+  counter(
+    'kuzu_sync_received_frames_total',
+    'WebSocket frames received (v2: one may hold many messages).',
+    () => metrics.framesIn,
+  );
+  counter(
+    'kuzu_sync_sent_frames_total',
+    'WebSocket frames sent (v2: one may hold many messages).',
+    () => metrics.framesOut,
   );
   gauge('kuzu_sync_connected_clients', 'Open WebSocket connections.', () => gauges.connectedClients());
   counter('kuzu_sync_connections_opened_total', 'WebSocket connections accepted.', () => metrics.connectionsOpened);

@@ -1,6 +1,6 @@
-import { byteLength, decodeClientMessage, type DecodeError } from '../protocol/decode.js';
+import { byteLength, decodeClientFrame, type DecodeError } from '../protocol/decode.js';
 import { encodeHeartbeat } from '../protocol/encode.js';
-import type { SyncRequestMessage } from '../protocol/types.js';
+import type { ClientMessage, SyncRequestMessage } from '../protocol/types.js';
 import { unreachable } from '../protocol/unreachable.js';
 import type { Authority } from './authority.js';
 import type { Connection } from './connection.js';
@@ -14,29 +14,37 @@ export interface RouterDeps {
   maxMessageBytes: number;
 }
 
-/** Decodes each frame and hands it to whoever handles its type. Never throws on client input. */
+/**
+ * Decodes each frame and hands each of its messages (one, or a protocol v2 batch), in order, to
+ * whoever handles its type, as if each had come in a frame of its own. Never throws on client input.
+ */
 export function createRouter(deps: RouterDeps): (conn: Connection, data: Buffer | Buffer[], isBinary: boolean) => void {
-  const { authority, metrics, maxMessageBytes } = deps;
+  const { metrics, maxMessageBytes } = deps;
   return (conn, data, isBinary) => {
     const receivedAt = performance.now();
     metrics.bytesIn += byteLength(data);
+    metrics.framesIn++;
     // Only a connection that has said who it is can have a patch settled as a rejection.
     const envelopeOfOversized = conn.clientId !== undefined;
-    const decoded = decodeClientMessage(data, { maxBytes: maxMessageBytes, isBinary, envelopeOfOversized });
-    if (!decoded.ok) return refuse(deps, conn, decoded.error, receivedAt);
-    const m = decoded.message;
-    switch (m.type) {
-      case 'heartbeat':
-        return conn.send(encodeHeartbeat(m.ts));
-      case 'sync_request':
-        return syncRequest(deps, conn, m);
-      case 'patch':
-        if (conn.clientId === undefined) return conn.error('bad_message', 'send sync_request first', m.patch.id);
-        return authority.submitPatch(conn, m.patch, receivedAt);
-      default:
-        return unreachable(m);
+    for (const decoded of decodeClientFrame(data, { maxBytes: maxMessageBytes, isBinary, envelopeOfOversized })) {
+      if (decoded.ok) route(deps, conn, decoded.message, receivedAt);
+      else refuse(deps, conn, decoded.error, receivedAt);
     }
   };
+}
+
+function route(deps: RouterDeps, conn: Connection, m: ClientMessage, receivedAt: number): void {
+  switch (m.type) {
+    case 'heartbeat':
+      return conn.send(encodeHeartbeat(m.ts));
+    case 'sync_request':
+      return syncRequest(deps, conn, m);
+    case 'patch':
+      if (conn.clientId === undefined) return conn.error('bad_message', 'send sync_request first', m.patch.id);
+      return deps.authority.submitPatch(conn, m.patch, receivedAt);
+    default:
+      return unreachable(m);
+  }
 }
 
 function refuse({ authority, metrics }: RouterDeps, conn: Connection, error: DecodeError, receivedAt: number): void {
@@ -63,5 +71,6 @@ function syncRequest({ authority, connections }: RouterDeps, conn: Connection, m
     connections.replaceOthers(conn, m.clientId);
     conn.clientId = m.clientId;
   }
+  conn.speaks(m.protocol);
   authority.submitSyncRequest(conn, m);
 }

@@ -35,6 +35,8 @@ export async function answerSyncRequest(
     fromVersion: request.fromVersion,
     version: log.version,
     lastSeq: log.lastSeq.get(request.clientId) ?? 0,
+    // The answer's frames are batched from here on (router.ts): say so, and the client batches too.
+    ...(request.protocol >= 2 ? { protocol: 2 } : {}),
   };
   const outcomes = request.ackedSeq !== undefined ? log.outcomes(request.clientId, request.ackedSeq) : undefined;
   if (await deltaWorks(store, log, request)) {

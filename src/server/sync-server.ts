@@ -65,6 +65,7 @@ export async function createSyncServer(options: SyncServerOptions = {}): Promise
     metrics,
     authority,
     maxBufferedBytes: options.maxBufferedBytes ?? 16 << 20,
+    maxFrameBytes: maxMessageBytes,
     heartbeatTimeout: options.heartbeatTimeout ?? 90_000,
     onMessage: (conn, data, isBinary) => route(conn, data, isBinary),
   });

@@ -196,7 +196,8 @@ export class FuzzGenerator {
       }
       case 1:
         return {
-          frame: r.pick(['null', '1', '"patch"', '[]', '[{"type":"heartbeat","ts":1}]', 'true', '-0']),
+          // '[]' and '[1]': protocol v2 batches, but an empty one, or one whose message is no object.
+          frame: r.pick(['null', '1', '"patch"', '[]', '[1]', '[null]', 'true', '-0']),
           expect: { kind: 'error', code: 'bad_message' },
         };
       case 2:
@@ -257,7 +258,7 @@ export class FuzzGenerator {
               type: 'sync_request',
               clientId: this.clientId,
               fromVersion: 0,
-              protocol: r.pick<unknown>([0, 2, '1', null]),
+              protocol: r.pick<unknown>([0, 3, '2', null]),
             },
             'bad_message',
           ],

@@ -14,6 +14,8 @@ import type {
  */
 export class RawPeer {
   readonly received: ServerMessage[] = [];
+  /** How many messages each frame carried (protocol 2 batches more than one). */
+  readonly frames: number[] = [];
   private waiters: Array<{
     pred: (m: ServerMessage) => boolean;
     resolve: (m: ServerMessage) => void;
@@ -29,14 +31,18 @@ export class RawPeer {
     readonly clientId: string,
   ) {
     ws.on('message', (data) => {
-      const m = JSON.parse(String(data)) as ServerMessage;
-      this.received.push(m);
-      this.waiters = this.waiters.filter((w) => {
-        if (!w.pred(m)) return true;
-        clearTimeout(w.timer);
-        w.resolve(m);
-        return false;
-      });
+      const frame = JSON.parse(String(data)) as ServerMessage | ServerMessage[];
+      const messages = Array.isArray(frame) ? frame : [frame];
+      this.frames.push(messages.length);
+      for (const m of messages) {
+        this.received.push(m);
+        this.waiters = this.waiters.filter((w) => {
+          if (!w.pred(m)) return true;
+          clearTimeout(w.timer);
+          w.resolve(m);
+          return false;
+        });
+      }
     });
     ws.on('close', (code) => {
       this.closed = true;
@@ -56,7 +62,7 @@ export class RawPeer {
     });
   }
 
-  send(m: ClientMessage | Record<string, unknown>): void {
+  send(m: ClientMessage | Record<string, unknown> | Array<ClientMessage | Record<string, unknown>>): void {
     this.ws.send(JSON.stringify(m));
   }
   sendRaw(data: string | Buffer, binary = false): void {
@@ -90,9 +96,13 @@ export class RawPeer {
   }
 
   patch(ops: Op[], baseVersion = 0, seq = ++this.seq): Patch {
-    const p: Patch = { id: `${this.clientId}:${seq}`, clientId: this.clientId, seq, baseVersion, ops };
+    const p = this.makePatch(ops, baseVersion, seq);
     this.send({ type: 'patch', patch: p });
     return p;
+  }
+
+  makePatch(ops: Op[], baseVersion = 0, seq = ++this.seq): Patch {
+    return { id: `${this.clientId}:${seq}`, clientId: this.clientId, seq, baseVersion, ops };
   }
 
   response(patchId: string, timeoutMs?: number) {

@@ -1,6 +1,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { decodeClientMessage, decodeServerMessage } from '../../src/protocol/decode.js';
+import {
+  decodeClientFrame,
+  decodeClientMessage,
+  decodeServerFrame,
+  decodeServerMessage,
+} from '../../src/protocol/decode.js';
 import { assertLabel, assertPropertyKey } from '../../src/protocol/identifiers.js';
 import { SyncError } from '../../src/protocol/errors.js';
 
@@ -42,7 +47,7 @@ const table: Array<[string, string | Buffer, string, { isBinary?: boolean; maxBy
     '{"type":"sync_request","clientId":"c","fromVersion":1.5,"protocol":1}',
     'bad_message',
   ],
-  ['sync_request wrong protocol', '{"type":"sync_request","clientId":"c","fromVersion":0,"protocol":2}', 'bad_message'],
+  ['sync_request wrong protocol', '{"type":"sync_request","clientId":"c","fromVersion":0,"protocol":3}', 'bad_message'],
   ['patch id mismatch', patch({ id: 'c1:2' }), 'bad_message'],
   ['patch seq zero', patch({ seq: 0, id: 'c1:0' }), 'bad_message'],
   ['patch seq 2^63', patch({ seq: 2 ** 63, id: `c1:${2 ** 63}` }), 'bad_message'],
@@ -189,6 +194,57 @@ test('identifier assertions throw typed errors before anything runs', () => {
   } catch (e) {
     assert.is((e as SyncError).code, 'invalid_identifier');
   }
+});
+
+test('v2: a batch frame decodes each message on its own, in order; a bad one spoils only itself', () => {
+  const good = JSON.parse(patch());
+  const bad = { ...good, patch: { ...good.patch, ops: [{ op: 'create_node', label: 'RETURN', id: 'n' }] } };
+  const frame = JSON.stringify([good, { type: 'heartbeat', ts: 1 }, bad, { type: 'nope' }, 7]);
+  const out = decodeClientFrame(frame);
+  assert.equal(
+    out.map((d) => (d.ok ? d.message.type : d.error.code)),
+    ['patch', 'heartbeat', 'invalid_identifier', 'unknown_type', 'bad_message'],
+  );
+  // The bad patch keeps its envelope: the server settles its seq as a rejection.
+  const spoiled = out[2]!;
+  assert.equal(spoiled.ok ? undefined : spoiled.error.envelope, { clientId: good.patch.clientId, seq: good.patch.seq });
+  // A batch of one is the same as the plain message; an empty batch is refused.
+  assert.equal(decodeClientFrame(`[${patch()}]`), [decodeClientMessage(patch())]);
+  assert.equal(
+    decodeClientFrame('[]').map((d) => d.ok || d.error.code),
+    ['bad_message'],
+  );
+  // The single-message decoder (v1) refuses a batch rather than drop all but one.
+  const two = decodeClientMessage(`[${patch()},${patch()}]`);
+  assert.is(two.ok ? 'ok' : two.error.code, 'bad_message');
+});
+
+test('v2: an oversized batch is refused whole, every patch in it under its own id', () => {
+  const a = JSON.parse(patch());
+  const b = { ...a, patch: { ...a.patch, seq: a.patch.seq + 1, id: `${a.patch.clientId}:${a.patch.seq + 1}` } };
+  const out = decodeClientFrame(JSON.stringify([a, { type: 'heartbeat', ts: 1 }, b]), {
+    maxBytes: 10,
+    envelopeOfOversized: true,
+  });
+  assert.equal(
+    out.map((d) => (d.ok ? 'ok' : [d.error.code, d.error.patchId, d.error.envelope?.seq])),
+    [
+      ['message_too_large', a.patch.id, a.patch.seq],
+      ['message_too_large', b.patch.id, b.patch.seq],
+    ],
+  );
+});
+
+test('v2: the client splits a server batch into its messages', () => {
+  const frame = JSON.stringify([
+    { type: 'heartbeat', ts: 1 },
+    { type: 'patch_response', patchId: 'c:1', status: 'accepted', version: 3 },
+    { type: 'patch_response', patchId: 'c:2', status: 'accepted' },
+  ]);
+  assert.equal(
+    decodeServerFrame(frame).map((d) => (d.ok ? d.message.type : d.error.code)),
+    ['heartbeat', 'patch_response', 'bad_message'],
+  );
 });
 
 test.run();

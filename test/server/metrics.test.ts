@@ -174,6 +174,8 @@ function assertScrapeMatches(f: Map<string, Family>, m: SyncServerMetrics): void
   assert.is(valueOf(f, 'kuzu_sync_sync_requests_total', { mode: 'snapshot' }), m.syncRequests.snapshot);
   assert.is(valueOf(f, 'kuzu_sync_received_bytes_total'), m.bytesIn);
   assert.is(valueOf(f, 'kuzu_sync_sent_bytes_total'), m.bytesOut);
+  assert.is(valueOf(f, 'kuzu_sync_received_frames_total'), m.framesIn);
+  assert.is(valueOf(f, 'kuzu_sync_sent_frames_total'), m.framesOut);
   assert.is(valueOf(f, 'kuzu_sync_connected_clients'), m.connectedClients);
   assert.is(valueOf(f, 'kuzu_sync_connections_opened_total'), m.connectionsOpened);
   assert.is(valueOf(f, 'kuzu_sync_slow_client_drops_total'), m.slowClientDrops);
@@ -218,6 +220,8 @@ test('counters follow accepted, rejected and ignored patches, broadcasts, syncs 
       syncRequests: { delta: 0, snapshot: 0 },
       bytesIn: 0,
       bytesOut: 0,
+      framesIn: 0,
+      framesOut: 0,
       connectedClients: 0,
       connectionsOpened: 0,
       decodeErrors: {},
@@ -329,6 +333,8 @@ test('GET /metrics: every kuzu_sync_ family with HELP and TYPE; HEAD, other meth
     kuzu_sync_decode_errors_total: 'counter',
     kuzu_sync_slow_client_drops_total: 'counter',
     kuzu_sync_version: 'gauge',
+    kuzu_sync_received_frames_total: 'counter',
+    kuzu_sync_sent_frames_total: 'counter',
   };
   assert.equal(
     Object.fromEntries([...f.values()].map((x) => [x.name, x.type])),
