@@ -14,6 +14,7 @@ import { RawKuzu } from './lib/raw-kuzu.js';
 import { formatTable, type Result } from './lib/report.js';
 import type { Context, Scenario } from './lib/scenario.js';
 import { SyncServerHost } from './lib/server-child.js';
+import { awaitedLoop } from './scenarios/awaited-loop.js';
 import { burst } from './scenarios/burst.js';
 import { coldSync } from './scenarios/cold-sync.js';
 import { fanOut } from './scenarios/fan-out.js';
@@ -21,7 +22,7 @@ import { localWrite } from './scenarios/local-write.js';
 import { memory } from './scenarios/memory.js';
 import { reconnect } from './scenarios/reconnect.js';
 
-const scenarios: Scenario[] = [localWrite, burst, fanOut, coldSync, reconnect, memory];
+const scenarios: Scenario[] = [localWrite, awaitedLoop, burst, fanOut, coldSync, reconnect, memory];
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
