@@ -10,7 +10,9 @@ export type StoreRequest =
   | { kind: 'local'; requestId: number; ops: Op[] }
   | { kind: 'server'; changes: ServerChange[] }
   | { kind: 'rollback'; requestId: number; patchId: string; code: ErrorCode; reason: string }
-  | { kind: 'reconcile'; requestId: number; chunks: SyncStateMessage[]; reset: boolean };
+  | { kind: 'reconcile'; requestId: number; chunks: SyncStateMessage[]; reset: boolean }
+  /** Answered once everything queued before it is done: flush(). */
+  | { kind: 'barrier'; requestId: number };
 
 /** The requests made in one tick, in order: a burst of writes is one event, not thousands. */
 export type StoreEvent = { type: 'STORE.REQUEST'; requests: StoreRequest[] };

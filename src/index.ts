@@ -1,14 +1,6 @@
 export * from './protocol/index.js';
 export { createSyncClient } from './sync-client.js';
-export type {
-  BatchWriter,
-  SyncClient,
-  SyncClientEvents,
-  SyncClientOptions,
-  SyncMetrics,
-  RejectedEvent,
-  Logger,
-} from './sync-client.js';
+export type * from './client/options.js';
 export { createSyncServer, type SyncServer } from './server/sync-server.js';
 export type { SyncServerOptions, Principal, PatchContext } from './server/options.js';
 export type { SyncServerMetrics } from './server/metrics.js';

@@ -146,6 +146,7 @@ export async function openClient(
     getStatus: () => runtime.status,
     getMetrics: () => runtime.getMetrics(),
     whenSynced: (opts = {}) => runtime.whenSynced(opts.timeout),
+    flush: async () => void (await runtime.executor.request({ kind: 'barrier' })),
     on: (event, listener) => runtime.events.on(event, listener),
     close: () => runtime.close(),
   };

@@ -11,10 +11,10 @@ import { cpuDetail, timed, wall } from '../lib/cpu.js';
 import { ratioResult, type Result } from '../lib/report.js';
 import { interleave, ms } from '../lib/rounds.js';
 import { pick, type Context, type Scenario } from '../lib/scenario.js';
-import { serverCpu, startServer } from '../lib/server-child.js';
-import { closeAll, LONG, openClient } from '../lib/sync.js';
+import { serverCpu } from '../lib/server-child.js';
 import { until } from '../lib/wait.js';
-import { closeYPeers, openYPeers, yConverged } from '../lib/yjs.js';
+import { yConverged } from '../lib/yjs.js';
+import { againstYjs } from '../lib/against-yjs.js';
 
 // Today an awaited write costs a Kuzu transaction (about 2 ms, 12 ms with 10 clients in a process):
 // the sizes keep a full run within minutes; the ratio is what counts.
@@ -32,13 +32,7 @@ const allAt = (clients: readonly SyncClient[], version: number) =>
   clients.every((c) => c.getServerVersion() === version);
 
 async function shape(ctx: Context, size: Shape): Promise<Result> {
-  const [server, yServer] = await Promise.all([ctx.servers.fresh(), startServer('yjs')]);
-  const clients: SyncClient[] = [];
-  let peers: Awaited<ReturnType<typeof openYPeers>> = [];
-  try {
-    for (let i = 0; i < size.clients; i++) clients.push(await openClient(server.url));
-    await Promise.all(clients.map((c) => c.whenSynced(LONG)));
-    peers = await openYPeers(yServer.info.url, 'awaited-loop', size.clients);
+  return againstYjs(ctx, size.clients, 'awaited-loop', async ({ server, clients, yServer, peers }) => {
     const writer = clients[0]!;
     const yWriter = peers[0]!.doc;
     const yItems = yWriter.getMap<number>('items');
@@ -75,11 +69,7 @@ async function shape(ctx: Context, size: Shape): Promise<Result> {
       note: 'clients of both in this process, until every other client has every write',
       detail: { ...cpuDetail('ours', rounds.ours), ...cpuDetail('yjs', rounds.yjs) },
     });
-  } finally {
-    closeYPeers(peers);
-    await closeAll(clients);
-    await yServer.stop();
-  }
+  });
 }
 
 export const awaitedLoop: Scenario = {

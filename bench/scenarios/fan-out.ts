@@ -11,10 +11,11 @@ import { cpuDetail, timed, wall } from '../lib/cpu.js';
 import { ratioResult } from '../lib/report.js';
 import { interleave, ms } from '../lib/rounds.js';
 import { pick, type Scenario } from '../lib/scenario.js';
-import { serverCpu, startServer } from '../lib/server-child.js';
-import { closeAll, LONG, openClient } from '../lib/sync.js';
+import { serverCpu } from '../lib/server-child.js';
+import { LONG } from '../lib/sync.js';
 import { until } from '../lib/wait.js';
-import { closeYPeers, openYPeers, yConverged } from '../lib/yjs.js';
+import { yConverged } from '../lib/yjs.js';
+import { againstYjs } from '../lib/against-yjs.js';
 
 const SIZES = {
   full: { clients: 10, writes: 10_000, nodes: 100, rounds: 3 },
@@ -28,13 +29,7 @@ export const fanOut: Scenario = {
   name: 'fan-out',
   async run(ctx) {
     const size = pick(ctx, SIZES);
-    const [server, yServer] = await Promise.all([ctx.servers.fresh(), startServer('yjs')]);
-    const clients: SyncClient[] = [];
-    let peers: Awaited<ReturnType<typeof openYPeers>> = [];
-    try {
-      for (let i = 0; i < size.clients; i++) clients.push(await openClient(server.url));
-      await Promise.all(clients.map((c) => c.whenSynced(LONG)));
-      peers = await openYPeers(yServer.info.url, 'fan-out', size.clients);
+    return againstYjs(ctx, size.clients, 'fan-out', async ({ server, clients, yServer, peers }) => {
       const writer = clients[0]!;
       const yWriter = peers[0]!.doc;
       const yNodes = yWriter.getMap<Y.Map<number>>('nodes');
@@ -93,10 +88,6 @@ export const fanOut: Scenario = {
           detail: { ...cpuDetail('ours', rounds.ours), ...cpuDetail('yjs', rounds.yjs) },
         }),
       ];
-    } finally {
-      closeYPeers(peers);
-      await closeAll(clients);
-      await yServer.stop();
-    }
+    });
   },
 };

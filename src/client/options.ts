@@ -124,7 +124,13 @@ export interface SyncClient {
   isReady(): boolean;
   getPendingPatchCount(): number;
   getServerVersion(): number;
+  /** Ready and nothing pending; past `timeout` it rejects with code `timeout`. */
   whenSynced(options?: { timeout?: number }): Promise<void>;
+  /**
+   * Resolves once every write made so far is committed to the local database (durable, with a
+   * `databasePath`), whether or not its promise was awaited. After close() it rejects with `closed`.
+   */
+  flush(): Promise<void>;
   getStatus(): ConnectionStatus;
   getMetrics(): SyncMetrics;
   on<K extends keyof SyncClientEvents>(event: K, listener: (payload: SyncClientEvents[K]) => void): () => void;

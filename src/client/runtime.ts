@@ -287,7 +287,7 @@ export class ClientRuntime {
           : 'the server refuses this client (401); fix the token';
       return new SyncError(this.refusal?.code ?? 'unauthorized', `${why} and call connect()`);
     }
-    if (this.status === 'closed') return new SyncError('internal', 'the client is closed');
+    if (this.status === 'closed') return new SyncError('closed', 'the client is closed');
     return undefined;
   }
 
@@ -326,7 +326,7 @@ export class ClientRuntime {
     }).then(async () => {
       clearInterval(this.metricsTimer);
       this.actor.stop();
-      this.executor.rejectAll(new SyncError('internal', 'the client is closed'));
+      this.executor.rejectAll(new SyncError('closed', 'the client is closed'));
       if (!this.replica.store.isClosed) await this.replica.store.close();
     });
     return this.closedPromise;

@@ -1,6 +1,7 @@
 import type { AnyActorRef } from 'xstate';
 import type { ServerChange, StoreRequest } from '../../machines/store.machine.js';
 import { SyncError, toSyncError } from '../protocol/errors.js';
+import { unreachable } from '../protocol/unreachable.js';
 import type { Patch, VersionedPatch } from '../protocol/types.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from './metrics.js';
@@ -101,7 +102,7 @@ export class StoreExecutor {
       if (store) return store.send({ type: 'STORE.REQUEST', requests });
       // Closed meanwhile: nothing will run them.
       this.inFlight -= requests.length;
-      const closed = new SyncError('internal', 'the client is closed');
+      const closed = new SyncError('closed', 'the client is closed');
       for (const q of requests) if ('requestId' in q) this.settle(q.requestId, undefined, closed);
       this.deps.changed();
     });
@@ -144,6 +145,11 @@ export class StoreExecutor {
         return this.rollback(first);
       case 'reconcile':
         return this.reconcile(first);
+      case 'barrier':
+        // Everything before it ran (each run commits before the next starts): nothing left to wait for.
+        return this.settle(first.requestId, undefined);
+      default:
+        return unreachable(first);
     }
   }
 

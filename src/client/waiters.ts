@@ -34,7 +34,7 @@ export class Waiters {
           : setTimeout(() => {
               cleanup();
               const where = describe ? ` (${describe()})` : '';
-              reject(new SyncError('internal', `${what} timed out after ${timeout} ms${where}`));
+              reject(new SyncError('timeout', `${what} timed out after ${timeout} ms${where}`));
             }, timeout);
       const cleanup = () => {
         clearTimeout(timer);

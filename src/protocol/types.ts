@@ -32,6 +32,15 @@ export const ERROR_CODES = [
   'unauthorized',
   'forbidden',
   'validation_failed',
+  /** A wait (whenSynced, flush) ran out. */
+  'timeout',
+  /** The database file is held by another process, or already open in this one. */
+  'locked',
+  /** The database file was written by another engine or storage version. */
+  'incompatible_file',
+  /** The client or server is closed. */
+  'closed',
+  /** Bugs only. */
   'internal',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
