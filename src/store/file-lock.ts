@@ -102,7 +102,7 @@ export function acquireFileLock(dbPath: string): FileLock {
   const lockPath = `${dbPath}.lock`;
   if (held.has(lockPath)) {
     throw new SyncError(
-      'internal',
+      'locked',
       `database ${dbPath} is already open in this process; open it once and share the store`,
     );
   }
@@ -131,7 +131,7 @@ export function acquireFileLock(dbPath: string): FileLock {
         continue; // released between our two calls
       }
       throw new SyncError(
-        'internal',
+        'locked',
         `database ${dbPath} is in use by process ${owner || 'unknown'} (lock file ${lockPath}); ` +
           'kuzu-wasm cannot share a database file between processes',
       );

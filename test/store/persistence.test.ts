@@ -53,7 +53,8 @@ test('a file database reopened after close has its data, meta entries and schema
 test('a second open of one file is refused with a clear message, in this process and in another', async () => {
   const path = join(dir, 'locked.kz');
   const a = await GraphStore.open(path);
-  await rejects(GraphStore.open(path), /already open in this process/);
+  const twice = await rejects(GraphStore.open(path), /already open in this process/);
+  assert.is((twice as { code?: string }).code, 'locked');
   const child = spawnSync(
     process.execPath,
     [
@@ -96,7 +97,7 @@ test('processes that find the same stale lock at once: exactly one takes it over
         const at = Number(line.slice(3));
         while (Date.now() < at) {}
         try { lock = m.acquireFileLock(${JSON.stringify(path)}); console.log('got'); }
-        catch (e) { console.log(/in use by process \\d+@/.test(e.message) ? 'busy' : 'error ' + e.message); }
+        catch (e) { console.log(/in use by process \\d+@/.test(e.message) && e.code === 'locked' ? 'busy' : 'error ' + e.message); }
       });
       console.log('ready');
     })`;
