@@ -4,6 +4,8 @@ import { patchMachine, type PatchDoneEvent, type PatchEvent } from '../../machin
 import type { ServerChange } from '../../machines/store.machine.js';
 import type { ErrorCode, Patch, PatchResponseMessage } from '../protocol/types.js';
 import { unreachable } from '../protocol/unreachable.js';
+import { encodeMessage } from '../protocol/encode.js';
+import type { Entry } from './pending.js';
 import type { Emitter } from './events.js';
 import type { Metrics } from './metrics.js';
 import type { SyncClientEvents } from './options.js';
@@ -112,7 +114,7 @@ export class Outbox {
   transmitNew(patches: CreatedPatch[]): void {
     for (const { patchId } of patches) {
       const e = this.deps.replica.entry(patchId);
-      if (this.online && e) this.transmit(e.patch);
+      if (this.online && e) this.transmit(e);
       else this.tell(patchId, { type: 'PATCH.QUEUED' });
     }
   }
@@ -122,7 +124,7 @@ export class Outbox {
     this.online = true;
     if (this.wasReady) this.deps.metrics.reconnects++;
     this.wasReady = true;
-    for (const e of this.deps.replica.entries) if (!this.tracked.get(e.patch.id)?.sent) this.transmit(e.patch);
+    for (const e of this.deps.replica.entries) if (!this.tracked.get(e.patch.id)?.sent) this.transmit(e);
     this.deps.changed();
   }
 
@@ -226,14 +228,14 @@ export class Outbox {
       this.tell(u.patchId, { type: 'LOCAL.NO_LONGER_APPLIES', code: u.code, reason: u.reason });
   }
 
-  private transmit(patch: Patch): void {
+  private transmit({ patch, frame }: Entry): void {
     const t = this.tracked.get(patch.id);
     if (t) {
       t.sent = true;
       t.sentAt = Date.now();
     }
     this.deps.metrics.patchesSent++;
-    this.deps.transport.send({ type: 'patch', patch });
+    this.deps.transport.sendEncoded(frame ?? encodeMessage({ type: 'patch', patch }));
     this.tell(patch.id, { type: 'PATCH.SENT' });
   }
 

@@ -13,6 +13,8 @@ export interface Entry {
   patch: Patch;
   inverse: Op[];
   applied: boolean;
+  /** The `patch` message as encoded when its size was checked: it goes on the wire as it is. */
+  frame?: string;
 }
 
 const PENDING_TABLE: Step = {

@@ -122,7 +122,8 @@ export class Replica {
         };
         // The server cannot take a larger frame: refused here, the write loses nothing and holds
         // nothing back (the server would reject it, and one beyond its hard limit cuts the socket).
-        const size = Buffer.byteLength(encodeMessage({ type: 'patch', patch }));
+        const frame = encodeMessage({ type: 'patch', patch });
+        const size = Buffer.byteLength(frame);
         if (size > this.maxMessageBytes) {
           results.push({
             ok: false,
@@ -139,7 +140,7 @@ export class Replica {
           continue;
         }
         seq++;
-        const entry: Entry = { patch, inverse: [], applied: true };
+        const entry: Entry = { patch, inverse: [], applied: true, frame };
         applied.push([entry, a]);
         added.push(entry);
         results.push({ ok: true, patch });
@@ -357,6 +358,8 @@ export class Replica {
     for (const [e, a] of redone) {
       const patch = renumbered.get(e) ?? e.patch;
       const next: Entry = { patch, inverse: a.ok ? a.inverse : [], applied: a.ok };
+      // Redone as it was, it is the same message; renumbered, it is a new one.
+      if (e.frame !== undefined && !renumbered.has(e)) next.frame = e.frame;
       if (renumbered.has(e)) {
         renumber!.out.push({ from: e.patch.id, to: patch });
         this.pending.add(next);

@@ -36,7 +36,12 @@ export class Transport {
   }
 
   send(message: ClientMessage): void {
-    if (this.ws && this.ws.readyState === this.ws.OPEN) this.frames.push(encodeMessage(message));
+    this.sendEncoded(encodeMessage(message));
+  }
+
+  /** A message already encoded (a patch, once, when it was written). */
+  sendEncoded(json: string): void {
+    if (this.ws && this.ws.readyState === this.ws.OPEN) this.frames.push(json);
   }
 
   private write({ text, count }: Frame): void {
