@@ -40,6 +40,8 @@ export class ClientRuntime {
   private readonly transport: Transport;
   private readonly waiters = new Waiters();
   private needsSnapshot = false;
+  /** Asked for in sync_request: v2, unless this connection's server refused it (see olderServer). */
+  private protocol = PROTOCOL_VERSION;
   private closedPromise: Promise<void> | undefined;
   private metricsTimer: ReturnType<typeof setInterval> | undefined;
   /** The server's last refusal of this client (a 401, or a clientId its principal may not use). */
@@ -149,7 +151,10 @@ export class ClientRuntime {
     const socket = socketActor({
       url: this.options.serverUrl,
       ...(this.options.token !== undefined ? { token: this.options.token } : {}),
-      opened: (ws) => this.transport.opened(ws),
+      opened: (ws) => {
+        this.protocol = PROTOCOL_VERSION;
+        this.transport.opened(ws);
+      },
       closed: (ws) => this.transport.closed(ws),
       bytesIn: (n) => (this.metrics.bytesIn += n),
       serverProtocol: (protocol) => this.transport.serverProtocol(protocol),
@@ -195,7 +200,7 @@ export class ClientRuntime {
       type: 'sync_request',
       clientId: r.clientId,
       fromVersion: r.version,
-      protocol: PROTOCOL_VERSION,
+      protocol: this.protocol,
       ackedSeq: r.ackedSeq,
     };
     if (r.serverId) m.serverId = r.serverId;
@@ -214,7 +219,7 @@ export class ClientRuntime {
           this.outbox.acknowledge(m);
           break;
         case 'error':
-          this.events.emit('error', new SyncError(m.code, `server: ${m.message}`, m.patchId));
+          if (!this.olderServer(m)) this.events.emit('error', new SyncError(m.code, `server: ${m.message}`, m.patchId));
           break;
         case 'heartbeat':
         case 'sync_state':
@@ -224,6 +229,19 @@ export class ClientRuntime {
           unreachable(m);
       }
     }
+  }
+
+  /**
+   * A server from before protocol 2 refuses any other protocol, with this text: ask again in 1 (the
+   * handshake is still waiting for its sync_state). Newer servers answer in the highest both speak.
+   */
+  private olderServer(m: Extract<ServerMessage, { type: 'error' }>): boolean {
+    const refused = m.code === 'bad_message' && m.patchId === undefined && /^unsupported protocol/.test(m.message);
+    if (!refused || this.protocol === 1) return false;
+    this.logger.info('kuzu-sync: the server speaks protocol 1 only; using it on this connection');
+    this.protocol = 1;
+    this.sendSyncRequest();
+    return true;
   }
 
   private reportStatus(s: ConnectionStatus): void {

@@ -58,19 +58,35 @@ function structureProblem(root: unknown): string | null {
   return null;
 }
 
-/** The frame's JSON, within the size limit and free of depth bombs and prototype keys. */
+const tooLargeFailure = (size: number, maxBytes: number) =>
+  fail('message_too_large', `message of ${size} bytes exceeds the limit of ${maxBytes}`);
+
+/** The frame's JSON, within the size limit. Structure is checked per message (checkedMessages). */
 function parse(raw: Raw, maxBytes: number, isBinary: boolean): { ok: true; value: unknown } | Failure {
   const size = byteLength(raw);
-  if (size > maxBytes) return fail('message_too_large', `message of ${size} bytes exceeds the limit of ${maxBytes}`);
+  if (size > maxBytes) return tooLargeFailure(size, maxBytes);
   if (isBinary) return fail('bad_message', 'binary frames are not part of the protocol; send JSON text');
-  let value: unknown;
   try {
-    value = JSON.parse(toText(raw));
+    return { ok: true, value: JSON.parse(toText(raw)) };
   } catch (e) {
     return fail('bad_message', `not JSON: ${(e as Error).message.slice(0, 120)}`);
   }
-  const sp = structureProblem(value);
-  return sp ? fail('bad_message', sp) : { ok: true, value };
+}
+
+/**
+ * Each message of a frame (one, or a v2 batch) decoded on its own, depth bombs and prototype keys
+ * included: one bad message must not spoil the others of its batch. A patch keeps its envelope.
+ */
+function checkedMessages<T>(value: unknown, decode: (m: unknown) => Decoded<T>): Decoded<T>[] {
+  const messages = messagesOf(value);
+  if (!Array.isArray(messages)) return [messages];
+  return messages.map((m) => {
+    const problem = structureProblem(m);
+    if (!problem) return decode(m);
+    const failure = fail('bad_message', problem);
+    const r = asRecord(m);
+    return r?.type === 'patch' ? withEnvelope(failure, asRecord(r.patch)) : failure;
+  });
 }
 
 /** One message of a frame, before its schema: an object with a string `type`. */
@@ -104,24 +120,30 @@ function withEnvelope(failure: Failure, p: Record<string, unknown> | undefined):
 }
 
 /**
- * A patch over the size limit is still a patch of its client: read its envelope (the frame is
- * bounded by the socket's hard limit) so that it is rejected, not left unanswered, which would hold
- * every later patch of that client back as out of order.
+ * A frame over the size limit (it is bounded by the socket's hard limit) is read anyway, message by
+ * message. A patch over the limit is still a patch of its client: it is rejected under its envelope,
+ * not left unanswered, which would hold every later patch of that client back as out of order. The
+ * messages of a batch that fit the limit each on their own are decoded as usual: a sender whose limit
+ * is larger than ours loses nothing but the messages that are too large.
  */
-function tooLarge(failure: Failure, raw: Raw): Failure[] {
+function tooLarge(failure: Failure, raw: Raw, maxBytes: number): Decoded<ClientMessage>[] {
   let frame: unknown;
   try {
     frame = JSON.parse(toText(raw));
   } catch {
     return [failure];
   }
-  const patches = (Array.isArray(frame) ? frame : [frame]).flatMap((v) => {
-    const m = asRecord(v);
-    return m?.type === 'patch' ? [asRecord(m.patch)] : [];
+  if (!Array.isArray(frame)) {
+    const m = asRecord(frame);
+    return [m?.type === 'patch' ? withEnvelope(failure, asRecord(m.patch)) : failure];
+  }
+  return checkedMessages(frame, (m) => {
+    const size = Buffer.byteLength(JSON.stringify(m));
+    if (size <= maxBytes) return clientMessage(m);
+    const r = asRecord(m);
+    const own = tooLargeFailure(size, maxBytes);
+    return r?.type === 'patch' ? withEnvelope(own, asRecord(r.patch)) : own;
   });
-  if (!patches.length) return [failure];
-  // Every patch of a refused batch is answered, each under its own id.
-  return patches.map((p) => withEnvelope({ ok: false, error: { ...failure.error } }, p));
 }
 
 /** One client message, checked against its schema; a bad patch keeps its envelope when it can. */
@@ -150,13 +172,13 @@ function serverMessage(value: unknown): Decoded<ServerMessage> {
  */
 export function decodeClientFrame(raw: Raw, options: DecodeOptions = {}): Decoded<ClientMessage>[] {
   const isBinary = options.isBinary ?? false;
-  const parsed = parse(raw, options.maxBytes ?? DEFAULT_MAX_MESSAGE_BYTES, isBinary);
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  const parsed = parse(raw, maxBytes, isBinary);
   if (!parsed.ok) {
     const oversized = parsed.error.code === 'message_too_large' && options.envelopeOfOversized && !isBinary;
-    return oversized ? tooLarge(parsed, raw) : [parsed];
+    return oversized ? tooLarge(parsed, raw, maxBytes) : [parsed];
   }
-  const messages = messagesOf(parsed.value);
-  return Array.isArray(messages) ? messages.map(clientMessage) : [messages];
+  return checkedMessages(parsed.value, clientMessage);
 }
 
 /** A frame that must hold exactly one message (protocol v1). */
@@ -168,9 +190,7 @@ export function decodeClientMessage(raw: Raw, options: DecodeOptions = {}): Deco
 /** The client's entrance. A client must not trust the server's identifiers either: they reach query text. */
 export function decodeServerFrame(raw: Raw, options: DecodeOptions = {}): Decoded<ServerMessage>[] {
   const parsed = parse(raw, options.maxBytes ?? Number.MAX_SAFE_INTEGER, options.isBinary ?? false);
-  if (!parsed.ok) return [parsed];
-  const messages = messagesOf(parsed.value);
-  return Array.isArray(messages) ? messages.map(serverMessage) : [messages];
+  return parsed.ok ? checkedMessages(parsed.value, serverMessage) : [parsed];
 }
 
 export function decodeServerMessage(raw: Raw, options: DecodeOptions = {}): Decoded<ServerMessage> {

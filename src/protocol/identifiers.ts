@@ -37,6 +37,11 @@ export function identifierProblem(name: unknown, kind: 'label' | 'property key')
     return `${kind} ${JSON.stringify(name.slice(0, 80))} must match ${IDENTIFIER_PATTERN}`;
   }
   if (isCypherKeyword(name)) return `${kind} ${JSON.stringify(name)} is a Cypher keyword`;
+  // The decoder refuses these keys anywhere in a frame (prototype pollution): refused here too, a
+  // write that uses one fails at once instead of being refused by the server after it is sent.
+  if (name === 'constructor' || name === 'prototype') {
+    return `${kind} ${JSON.stringify(name)} is not allowed (a JavaScript prototype key)`;
+  }
   if (kind === 'property key' && RESERVED_PROPERTY_KEYS.has(name.toUpperCase())) {
     return `property key ${JSON.stringify(name)} is reserved: it is the primary key; pass ids with { id }`;
   }

@@ -155,8 +155,11 @@ const SyncRequest = object('sync_request', {
   type: literal('sync_request'),
   clientId,
   fromVersion: version,
-  /** 2: this client takes frames that carry an array of messages, and may send them. */
-  protocol: oneOf([1, 2], (v) => bad(`unsupported protocol ${JSON.stringify(v)}; this server speaks 1 and 2`)),
+  /**
+   * The highest protocol the client speaks; the server answers in the highest both speak (2: frames
+   * may carry an array of messages). A newer client is answered, not refused.
+   */
+  protocol: int(1),
   /** The highest seq this client holds an answer for: the server lists the outcome of every later one. */
   ackedSeq: optional(version),
   /** The serverId this client last saw; lets the server skip a useless delta. */

@@ -258,7 +258,7 @@ export class FuzzGenerator {
               type: 'sync_request',
               clientId: this.clientId,
               fromVersion: 0,
-              protocol: r.pick<unknown>([0, 3, '2', null]),
+              protocol: r.pick<unknown>([0, -1, 1.5, '2', null]),
             },
             'bad_message',
           ],

@@ -47,7 +47,7 @@ const table: Array<[string, string | Buffer, string, { isBinary?: boolean; maxBy
     '{"type":"sync_request","clientId":"c","fromVersion":1.5,"protocol":1}',
     'bad_message',
   ],
-  ['sync_request wrong protocol', '{"type":"sync_request","clientId":"c","fromVersion":0,"protocol":3}', 'bad_message'],
+  ['sync_request wrong protocol', '{"type":"sync_request","clientId":"c","fromVersion":0,"protocol":0}', 'bad_message'],
   ['patch id mismatch', patch({ id: 'c1:2' }), 'bad_message'],
   ['patch seq zero', patch({ seq: 0, id: 'c1:0' }), 'bad_message'],
   ['patch seq 2^63', patch({ seq: 2 ** 63, id: `c1:${2 ** 63}` }), 'bad_message'],
@@ -219,19 +219,37 @@ test('v2: a batch frame decodes each message on its own, in order; a bad one spo
   assert.is(two.ok ? 'ok' : two.error.code, 'bad_message');
 });
 
-test('v2: an oversized batch is refused whole, every patch in it under its own id', () => {
+test('v2: a batch over the limit is read message by message: those too large refused under their ids, the rest decoded', async () => {
   const a = JSON.parse(patch());
   const b = { ...a, patch: { ...a.patch, seq: a.patch.seq + 1, id: `${a.patch.clientId}:${a.patch.seq + 1}` } };
-  const out = decodeClientFrame(JSON.stringify([a, { type: 'heartbeat', ts: 1 }, b]), {
-    maxBytes: 10,
-    envelopeOfOversized: true,
-  });
+  const frame = JSON.stringify([a, { type: 'heartbeat', ts: 1 }, b]);
+  const refused = decodeClientFrame(frame, { maxBytes: 10, envelopeOfOversized: true });
   assert.equal(
-    out.map((d) => (d.ok ? 'ok' : [d.error.code, d.error.patchId, d.error.envelope?.seq])),
+    refused.map((d) => (d.ok ? 'ok' : [d.error.code, d.error.patchId, d.error.envelope?.seq])),
     [
       ['message_too_large', a.patch.id, a.patch.seq],
+      ['message_too_large', undefined, undefined],
       ['message_too_large', b.patch.id, b.patch.seq],
     ],
+  );
+  // A sender whose limit is larger than ours: each message fits on its own, so each goes through.
+  const each = Math.max(...[a, b].map((m) => JSON.stringify(m).length));
+  assert.ok(frame.length > each + 20);
+  const fits = decodeClientFrame(frame, { maxBytes: each + 20, envelopeOfOversized: true });
+  assert.equal(
+    fits.map((d) => (d.ok ? d.message.type : d.error.code)),
+    ['patch', 'heartbeat', 'patch'],
+  );
+});
+
+test('v2: a message with a prototype key or a depth bomb spoils only itself, and a patch keeps its envelope', () => {
+  const a = JSON.parse(patch());
+  const polluted = `{"type":"patch","patch":{"id":"c1:2","clientId":"c1","seq":2,"baseVersion":0,"ops":[],"x":{"constructor":1}}}`;
+  const frame = `[${JSON.stringify(a)},${polluted},{"type":"heartbeat","ts":1,"d":${'['.repeat(40)}${']'.repeat(40)}}]`;
+  const out = decodeClientFrame(frame);
+  assert.equal(
+    out.map((d) => (d.ok ? d.message.type : [d.error.code, d.error.envelope?.seq])),
+    ['patch', ['bad_message', 2], ['bad_message', undefined]],
   );
 });
 

@@ -7,6 +7,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ServerMessage } from '../../src/protocol/types.js';
 import { node } from '../helpers/ops.js';
+import { ScriptedServer } from '../../src/testing/scripted-server.js';
+import { rejects } from '../helpers/assert.js';
 import { RawPeer } from '../helpers/raw-peer.js';
 import { assertConverged, client, server, until } from '../helpers/sync.js';
 
@@ -99,6 +101,69 @@ test('real clients batch a burst both ways and converge', async () => {
   } finally {
     await a.close();
     await b.close();
+    await s.close();
+  }
+});
+
+test('a server from before v2 refuses protocol 2: the client asks again in 1 and syncs', async () => {
+  const old = await ScriptedServer.start();
+  old.holdUpgrades = false;
+  // What servers before v2 answer: they speak 1 only, and say so in these words.
+  old.onMessage = (m) => {
+    if (m.type !== 'sync_request') return;
+    if (m.protocol !== 1)
+      old.send({ type: 'error', code: 'bad_message', message: 'unsupported protocol 2; this server speaks 1' });
+    else old.send(ScriptedServer.syncState({ serverId: 'old' }));
+  };
+  const c = await client(old.url);
+  const errors: unknown[] = [];
+  c.on('error', (e) => errors.push(e));
+  try {
+    await until(() => c.isReady(), 10_000, 'ready on the old server');
+    assert.equal(
+      old.received.filter((m) => m.type === 'sync_request').map((m) => (m as { protocol: number }).protocol),
+      [2, 1],
+    );
+    assert.equal(errors, [], 'the refusal is handled, not reported');
+  } finally {
+    await c.close();
+    await old.stop();
+  }
+});
+
+test("a server whose maxMessageBytes is below the client's takes every write of a batch that fits message by message", async () => {
+  const s = await server({ maxMessageBytes: 64 * 1024 });
+  const c = await client(s);
+  try {
+    await c.whenSynced({ timeout: 10_000 });
+    const rejected: string[] = [];
+    c.on('rejected', (r) => rejected.push(r.code));
+    await Promise.all(Array.from({ length: 400 }, (_, i) => c.createNode('Item', { text: 'x'.repeat(500), n: i })));
+    await c.whenSynced({ timeout: 30_000 });
+    assert.equal(rejected, []);
+    assert.is(s.getVersion(), 400);
+  } finally {
+    await c.close();
+    await s.close();
+  }
+});
+
+test('a key the server refuses anywhere in a frame is refused locally, before anything is sent', async () => {
+  const s = await server();
+  const c = await client(s);
+  try {
+    await c.whenSynced({ timeout: 10_000 });
+    const writes = [
+      c.createNode('Item', { n: 1 }),
+      c.createNode('Item', { constructor: 'x' }),
+      c.createNode('Item', { n: 3 }),
+    ];
+    await rejects(writes[1]!, 'invalid_identifier');
+    await Promise.all([writes[0], writes[2]]);
+    await c.whenSynced({ timeout: 10_000 });
+    assert.is(s.getVersion(), 2, 'its neighbours of the same tick went through');
+  } finally {
+    await c.close();
     await s.close();
   }
 });
