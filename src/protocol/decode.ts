@@ -75,17 +75,15 @@ function parse(raw: Raw, maxBytes: number, isBinary: boolean): { ok: true; value
 
 /**
  * Each message of a frame (one, or a v2 batch) decoded on its own, depth bombs and prototype keys
- * included: one bad message must not spoil the others of its batch. A patch keeps its envelope.
+ * included: one bad message must not spoil the others of its batch. Such a message is not read any
+ * further, not even for a patch's envelope (as in v1); the client refuses those keys before sending.
  */
 function checkedMessages<T>(value: unknown, decode: (m: unknown) => Decoded<T>): Decoded<T>[] {
   const messages = messagesOf(value);
   if (!Array.isArray(messages)) return [messages];
   return messages.map((m) => {
     const problem = structureProblem(m);
-    if (!problem) return decode(m);
-    const failure = fail('bad_message', problem);
-    const r = asRecord(m);
-    return r?.type === 'patch' ? withEnvelope(failure, asRecord(r.patch)) : failure;
+    return problem ? fail('bad_message', problem) : decode(m);
   });
 }
 
