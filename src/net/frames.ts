@@ -55,8 +55,7 @@ export class FrameBatcher {
     if (this.queue.push(json) === 1) queueMicrotask(() => this.flush());
   }
 
-  /** Sends what is queued now (the tick's end does it anyway). */
-  flush(): void {
+  private flush(): void {
     const messages = this.queue;
     this.queue = [];
     for (const frame of packFrames(messages, this.maxBytes)) this.write(frame);

@@ -1,37 +1,16 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { runChaos, shrink, summary, type ChaosReport } from './chaos.js';
+import { CHAOS_COUNTS, runChaos, shrink, summary, zeroCounts, type ChaosReport } from './chaos.js';
 
 // CI runs a bounded chaos campaign; `npm run test:chaos -- --seed N --steps M` runs any other.
 const SEEDS = (process.env.CHAOS_SEEDS ?? '11,12').split(',').map(Number);
 const STEPS = Number(process.env.CHAOS_STEPS ?? 120);
 
-const totals = {
-  runs: 0,
-  steps: 0,
-  writes: 0,
-  faults: 0,
-  serverRestarts: 0,
-  serverKills: 0,
-  clientKills: 0,
-  accepted: 0,
-  rejected: 0,
-  lost: 0,
-};
+const totals = { runs: 0, steps: 0, ...zeroCounts() };
 const add = (r: ChaosReport) => {
   totals.runs++;
-  for (const k of [
-    'steps',
-    'writes',
-    'faults',
-    'serverRestarts',
-    'serverKills',
-    'clientKills',
-    'accepted',
-    'rejected',
-    'lost',
-  ] as const)
-    totals[k] += r[k];
+  totals.steps += r.steps;
+  for (const k of CHAOS_COUNTS) totals[k] += r[k];
 };
 
 for (const seed of SEEDS) {

@@ -32,6 +32,20 @@ export interface ChaosOptions {
   log?: (line: string) => void;
 }
 
+/** What a run counts; a campaign adds them up. */
+export const CHAOS_COUNTS = [
+  'writes',
+  'faults',
+  'serverRestarts',
+  'serverKills',
+  'clientKills',
+  'accepted',
+  'rejected',
+  'lost',
+] as const;
+export const zeroCounts = () =>
+  Object.fromEntries(CHAOS_COUNTS.map((k) => [k, 0])) as Record<(typeof CHAOS_COUNTS)[number], number>;
+
 export interface ChaosReport {
   seed: number;
   steps: number;
@@ -63,14 +77,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     seed: o.seed,
     steps: o.steps,
     trace: [],
-    writes: 0,
-    faults: 0,
-    serverRestarts: 0,
-    serverKills: 0,
-    clientKills: 0,
-    accepted: 0,
-    rejected: 0,
-    lost: 0,
+    ...zeroCounts(),
     violations: [],
     proxy: proxy.counts,
   };
