@@ -3,6 +3,7 @@ import { storedJson, type Json } from '../protocol/encode.js';
 import type { ErrorCode, Patch, PatchOutcome } from '../protocol/types.js';
 import { GraphStore } from '../store/graph-store.js';
 import type { Step } from '../store/kuzu/steps.js';
+import { chunkIds, chunkSteps, compactStep, LOG_TABLE, migrateRowLog, unpack } from './log-chunks.js';
 
 /**
  * The server's durable bookkeeping, in the same KuzuDB as the graph so it commits in the same
@@ -11,7 +12,7 @@ import type { Step } from '../store/kuzu/steps.js';
  * still learn why). Kept in memory too; the tables are the truth after a restart.
  */
 const TABLES: Step[] = [
-  'CREATE NODE TABLE IF NOT EXISTS _Log(version INT64, id STRING, patch STRING, PRIMARY KEY(version))',
+  LOG_TABLE,
   'CREATE NODE TABLE IF NOT EXISTS _ClientSeq(clientId STRING, lastSeq INT64, PRIMARY KEY(clientId))',
   'CREATE NODE TABLE IF NOT EXISTS _Rejection(id STRING, version INT64, code STRING, reason STRING, PRIMARY KEY(id))',
 ].map((cypher) => ({ kind: 'query', cypher, ddl: true }));
@@ -48,6 +49,7 @@ export class ServerLog {
 
   async load(): Promise<void> {
     await this.store.run(TABLES);
+    await migrateRowLog(this.store);
     const meta = await this.store.getMeta(['serverId', 'version', 'logStart']);
     this.version = Number(meta.version ?? 0);
     this.logStart = Number(meta.logStart ?? 0);
@@ -60,7 +62,7 @@ export class ServerLog {
     const [seqs, log, rejections] = await this.store.run(
       [
         { kind: 'query', cypher: 'MATCH (c:_ClientSeq) RETURN c.clientId AS clientId, c.lastSeq AS lastSeq' },
-        { kind: 'query', cypher: 'MATCH (l:_Log) RETURN l.version AS version, l.id AS id ORDER BY version' },
+        { kind: 'query', cypher: 'MATCH (l:_LogChunk) RETURN l.first AS first, l.ids AS ids ORDER BY first' },
         {
           kind: 'query',
           cypher: 'MATCH (r:_Rejection) RETURN r.id AS id, r.version AS version, r.code AS code, r.reason AS reason',
@@ -70,8 +72,13 @@ export class ServerLog {
     );
     for (const r of seqs!) this.lastSeq.set(r.clientId as string, r.lastSeq as number);
     for (const r of log!) {
-      this.accepted.set(r.id as string, r.version as number);
-      this.order.push({ version: r.version as number, id: r.id as string });
+      const first = r.first as number;
+      chunkIds(r.ids as string).forEach((id, i) => {
+        // A chunk that straddles the compaction point keeps patches no longer retained.
+        if (first + i <= this.logStart) return;
+        this.accepted.set(id, first + i);
+        this.order.push({ version: first + i, id });
+      });
     }
     for (const r of rejections!) {
       const rejection = { code: r.code as ErrorCode, reason: r.reason as string, version: r.version as number };
@@ -87,15 +94,7 @@ export class ServerLog {
     version: number,
     compactTo: number | undefined,
   ): Step[] {
-    const steps: Step[] = [];
-    if (entries.length) {
-      steps.push({
-        kind: 'rows',
-        body: 'CREATE (:_Log {version: $c0, id: $c1, patch: $c2})',
-        columns: ['INT64', 'STRING', 'STRING'],
-        rows: entries.map((e) => [e.version, e.patch.id, e.json]),
-      });
-    }
+    const steps = chunkSteps(entries);
     if (seqs.size) {
       steps.push({
         kind: 'rows',
@@ -114,7 +113,7 @@ export class ServerLog {
     }
     const meta: Record<string, number> = { version };
     if (compactTo !== undefined) {
-      steps.push({ kind: 'query', cypher: 'MATCH (l:_Log) WHERE l.version <= $v DELETE l', params: { v: compactTo } });
+      steps.push(compactStep(compactTo));
       const cypher = 'MATCH (r:_Rejection) WHERE r.version <= $v DELETE r';
       steps.push({ kind: 'query', cypher, params: { v: compactTo } });
       meta.logStart = compactTo;
@@ -170,35 +169,49 @@ export class ServerLog {
     return version === undefined ? { seq, status: 'accepted' } : { seq, status: 'accepted', version };
   }
 
-  /** The raw log rows after `fromVersion`, as stored JSON, in version order. */
+  /**
+   * The log's patches after `fromVersion`, as stored JSON, in version order: whole chunks until
+   * `limit` patches are read (the last chunk may take it past `limit`), none once the log ends.
+   */
   async readLog(fromVersion: number, limit: number): Promise<Array<{ version: number; json: Json<Patch> }>> {
-    const [rows] = await this.store.run(
-      [
-        {
-          kind: 'query',
-          cypher:
-            'MATCH (l:_Log) WHERE l.version > $v ' +
-            'RETURN l.version AS version, l.patch AS patch ORDER BY version LIMIT $n',
-          params: { v: fromVersion, n: limit },
-        },
-      ],
-      { reads: true },
-    );
-    return rows!.map((r) => ({ version: r.version as number, json: storedJson<Patch>(r.patch as string) }));
+    const out: Array<{ version: number; json: Json<Patch> }> = [];
+    for (let from = fromVersion; out.length < limit; ) {
+      const cypher =
+        'MATCH (l:_LogChunk) WHERE l.version > $v ' +
+        'RETURN l.first AS first, l.patches AS patches ORDER BY l.version LIMIT 4';
+      const [rows] = await this.store.run([{ kind: 'query', cypher, params: { v: from } }], { reads: true });
+      if (rows!.length === 0) break;
+      for (const r of rows!) {
+        for (const e of unpack(r.first as number, r.patches as string)) if (e.version > fromVersion) out.push(e);
+      }
+      from = out[out.length - 1]!.version;
+    }
+    return out;
   }
 
-  /** Bytes of the log after `fromVersion`, to weigh a delta against a snapshot. */
+  /** Characters of the log's patches after `fromVersion`, to weigh a delta against a snapshot. */
   async logBytesAfter(fromVersion: number): Promise<number> {
-    const [rows] = await this.store.run(
+    const params = { v: fromVersion };
+    const [whole, straddling] = await this.store.run(
       [
         {
           kind: 'query',
-          cypher: 'MATCH (l:_Log) WHERE l.version > $v RETURN sum(size(l.patch)) AS n',
-          params: { v: fromVersion },
+          // Patches of a chunk are joined by one character each.
+          cypher: 'MATCH (l:_LogChunk) WHERE l.first > $v RETURN sum(size(l.patches) - (l.version - l.first)) AS n',
+          params,
+        },
+        {
+          kind: 'query',
+          cypher: 'MATCH (l:_LogChunk) WHERE l.first <= $v AND l.version > $v RETURN l.first AS first, l.patches AS p',
+          params,
         },
       ],
       { reads: true },
     );
-    return (rows![0]?.n as number | null) ?? 0;
+    let n = (whole![0]?.n as number | null) ?? 0;
+    for (const r of straddling!) {
+      for (const e of unpack(r.first as number, r.p as string)) if (e.version > fromVersion) n += e.json.length;
+    }
+    return n;
   }
 }

@@ -216,7 +216,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     }
     const store = await GraphStore.open(join(dir, 'server.kz'));
     const truth = data(await store.exportSnapshot());
-    const log_ = await store.query('MATCH (l:_Log) RETURN l.id AS id, l.version AS version ORDER BY version');
+    // The server keeps its log in chunks of consecutive versions (src/server/log-chunks.ts).
+    const chunks = await store.query('MATCH (l:_LogChunk) RETURN l.first AS first, l.ids AS ids ORDER BY first');
+    const log_ = chunks.flatMap((c) =>
+      (JSON.parse(c.ids as string) as string[]).map((id, i) => ({ id, version: (c.first as number) + i })),
+    );
     await store.close();
     const inLog = new Map<string, number>();
     for (const r of log_) {
