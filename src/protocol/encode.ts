@@ -38,6 +38,10 @@ export const encodeHeartbeat = (ts: number): string => encodeMessage({ type: 'he
 
 export const encodePatchResponse = (response: PatchResponseMessage): string => encodeMessage(response);
 
+/** The answer most patches get, spliced: one per patch in a burst, and nothing in it needs a walk. */
+export const encodeAccepted = (patchId: string, version: number): string =>
+  `{"type":"patch_response","patchId":${JSON.stringify(patchId)},"status":"accepted","version":${version}}`;
+
 export function encodePatchBroadcast(patch: Json<Patch>, version: number): string {
   return `{"type":"patch_broadcast","patch":${patch},"version":${version}}`;
 }

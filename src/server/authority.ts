@@ -1,6 +1,6 @@
-import { encodeError, encodePatchBroadcast, encodePatchResponse, toJson } from '../protocol/encode.js';
+import { encodeAccepted, encodeError, encodePatchBroadcast, encodePatchResponse, toJson } from '../protocol/encode.js';
 import { SyncError, toSyncError } from '../protocol/errors.js';
-import type { ErrorCode, Patch, PatchResponseMessage, PatchStatus, SyncRequestMessage } from '../protocol/types.js';
+import type { ErrorCode, Patch, PatchStatus, SyncRequestMessage } from '../protocol/types.js';
 import { unreachable } from '../protocol/unreachable.js';
 import type { GraphStore, WriteTx } from '../store/graph-store.js';
 import { ConflictTracker, type ConflictStrategy } from './conflicts.js';
@@ -41,8 +41,11 @@ export interface AuthorityOptions {
 export interface AuthorityEvents {
   /** After each committed group; `broadcasts`: patch_broadcast frames handed to subscribers. */
   onCommitted?(broadcasts: number): void;
-  /** A patch_response went out; `receivedAt` is when its frame arrived (performance.now()). */
-  onAnswered?(status: PatchStatus, code: ErrorCode | undefined, receivedAt: number): void;
+  /**
+   * A patch_response went out at `answeredAt`; `receivedAt` is when its frame arrived (both
+   * performance.now()). A group's answers leave together: they share one `answeredAt`.
+   */
+  onAnswered?(status: PatchStatus, code: ErrorCode | undefined, receivedAt: number, answeredAt: number): void;
   onSyncAnswered?(mode: 'delta' | 'snapshot'): void;
 }
 
@@ -102,7 +105,11 @@ export class Authority {
 
   private enqueue(item: Item): void {
     this.queue.push(item);
-    this.pumping ??= this.pump().finally(() => (this.pumping = undefined));
+    // Started a microtask later: every message of the frame being read is queued by then, and the
+    // first group takes them all rather than one patch (a transaction of its own).
+    this.pumping ??= Promise.resolve()
+      .then(() => this.pump())
+      .finally(() => (this.pumping = undefined));
   }
 
   private async pump(): Promise<void> {
@@ -142,6 +149,15 @@ export class Authority {
       this.options.logger.error('kuzu-sync: could not answer sync_request:', (e as Error).message);
       peer.send(encodeError('internal', 'could not answer sync_request'));
     }
+  }
+
+  /** Each patch's precheck, in parallel; none at all (no promise per patch) when nothing can refuse it. */
+  private async prechecks(group: PatchItem[], classified: Array<Verdict | 'process'>) {
+    const { authorize, validatePatch } = this.options;
+    const anyToCheck =
+      authorize || validatePatch || group.some((item) => item.kind === 'invalid' || item.peer.principal.readOnly);
+    if (!anyToCheck) return [];
+    return Promise.all(group.map((item, i) => (classified[i] === 'process' ? this.precheck(item) : undefined)));
   }
 
   /** The checks that may await user code run before the (synchronous) planning of the transaction. */
@@ -185,9 +201,7 @@ export class Authority {
   private async commitGroup(group: PatchItem[]): Promise<void> {
     const seen = new Map<string, number>();
     const classified = group.map((item) => this.classify(item, seen));
-    const prechecks = await Promise.all(
-      group.map((item, i) => (classified[i] === 'process' ? this.precheck(item) : undefined)),
-    );
+    const prechecks = await this.prechecks(group, classified);
 
     const entries: LogEntry[] = [];
     const seqs = new Map<string, number>();
@@ -279,28 +293,36 @@ export class Authority {
   /** Answers and broadcasts, after the commit, in version order. */
   private publish(group: PatchItem[], verdicts: Verdict[]): void {
     let broadcasts = 0;
-    group.forEach((item, i) => {
+    const now = performance.now();
+    for (let i = 0; i < group.length; i++) {
+      const item = group[i]!;
       const v = verdicts[i]!;
       if (v.status === 'accepted') broadcasts += this.broadcast(item.peer, v.entry);
-      item.peer.send(encodePatchResponse(this.response(item, v)));
-      this.events.onAnswered?.(v.status, v.status === 'rejected' ? v.code : undefined, item.receivedAt);
-    });
+      item.peer.send(this.response(item, v));
+      this.events.onAnswered?.(v.status, v.status === 'rejected' ? v.code : undefined, item.receivedAt, now);
+    }
     this.events.onCommitted?.(broadcasts);
   }
 
-  private response(item: PatchItem, v: Verdict): PatchResponseMessage {
+  private response(item: PatchItem, v: Verdict): string {
     const patchId = patchIdOf(item);
     switch (v.status) {
       case 'accepted':
-        return { type: 'patch_response', patchId, status: 'accepted', version: v.version };
+        return encodeAccepted(patchId, v.version);
       case 'rejected':
-        return { type: 'patch_response', patchId, status: 'rejected', code: v.code, reason: v.reason };
+        return encodePatchResponse({
+          type: 'patch_response',
+          patchId,
+          status: 'rejected',
+          code: v.code,
+          reason: v.reason,
+        });
       case 'ignored': {
         // A re-send: say what became of it the first time, so a client whose answer was lost settles it.
         const o = this.log.outcome(clientOf(item), seqOf(item));
         const version = o.version !== undefined ? { version: o.version } : {};
         const rejected = o.code ? { code: o.code, reason: o.reason } : {};
-        return { type: 'patch_response', patchId, status: 'ignored', ...version, ...rejected };
+        return encodePatchResponse({ type: 'patch_response', patchId, status: 'ignored', ...version, ...rejected });
       }
       default:
         return unreachable(v);

@@ -83,14 +83,14 @@ export class ServerMetrics implements AuthorityEvents {
 
   constructor(private readonly gauges: MetricsGauges) {}
 
-  onAnswered(status: PatchStatus, code: ErrorCode | undefined, receivedAt: number): void {
+  onAnswered(status: PatchStatus, code: ErrorCode | undefined, receivedAt: number, answeredAt: number): void {
     if (status === 'accepted') this.patchesAccepted++;
     else if (status === 'ignored') this.patchesIgnored++;
     else {
       this.patchesRejected++;
       bump(this.rejectedByCode, code ?? 'internal');
     }
-    const ms = performance.now() - receivedAt;
+    const ms = answeredAt - receivedAt;
     this.ackLatency.observe(ms);
     this.promAckLatency?.observe(ms / 1000);
   }

@@ -2,6 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { decodeClientMessage, decodeServerMessage } from '../../src/protocol/decode.js';
 import {
+  encodeAccepted,
   encodeError,
   encodeHeartbeat,
   encodeMessage,
@@ -45,6 +46,14 @@ test('error, heartbeat and patch_response round-trip', () => {
     { type: 'patch_response', patchId: 'c:1', status: 'ignored', code: 'forbidden', reason: 'r' },
   ] as const) {
     roundTrip(encodePatchResponse(r), r);
+  }
+});
+
+test('the spliced accepted patch_response is the same text as the encoded message, and round-trips', () => {
+  for (const patchId of ['c:1', 'c"\\1:2', 'n\u2028:3']) {
+    const r = { type: 'patch_response', patchId, status: 'accepted', version: 7 } as const;
+    assert.is(encodeAccepted(patchId, 7), encodePatchResponse(r));
+    roundTrip(encodeAccepted(patchId, 7), r);
   }
 });
 
