@@ -18,8 +18,10 @@ export interface CreatedPatch {
 export type ClientEvent =
   | ConnectionParentEvent
   | PatchDoneEvent
-  /** Local writes were applied (those of one store transaction, in seq order): start their patch actors. */
+  /** Local writes were staged (in the local view, in seq order): start their patch actors. */
   | { type: 'PATCH.CREATED'; patches: CreatedPatch[] }
+  /** Their group commit is done (their outbox rows are in the database): they may go on the wire. */
+  | { type: 'PATCH.COMMITTED'; patches: CreatedPatch[] }
   /** Ask the server for state again (a gap in versions, a failed rollback). */
   | { type: 'CLIENT.RESYNC' }
   /** Connect now (when started offline, or after a 401 with a fresh token). */
@@ -34,8 +36,9 @@ export interface ClientInput {
 
 /**
  * The root of a client's actor system. It starts the store (the single writer) and the connection,
- * and coordinates the patch actors: one per pending patch, created when a local write has been
- * applied, told when the transport sends or queues it, and told the server's verdict. Actors find
+ * and coordinates the patch actors: one per pending patch, created when a local write is staged
+ * (memory-first), told when its group commit is done and the transport sends or queues it, and told
+ * the server's verdict. Actors find
  * each other by systemId: 'client', 'store', 'connection', 'reconciliation', 'patch:<id>'.
  *
  *   starting -> running -> closing (flush, close the socket) -> stopping (close the database) -> closed
@@ -92,12 +95,9 @@ export const clientMachine = setup({
     running: {
       on: {
         'CLIENT.CONNECT': { actions: 'connect' },
-        'PATCH.CREATED': {
-          actions: [
-            { type: 'spawnPatches', params: ({ event }) => ({ patches: event.patches }) },
-            { type: 'transmitNew', params: ({ event }) => ({ patches: event.patches }) },
-          ],
-        },
+        'PATCH.CREATED': { actions: { type: 'spawnPatches', params: ({ event }) => ({ patches: event.patches }) } },
+        // Never before: a seq on the wire whose row a crash could lose would come back with other ops.
+        'PATCH.COMMITTED': { actions: { type: 'transmitNew', params: ({ event }) => ({ patches: event.patches }) } },
         'PATCH.DONE': { actions: { type: 'settlePatch', params: ({ event }) => event } },
         'CONNECTION.READY': { actions: 'transmitAll' },
         'CONNECTION.LOST': { actions: 'markUnsent' },

@@ -31,7 +31,12 @@ export type PatchEvent =
    */
   | { type: 'LOCAL.NO_LONGER_APPLIES'; code: ErrorCode; reason: string }
   /** The server was reset (a new serverId): this patch was given a new seq after the server's lastSeq. */
-  | { type: 'PATCH.RENUMBERED'; patchId: string; seq: number };
+  | { type: 'PATCH.RENUMBERED'; patchId: string; seq: number }
+  /**
+   * The local database refused the group commit it was part of: it left the local view (with the
+   * writes staged after it) before it went anywhere. A local verdict: the server never saw it.
+   */
+  | { type: 'LOCAL.COMMIT_FAILED'; code: ErrorCode; reason: string };
 
 export interface PatchContext {
   patchId: string;
@@ -54,6 +59,7 @@ export type PatchDoneEvent = {
  * queued, the server's answers arrive as events, and the rollback is an actor the client supplies.
  *
  *   unanswered (optimistic -> queued <-> sent) -> accepted | ignored | rejected -> rolledBack
+ *   optimistic -> notCommitted (the local group commit failed)
  *
  * A verdict can only come for a patch on the wire (sent); reconciliation can settle a queued one.
  */
@@ -92,6 +98,7 @@ export const patchMachine = setup({
       verdict: ({ event }): PatchVerdict => {
         switch (event.type) {
           case 'SERVER.REJECTED':
+          case 'LOCAL.COMMIT_FAILED':
             return { status: 'rejected', code: event.code, reason: event.reason };
           case 'SERVER.IGNORED':
             return { status: 'rejected', code: event.rejected!.code, reason: event.rejected!.reason };
@@ -135,9 +142,13 @@ export const patchMachine = setup({
     unanswered: {
       initial: 'optimistic',
       states: {
-        /** Applied to the local graph; the transport is about to send or queue it. */
+        /** In the local view (memory-first); once its group commit is done it is sent or queued. */
         optimistic: {
-          on: { 'PATCH.SENT': 'sent', 'PATCH.QUEUED': 'queued' },
+          on: {
+            'PATCH.SENT': 'sent',
+            'PATCH.QUEUED': 'queued',
+            'LOCAL.COMMIT_FAILED': { target: '#patch.notCommitted', actions: 'recordRejected' },
+          },
         },
         /** Offline: waits in the outbox; writes keep working. Reconciliation may settle it. */
         queued: {
@@ -187,6 +198,8 @@ export const patchMachine = setup({
       },
     },
     rolledBack: { type: 'final', entry: 'reportDone' },
+    /** Never committed, never sent: it already left the local view, there is nothing to roll back. */
+    notCommitted: { type: 'final', entry: 'reportDone' },
     /** The local database refused the rollback: the client falls back to a full resync. */
     rollbackFailed: { type: 'final', entry: 'reportRollbackFailed' },
   },

@@ -7,12 +7,15 @@ export type ServerChange =
   | { kind: 'remote'; patch: Patch; version: number };
 
 export type StoreRequest =
+  /** Commits the staged writes (memory-first: they are already in the local view) as one group. */
+  | { kind: 'commit' }
+  /** Answered once everything queued before it is done and every write staged so far committed: flush(), reads. */
+  | { kind: 'barrier'; requestId: number }
+  /** A local write made while the graph was being changed under it: staged in its turn. */
   | { kind: 'local'; requestId: number; ops: Op[] }
   | { kind: 'server'; changes: ServerChange[] }
   | { kind: 'rollback'; requestId: number; patchId: string; code: ErrorCode; reason: string }
-  | { kind: 'reconcile'; requestId: number; chunks: SyncStateMessage[]; reset: boolean }
-  /** Answered once everything queued before it is done: flush(). */
-  | { kind: 'barrier'; requestId: number };
+  | { kind: 'reconcile'; requestId: number; chunks: SyncStateMessage[]; reset: boolean };
 
 /** The requests made in one tick, in order: a burst of writes is one event, not thousands. */
 export type StoreEvent = { type: 'STORE.REQUEST'; requests: StoreRequest[] };
@@ -23,9 +26,9 @@ export interface StoreContext {
 }
 
 /**
- * The single writer in front of the local KuzuDB. Local writes, the server's changes, rollbacks and
- * rebases all queue here and are applied strictly in arrival order; whatever queues while a batch
- * runs becomes the next batch (one transaction for a burst of writes). Promise actors spawned per
+ * The single writer in front of the local KuzuDB. Group commits of local writes, the server's
+ * changes, rollbacks and rebases all queue here and run strictly in arrival order; whatever queues
+ * while a batch runs becomes the next batch (one transaction for a burst of changes). Promise actors spawned per
  * write would finish in completion order instead: that is what this machine exists to prevent.
  *
  *   idle <-> writing (executes the queued batch)

@@ -60,8 +60,8 @@ class Batch implements BatchWriter {
 }
 
 /**
- * A client: a local KuzuDB graph kept in sync with a kuzu-sync server. Writes apply locally at once
- * and resolve after the local apply; the actor system behind `actor` sends them, takes the server's
+ * A client: a local KuzuDB graph kept in sync with a kuzu-sync server. Writes are memory-first:
+ * they resolve once in the local view, and reach the database in group commits; the actor system behind `actor` sends them, takes the server's
  * verdicts (rolling back rejections), applies others' changes, and reconnects and reconciles.
  */
 export async function createSyncClient(options: SyncClientOptions): Promise<SyncClient> {
@@ -107,7 +107,7 @@ export async function openClient(
   }
   runtime.start();
 
-  const write = async (ops: Op[]): Promise<Patch> => (await runtime.executor.request({ kind: 'local', ops })) as Patch;
+  const write = (ops: Op[]): Promise<Patch> => runtime.executor.write(ops);
   const one = (op: Op) => write([assertValidOp(op)]);
 
   const client: SyncClient = {
@@ -137,8 +137,8 @@ export async function openClient(
       build(b);
       if (b.ops.length) await write(b.ops);
     },
-    query: (cypher, params = {}) => store.query(cypher, params),
-    exportSnapshot: () => store.exportSnapshot(),
+    query: (cypher, params = {}) => runtime.executor.read(() => store.query(cypher, params)),
+    exportSnapshot: () => runtime.executor.read(() => store.exportSnapshot()),
     connect: () => runtime.actor.send({ type: 'CLIENT.CONNECT' }),
     isReady: () => runtime.status === 'ready',
     getPendingPatchCount: () => runtime.pendingCount,

@@ -2,6 +2,7 @@ import { createActor, fromPromise, type ActorRefFrom, type AnyActorRef } from 'x
 import type { CreatedPatch } from '../../machines/client.machine.js';
 import { patchMachine, type PatchDoneEvent, type PatchEvent } from '../../machines/patch.machine.js';
 import type { ServerChange } from '../../machines/store.machine.js';
+import type { SyncError } from '../protocol/errors.js';
 import type { ErrorCode, Patch, PatchResponseMessage } from '../protocol/types.js';
 import { unreachable } from '../protocol/unreachable.js';
 import { encodeMessage } from '../protocol/encode.js';
@@ -124,7 +125,11 @@ export class Outbox {
     this.online = true;
     if (this.wasReady) this.deps.metrics.reconnects++;
     this.wasReady = true;
-    for (const e of this.deps.replica.entries) if (!this.tracked.get(e.patch.id)?.sent) this.transmit(e);
+    for (const e of this.deps.replica.entries) {
+      // Staged entries come last (newest seqs): they go out when their group commit is done.
+      if (e.staged) break;
+      if (!this.tracked.get(e.patch.id)?.sent) this.transmit(e);
+    }
     this.deps.changed();
   }
 
@@ -221,6 +226,12 @@ export class Outbox {
         ...(o.reason ? { reason: o.reason } : {}),
       });
     }
+  }
+
+  /** Their group commit failed: they left the local view and never went out (a local rejection). */
+  commitFailed(patches: Patch[], error: SyncError): void {
+    const reason = `the local database did not commit it: ${error.message}`;
+    for (const p of patches) this.tell(p.id, { type: 'LOCAL.COMMIT_FAILED', code: error.code, reason });
   }
 
   noLongerApplies(unapplied: Unapplied[]): void {

@@ -15,6 +15,11 @@ export interface Entry {
   applied: boolean;
   /** The `patch` message as encoded when its size was checked: it goes on the wire as it is. */
   frame?: string;
+  /**
+   * Staged (memory-first): in the local view, not yet committed. It goes on the wire only once its
+   * `_Pending` row has committed, and its inverse is known only then.
+   */
+  staged?: true;
 }
 
 const PENDING_TABLE: Step = {
@@ -76,6 +81,13 @@ export class PendingPatches {
     if (e.applied) this.touched.add(entryKeys(e));
   }
 
+  /** Its group committed: the inverse is known now (and what it touches may grow: a delete's edges). */
+  committed(e: Entry, inverse: Op[]): void {
+    delete e.staged;
+    e.inverse = inverse;
+    if (e.applied) this.touched.add(opsKeys(inverse));
+  }
+
   replace(old: Entry, next: Entry): void {
     const i = this.entries.indexOf(old);
     if (old.applied) this.touched.remove(entryKeys(old));
@@ -120,8 +132,11 @@ export class PendingPatches {
 }
 
 function entryKeys(e: Entry): string[] {
+  return [...opsKeys(e.patch.ops), ...opsKeys(e.inverse)];
+}
+
+function opsKeys(ops: Op[]): string[] {
   const keys: string[] = [];
-  for (const op of e.patch.ops) keys.push(...opEntities(op));
-  for (const op of e.inverse) keys.push(...opEntities(op));
+  for (const op of ops) keys.push(...opEntities(op));
   return keys;
 }

@@ -1,10 +1,10 @@
 import type { ServerChange } from '../../machines/store.machine.js';
 import { opEntities } from '../patch/touched.js';
-import { encodeMessage } from '../protocol/encode.js';
 import { SyncError } from '../protocol/errors.js';
 import type { ErrorCode, Op, Patch, PatchOutcome, SyncStateMessage, VersionedPatch } from '../protocol/types.js';
 import { GraphStore, type Applied, type WriteTx } from '../store/graph-store.js';
 import { isInMemoryPath } from '../store/kuzu/sync-database.js';
+import { LocalWrites } from './local-writes.js';
 import { PendingPatches, type Entry } from './pending.js';
 import { processedEntries, readSyncState } from './sync-state.js';
 
@@ -20,7 +20,12 @@ export interface Settlement {
   outcome: PatchOutcome;
 }
 
-export type LocalResult = { ok: true; patch: Patch } | { ok: false; error: SyncError };
+/** A server change whose turn has come; `own` when it confirms one of this client's applied patches. */
+export interface ReadyChange {
+  version: number;
+  patch: Patch;
+  own?: Entry;
+}
 
 export interface ReconcileResult {
   settled: Settlement[];
@@ -55,6 +60,8 @@ export class Replica {
   ackedSeq = 0;
   /** Server changes that arrived ahead of a missing version. */
   private readonly future = new Map<number, ServerChange>();
+  /** Memory-first local writes: staged into the store's open group, then committed in groups. */
+  readonly local: LocalWrites;
 
   private constructor(
     readonly store: GraphStore,
@@ -62,8 +69,10 @@ export class Replica {
     readonly clientId: string,
     readonly durable: boolean,
     /** The largest patch frame the server takes (its maxMessageBytes). */
-    private readonly maxMessageBytes: number,
-  ) {}
+    maxMessageBytes: number,
+  ) {
+    this.local = new LocalWrites(this, store, pending, maxMessageBytes);
+  }
 
   /** Opens the replica state kept in `store` (pending patches, version, seq counter). */
   static async open(
@@ -103,68 +112,15 @@ export class Replica {
     return this.pending.entry(patchId);
   }
 
-  // ---- local writes --------------------------------------------------------------
-
-  /** Applies local writes, each its own patch, in one transaction. Invalid ones are refused, not applied. */
-  async applyLocal(opsList: Op[][]): Promise<LocalResult[]> {
-    const results: LocalResult[] = [];
-    const added: Entry[] = [];
-    let seq = this.nextSeq;
-    await this.store.write((tx) => {
-      const applied: Array<[Entry, Applied]> = [];
-      for (const ops of opsList) {
-        const patch: Patch = {
-          id: `${this.clientId}:${seq}`,
-          clientId: this.clientId,
-          seq,
-          baseVersion: this.version,
-          ops,
-        };
-        // The server cannot take a larger frame: refused here, the write loses nothing and holds
-        // nothing back (the server would reject it, and one beyond its hard limit cuts the socket).
-        const frame = encodeMessage({ type: 'patch', patch });
-        const size = Buffer.byteLength(frame);
-        if (size > this.maxMessageBytes) {
-          results.push({
-            ok: false,
-            error: new SyncError(
-              'message_too_large',
-              `the patch would be ${size} bytes; the server takes at most ${this.maxMessageBytes} (maxMessageBytes)`,
-            ),
-          });
-          continue;
-        }
-        const a = tx.apply(ops, { capture: true });
-        if (!a.ok) {
-          results.push({ ok: false, error: new SyncError(a.error.code, `op ${a.opIndex}: ${a.error.message}`) });
-          continue;
-        }
-        seq++;
-        const entry: Entry = { patch, inverse: [], applied: true, frame };
-        applied.push([entry, a]);
-        added.push(entry);
-        results.push({ ok: true, patch });
-      }
-      tx.afterWrites(() => {
-        for (const [entry, a] of applied) entry.inverse = a.ok ? a.inverse : [];
-        return this.pending.persist(added, [], { nextSeq: seq });
-      });
-    });
-    this.nextSeq = seq;
-    for (const e of added) this.pending.add(e);
-    return results;
-  }
-
   // ---- the server's changes ---------------------------------------------------------
 
   /**
-   * Applies accepted patches (others' broadcasts, and the acceptance of our own) in version order.
-   * A change that commutes with every pending patch is applied directly; otherwise the pending
-   * patches are undone, the change applied, and the pending patches redone on top.
+   * Takes in accepted patches (others' broadcasts, and the acceptance of our own) and returns those
+   * now ready to apply, in version order: a missing version holds back the ones after it.
    */
-  async applyServerChanges(changes: ServerChange[]): Promise<ServerChangesResult> {
+  readyChanges(changes: ServerChange[]): ReadyChange[] {
     for (const c of changes) if (c.version !== undefined && c.version > this.version) this.future.set(c.version, c);
-    const ready: Array<{ version: number; patch: Patch; own?: Entry }> = [];
+    const ready: ReadyChange[] = [];
     for (let v = this.version + 1; this.future.has(v); v++) {
       const c = this.future.get(v)!;
       this.future.delete(v);
@@ -175,6 +131,24 @@ export class Replica {
         if (e) ready.push({ version: v, patch: e.patch, ...(e.applied ? { own: e } : {}) });
       }
     }
+    return ready;
+  }
+
+  /**
+   * True when `ready` only confirms own patches from the bottom of the pending stack: no graph work,
+   * the model stays as it is, so staged writes need not commit first.
+   */
+  onlyConfirms(ready: ReadyChange[]): boolean {
+    const bottom = this.entries.filter((e) => e.applied).slice(0, ready.length);
+    return ready.every((r, i) => r.own !== undefined && bottom[i] === r.own);
+  }
+
+  /**
+   * Applies ready server changes (see readyChanges). A change that commutes with every pending patch
+   * is applied directly; otherwise the pending patches are undone, the change applied, and the
+   * pending patches redone on top.
+   */
+  async applyServerChanges(ready: ReadyChange[]): Promise<ServerChangesResult> {
     const result: ServerChangesResult = { applied: [], unapplied: [], gap: false, rebased: false };
     if (ready.length) {
       result.applied = ready.filter((r) => !r.own).map((r) => ({ patch: r.patch, version: r.version }));
@@ -191,9 +165,7 @@ export class Replica {
    * the pending stack need no database work, and others' patches that touch nothing a pending patch
    * touches are applied directly. Anything else goes through undo / apply in server order / redo.
    */
-  private async integrate(
-    ready: Array<{ version: number; patch: Patch; own?: Entry }>,
-  ): Promise<{ unapplied: Unapplied[]; rebased: boolean }> {
+  private async integrate(ready: ReadyChange[]): Promise<{ unapplied: Unapplied[]; rebased: boolean }> {
     const confirmed = ready.flatMap((r) => (r.own ? [r.own] : []));
     const answered = ready.flatMap((r) => {
       const e = r.own ? undefined : this.entry(r.patch.id);
@@ -324,6 +296,8 @@ export class Replica {
     between: (tx: WriteTx) => void,
     renumber?: { from: number; baseVersion: number; entries: Entry[]; out: Array<{ from: string; to: Patch }> },
   ): Promise<Unapplied[]> {
+    // Undoing needs every inverse, and those of staged writes are known only once they commit.
+    if (this.local.hasStaged) throw new SyncError('internal', 'a rebase must wait for the staged writes to commit');
     const dropSet = new Set(drop);
     const applied = this.entries.filter((e) => e.applied);
     const redo = this.entries.filter((e) => !dropSet.has(e));

@@ -1,12 +1,12 @@
 import { createActor, enqueueActions, fromPromise, type Actor, type ActorOptions, type AnyActorLogic } from 'xstate';
-import { clientMachine } from '../../machines/client.machine.js';
+import { clientMachine, type CreatedPatch } from '../../machines/client.machine.js';
 import { backoffDelay, connectionMachine, type ConnectionStatus } from '../../machines/connection.machine.js';
 import { reconciliationMachine, type RebaseInput } from '../../machines/reconciliation.machine.js';
 import { storeMachine } from '../../machines/store.machine.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../protocol/decode.js';
 import { SyncError } from '../protocol/errors.js';
 import { unreachable } from '../protocol/unreachable.js';
-import { PROTOCOL_VERSION, type ServerMessage, type SyncRequestMessage } from '../protocol/types.js';
+import { PROTOCOL_VERSION, type Patch, type ServerMessage, type SyncRequestMessage } from '../protocol/types.js';
 import { Emitter } from './events.js';
 import { Metrics } from './metrics.js';
 import { inspectorOf, type Logger, type SyncClientEvents, type SyncClientOptions } from './options.js';
@@ -16,6 +16,8 @@ import { socketActor } from './socket.js';
 import { StoreExecutor } from './store-executor.js';
 import { Transport } from './transport.js';
 import { Waiters } from './waiters.js';
+
+const createdPatch = (p: Patch): CreatedPatch => ({ patchId: p.id, seq: p.seq });
 
 /** The timer source of an actor system (XState does not export the type itself). */
 export type Clock = NonNullable<ActorOptions<AnyActorLogic>['clock']>;
@@ -65,8 +67,9 @@ export class ClientRuntime {
       metrics: this.metrics,
       logger,
       store: () => this.actor.system.get('store'),
-      created: (patches) =>
-        this.actor.send({ type: 'PATCH.CREATED', patches: patches.map((p) => ({ patchId: p.id, seq: p.seq })) }),
+      created: (patches) => this.actor.send({ type: 'PATCH.CREATED', patches: patches.map(createdPatch) }),
+      committed: (patches) => this.actor.send({ type: 'PATCH.COMMITTED', patches: patches.map(createdPatch) }),
+      commitFailed: (patches, error) => this.outbox.commitFailed(patches, error),
       serverApplied: (patches) => patches.forEach((p) => this.events.emit('patch', p)),
       noLongerApplies: (unapplied) => this.outbox.noLongerApplies(unapplied),
       reconciled: (res) => this.reconciled(res),
@@ -114,8 +117,11 @@ export class ClientRuntime {
     this.actor.start();
     // Pending patches restored from the database get their actors back, waiting for the connection
     // (those that no longer applied here too: the server has not judged them yet).
-    const restored = this.replica.entries.map((e) => ({ patchId: e.patch.id, seq: e.patch.seq }));
-    if (restored.length) this.actor.send({ type: 'PATCH.CREATED', patches: restored });
+    const restored = this.replica.entries.map((e) => createdPatch(e.patch));
+    if (restored.length) {
+      this.actor.send({ type: 'PATCH.CREATED', patches: restored });
+      this.actor.send({ type: 'PATCH.COMMITTED', patches: restored });
+    }
   }
 
   // ---- the statecharts, with their effects ------------------------------------------------------

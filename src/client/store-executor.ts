@@ -2,9 +2,10 @@ import type { AnyActorRef } from 'xstate';
 import type { ServerChange, StoreRequest } from '../../machines/store.machine.js';
 import { SyncError, toSyncError } from '../protocol/errors.js';
 import { unreachable } from '../protocol/unreachable.js';
-import type { Patch, VersionedPatch } from '../protocol/types.js';
+import type { Op, Patch, VersionedPatch } from '../protocol/types.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from './metrics.js';
+import type { LocalResult } from './local-writes.js';
 import type { ReconcileResult, Replica, Unapplied } from './replica.js';
 
 type Deferred = { resolve: (v: unknown) => void; reject: (e: unknown) => void };
@@ -18,8 +19,12 @@ export interface ExecutorDeps {
   logger: Logger;
   /** The store actor (machines/store.machine.ts), while the client runs. */
   store(): AnyActorRef | undefined;
-  /** Local writes committed (one transaction's worth, in seq order): their patch actors start. */
+  /** Local writes staged, in seq order: their patch actors start (in the local view, not yet committed). */
   created(patches: Patch[]): void;
+  /** Their group committed: they may go on the wire. */
+  committed(patches: Patch[]): void;
+  /** Their group failed to commit: they left the local view, and the user hears of each. */
+  commitFailed(patches: Patch[], error: SyncError): void;
   /** Others' patches now in the local graph: the user hears of each (`patch`). */
   serverApplied(patches: VersionedPatch[]): void;
   noLongerApplies(unapplied: Unapplied[]): void;
@@ -35,6 +40,12 @@ export interface ExecutorDeps {
  * Requests to the store, the single writer (machines/store.machine.ts), and their execution: each
  * request is answered through its promise, in the order it was made. Requests made in one tick reach
  * the store actor as one event; neighbours of a kind run as one transaction.
+ *
+ * Local writes are memory-first: staged into the open group at once (validated against the model,
+ * part of the local view) and committed in groups by `commit` requests, while later writes stage
+ * into the next group. Only a request that changes the graph under them (a rebase, others' patches)
+ * commits the open group first and holds new writes back until it is done: they are planned on the
+ * model, and it must not change beneath a plan.
  */
 export class StoreExecutor {
   private readonly deferreds = new Map<number, Deferred>();
@@ -42,6 +53,12 @@ export class StoreExecutor {
   private unsent: StoreRequest[] = [];
   /** Requests queued or running: the store is idle at 0. */
   private inFlight = 0;
+  /** Requests changing the graph are running: new writes wait for their turn. */
+  private exclusive = 0;
+  /** Writes waiting for their turn (request ids): later writes wait behind them, so seqs keep call order. */
+  private readonly waitingWrites = new Set<number>();
+  /** A commit is queued and not started: what is staged now joins the group it commits. */
+  private commitQueued = false;
 
   constructor(private readonly deps: ExecutorDeps) {}
 
@@ -49,13 +66,37 @@ export class StoreExecutor {
     return this.inFlight === 0;
   }
 
+  /** A local write: staged at once, unless something changes the graph now (then in its turn). */
+  write(ops: Op[]): Promise<Patch> {
+    if (this.exclusive > 0 || this.waitingWrites.size > 0) {
+      const { requestId, answer } = this.ask({ kind: 'local', ops });
+      this.waitingWrites.add(requestId);
+      return answer as Promise<Patch>;
+    }
+    try {
+      const res = this.stage([ops])[0]!;
+      return res.ok ? Promise.resolve(res.patch) : Promise.reject(res.error);
+    } catch (e) {
+      return Promise.reject(toSyncError(e));
+    }
+  }
+
+  /** A read sees every write resolved before it was made: it waits for what is queued and staged. */
+  async read<T>(fn: () => Promise<T>): Promise<T> {
+    if (!this.idle) await this.request({ kind: 'barrier' });
+    return fn();
+  }
+
   /** Queues a request for the store actor and waits for its answer. */
-  request(r: Exclude<Unnumbered, Of<'server'>>): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      const requestId = this.nextRequestId++;
-      this.deferreds.set(requestId, { resolve, reject });
-      this.toStore({ ...r, requestId } as StoreRequest);
-    });
+  request(r: Exclude<Unnumbered, Of<'server'> | Of<'commit'>>): Promise<unknown> {
+    return this.ask(r).answer;
+  }
+
+  private ask(r: Exclude<Unnumbered, Of<'server'> | Of<'commit'>>): { requestId: number; answer: Promise<unknown> } {
+    const requestId = this.nextRequestId++;
+    const answer = new Promise((resolve, reject) => this.deferreds.set(requestId, { resolve, reject }));
+    this.toStore({ ...r, requestId } as StoreRequest);
+    return { requestId, answer };
   }
 
   /**
@@ -109,6 +150,7 @@ export class StoreExecutor {
   }
 
   private settle(requestId: number, value: unknown, error?: unknown): void {
+    this.waitingWrites.delete(requestId);
     const d = this.deferreds.get(requestId);
     if (!d) return;
     this.deferreds.delete(requestId);
@@ -121,7 +163,8 @@ export class StoreExecutor {
     for (let i = 0; i < batch.length; ) {
       const kind = batch[i]!.kind;
       let j = i + 1;
-      if (kind === 'local' || kind === 'server') while (j < batch.length && batch[j]!.kind === kind) j++;
+      if (kind === 'local' || kind === 'server' || kind === 'commit')
+        while (j < batch.length && batch[j]!.kind === kind) j++;
       const run = batch.slice(i, j);
       i = j;
       try {
@@ -133,39 +176,78 @@ export class StoreExecutor {
     }
   }
 
-  /** `run` holds requests of one kind (only local writes and server changes come several at a time). */
+  /** `run` holds requests of one kind (only writes, commits and server changes come several at a time). */
   private async runOfKind(run: StoreRequest[]): Promise<void> {
     const first = run[0]!;
     switch (first.kind) {
+      case 'commit':
+        this.commitQueued = false;
+        return this.commitStaged();
+      case 'barrier':
+        await this.commitStaged();
+        return this.settle(first.requestId, undefined);
       case 'local':
-        return this.local(run as Array<Of<'local'>>);
+        return this.stageInTurn(run as Array<Of<'local'>>);
       case 'server':
         return this.server((run as Array<Of<'server'>>).flatMap((r) => r.changes));
       case 'rollback':
-        return this.rollback(first);
+        return this.exclusively(() => this.rollback(first));
       case 'reconcile':
-        return this.reconcile(first);
-      case 'barrier':
-        // Everything before it ran (each run commits before the next starts): nothing left to wait for.
-        return this.settle(first.requestId, undefined);
+        return this.exclusively(() => this.reconcile(first));
       default:
         return unreachable(first);
     }
   }
 
-  private async local(run: Array<Of<'local'>>): Promise<void> {
-    const results = await this.deps.replica.applyLocal(run.map((r) => r.ops));
-    // The actors first, so the pending count includes each patch when its write resolves.
+  /** Stages local writes into the open group, and sees that a commit of it is queued. */
+  private stage(opsList: Op[][]): LocalResult[] {
+    const results = this.deps.replica.local.stage(opsList);
     const created = results.flatMap((res) => (res.ok ? [res.patch] : []));
-    if (created.length) this.deps.created(created);
+    if (created.length) {
+      this.deps.created(created);
+      if (!this.commitQueued) {
+        this.commitQueued = true;
+        this.toStore({ kind: 'commit' });
+      }
+    }
+    return results;
+  }
+
+  private stageInTurn(run: Array<Of<'local'>>): void {
+    const results = this.stage(run.map((r) => r.ops));
     results.forEach((res, k) => {
       if (res.ok) this.settle(run[k]!.requestId, res.patch);
       else this.settle(run[k]!.requestId, undefined, res.error);
     });
   }
 
+  private async commitStaged(): Promise<void> {
+    if (!this.deps.replica.local.hasStaged) return;
+    const res = await this.deps.replica.local.commitStaged();
+    if (res.committed.length) this.deps.committed(res.committed);
+    if (res.failed) {
+      this.deps.logger.error('kuzu-sync: a group commit failed; its writes left the local view:', res.failed.error);
+      this.deps.commitFailed(res.failed.patches, res.failed.error);
+    }
+  }
+
+  /** Runs `fn`, which changes the graph, with the staged writes committed and new ones held back. */
+  private async exclusively<T>(fn: () => Promise<T>): Promise<T> {
+    this.exclusive++;
+    try {
+      await this.commitStaged();
+      return await fn();
+    } finally {
+      this.exclusive--;
+    }
+  }
+
+  /** Confirmations of our own patches change nothing in the graph: staging goes on meanwhile. */
   private async server(changes: ServerChange[]): Promise<void> {
-    const res = await this.deps.replica.applyServerChanges(changes);
+    const replica = this.deps.replica;
+    const ready = replica.readyChanges(changes);
+    const apply = () => replica.applyServerChanges(ready);
+    const res = replica.onlyConfirms(ready) ? await apply() : await this.exclusively(apply);
     if (res.rebased) this.deps.metrics.rebases++;
     this.deps.serverApplied(res.applied);
     this.deps.noLongerApplies(res.unapplied);

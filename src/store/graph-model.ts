@@ -36,6 +36,8 @@ export class GraphModel {
   private readonly edges = new Map<string, EdgeRef>();
   private readonly adjacency = new Map<string, Set<string>>();
   private journal: Array<() => void> = [];
+  /** Journal entries already committed and dropped: marks count from the first change ever made. */
+  private committed = 0;
 
   // ---- reads --------------------------------------------------------------
   nodeTable(label: string): NodeTable | undefined {
@@ -170,13 +172,22 @@ export class GraphModel {
   }
 
   // ---- journal ------------------------------------------------------------
+  /**
+   * A position in the journal. Marks are absolute, so one taken while a group of staged writes sits
+   * in the journal stays valid after an earlier group commits (memory-first writes keep two open).
+   */
   mark(): number {
-    return this.journal.length;
+    return this.committed + this.journal.length;
   }
+  /** Undo every change made since `mark`. */
   revertTo(mark: number): void {
-    while (this.journal.length > mark) this.journal.pop()!();
+    while (this.mark() > mark) this.journal.pop()!();
   }
-  commit(): void {
-    this.journal = [];
+  /** The changes before `mark` are in the database: they can no longer be undone here. */
+  commitThrough(mark: number = this.mark()): void {
+    const n = Math.min(mark - this.committed, this.journal.length);
+    if (n <= 0) return;
+    this.journal.splice(0, n);
+    this.committed += n;
   }
 }

@@ -57,6 +57,8 @@ export class GraphStore {
   readonly model = new GraphModel();
   private readonly mutex = new Mutex();
   private closed = false;
+  /** The group of memory-first writes planned and not yet committed (see `stage`). */
+  private staged: { tx: WriteTx; mark: number } | undefined;
 
   private constructor(
     readonly path: string,
@@ -111,30 +113,85 @@ export class GraphStore {
    * commits, or none of it does and the model is as before. Undo capture reads what it needs first,
    * under the same lock (no writer can come between), so the inverses are
    * known before the write and can be stored in the same transaction as the data.
+   * While writes are staged (see `stage`), only a write that leaves the model alone may run: the
+   * staged group commits after it, and a change to the model here would reach the database first.
    */
   async write<T>(build: (tx: WriteTx) => T): Promise<{ value: T }> {
     return this.mutex.run(async () => {
       if (this.closed) throw new SyncError('internal', 'the store is closed');
       const mark = this.model.mark();
       const tx = new WriteTx(this.model);
+      let neutral = false;
       try {
         const value = build(tx);
-        if (tx.isEmpty) {
-          this.model.commit();
-          return { value };
-        }
-        const reads = tx.readSteps();
-        tx.computeInverses(reads.length ? await this.runUnlocked(reads, { reads: true }) : []);
-        // Bookkeeping may come to nothing (an in-memory client keeps none): then so does the trip.
-        const steps = tx.writeSteps();
-        if (steps.length) await this.runUnlocked(steps);
-        this.model.commit();
+        const end = this.model.mark();
+        neutral = end === mark;
+        if (!neutral && this.staged)
+          throw new SyncError('internal', 'a write that changes the graph must wait for the staged writes');
+        await this.commitTx(tx);
+        // Neutral, it has no journal of its own: what lies before its mark may be a staged group's.
+        if (!neutral) this.model.commitThrough(end);
         return { value };
       } catch (e) {
-        this.model.revertTo(mark);
+        // A neutral write has nothing to undo, and what was staged during its trip is not its own.
+        if (!neutral) this.model.revertTo(mark);
         throw e;
       }
     });
+  }
+
+  /**
+   * Memory-first writes: plans `build` into the open group at once (synchronously, against the
+   * model, which shows it from now on) and leaves the commit to `commitStaged`. Groups queue behind
+   * each other, so staging goes on while the previous group commits.
+   */
+  stage<T>(build: (tx: WriteTx) => T): T {
+    if (this.closed) throw new SyncError('closed', 'the store is closed');
+    this.staged ??= { tx: new WriteTx(this.model), mark: this.model.mark() };
+    try {
+      return build(this.staged.tx);
+    } finally {
+      // A refused write plans nothing: a group that holds nothing is not a group.
+      if (this.staged.tx.isEmpty) this.staged = undefined;
+    }
+  }
+
+  /** True while writes are staged and not yet handed to `commitStaged`. */
+  get hasStaged(): boolean {
+    return this.staged !== undefined;
+  }
+
+  /**
+   * Commits the open group as one transaction; writes staged meanwhile form the next group. If the
+   * commit fails, the model loses the group and everything staged after it (those were planned on
+   * top of it), and the error is thrown: nothing of either reaches the database.
+   */
+  async commitStaged(): Promise<void> {
+    const group = this.staged;
+    if (!group) return;
+    this.staged = undefined;
+    const end = this.model.mark();
+    await this.mutex.run(async () => {
+      try {
+        if (this.closed) throw new SyncError('closed', 'the store is closed');
+        await this.commitTx(group.tx);
+        this.model.commitThrough(end);
+      } catch (e) {
+        this.model.revertTo(group.mark);
+        this.staged = undefined;
+        throw e;
+      }
+    });
+  }
+
+  /** Runs a planned transaction: the reads undo capture needs, then every write (under the mutex). */
+  private async commitTx(tx: WriteTx): Promise<void> {
+    if (tx.isEmpty) return;
+    const reads = tx.readSteps();
+    tx.computeInverses(reads.length ? await this.runUnlocked(reads, { reads: true }) : []);
+    // Bookkeeping may come to nothing (an in-memory client keeps none): then so does the trip.
+    const steps = tx.writeSteps();
+    if (steps.length) await this.runUnlocked(steps);
   }
 
   /** A Cypher read on the graph, parameterized; rows are plain JS values. Writes are refused. */
@@ -231,7 +288,7 @@ export class GraphStore {
     for (const label of relTables) {
       for (const r of res[i++]!) this.model.addEdge(r.id as string, { label, from: r.f as string, to: r.t as string });
     }
-    this.model.commit();
+    this.model.commitThrough();
   }
 
   async close(): Promise<void> {

@@ -67,6 +67,8 @@ export class FaultDriver implements KuzuDriver {
   readonly name: string;
   readonly runs: Array<DriverRun & { outcome: RunOutcome }> = [];
   readonly held: HeldRun[] = [];
+  /** Runs handed out by nextHeld: answering one twice does nothing, so stopHolding answers them all. */
+  private readonly taken: HeldRun[] = [];
   private holding: RunMatcher | undefined;
   private faults: Fault[] = [];
   private waiters: Array<() => void> = [];
@@ -100,10 +102,13 @@ export class FaultDriver implements KuzuDriver {
     this.holding = match;
   }
 
-  /** Stop holding; runs already held go on to the database. */
+  /**
+   * Stop holding; runs already held go on to the database, and so do those the test took with
+   * `nextHeld` and never answered (a failed assertion between the two would leave the store waiting).
+   */
   stopHolding(): void {
     this.holding = undefined;
-    for (const h of this.held.splice(0)) h.release();
+    for (const h of [...this.held.splice(0), ...this.taken.splice(0)]) h.release();
   }
 
   /** The next `times` runs matching `match` fail as the database refusing them, with `message`. */
@@ -129,7 +134,9 @@ export class FaultDriver implements KuzuDriver {
   /** The oldest held run, once there is one. */
   async nextHeld(timeoutMs = 10_000): Promise<HeldRun> {
     await this.until(() => this.held.length > 0, timeoutMs, 'a run held at the gate');
-    return this.held.shift()!;
+    const run = this.held.shift()!;
+    this.taken.push(run);
+    return run;
   }
 
   /** Resolves once `pred` holds, re-checked whenever a run arrives or ends. */

@@ -21,6 +21,7 @@ function events(s: AnyMachineSnapshot): EventObject[] {
   for (const t of new Set(s._nodes.flatMap((n) => [...n.transitions.keys()]))) {
     switch (t) {
       case 'PATCH.CREATED':
+      case 'PATCH.COMMITTED':
         out.push({ type: t, patches: [{ patchId: 'model:1', seq: 1 }] } as EventObject);
         break;
       case 'PATCH.DONE':
@@ -102,6 +103,15 @@ async function exec(h: H, step: ModelStep, i: number, path: ModelPath): Promise<
     case 'PATCH.CREATED':
       await h.client.createNode('Item', { n: h.writes }, { id: `w${h.writes++}` });
       return;
+    case 'PATCH.COMMITTED': {
+      // A write and its group commit: flush() resolves once it is done.
+      await h.client.createNode('Item', { n: h.writes }, { id: `w${h.writes++}` });
+      const id = h.runtime.replica.entries.at(-1)?.patch.id;
+      await h.client.flush();
+      const e = h.runtime.replica.entries.find((x) => x.patch.id === id);
+      assert.ok(!e?.staged, 'after flush() the write is committed');
+      return;
+    }
     case 'PATCH.DONE': {
       const e = h.runtime.replica.entries[0];
       if (!e) {

@@ -26,6 +26,7 @@ import {
 } from './harness.js';
 
 const SEQ = 1;
+const COMMIT_FAULT = 'injected: the database refused the group commit';
 const catalog: Record<string, Array<EventObject & Record<string, unknown>>> = {
   'PATCH.SENT': [{ type: 'PATCH.SENT' }],
   'PATCH.QUEUED': [{ type: 'PATCH.QUEUED' }],
@@ -42,6 +43,7 @@ const catalog: Record<string, Array<EventObject & Record<string, unknown>>> = {
   ],
   'LOCAL.NO_LONGER_APPLIES': [{ type: 'LOCAL.NO_LONGER_APPLIES', code: 'not_found', reason: 'node x is gone' }],
   'PATCH.RENUMBERED': [{ type: 'PATCH.RENUMBERED', patchId: 'model:6', seq: 6 }],
+  'LOCAL.COMMIT_FAILED': [{ type: 'LOCAL.COMMIT_FAILED', code: 'internal', reason: COMMIT_FAULT }],
 };
 
 export const patchEvents = (s: AnyMachineSnapshot): EventObject[] =>
@@ -200,6 +202,8 @@ async function exec(h: H, step: ModelStep, i: number, path: ModelPath): Promise<
   switch (e.type) {
     case 'PATCH.QUEUED':
       return; // the write was made offline in setup
+    case 'LOCAL.COMMIT_FAILED':
+      return; // setup made the database refuse the write's group commit
     case 'PATCH.SENT':
       h.answer = () => [
         ScriptedServer.syncState({ serverId: serverId(h), fromVersion: version(h), version: version(h), lastSeq: 0 }),
@@ -313,7 +317,9 @@ async function check(h: H, step: ModelStep, i: number, path: ModelPath): Promise
       await wait(h, () => heardOfIt(h), 'the user heard of it (conflict, local)');
       assert.is(await localValue(h), null, 'it no longer applies: its effect left the local graph with x');
       assert.not.ok(h.rejected.length, 'no verdict yet: only the server rejects');
-    } else assert.is(await localValue(h), 'mine', 'the optimistic write is in the local graph');
+    } else if (path.steps[i + 1]?.event.type !== 'LOCAL.COMMIT_FAILED') {
+      assert.is(await localValue(h), 'mine', 'the optimistic write is in the local graph');
+    } // else a read waits for the group commit, which the database refuses: notCommitted checks that.
     assert.ok(
       h.client.getPendingPatchCount() >= 1 || inState(step, { unanswered: 'optimistic' }),
       'it counts as pending',
@@ -376,6 +382,14 @@ async function check(h: H, step: ModelStep, i: number, path: ModelPath): Promise
       'the rejection was reported',
     );
   }
+  if (inState(step, 'notCommitted')) {
+    await wait(h, () => h.runtime.replica.entries.length === 0, 'it left the replica');
+    assert.is(await localValue(h), 'base', 'it left the local view');
+    assert.is(transmissions(h), 0, 'never committed, never sent');
+    const r = h.rejected.find((x) => h.ids.includes(x.patchId));
+    assert.ok(r?.reason.includes(COMMIT_FAULT), `reported rejected, with the database's error: ${r?.reason}`);
+    assert.is(r?.code, 'internal');
+  }
   if (inState(step, 'rollbackFailed')) {
     assert.is(h.db.runs.filter((r) => r.outcome === 'injected').length, 1, 'the database refused the rollback');
     assert.ok(
@@ -417,6 +431,7 @@ export const driver: PathDriver<H> = {
     h.client.on('conflict', (c) => h.conflicts.push(c));
     await h.client.whenSynced({ timeout: 10_000 });
     if (offline) await goOffline(h);
+    if (path.steps[1]?.event.type === 'LOCAL.COMMIT_FAILED') h.db.failNext(isWrite, COMMIT_FAULT);
     await h.client.setProperty('node', 'x', 'v', 'mine');
     h.patch = h.runtime.replica.entries[0]!.patch;
     assert.is(h.patch.id, `model:${SEQ}`);

@@ -1,0 +1,120 @@
+import { encodeMessage } from '../protocol/encode.js';
+import { SyncError, toSyncError } from '../protocol/errors.js';
+import type { Op, Patch } from '../protocol/types.js';
+import type { Applied, GraphStore } from '../store/graph-store.js';
+import type { Step } from '../store/kuzu/steps.js';
+import type { Entry, PendingPatches } from './pending.js';
+
+export type LocalResult = { ok: true; patch: Patch } | { ok: false; error: SyncError };
+
+/** What a local write takes from the replica: who writes, on which version, and the seq it gets. */
+export interface Seqs {
+  readonly clientId: string;
+  readonly version: number;
+  nextSeq: number;
+}
+
+/** A staged local write: its inverse is known once its group commits. */
+interface Staged {
+  entry: Entry;
+  applied: Extract<Applied, { ok: true }>;
+}
+
+/**
+ * Memory-first local writes. Each is validated and planned against the model at once, becomes a
+ * pending patch and part of the local view; the store's open group collects them, and a group
+ * commit makes them durable with their `_Pending` rows (the replica's executor decides when).
+ */
+export class LocalWrites {
+  /** The writes in the store's open group, not yet committed. */
+  private group: Staged[] | undefined;
+
+  constructor(
+    private readonly seqs: Seqs,
+    private readonly store: GraphStore,
+    private readonly pending: PendingPatches,
+    /** The largest patch frame the server takes (its maxMessageBytes). */
+    private readonly maxMessageBytes: number,
+  ) {}
+
+  /**
+   * Memory-first writes: stages local writes, each its own patch, into the open group. Each is
+   * validated and planned against the model at once and is part of the local view from then on;
+   * `commitStaged` makes the group durable, with its `_Pending` rows. Invalid ones are refused, not
+   * applied.
+   */
+  stage(opsList: Op[][]): LocalResult[] {
+    return opsList.map((ops) => this.stageOne(ops));
+  }
+
+  private stageOne(ops: Op[]): LocalResult {
+    const seq = this.seqs.nextSeq;
+    const patch: Patch = {
+      id: `${this.seqs.clientId}:${seq}`,
+      clientId: this.seqs.clientId,
+      seq,
+      baseVersion: this.seqs.version,
+      ops,
+    };
+    // The server cannot take a larger frame: refused here, the write loses nothing and holds
+    // nothing back (the server would reject it, and one beyond its hard limit cuts the socket).
+    const frame = encodeMessage({ type: 'patch', patch });
+    const size = Buffer.byteLength(frame);
+    if (size > this.maxMessageBytes) {
+      return {
+        ok: false,
+        error: new SyncError(
+          'message_too_large',
+          `the patch would be ${size} bytes; the server takes at most ${this.maxMessageBytes} (maxMessageBytes)`,
+        ),
+      };
+    }
+    const a = this.store.stage((tx) => {
+      const a = tx.apply(ops, { capture: true });
+      if (a.ok && !this.group) {
+        const group: Staged[] = (this.group = []);
+        tx.afterWrites(() => this.persistGroup(group));
+      }
+      return a;
+    });
+    if (!a.ok) return { ok: false, error: new SyncError(a.error.code, `op ${a.opIndex}: ${a.error.message}`) };
+    this.seqs.nextSeq = seq + 1;
+    const entry: Entry = { patch, inverse: [], applied: true, frame, staged: true };
+    this.group!.push({ entry, applied: a });
+    this.pending.add(entry);
+    return { ok: true, patch };
+  }
+
+  /** True while staged writes wait for `commitStaged`. */
+  get hasStaged(): boolean {
+    return this.group !== undefined;
+  }
+
+  /**
+   * Commits the staged group: its writes and their `_Pending` rows in one transaction. If that fails,
+   * the group leaves the local view, and so does everything staged after it (planned on top of it):
+   * `failed` lists them all, newest last, and their seqs are given out again.
+   */
+  async commitStaged(): Promise<{ committed: Patch[]; failed?: { patches: Patch[]; error: SyncError } }> {
+    const group = this.group ?? [];
+    this.group = undefined;
+    try {
+      await this.store.commitStaged();
+    } catch (e) {
+      const lost = [...group, ...(this.group ?? [])].map((g) => g.entry);
+      this.group = undefined;
+      this.pending.drop(lost);
+      if (lost.length) this.seqs.nextSeq = lost[0]!.patch.seq;
+      return { committed: [], failed: { patches: lost.map((l) => l.patch), error: toSyncError(e) } };
+    }
+    for (const { entry, applied } of group) this.pending.committed(entry, applied.inverse);
+    return { committed: group.map((g) => g.entry.patch) };
+  }
+
+  /** The `_Pending` rows of a group, once its inverses are known (the entries learn them on commit). */
+  private persistGroup(group: Staged[]): Step[] {
+    if (!group.length) return [];
+    const rows = group.map(({ entry, applied }) => ({ ...entry, inverse: applied.inverse }));
+    return this.pending.persist(rows, [], { nextSeq: group.at(-1)!.entry.patch.seq + 1 });
+  }
+}

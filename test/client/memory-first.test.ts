@@ -1,0 +1,149 @@
+/**
+ * Memory-first writes against a real server: a write resolves once it is in the local view, before
+ * its group commit; reads wait for that commit; nothing goes on the wire before its row committed;
+ * a group the database refuses leaves the local view with everything staged after it, and the
+ * client carries on with the same seqs. The gate is the client's database driver (FaultDriver).
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { join } from 'node:path';
+import type { RejectedEvent } from '../../src/client/options.js';
+import { FaultDriver, isWrite } from '../../src/testing/fault-driver.js';
+import { assertConverged, client, server, until } from '../helpers/sync.js';
+import { tempDir } from '../helpers/temp.js';
+
+const items = async (c: { query: (q: string) => Promise<Array<Record<string, unknown>>> }) =>
+  (await c.query('MATCH (i:Item) RETURN i.id AS id ORDER BY id')).map((r) => r.id);
+
+test('a write resolves before its commit; a read waits for it; the wire waits for it too', async () => {
+  const s = await server();
+  const db = new FaultDriver();
+  const c = await client(s, { driver: db });
+  try {
+    await c.whenSynced({ timeout: 10_000 });
+    await c.createNode('Item', {}, { id: 'seed' });
+    await c.whenSynced({ timeout: 10_000 });
+    db.hold();
+    await c.createNode('Item', {}, { id: 'a' });
+    const run = await db.nextHeld();
+    // Resolved, and its commit still waits at the gate: a second write joins the next group.
+    await c.createNode('Item', {}, { id: 'b' });
+    assert.is(c.getPendingPatchCount(), 2, 'both count as pending');
+    let read: unknown[] | undefined;
+    const reading = items(c).then((r) => (read = r));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.is(read, undefined, 'the read waits for the group commit');
+    assert.equal((await items(s)).sort(), ['seed'], 'nothing goes on the wire before its commit');
+    run.release();
+    (await db.nextHeld()).release();
+    db.stopHolding();
+    await reading;
+    assert.equal(read, ['a', 'b', 'seed'], 'the read sees every write resolved before it');
+    await assertConverged(s, c);
+  } finally {
+    db.stopHolding();
+    await c.close();
+    await s.close();
+  }
+});
+
+test('a refused group commit: its writes and those staged after it leave the local view, rejected', async () => {
+  const s = await server();
+  const db = new FaultDriver();
+  const c = await client(s, { driver: db });
+  const rejected: RejectedEvent[] = [];
+  c.on('rejected', (r) => rejected.push(r));
+  try {
+    await c.whenSynced({ timeout: 10_000 });
+    await c.createNode('Item', { n: 0 }, { id: 'kept' });
+    await c.flush();
+    db.hold();
+    await c.createNode('Item', { n: 1 }, { id: 'lost1' });
+    const run = await db.nextHeld();
+    // Staged on top of the group at the gate: they go with it.
+    await c.setProperty('node', 'lost1', 'n', 2);
+    await c.createNode('Item', { n: 3 }, { id: 'lost2' });
+    run.fail('injected: disk full');
+    db.stopHolding();
+    await until(() => rejected.length === 3, 10_000, 'three rejections');
+    assert.ok(
+      rejected.every((r) => r.code === 'internal' && r.reason.includes('disk full')),
+      JSON.stringify(rejected),
+    );
+    assert.equal(await items(c), ['kept'], 'the local view is back to the last commit');
+    // The seqs they had are given out again: the server sees no gap.
+    await c.createNode('Item', { n: 4 }, { id: 'after' });
+    await c.whenSynced({ timeout: 10_000 });
+    assert.equal(await items(s), ['after', 'kept'], 'later writes reach the server, each once');
+    await assertConverged(s, c);
+  } finally {
+    db.stopHolding();
+    await c.close();
+    await s.close();
+  }
+});
+
+test('an awaited loop on a file survives close and reopen, and a second client polling sees it all', async () => {
+  const s = await server();
+  const path = join(tempDir(), 'loop.kz');
+  const a = await client(s, { databasePath: path, clientId: 'looper', autoConnect: false });
+  const b = await client(s);
+  try {
+    for (let i = 0; i < 300; i++) await a.createNode('Item', { n: i }, { id: `n${String(i).padStart(3, '0')}` });
+    assert.is(a.getPendingPatchCount(), 300);
+    await a.close();
+    const again = await client(s, { databasePath: path, clientId: 'looper' });
+    try {
+      assert.is((await items(again)).length, 300, 'close() flushed every resolved write to the file');
+      await until(async () => (await items(b)).length === 300, 20_000, 'the poller to see all 300');
+      await assertConverged(s, again, b);
+    } finally {
+      await again.close();
+    }
+  } finally {
+    await b.close();
+    await s.close();
+  }
+});
+
+test('writes made while the graph changes under them wait their turn, in call order', async () => {
+  const s = await server();
+  const a = await client(s);
+  const b = await client(s);
+  try {
+    await Promise.all([a.whenSynced({ timeout: 10_000 }), b.whenSynced({ timeout: 10_000 })]);
+    // b's broadcasts keep a's store busy with changes to its graph; a's un-awaited writes go in order.
+    const remote = Array.from({ length: 200 }, (_, i) => b.createNode('Other', { i }, { id: `o${i}` }));
+    const local = [a.createNode('Item', { n: 0 }, { id: 'x' })];
+    for (let i = 1; i <= 200; i++) local.push(a.setProperty('node', 'x', 'n', i).then(() => 'x'));
+    await Promise.all([...remote, ...local]);
+    await assertConverged(s, a, b);
+    const [row] = await a.query("MATCH (i:Item {id: 'x'}) RETURN i.n AS n");
+    assert.is(Number(row!.n), 200, 'the last write wins: seqs follow the calls');
+  } finally {
+    await a.close();
+    await b.close();
+    await s.close();
+  }
+});
+
+test("a write the model refuses leaves no empty group behind: others' patches still apply", async () => {
+  const s = await server();
+  const a = await client(s);
+  const b = await client(s);
+  try {
+    await a.createNode('Item', { n: 1 }, { id: 'x' });
+    await a.flush();
+    const refused = await a.setProperty('node', 'x', 'n', 'text').catch((e: { code: string }) => e.code);
+    assert.is(refused, 'type_mismatch');
+    await b.createNode('Item', { n: 2 }, { id: 'y' });
+    await assertConverged(s, a, b);
+    assert.is(a.getMetrics().snapshots, 0, 'no resync: the graph never went out of step');
+  } finally {
+    await a.close();
+    await b.close();
+    await s.close();
+  }
+});
+
+test.run();
