@@ -8,6 +8,9 @@ import type { Metrics } from './metrics.js';
 import type { LocalResult } from './local-writes.js';
 import type { ReconcileResult, Replica, Unapplied } from './replica.js';
 
+/** About 10-20 ms of an awaited loop: the pipeline (commit, send, server) keeps pace with it. */
+const YIELD_EVERY = 200;
+
 type Deferred = { resolve: (v: unknown) => void; reject: (e: unknown) => void };
 type Of<K extends StoreRequest['kind']> = Extract<StoreRequest, { kind: K }>;
 /** A request as its maker writes it: the executor numbers it. */
@@ -59,6 +62,8 @@ export class StoreExecutor {
   private readonly waitingWrites = new Set<number>();
   /** A commit is queued and not started: what is staged now joins the group it commits. */
   private commitQueued = false;
+  /** Writes resolved since the event loop last had a turn (see afterYield). */
+  private sinceYield = 0;
 
   constructor(private readonly deps: ExecutorDeps) {}
 
@@ -75,10 +80,25 @@ export class StoreExecutor {
     }
     try {
       const res = this.stage([ops])[0]!;
-      return res.ok ? Promise.resolve(res.patch) : Promise.reject(res.error);
+      if (!res.ok) return Promise.reject(res.error);
+      return ++this.sinceYield < YIELD_EVERY ? Promise.resolve(res.patch) : this.afterYield(res.patch);
     } catch (e) {
       return Promise.reject(toSyncError(e));
     }
+  }
+
+  /**
+   * A write resolves in a microtask, so an awaited loop never gives the event loop a turn: the
+   * sockets and the worker's answers would wait for the whole loop, and nothing of it would commit
+   * or go out before it ends. Every YIELD_EVERY writes without a turn, the write resolves after one.
+   */
+  private afterYield(patch: Patch): Promise<Patch> {
+    return new Promise((resolve) =>
+      setImmediate(() => {
+        this.sinceYield = 0;
+        resolve(patch);
+      }),
+    );
   }
 
   /** A read sees every write resolved before it was made: it waits for what is queued and staged. */

@@ -127,6 +127,24 @@ test('writes made while the graph changes under them wait their turn, in call or
   }
 });
 
+test('an awaited loop gives the event loop turns: timers and sockets are not starved until it ends', async () => {
+  const s = await server();
+  const c = await client(s);
+  try {
+    await c.whenSynced({ timeout: 10_000 });
+    let firedAt = -1;
+    let i = 0;
+    setTimeout(() => (firedAt = i), 0);
+    for (; i < 1000; i++) await c.createNode('Item', { n: i });
+    assert.ok(firedAt >= 0 && firedAt < 1000, `a timer set before the loop fired at write ${firedAt}`);
+    await c.whenSynced({ timeout: 20_000 });
+    assert.is((await items(s)).length, 1000);
+  } finally {
+    await c.close();
+    await s.close();
+  }
+});
+
 test("a write the model refuses leaves no empty group behind: others' patches still apply", async () => {
   const s = await server();
   const a = await client(s);
