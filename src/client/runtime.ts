@@ -286,7 +286,7 @@ export class ClientRuntime {
   }
 
   get pendingCount(): number {
-    return this.outbox.pendingCount;
+    return this.outbox.pendingCount + this.executor.unannouncedCount;
   }
 
   get synced(): boolean {

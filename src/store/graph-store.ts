@@ -156,11 +156,6 @@ export class GraphStore {
     }
   }
 
-  /** True while writes are staged and not yet handed to `commitStaged`. */
-  get hasStaged(): boolean {
-    return this.staged !== undefined;
-  }
-
   /**
    * Commits the open group as one transaction; writes staged meanwhile form the next group. If the
    * commit fails, the model loses the group and everything staged after it (those were planned on

@@ -127,6 +127,28 @@ test('writes made while the graph changes under them wait their turn, in call or
   }
 });
 
+test('a burst of un-awaited writes starts its patch actors with one root event, and counts as pending at once', async () => {
+  const s = await server();
+  const created: number[] = [];
+  const c = await client(s, {
+    inspect: (e) => {
+      if (e.type === '@xstate.event' && e.event.type === 'PATCH.CREATED') created.push(e.event.patches.length);
+    },
+  });
+  try {
+    await c.whenSynced({ timeout: 10_000 });
+    const writes = Array.from({ length: 100 }, (_, i) => c.createNode('Item', { n: i }));
+    assert.is(c.getPendingPatchCount(), 100, 'pending as soon as the calls return');
+    await Promise.all(writes);
+    assert.equal(created, [100], 'one PATCH.CREATED for the whole burst');
+    await c.whenSynced({ timeout: 20_000 });
+    assert.is((await items(s)).length, 100);
+  } finally {
+    await c.close();
+    await s.close();
+  }
+});
+
 test('an awaited loop gives the event loop turns: timers and sockets are not starved until it ends', async () => {
   const s = await server();
   const c = await client(s);
