@@ -186,4 +186,20 @@ test("a write the model refuses leaves no empty group behind: others' patches st
   }
 });
 
+test('a write after close() is refused with closed, not resolved and dropped', async () => {
+  const s = await server();
+  const c = await client(s);
+  try {
+    await c.createNode('Item', {}, { id: 'before' });
+    await c.close();
+    const code = await c.createNode('Item', {}, { id: 'after' }).then(
+      () => 'resolved',
+      (e: { code: string }) => e.code,
+    );
+    assert.is(code, 'closed');
+  } finally {
+    await s.close();
+  }
+});
+
 test.run();
