@@ -98,13 +98,16 @@ export class LocalWrites {
   async commitStaged(): Promise<{ committed: Patch[]; failed?: { patches: Patch[]; error: SyncError } }> {
     const group = this.group ?? [];
     this.group = undefined;
+    let lost: Entry[] = [];
     try {
-      await this.store.commitStaged();
+      // Called in the same tick as the model drops them: no write can stage into a group in between.
+      await this.store.commitStaged(() => {
+        lost = [...group, ...(this.group ?? [])].map((g) => g.entry);
+        this.group = undefined;
+        this.pending.drop(lost);
+        if (lost.length) this.seqs.nextSeq = lost[0]!.patch.seq;
+      });
     } catch (e) {
-      const lost = [...group, ...(this.group ?? [])].map((g) => g.entry);
-      this.group = undefined;
-      this.pending.drop(lost);
-      if (lost.length) this.seqs.nextSeq = lost[0]!.patch.seq;
       return { committed: [], failed: { patches: lost.map((l) => l.patch), error: toSyncError(e) } };
     }
     for (const { entry, applied } of group) this.pending.committed(entry, applied.inverse);

@@ -159,9 +159,10 @@ export class GraphStore {
   /**
    * Commits the open group as one transaction; writes staged meanwhile form the next group. If the
    * commit fails, the model loses the group and everything staged after it (those were planned on
-   * top of it), and the error is thrown: nothing of either reaches the database.
+   * top of it), `dropped` is called at once (before anything can stage again) and the error is
+   * thrown: nothing of either reaches the database.
    */
-  async commitStaged(): Promise<void> {
+  async commitStaged(dropped: () => void): Promise<void> {
     const group = this.staged;
     if (!group) return;
     this.staged = undefined;
@@ -174,6 +175,7 @@ export class GraphStore {
       } catch (e) {
         this.model.revertTo(group.mark);
         this.staged = undefined;
+        dropped();
         throw e;
       }
     });
