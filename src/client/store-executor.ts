@@ -64,7 +64,7 @@ export class StoreExecutor {
   private commitQueued = false;
   /** Staged writes whose patch actors have not started yet (see announce). */
   private unannounced: Patch[] = [];
-  /** Writes resolved since the event loop last had a turn (see afterYield). */
+  /** Writes resolved since the last one that waited for a turn of the event loop (see afterYield). */
   private sinceYield = 0;
 
   constructor(private readonly deps: ExecutorDeps) {}
@@ -83,7 +83,9 @@ export class StoreExecutor {
     try {
       const res = this.stage([ops])[0]!;
       if (!res.ok) return Promise.reject(res.error);
-      return ++this.sinceYield < YIELD_EVERY ? Promise.resolve(res.patch) : this.afterYield(res.patch);
+      if (++this.sinceYield < YIELD_EVERY) return Promise.resolve(res.patch);
+      this.sinceYield = 0;
+      return this.afterYield(res.patch);
     } catch (e) {
       return Promise.reject(toSyncError(e));
     }
@@ -92,15 +94,11 @@ export class StoreExecutor {
   /**
    * A write resolves in a microtask, so an awaited loop never gives the event loop a turn: the
    * sockets and the worker's answers would wait for the whole loop, and nothing of it would commit
-   * or go out before it ends. Every YIELD_EVERY writes without a turn, the write resolves after one.
+   * or go out before it ends. Every YIELD_EVERY-th write resolves after a turn (in a burst of
+   * un-awaited writes, only that one waits).
    */
   private afterYield(patch: Patch): Promise<Patch> {
-    return new Promise((resolve) =>
-      setImmediate(() => {
-        this.sinceYield = 0;
-        resolve(patch);
-      }),
-    );
+    return new Promise((resolve) => setImmediate(() => resolve(patch)));
   }
 
   /** A read sees every write resolved before it was made: it waits for what is queued and staged. */
