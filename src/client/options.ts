@@ -104,6 +104,12 @@ export interface SyncClientEvents {
 
 export interface SyncClient {
   readonly clientId: string;
+  /**
+   * The writes are memory-first: each resolves once it is validated and part of the local view (not
+   * after the database commit, not after the server), and is refused at once when it does not fit.
+   * They reach the database in group commits and the server after that. If the database refuses a
+   * group, its writes leave the local view and each is reported by a `rejected` event.
+   */
   createNode(label: string, properties?: Props, options?: { id?: string }): Promise<string>;
   setProperty(target: 'node' | 'edge', id: string, key: string, value: Value | null): Promise<void>;
   createEdge(
@@ -116,6 +122,7 @@ export interface SyncClient {
   deleteNode(id: string): Promise<void>;
   deleteEdge(id: string): Promise<void>;
   batch(build: (tx: BatchWriter) => void): Promise<void>;
+  /** A read-only, parameterized Cypher query; it sees every write resolved before it was made. */
   query(cypher: string, params?: Record<string, Value | null>): Promise<Record<string, unknown>[]>;
   /** Every node and edge of the local graph (server state plus pending patches), read in one transaction. */
   exportSnapshot(): Promise<Snapshot>;
