@@ -1,4 +1,4 @@
-import { KeyCounts, opEntities } from '../patch/touched.js';
+import { forOpEntities, KeyCounts } from '../patch/touched.js';
 import type { Op, Patch } from '../protocol/types.js';
 import { GraphStore } from '../store/graph-store.js';
 import type { Step } from '../store/kuzu/steps.js';
@@ -78,34 +78,41 @@ export class PendingPatches {
     while (i > 0 && this.entries[i - 1]!.patch.seq > e.patch.seq) i--;
     this.entries.splice(i, 0, e);
     this.bySeq.set(e.patch.seq, e);
-    if (e.applied) this.touched.add(entryKeys(e));
+    if (e.applied) addEntryKeys(this.touched, e, 1);
   }
 
   /** Its group committed: the inverse is known now (and what it touches may grow: a delete's edges). */
   committed(e: Entry, inverse: Op[]): void {
     delete e.staged;
     e.inverse = inverse;
-    if (e.applied) this.touched.add(opsKeys(inverse));
+    if (e.applied) addOpsKeys(this.touched, inverse, 1);
   }
 
   replace(old: Entry, next: Entry): void {
     const i = this.entries.indexOf(old);
-    if (old.applied) this.touched.remove(entryKeys(old));
+    if (old.applied) addEntryKeys(this.touched, old, -1);
     this.entries[i] = next;
     this.bySeq.set(next.patch.seq, next);
-    if (next.applied) this.touched.add(entryKeys(next));
+    if (next.applied) addEntryKeys(this.touched, next, 1);
   }
 
   drop(entries: Entry[]): void {
     if (!entries.length) return;
-    const gone = new Set(entries);
     for (const e of entries) {
       if (this.bySeq.get(e.patch.seq) === e) this.bySeq.delete(e.patch.seq);
-      if (e.applied) this.touched.remove(entryKeys(e));
+      if (e.applied) addEntryKeys(this.touched, e, -1);
     }
-    const keep = this.entries.filter((e) => !gone.has(e));
-    this.entries.length = 0;
-    this.entries.push(...keep);
+    // Acknowledgements come in seq order: most drops are the oldest entries, a prefix.
+    let k = 0;
+    while (k < entries.length && this.entries[k] === entries[k]) k++;
+    if (k === entries.length) {
+      this.entries.splice(0, k);
+      return;
+    }
+    const gone = new Set(entries);
+    let j = 0;
+    for (const e of this.entries) if (!gone.has(e)) this.entries[j++] = e;
+    this.entries.length = j;
   }
 
   /** The steps that store `upsert`, delete `remove` and record `meta`, in the same transaction. */
@@ -131,12 +138,12 @@ export class PendingPatches {
   }
 }
 
-function entryKeys(e: Entry): string[] {
-  return [...opsKeys(e.patch.ops), ...opsKeys(e.inverse)];
+/** Counts (`by` 1) or uncounts (-1) the keys an entry's ops and inverse touch, without building lists. */
+function addEntryKeys(touched: KeyCounts, e: Entry, by: 1 | -1): void {
+  addOpsKeys(touched, e.patch.ops, by);
+  addOpsKeys(touched, e.inverse, by);
 }
 
-function opsKeys(ops: Op[]): string[] {
-  const keys: string[] = [];
-  for (const op of ops) keys.push(...opEntities(op));
-  return keys;
+function addOpsKeys(touched: KeyCounts, ops: Op[], by: 1 | -1): void {
+  for (const op of ops) forOpEntities(op, by === 1 ? touched.addOne : touched.removeOne);
 }

@@ -139,8 +139,20 @@ export class Replica {
    * the model stays as it is, so staged writes need not commit first.
    */
   onlyConfirms(ready: ReadyChange[]): boolean {
-    const bottom = this.entries.filter((e) => e.applied).slice(0, ready.length);
+    const bottom = this.bottomApplied(ready.length);
     return ready.every((r, i) => r.own !== undefined && bottom[i] === r.own);
+  }
+
+  /** The `n` oldest applied pending entries (fewer if there are not as many): no walk past them. */
+  private bottomApplied(n: number): Entry[] {
+    const bottom: Entry[] = [];
+    if (n === 0) return bottom;
+    for (const e of this.entries) {
+      if (!e.applied) continue;
+      bottom.push(e);
+      if (bottom.length === n) break;
+    }
+    return bottom;
   }
 
   /**
@@ -174,7 +186,7 @@ export class Replica {
     const drop = [...confirmed, ...answered];
     const version = ready[ready.length - 1]!.version;
     const meta = { version, ackedSeq: drop.reduce((m, e) => Math.max(m, e.patch.seq), this.ackedSeq) };
-    const bottom = this.entries.filter((e) => e.applied).slice(0, confirmed.length);
+    const bottom = this.bottomApplied(confirmed.length);
     // A patch that did not apply here may apply after others' changes: only a rebase tries it again.
     // Acknowledgements of our own patches change nothing here, so they alone never call for one.
     const unappliedLeft = ready.some((r) => !r.own) && this.entries.some((e) => !e.applied && !answered.includes(e));

@@ -18,20 +18,42 @@ export function opEntities(op: Op): string[] {
   }
 }
 
+/** Calls `f` with each key `opEntities(op)` lists, in the same order, without building the list. */
+export function forOpEntities(op: Op, f: (key: string) => void): void {
+  switch (op.op) {
+    case 'create_node':
+    case 'delete_node':
+      return f(`n:${op.id}`);
+    case 'set_property':
+      return f(`${op.target === 'node' ? 'n' : 'e'}:${op.id}`);
+    case 'create_edge':
+      f(`e:${op.id}`);
+      f(`n:${op.from}`);
+      return f(`n:${op.to}`);
+    case 'delete_edge':
+      return f(`e:${op.id}`);
+  }
+}
+
 /** A multiset of keys, so patches can be added and removed as they come and go. */
 export class KeyCounts {
   private readonly counts = new Map<string, number>();
 
   add(keys: Iterable<string>): void {
-    for (const k of keys) this.counts.set(k, (this.counts.get(k) ?? 0) + 1);
+    for (const k of keys) this.addOne(k);
   }
   remove(keys: Iterable<string>): void {
-    for (const k of keys) {
-      const n = (this.counts.get(k) ?? 0) - 1;
-      if (n > 0) this.counts.set(k, n);
-      else this.counts.delete(k);
-    }
+    for (const k of keys) this.removeOne(k);
   }
+  /** Bound, so it can be handed on as a callback. */
+  readonly addOne = (k: string): void => {
+    this.counts.set(k, (this.counts.get(k) ?? 0) + 1);
+  };
+  readonly removeOne = (k: string): void => {
+    const n = (this.counts.get(k) ?? 0) - 1;
+    if (n > 0) this.counts.set(k, n);
+    else this.counts.delete(k);
+  };
   has(key: string): boolean {
     return this.counts.has(key);
   }

@@ -19,6 +19,9 @@ interface AppliedOp {
   unit: { inverses: Op[][]; applied: Extract<Applied, { ok: true }> } | undefined;
 }
 
+/** The incident edges of an op that is not a delete_node: shared, never written to. */
+const NO_INCIDENT: string[] = [];
+
 /** Steps to run after the data writes, or a function that makes them once inverses are known. */
 export type LaterSteps = Step | (() => Step[]);
 
@@ -53,10 +56,13 @@ export class WriteTx {
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i]!;
       try {
-        if (options.capture) needs.push(this.noteReads(op));
+        if (options.capture) {
+          const need = this.noteReads(op);
+          if (need) needs.push(need);
+        }
         const plan = planOp(this.model, op);
-        statements.push(...plan.statements);
-        planned.push({ op, incident: plan.incident ?? [], unit });
+        for (const s of plan.statements) statements.push(s);
+        planned.push({ op, incident: plan.incident ?? NO_INCIDENT, unit });
         this.noteCreated(op, createdHere);
       } catch (e) {
         this.model.revertTo(mark);
@@ -66,7 +72,7 @@ export class WriteTx {
     }
     for (const note of needs) note();
     for (const s of statements) this.batcher.add(s);
-    this.ops.push(...planned);
+    for (const p of planned) this.ops.push(p);
     return applied;
   }
 
@@ -104,9 +110,10 @@ export class WriteTx {
   /**
    * Which pre-transaction states undoing `op` needs, taken against the model as it is before the op.
    * Entities the transaction created itself are known without reading. Returned as a thunk so a unit
-   * that fails to plan leaves no reads behind.
+   * that fails to plan leaves no reads behind; undefined when there is nothing to read (creates).
    */
-  private noteReads(op: Op): () => void {
+  private noteReads(op: Op): (() => void) | undefined {
+    if (op.op === 'create_node' || op.op === 'create_edge') return undefined;
     const model = this.model;
     const thunks: Array<() => void> = [];
     const node = (id: string) => {
@@ -204,7 +211,8 @@ export class WriteTx {
     for (const o of this.ops) {
       if (!o.unit || done.has(o.unit)) continue;
       done.add(o.unit);
-      o.unit.applied.inverse = o.unit.inverses.slice().reverse().flat();
+      const inv = o.unit.inverses;
+      o.unit.applied.inverse = inv.length === 1 ? inv[0]! : inv.slice().reverse().flat();
     }
   }
 }
