@@ -48,7 +48,8 @@ export interface ServerChangesResult {
 /**
  * The client's view of sync over its GraphStore: confirmed server state plus its own pending patches
  * on top. Every operation is one KuzuDB transaction (data, pending patches and meta together), so a
- * reader never sees a half-rebased graph and a crash loses nothing that was acknowledged locally.
+ * reader never sees a half-rebased graph. Local writes stage first and commit in groups (LocalWrites):
+ * a crash loses at most the writes since the last group commit, never part of one.
  * Pure bookkeeping over the store: no sockets, no timers, no actors.
  */
 export class Replica {
