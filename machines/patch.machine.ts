@@ -44,14 +44,20 @@ export interface PatchContext {
   verdict: PatchVerdict | undefined;
 }
 
-/** What the parent hears when a patch actor is done. */
-export type PatchDoneEvent = {
-  type: 'PATCH.DONE';
+/** One patch actor's outcome, as its parent hears of it. */
+export interface PatchDone {
   patchId: string;
   seq: number;
   verdict: PatchVerdict;
   rollbackFailed?: boolean;
-};
+}
+
+/**
+ * What the parent hears when patch actors are done: one each by default (sendParent); the client
+ * supplies actions that gather those of one tick into one event, so a burst of verdicts is not as
+ * many events of the root.
+ */
+export type PatchDoneEvent = { type: 'PATCH.DONE'; done: PatchDone[] };
 
 /**
  * The life of one local patch, from the optimistic write to its verdict. One actor per pending
@@ -119,18 +125,13 @@ export const patchMachine = setup({
     reportDone: sendParent(
       ({ context }): PatchDoneEvent => ({
         type: 'PATCH.DONE',
-        patchId: context.patchId,
-        seq: context.seq,
-        verdict: context.verdict!,
+        done: [{ patchId: context.patchId, seq: context.seq, verdict: context.verdict! }],
       }),
     ),
     reportRollbackFailed: sendParent(
       ({ context }): PatchDoneEvent => ({
         type: 'PATCH.DONE',
-        patchId: context.patchId,
-        seq: context.seq,
-        verdict: context.verdict!,
-        rollbackFailed: true,
+        done: [{ patchId: context.patchId, seq: context.seq, verdict: context.verdict!, rollbackFailed: true }],
       }),
     ),
   },

@@ -1,6 +1,6 @@
 import { createActor, fromPromise, type ActorRefFrom, type AnyActorRef } from 'xstate';
 import type { CreatedPatch } from '../../machines/client.machine.js';
-import { patchMachine, type PatchDoneEvent, type PatchEvent } from '../../machines/patch.machine.js';
+import { patchMachine, type PatchDone, type PatchDoneEvent, type PatchEvent } from '../../machines/patch.machine.js';
 import type { ServerChange } from '../../machines/store.machine.js';
 import type { SyncError } from '../protocol/errors.js';
 import type { ErrorCode, Patch, PatchResponseMessage } from '../protocol/types.js';
@@ -49,6 +49,8 @@ export class Outbox {
   private readonly tracked = new Map<string, Tracked>();
   private online = false;
   private wasReady = false;
+  /** Verdicts of this tick on their way to the root (see finished). */
+  private done: PatchDone[] = [];
 
   /** Built once: provide() builds a whole machine, far too slow to do per patch. */
   private readonly patchLogic;
@@ -60,6 +62,15 @@ export class Outbox {
   ) {
     this.patchLogic = patchMachine.provide({
       actions: {
+        reportDone: ({ context }) =>
+          this.finished({ patchId: context.patchId, seq: context.seq, verdict: context.verdict! }),
+        reportRollbackFailed: ({ context }) =>
+          this.finished({
+            patchId: context.patchId,
+            seq: context.seq,
+            verdict: context.verdict!,
+            rollbackFailed: true,
+          }),
         reportNoLongerApplies: ({ context, event }) => {
           if (event.type !== 'LOCAL.NO_LONGER_APPLIES') return;
           deps.events.emit('conflict', {
@@ -143,22 +154,39 @@ export class Outbox {
   }
 
   settlePatch(e: PatchDoneEvent): void {
-    // A patch actor in a final state has stopped itself and left the system.
-    this.tracked.delete(e.patchId);
     const { metrics, events } = this.deps;
-    const v = e.verdict;
-    if (v.status === 'rejected') {
-      metrics.patchesRejected++;
-      const ev = { patchId: e.patchId, code: v.code, reason: v.reason };
-      events.emit('rejected', ev);
-      if (v.code === 'conflict') events.emit('conflict', ev);
-    } else {
-      if (v.status === 'accepted') metrics.patchesAccepted++;
-      else metrics.patchesIgnored++;
-      events.emit('accepted', { patchId: e.patchId, ...(v.version !== undefined ? { version: v.version } : {}) });
+    for (const d of e.done) {
+      // A patch actor in a final state has stopped itself and left the system.
+      this.tracked.delete(d.patchId);
+      const v = d.verdict;
+      if (v.status === 'rejected') {
+        metrics.patchesRejected++;
+        const ev = { patchId: d.patchId, code: v.code, reason: v.reason };
+        events.emit('rejected', ev);
+        if (v.code === 'conflict') events.emit('conflict', ev);
+      } else {
+        if (v.status === 'accepted') metrics.patchesAccepted++;
+        else metrics.patchesIgnored++;
+        events.emit('accepted', { patchId: d.patchId, ...(v.version !== undefined ? { version: v.version } : {}) });
+      }
+      if (d.rollbackFailed) this.deps.resync(new Error(`rollback of ${d.patchId} failed`));
     }
-    if (e.rollbackFailed) this.deps.resync(new Error(`rollback of ${e.patchId} failed`));
     this.deps.changed();
+  }
+
+  /**
+   * A patch actor reached its final state: the root hears of those of one tick in one PATCH.DONE.
+   * Each root event costs a macrostep of the whole client chart, about 30 µs here.
+   */
+  private finished(d: PatchDone): void {
+    if (this.done.push(d) > 1) return;
+    queueMicrotask(() => {
+      const done = this.done;
+      this.done = [];
+      this.system()
+        .get('client')
+        ?.send({ type: 'PATCH.DONE', done } satisfies PatchDoneEvent);
+    });
   }
 
   /** The actors to stop when the client closes: their patches stay in the replica (and the file). */

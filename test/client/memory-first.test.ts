@@ -127,12 +127,15 @@ test('writes made while the graph changes under them wait their turn, in call or
   }
 });
 
-test('a burst of un-awaited writes starts its patch actors with one root event, and counts as pending at once', async () => {
+test('a burst of un-awaited writes: one root event starts its actors, its verdicts reach the root together, and it counts as pending at once', async () => {
   const s = await server();
   const created: number[] = [];
+  const done: number[] = [];
   const c = await client(s, {
     inspect: (e) => {
-      if (e.type === '@xstate.event' && e.event.type === 'PATCH.CREATED') created.push(e.event.patches.length);
+      if (e.type !== '@xstate.event') return;
+      if (e.event.type === 'PATCH.CREATED') created.push(e.event.patches.length);
+      if (e.event.type === 'PATCH.DONE') done.push(e.event.done.length);
     },
   });
   try {
@@ -143,6 +146,12 @@ test('a burst of un-awaited writes starts its patch actors with one root event, 
     assert.equal(created, [100], 'one PATCH.CREATED for the whole burst');
     await c.whenSynced({ timeout: 20_000 });
     assert.is((await items(s)).length, 100);
+    assert.is(
+      done.reduce((a, b) => a + b, 0),
+      100,
+      'every verdict reached the root',
+    );
+    assert.ok(done.length < 10, `the verdicts of a tick reach the root together (${done.length} events)`);
   } finally {
     await c.close();
     await s.close();

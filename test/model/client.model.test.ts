@@ -12,7 +12,10 @@ import { runPath, type PathDriver } from '../../src/testing/run-path.js';
 import { ScriptedServer } from '../../src/testing/scripted-server.js';
 import { BASE_SERVER, clientHarness, closeHarness, comeOnline, type ClientHarness } from './harness.js';
 
-const VERDICT = { type: 'PATCH.DONE', patchId: 'model:1', seq: 1, verdict: { status: 'accepted', version: 2 } };
+const VERDICT = {
+  type: 'PATCH.DONE',
+  done: [{ patchId: 'model:1', seq: 1, verdict: { status: 'accepted', version: 2 } }],
+};
 
 /** Events as the children send them; only those that can arrive in the state. */
 function events(s: AnyMachineSnapshot): EventObject[] {
