@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ClientRuntime, type Clock } from './client/runtime.js';
-import type { BatchWriter, Logger, SyncClient, SyncClientEvents, SyncClientOptions } from './client/options.js';
+import type { BatchWriter, Logger, SyncClient, SyncClientOptions } from './client/options.js';
 import { Replica } from './client/replica.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from './protocol/decode.js';
 import { assertValidOp } from './protocol/validate.js';

@@ -5,7 +5,6 @@
  * Two shapes: 2 clients, and 10 clients in one process (they share one Kuzu worker). Servers in
  * their own process; both sets of clients stay connected across rounds.
  */
-import * as Y from 'yjs';
 import type { SyncClient } from '../../src/index.js';
 import { cpuDetail, timed, wall } from '../lib/cpu.js';
 import { ratioResult, type Result } from '../lib/report.js';

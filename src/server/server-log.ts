@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { storedJson, type Json } from '../protocol/encode.js';
+import type { Json } from '../protocol/encode.js';
 import type { ErrorCode, Patch, PatchOutcome } from '../protocol/types.js';
 import { GraphStore } from '../store/graph-store.js';
 import type { Step } from '../store/kuzu/steps.js';

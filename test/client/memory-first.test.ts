@@ -8,7 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
 import type { RejectedEvent } from '../../src/client/options.js';
-import { FaultDriver, isWrite } from '../../src/testing/fault-driver.js';
+import { FaultDriver } from '../../src/testing/fault-driver.js';
 import { assertConverged, client, server, until } from '../helpers/sync.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -106,21 +106,31 @@ test('an awaited loop on a file survives close and reopen, and a second client p
   }
 });
 
-test('writes made while the graph changes under them wait their turn, in call order', async () => {
+test("a write made while others' patch is applied waits its turn, and later writes wait behind it", async () => {
   const s = await server();
-  const a = await client(s);
+  const db = new FaultDriver();
+  const a = await client(s, { driver: db });
   const b = await client(s);
   try {
-    await Promise.all([a.whenSynced({ timeout: 10_000 }), b.whenSynced({ timeout: 10_000 })]);
-    // b's broadcasts keep a's store busy with changes to its graph; a's un-awaited writes go in order.
-    const remote = Array.from({ length: 200 }, (_, i) => b.createNode('Other', { i }, { id: `o${i}` }));
-    const local = [a.createNode('Item', { n: 0 }, { id: 'x' })];
-    for (let i = 1; i <= 200; i++) local.push(a.setProperty('node', 'x', 'n', i).then(() => 'x'));
-    await Promise.all([...remote, ...local]);
+    await a.createNode('Item', { v: 'start' }, { id: 'x' });
     await assertConverged(s, a, b);
-    const [row] = await a.query("MATCH (i:Item {id: 'x'}) RETURN i.n AS n");
-    assert.is(Number(row!.n), 200, 'the last write wins: seqs follow the calls');
+    // b's patch reaches a, whose transaction applying it waits at the gate: a's graph is changing.
+    db.hold();
+    await b.createNode('Other', {}, { id: 'o' });
+    const run = await db.nextHeld();
+    const waiting = a.setProperty('node', 'x', 'v', 'before');
+    // Written as soon as a hears of b's patch: after 'before' in call order, so it must win.
+    const fromListener = new Promise<void>((resolve) =>
+      a.on('patch', () => void a.setProperty('node', 'x', 'v', 'after').then(resolve)),
+    );
+    db.stopHolding();
+    run.release();
+    await Promise.all([waiting, fromListener]);
+    await assertConverged(s, a, b);
+    const [row] = await a.query("MATCH (i:Item {id: 'x'}) RETURN i.v AS v");
+    assert.is(row!.v, 'after', 'seqs follow the calls: the write queued first went first');
   } finally {
+    db.stopHolding();
     await a.close();
     await b.close();
     await s.close();
