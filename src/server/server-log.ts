@@ -41,6 +41,8 @@ export class ServerLog {
   readonly rejected = new Map<string, Rejection & { version: number }>();
   /** Retained log ids in version order, to forget them on compaction. */
   private readonly order: Array<{ version: number; id: string }> = [];
+  /** Whether `_Meta` holds a `version` row already, which a group may then update in place. */
+  private versionStored = false;
 
   constructor(
     readonly store: GraphStore,
@@ -52,12 +54,14 @@ export class ServerLog {
     await migrateRowLog(this.store);
     const meta = await this.store.getMeta(['serverId', 'version', 'logStart']);
     this.version = Number(meta.version ?? 0);
+    this.versionStored = meta.version !== undefined;
     this.logStart = Number(meta.logStart ?? 0);
     if (meta.serverId) this.serverId = meta.serverId;
     else {
       // A new database is a new server identity: clients that knew another one take a snapshot.
       this.serverId = randomUUID();
       await this.store.run([GraphStore.metaStep({ serverId: this.serverId, version: 0, logStart: 0 })]);
+      this.versionStored = true;
     }
     const [seqs, log, rejections] = await this.store.run(
       [
@@ -95,6 +99,18 @@ export class ServerLog {
     compactTo: number | undefined,
   ): Step[] {
     const steps = chunkSteps(entries);
+    const [only] = seqs.size === 1 ? seqs : [];
+    if (only && this.lastSeq.has(only[0]) && this.versionStored && compactTo === undefined) {
+      // The usual group (one known client, a version, no compaction): both rows exist, so one
+      // statement updates them. Each statement costs kuzu-wasm about 1-2 ms; the two MERGEs were 4.
+      steps.push({
+        kind: 'query',
+        cypher: "MATCH (c:_ClientSeq {clientId: $c}), (m:_Meta {key: 'version'}) SET c.lastSeq = $s, m.value = $v",
+        params: { c: only[0], s: only[1], v: String(version) },
+      });
+      if (rejections.size) steps.push(rejectionStep(rejections, version));
+      return steps;
+    }
     if (seqs.size) {
       steps.push({
         kind: 'rows',
@@ -103,14 +119,7 @@ export class ServerLog {
         rows: [...seqs].map(([c, s]) => [c, s]),
       });
     }
-    if (rejections.size) {
-      steps.push({
-        kind: 'rows',
-        body: 'MERGE (r:_Rejection {id: $c0}) SET r.version = $c1, r.code = $c2, r.reason = $c3',
-        columns: ['STRING', 'INT64', 'STRING', 'STRING'],
-        rows: [...rejections].map(([id, r]) => [id, version, r.code, r.reason]),
-      });
-    }
+    if (rejections.size) steps.push(rejectionStep(rejections, version));
     const meta: Record<string, number> = { version };
     if (compactTo !== undefined) {
       steps.push(compactStep(compactTo));
@@ -143,6 +152,7 @@ export class ServerLog {
     for (const [c, s] of seqs) this.lastSeq.set(c, s);
     for (const [id, r] of rejections) this.rejected.set(id, { ...r, version });
     this.version = version;
+    this.versionStored = true;
     if (compactTo !== undefined) {
       this.logStart = compactTo;
       let n = 0;
@@ -214,4 +224,13 @@ export class ServerLog {
     }
     return n;
   }
+}
+
+function rejectionStep(rejections: Map<string, Rejection>, version: number): Step {
+  return {
+    kind: 'rows',
+    body: 'MERGE (r:_Rejection {id: $c0}) SET r.version = $c1, r.code = $c2, r.reason = $c3',
+    columns: ['STRING', 'INT64', 'STRING', 'STRING'],
+    rows: [...rejections].map(([id, r]) => [id, version, r.code, r.reason]),
+  };
 }
