@@ -2,26 +2,22 @@ import { fromPromise, sendTo, setup } from 'xstate';
 import type { ServerMessage } from '../src/protocol/types.js';
 import type { ConnectionInput, ConnectionParentEvent, ConnectionStatus } from './connection.machine.js';
 import { connectionMachine } from './connection.machine.js';
-import type { PatchDoneEvent } from './patch.machine.js';
+import type { PatchDoneEvent, PatchRef } from './patch.machine.js';
 import { storeMachine } from './store.machine.js';
 
 /**
  * Events are namespaced by who sends them: CLIENT.* come from the embedding (the SyncClient API and
  * its runtime) and are passed on to the connection, CONNECTION.* from the connection machine (and
- * CONNECTION.CHUNK from it to the reconciliation), PATCH.* from local writes and patch actors.
+ * CONNECTION.CHUNK from it to the reconciliation), PATCH.* from the store's group commits and the frame and patch actors.
  */
-export interface CreatedPatch {
-  patchId: string;
-  seq: number;
-}
-
 export type ClientEvent =
   | ConnectionParentEvent
   | PatchDoneEvent
-  /** Local writes were staged (in the local view, in seq order): start their patch actors. */
-  | { type: 'PATCH.CREATED'; patches: CreatedPatch[] }
-  /** Their group commit is done (their outbox rows are in the database): they may go on the wire. */
-  | { type: 'PATCH.COMMITTED'; patches: CreatedPatch[] }
+  /**
+   * A group commit of local writes is done (their outbox rows are in the database): they may go on
+   * the wire. Until then they are staged in the store (optimistic, in the local view) with no actor.
+   */
+  | { type: 'PATCH.COMMITTED'; patches: PatchRef[] }
   /** Ask the server for state again (a gap in versions, a failed rollback). */
   | { type: 'CLIENT.RESYNC' }
   /** Connect now (when started offline, or after a 401 with a fresh token). */
@@ -36,10 +32,11 @@ export interface ClientInput {
 
 /**
  * The root of a client's actor system. It starts the store (the single writer) and the connection,
- * and coordinates the patch actors: one per pending patch, created when a local write is staged
- * (memory-first), told when its group commit is done and the transport sends or queues it, and told
- * the server's verdict. Actors find
- * each other by systemId: 'client', 'store', 'connection', 'reconciliation', 'patch:<id>'.
+ * and coordinates the pending patches once their group commit is done: sent at once, the group's
+ * patches share one frame actor for the common path (sent, then accepted or ignored); a patch that
+ * leaves that path, or is queued offline, has a patch actor of its own. Both report verdicts back
+ * here. Actors find each other by systemId: 'client', 'store', 'connection', 'reconciliation',
+ * 'frame:<n>', 'patch:<id>'.
  *
  *   starting -> running -> closing (flush, close the socket) -> stopping (close the database) -> closed
  */
@@ -57,20 +54,21 @@ export const clientMachine = setup({
   },
   actions: {
     // Supplied by the client runtime: each is the outbox's (or the runtime's) method of the same name.
-    /** One patch actor per new patch, a child of this actor but not in its snapshot (quadratic). */
-    spawnPatches: (_, _params: { patches: CreatedPatch[] }) => {},
-    /** Sends the new patches when ready, else queues them. */
-    transmitNew: (_, _params: { patches: CreatedPatch[] }) => {},
+    /**
+     * Sends the newly committed patches when ready (one frame actor for them), else queues them (a
+     * patch actor each). Actors are children of this one but not in its snapshot (quadratic).
+     */
+    transmitNew: (_, _params: { patches: PatchRef[] }) => {},
     /** Ready again: sends every patch not yet sent on this connection, in seq order. */
     transmitAll: () => {},
     /** The connection is gone: whatever was on the wire waits to be sent again. */
     markUnsent: () => {},
-    /** A patch actor reached its verdict: the user hears of it. */
+    /** Patches reached their verdicts (in a frame or their own actors): the user hears of them. */
     settlePatch: (_, _params: PatchDoneEvent) => {},
     /** Acknowledgements, broadcasts and errors of one tick: the store and the patch actors take them. */
     routeData: (_, _params: { messages: ServerMessage[] }) => {},
     reportStatus: (_, _params: { status: ConnectionStatus }) => {},
-    /** Stops the patch actors still unanswered: their patches stay in the outbox (and the file). */
+    /** Stops the frame and patch actors still unanswered: their patches stay in the outbox (and the file). */
     stopPatches: () => {},
     connect: sendTo('connection', { type: 'CLIENT.CONNECT' }),
     closeConnection: sendTo('connection', { type: 'CLIENT.CLOSE' }),
@@ -95,7 +93,6 @@ export const clientMachine = setup({
     running: {
       on: {
         'CLIENT.CONNECT': { actions: 'connect' },
-        'PATCH.CREATED': { actions: { type: 'spawnPatches', params: ({ event }) => ({ patches: event.patches }) } },
         // Never before: a seq on the wire whose row a crash could lose would come back with other ops.
         'PATCH.COMMITTED': { actions: { type: 'transmitNew', params: ({ event }) => ({ patches: event.patches }) } },
         'PATCH.DONE': { actions: { type: 'settlePatch', params: ({ event }) => event } },

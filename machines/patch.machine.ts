@@ -1,10 +1,13 @@
 import { assign, fromPromise, sendParent, setup } from 'xstate';
 import type { ErrorCode } from '../src/protocol/types.js';
 
-export interface PatchInput {
+/** Which patch: its id (clientId:seq) and seq. */
+export interface PatchRef {
   patchId: string;
   seq: number;
 }
+
+export type PatchInput = PatchRef;
 
 export type PatchVerdict =
   | { status: 'accepted'; version?: number }
@@ -45,9 +48,7 @@ export interface PatchContext {
 }
 
 /** One patch actor's outcome, as its parent hears of it. */
-export interface PatchDone {
-  patchId: string;
-  seq: number;
+export interface PatchDone extends PatchRef {
   verdict: PatchVerdict;
   rollbackFailed?: boolean;
 }

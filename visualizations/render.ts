@@ -2,6 +2,7 @@ import { Graphviz } from '@hpcc-js/wasm-graphviz';
 import type { AnyStateMachine } from 'xstate';
 import { clientMachine } from '../machines/client.machine.js';
 import { connectionMachine } from '../machines/connection.machine.js';
+import { frameMachine } from '../machines/frame.machine.js';
 import { patchMachine } from '../machines/patch.machine.js';
 import { reconciliationMachine } from '../machines/reconciliation.machine.js';
 import { storeMachine } from '../machines/store.machine.js';
@@ -11,7 +12,7 @@ export const MACHINES: Array<{ machine: AnyStateMachine; about: string }> = [
   {
     machine: clientMachine,
     about:
-      "The root of the actor system. It starts the store and the connection, creates one patch actor per local write, and routes the server's messages; on close it waits for the connection to flush, then closes the database.",
+      "The root of the actor system. It starts the store and the connection, sends each group commit's patches (one frame actor for them when ready, a patch actor each when queued), and routes the server's messages; on close it waits for the connection to flush, then closes the database.",
   },
   {
     machine: connectionMachine,
@@ -19,9 +20,14 @@ export const MACHINES: Array<{ machine: AnyStateMachine; about: string }> = [
       'The connection lifecycle: open the socket, send sync_request, reconcile, then stay ready with heartbeats (two unanswered = lost). A lost or failed connection waits in backoff (exponential from reconnectInterval, full jitter, capped) and tries again; a 401 stops trying. Closing waits, for a while, for answers to what is on the wire.',
   },
   {
+    machine: frameMachine,
+    about:
+      'The common path of the patches of one group commit, sent together: sent, then accepted or ignored, one actor for the lot. Every patch that leaves that path (rejected, settled by a resync, no longer applies, or unanswered when the socket closed) goes on as its own patch actor, started in `sent`.',
+  },
+  {
     machine: patchMachine,
     about:
-      'One actor per local patch: applied optimistically, then queued (offline) or sent; a verdict can only come for a sent patch, and reconciliation can settle a queued one whose answer was lost. A rejection invokes the rollback.',
+      'The life of one local patch, as its own actor when it leaves the common path of a frame or is queued offline: applied optimistically, then queued or sent; a verdict can only come for a sent patch, and reconciliation can settle a queued one whose answer was lost. A rejection invokes the rollback.',
   },
   {
     machine: reconciliationMachine,

@@ -1,6 +1,6 @@
-import { createActor, fromPromise, type ActorRefFrom, type AnyActorRef } from 'xstate';
-import type { CreatedPatch } from '../../machines/client.machine.js';
-import { patchMachine, type PatchDone, type PatchDoneEvent, type PatchEvent } from '../../machines/patch.machine.js';
+import type { AnyActorRef } from 'xstate';
+import { answerEvent, type Departure, type FrameAnswer } from '../../machines/frame.machine.js';
+import type { PatchDone, PatchDoneEvent, PatchEvent, PatchRef } from '../../machines/patch.machine.js';
 import type { ServerChange } from '../../machines/store.machine.js';
 import type { SyncError } from '../protocol/errors.js';
 import type { ErrorCode, Patch, PatchResponseMessage } from '../protocol/types.js';
@@ -11,13 +11,20 @@ import type { Emitter } from './events.js';
 import type { Metrics } from './metrics.js';
 import type { SyncClientEvents } from './options.js';
 import type { Replica, Settlement, Unapplied } from './replica.js';
+import { PatchActors, type FrameActor, type PatchActor } from './patch-actors.js';
 import type { Transport } from './transport.js';
 
-export type PatchActor = ActorRefFrom<typeof patchMachine>;
-
-/** What the outbox knows of one pending patch besides its entry in the replica (ops, inverse). */
+/**
+ * What the outbox knows of one pending patch besides its entry in the replica (ops, inverse). Staged
+ * (optimistic, not yet committed) it has no actor; sent at once after its group commit it is on a
+ * frame actor; once it leaves that path, or when it is queued offline, it has a patch actor.
+ */
 interface Tracked {
-  actor: PatchActor;
+  seq: number;
+  actor?: PatchActor | undefined;
+  frame?: FrameActor | undefined;
+  /** Its frame gave its verdict: it is settled at the next PATCH.DONE. */
+  answered?: boolean;
   /** Handed to the socket of the current connection: not sent again on it. */
   sent: boolean;
   /** When it last went out: the acknowledgement latency runs from here. */
@@ -40,10 +47,11 @@ export interface OutboxDeps {
 }
 
 /**
- * The one owner of a pending patch's life on this side of the wire: its actor (one per patch, its
- * statechart is machines/patch.machine.ts), whether it went out on this connection and when, and
- * where the server's verdict goes. The patch itself (ops, inverse) is the replica's entry, which
- * the store keeps in step with the database. Compare Zero's mutation tracker.
+ * The one owner of a pending patch's life on this side of the wire: its actor (a frame actor on the
+ * common path, machines/frame.machine.ts, else a patch actor of its own, machines/patch.machine.ts),
+ * whether it went out on this connection and when, and where the server's verdict goes. The patch
+ * itself (ops, inverse) is the replica's entry, which the store keeps in step with the database.
+ * Compare Zero's mutation tracker.
  */
 export class Outbox {
   private readonly tracked = new Map<string, Tracked>();
@@ -51,83 +59,69 @@ export class Outbox {
   private wasReady = false;
   /** Verdicts of this tick on their way to the root (see finished). */
   private done: PatchDone[] = [];
-
-  /** Built once: provide() builds a whole machine, far too slow to do per patch. */
-  private readonly patchLogic;
+  /** Answers of this socket read to patches on frames, per frame (see deliverAnswers). */
+  private answers = new Map<FrameActor, FrameAnswer[]>();
+  private readonly actors: PatchActors;
 
   constructor(
-    /** The actor system the patch actors join (the root actor's, created after the outbox). */
-    private readonly system: () => { get(systemId: string): AnyActorRef | undefined },
+    /** The actor system the actors join (the root actor's, created after the outbox). */
+    system: () => { get(systemId: string): AnyActorRef | undefined },
     private readonly deps: OutboxDeps,
   ) {
-    this.patchLogic = patchMachine.provide({
-      actions: {
-        reportDone: ({ context }) =>
-          this.finished({ patchId: context.patchId, seq: context.seq, verdict: context.verdict! }),
-        reportRollbackFailed: ({ context }) =>
-          this.finished({
-            patchId: context.patchId,
-            seq: context.seq,
-            verdict: context.verdict!,
-            rollbackFailed: true,
-          }),
-        reportNoLongerApplies: ({ context, event }) => {
-          if (event.type !== 'LOCAL.NO_LONGER_APPLIES') return;
-          deps.events.emit('conflict', {
-            patchId: context.patchId,
-            code: event.code,
-            reason: event.reason,
-            local: true,
-          });
-        },
-      },
-      actors: {
-        rollback: fromPromise(({ input }) => deps.rollback(input.patchId, input.code, input.reason)),
-      },
+    this.actors = new PatchActors({
+      system,
+      finished: (d) => this.finished(d),
+      departed: (departures) => departures.forEach((d) => this.depart(d)),
+      noLongerApplies: (patchId, code, reason) => deps.events.emit('conflict', { patchId, code, reason, local: true }),
+      rollback: deps.rollback,
     });
   }
 
-  /** Unanswered patches: sent or queued, not yet judged. */
+  /** Unanswered patches: staged, sent or queued, not yet judged. */
   get pendingCount(): number {
     let n = 0;
-    for (const t of this.tracked.values()) if (t.actor.getSnapshot().matches('unanswered')) n++;
+    for (const t of this.tracked.values()) if (t.actor ? t.actor.getSnapshot().matches('unanswered') : !t.answered) n++;
     return n;
   }
 
-  /** Patch actors still alive (those with a verdict live until their rollback, if any, is done). */
+  /** Patches not yet settled (those with a verdict live until their rollback, if any, is done). */
   get size(): number {
     return this.tracked.size;
   }
 
   /** Every patch on the wire has its answer: what close() waits for (bounded by the statechart). */
   get answered(): boolean {
-    for (const t of this.tracked.values()) if (t.actor.getSnapshot().matches({ unanswered: 'sent' })) return false;
+    for (const t of this.tracked.values()) {
+      if (t.actor ? t.actor.getSnapshot().matches({ unanswered: 'sent' }) : t.frame !== undefined) return false;
+    }
     return true;
   }
 
   // ---- the client statechart's actions (machines/client.machine.ts), by the same names ----------
 
   /**
-   * A child of the root actor, created with createActor rather than spawned: spawning copies the
-   * root's snapshot.children every time, quadratic in a burst of thousands.
+   * Newly committed patches: online, they go out together and share one frame actor; offline, each
+   * waits as a patch actor of its own.
    */
-  spawnPatches(parent: AnyActorRef, patches: CreatedPatch[]): void {
-    for (const { patchId, seq } of patches) {
-      // A patch renumbered after a server reset keeps the systemId of its first id, which a new
-      // patch may now have: that one goes unnamed in the system rather than fail.
-      const systemId = `patch:${patchId}`;
-      const named = this.system().get(systemId) === undefined;
-      const actor = createActor(this.patchLogic, { parent, ...(named ? { systemId } : {}), input: { patchId, seq } });
-      this.tracked.set(patchId, { actor, sent: false });
-      actor.start();
+  transmitNew(patches: PatchRef[]): void {
+    const entries = patches.flatMap((p) => {
+      const e = this.deps.replica.entry(p.patchId);
+      return e ? [e] : [];
+    });
+    if (!this.online) {
+      for (const p of patches) this.tell(p.patchId, { type: 'PATCH.QUEUED' });
+      return;
     }
-  }
-
-  transmitNew(patches: CreatedPatch[]): void {
-    for (const { patchId } of patches) {
-      const e = this.deps.replica.entry(patchId);
-      if (this.online && e) this.transmit(e);
-      else this.tell(patchId, { type: 'PATCH.QUEUED' });
+    // One that already has its own actor (it heard something while staged) goes out as itself.
+    const own = entries.filter((e) => this.tracked.get(e.patch.id)?.actor);
+    const framed = own.length ? entries.filter((e) => !own.includes(e)) : entries;
+    if (framed.length) {
+      const frame = this.actors.frame(framed.map((e) => ({ patchId: e.patch.id, seq: e.patch.seq })));
+      for (const e of framed) this.track(e.patch).frame = frame;
+    }
+    for (const e of entries) {
+      this.send(e);
+      if (own.includes(e)) this.tell(e.patch.id, { type: 'PATCH.SENT' });
     }
   }
 
@@ -139,17 +133,24 @@ export class Outbox {
     for (const e of this.deps.replica.entries) {
       // Staged entries come last (newest seqs): they go out when their group commit is done.
       if (e.staged) break;
-      if (!this.tracked.get(e.patch.id)?.sent) this.transmit(e);
+      const t = this.tracked.get(e.patch.id);
+      if (t?.sent || t?.answered) continue;
+      this.send(e);
+      this.tell(e.patch.id, { type: 'PATCH.SENT' });
     }
     this.deps.changed();
   }
 
   markUnsent(): void {
     this.online = false;
+    const frames = new Set<FrameActor>();
     for (const t of this.tracked.values()) {
       t.sent = false;
-      t.actor.send({ type: 'CONNECTION.LOST' } satisfies PatchEvent);
+      if (t.actor) t.actor.send({ type: 'CONNECTION.LOST' } satisfies PatchEvent);
+      else if (t.frame) frames.add(t.frame);
     }
+    // Their unanswered patches go on as patch actors, which take the loss themselves.
+    for (const f of frames) f.send({ type: 'CONNECTION.LOST' });
     this.deps.changed();
   }
 
@@ -175,44 +176,60 @@ export class Outbox {
   }
 
   /**
-   * A patch actor reached its final state: the root hears of those of one tick in one PATCH.DONE.
-   * Each root event costs a macrostep of the whole client chart, about 30 µs here.
+   * Patches reached their verdicts: the root hears of those of one tick in one PATCH.DONE. Each root
+   * event costs a macrostep of the whole client chart, about 30 µs here.
    */
   private finished(d: PatchDone): void {
+    const t = this.tracked.get(d.patchId);
+    if (t && !t.actor) {
+      // Settled on its frame: it has its verdict from now on.
+      t.frame = undefined;
+      t.answered = true;
+    }
     if (this.done.push(d) > 1) return;
     queueMicrotask(() => {
       const done = this.done;
       this.done = [];
-      this.system()
-        .get('client')
-        ?.send({ type: 'PATCH.DONE', done } satisfies PatchDoneEvent);
+      this.actors.root()?.send({ type: 'PATCH.DONE', done } satisfies PatchDoneEvent);
     });
   }
 
   /** The actors to stop when the client closes: their patches stay in the replica (and the file). */
-  stopPatches(): PatchActor[] {
-    const actors = [...this.tracked.values()].map((t) => t.actor);
+  stopPatches(): AnyActorRef[] {
+    const actors = new Set<AnyActorRef>();
+    for (const t of this.tracked.values()) {
+      if (t.actor) actors.add(t.actor);
+      if (t.frame) actors.add(t.frame);
+    }
     this.tracked.clear();
-    return actors;
+    return [...actors];
   }
 
   // ---- what the store and the socket report --------------------------------------------------
+
+  /** Local writes were staged, in seq order: pending from now on, with no actor until their group commits. */
+  created(patches: Patch[]): void {
+    for (const p of patches) this.track(p);
+  }
 
   /** Not ready any more (resyncing, or gone): new patches wait until the next transmitAll. */
   notReady(): void {
     this.online = false;
   }
 
-  /** The server's verdict on one of our patches goes to that patch's actor. */
+  /**
+   * The server's verdict on one of our patches goes to that patch's actor; those for patches on a
+   * frame wait for the end of the socket read (deliverAnswers), so a frame takes them as one event.
+   */
   acknowledge(m: PatchResponseMessage): void {
     this.observeAck(m.patchId);
     switch (m.status) {
       case 'accepted':
         this.deps.serverChange({ kind: 'own', patchId: m.patchId, version: m.version });
-        return this.tell(m.patchId, { type: 'SERVER.ACCEPTED', version: m.version });
+        return this.answer({ patchId: m.patchId, status: 'accepted', version: m.version });
       case 'rejected':
         if (this.tracked.has(m.patchId))
-          return this.tell(m.patchId, { type: 'SERVER.REJECTED', code: m.code, reason: m.reason });
+          return this.answer({ patchId: m.patchId, status: 'rejected', code: m.code, reason: m.reason });
         // Settled here before (it no longer applied): the answer only frees its place.
         return void this.deps.rollback(m.patchId, m.code, m.reason).catch(() => {});
       case 'ignored': {
@@ -221,11 +238,19 @@ export class Outbox {
         else if (!m.code) this.deps.resync();
         const version = m.version !== undefined ? { version: m.version } : {};
         const rejected = m.code ? { rejected: { code: m.code, reason: m.reason ?? '' } } : {};
-        return this.tell(m.patchId, { type: 'SERVER.IGNORED', ...version, ...rejected });
+        return this.answer({ patchId: m.patchId, status: 'ignored', ...version, ...rejected });
       }
       default:
         unreachable(m);
     }
+  }
+
+  /** The end of a socket read: each frame takes the answers to its patches as one event. */
+  deliverAnswers(): void {
+    if (!this.answers.size) return;
+    const answers = this.answers;
+    this.answers = new Map();
+    for (const [frame, list] of answers) frame.send({ type: 'SERVER.ANSWERED', answers: list });
   }
 
   /** After a server reset: the patches got new seqs. All out before any goes back in (ids overlap). */
@@ -238,8 +263,9 @@ export class Outbox {
     for (const { t, to } of moved) {
       // Under its new seq it is a patch that server has never had.
       t.sent = false;
+      t.seq = to.seq;
       this.tracked.set(to.id, t);
-      t.actor.send({ type: 'PATCH.RENUMBERED', patchId: to.id, seq: to.seq } satisfies PatchEvent);
+      t.actor?.send({ type: 'PATCH.RENUMBERED', patchId: to.id, seq: to.seq } satisfies PatchEvent);
     }
   }
 
@@ -267,15 +293,42 @@ export class Outbox {
       this.tell(u.patchId, { type: 'LOCAL.NO_LONGER_APPLIES', code: u.code, reason: u.reason });
   }
 
-  private transmit({ patch, frame }: Entry): void {
-    const t = this.tracked.get(patch.id);
-    if (t) {
-      t.sent = true;
-      t.sentAt = Date.now();
+  private track(p: Patch): Tracked {
+    let t = this.tracked.get(p.id);
+    if (!t) this.tracked.set(p.id, (t = { seq: p.seq, sent: false }));
+    return t;
+  }
+
+  /** A patch leaves its frame's common path: it goes on as its own actor. */
+  private depart({ patch, event }: Departure): void {
+    const t = this.tracked.get(patch.patchId);
+    if (t && !t.actor) this.own(t, patch.patchId, event, 'sent');
+  }
+
+  private own(t: Tracked, patchId: string, event: PatchEvent, from?: 'sent'): void {
+    t.frame = undefined;
+    t.actor = this.actors.patch({ patchId, seq: t.seq }, event, from);
+  }
+
+  /** Answers to patches on a frame wait for the end of the socket read; others go to their actors now. */
+  private answer(a: FrameAnswer): void {
+    const t = this.tracked.get(a.patchId);
+    if (t?.frame && !t.actor) {
+      const list = this.answers.get(t.frame);
+      if (list) list.push(a);
+      else this.answers.set(t.frame, [a]);
+      return;
     }
+    this.tell(a.patchId, answerEvent(a));
+  }
+
+  /** Puts the patch's frame on the wire: the socket's batching makes frames of one tick's sends. */
+  private send({ patch, frame }: Entry): void {
+    const t = this.track(patch);
+    t.sent = true;
+    t.sentAt = Date.now();
     this.deps.metrics.patchesSent++;
     this.deps.transport.sendEncoded(frame ?? encodeMessage({ type: 'patch', patch }));
-    this.tell(patch.id, { type: 'PATCH.SENT' });
   }
 
   private observeAck(patchId: string): void {
@@ -285,7 +338,15 @@ export class Outbox {
     t.sentAt = undefined;
   }
 
+  /**
+   * An event of the patch's life: to its actor; on a frame, the patch leaves it with the event; with
+   * no actor yet (staged), its actor starts with it. Settled patches take nothing.
+   */
   private tell(patchId: string, event: PatchEvent): void {
-    this.tracked.get(patchId)?.actor.send(event);
+    const t = this.tracked.get(patchId);
+    if (!t || t.answered) return;
+    if (t.actor) t.actor.send(event);
+    else if (t.frame) t.frame.send({ type: 'PATCH.LEAVES', patchId, event });
+    else this.own(t, patchId, event);
   }
 }

@@ -1,7 +1,8 @@
 import { createActor, enqueueActions, fromPromise, type Actor, type ActorOptions, type AnyActorLogic } from 'xstate';
-import { clientMachine, type CreatedPatch } from '../../machines/client.machine.js';
+import { clientMachine } from '../../machines/client.machine.js';
 import { backoffDelay, connectionMachine, type ConnectionStatus } from '../../machines/connection.machine.js';
 import { reconciliationMachine, type RebaseInput } from '../../machines/reconciliation.machine.js';
+import type { PatchRef } from '../../machines/patch.machine.js';
 import { storeMachine } from '../../machines/store.machine.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../protocol/decode.js';
 import { SyncError } from '../protocol/errors.js';
@@ -17,7 +18,7 @@ import { StoreExecutor } from './store-executor.js';
 import { Transport } from './transport.js';
 import { Waiters } from './waiters.js';
 
-const createdPatch = (p: Patch): CreatedPatch => ({ patchId: p.id, seq: p.seq });
+const patchRef = (p: Patch): PatchRef => ({ patchId: p.id, seq: p.seq });
 
 /** The timer source of an actor system (XState does not export the type itself). */
 export type Clock = NonNullable<ActorOptions<AnyActorLogic>['clock']>;
@@ -67,8 +68,8 @@ export class ClientRuntime {
       metrics: this.metrics,
       logger,
       store: () => this.actor.system.get('store'),
-      created: (patches) => this.actor.send({ type: 'PATCH.CREATED', patches: patches.map(createdPatch) }),
-      committed: (patches) => this.actor.send({ type: 'PATCH.COMMITTED', patches: patches.map(createdPatch) }),
+      created: (patches) => this.outbox.created(patches),
+      committed: (patches) => this.actor.send({ type: 'PATCH.COMMITTED', patches: patches.map(patchRef) }),
       commitFailed: (patches, error) => this.outbox.commitFailed(patches, error),
       serverApplied: (patches) => patches.forEach((p) => this.events.emit('patch', p)),
       noLongerApplies: (unapplied) => this.outbox.noLongerApplies(unapplied),
@@ -117,10 +118,10 @@ export class ClientRuntime {
     this.actor.start();
     // Pending patches restored from the database get their actors back, waiting for the connection
     // (those that no longer applied here too: the server has not judged them yet).
-    const restored = this.replica.entries.map((e) => createdPatch(e.patch));
+    const restored = this.replica.entries.map((e) => e.patch);
     if (restored.length) {
-      this.actor.send({ type: 'PATCH.CREATED', patches: restored });
-      this.actor.send({ type: 'PATCH.COMMITTED', patches: restored });
+      this.outbox.created(restored);
+      this.actor.send({ type: 'PATCH.COMMITTED', patches: restored.map(patchRef) });
     }
   }
 
@@ -138,7 +139,6 @@ export class ClientRuntime {
     return clientMachine.provide({
       actors: { store, connection: this.connectionLogic(), shutdown: fromPromise(() => this.shutdown()) },
       actions: {
-        spawnPatches: ({ self }, { patches }) => outbox.spawnPatches(self, patches),
         transmitNew: (_, { patches }) => outbox.transmitNew(patches),
         transmitAll: () => outbox.transmitAll(),
         markUnsent: () => outbox.markUnsent(),
@@ -235,6 +235,7 @@ export class ClientRuntime {
           unreachable(m);
       }
     }
+    this.outbox.deliverAnswers();
   }
 
   /**
@@ -286,7 +287,7 @@ export class ClientRuntime {
   }
 
   get pendingCount(): number {
-    return this.outbox.pendingCount + this.executor.unannouncedCount;
+    return this.outbox.pendingCount;
   }
 
   get synced(): boolean {

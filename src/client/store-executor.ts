@@ -22,7 +22,7 @@ export interface ExecutorDeps {
   logger: Logger;
   /** The store actor (machines/store.machine.ts), while the client runs. */
   store(): AnyActorRef | undefined;
-  /** Local writes staged, in seq order: their patch actors start (in the local view, not yet committed). */
+  /** Local writes staged, in seq order: pending from now on (in the local view, not yet committed). */
   created(patches: Patch[]): void;
   /** Their group committed: they may go on the wire. */
   committed(patches: Patch[]): void;
@@ -62,8 +62,6 @@ export class StoreExecutor {
   private readonly waitingWrites = new Set<number>();
   /** A commit is queued and not started: what is staged now joins the group it commits. */
   private commitQueued = false;
-  /** Staged writes whose patch actors have not started yet (see announce). */
-  private unannounced: Patch[] = [];
   /** Writes resolved since the last one that waited for a turn of the event loop (see afterYield). */
   private sinceYield = 0;
 
@@ -224,29 +222,13 @@ export class StoreExecutor {
     const results = this.deps.replica.local.stage(opsList);
     const created = results.flatMap((res) => (res.ok ? [res.patch] : []));
     if (created.length) {
-      if (this.unannounced.push(...created) === created.length) queueMicrotask(() => this.announce());
+      this.deps.created(created);
       if (!this.commitQueued) {
         this.commitQueued = true;
         this.toStore({ kind: 'commit' });
       }
     }
     return results;
-  }
-
-  /**
-   * The patch actors of the writes staged in one tick start together: a burst of un-awaited writes is
-   * one PATCH.CREATED, not thousands of root events. Queued before the commit that will send them,
-   * so every actor exists before anything can happen to its patch.
-   */
-  private announce(): void {
-    const patches = this.unannounced;
-    this.unannounced = [];
-    this.deps.created(patches);
-  }
-
-  /** Staged writes whose actors start at the end of this tick (see announce): pending all the same. */
-  get unannouncedCount(): number {
-    return this.unannounced.length;
   }
 
   private stageInTurn(run: Array<Of<'local'>>): void {

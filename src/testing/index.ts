@@ -14,6 +14,7 @@ export {
   type ModelCoverage,
 } from './paths.js';
 export { runPath, SnapshotRecorder, type PathDriver } from './run-path.js';
+export { patchLives } from './patch-lives.js';
 export { ScriptedServer } from './scripted-server.js';
 export { TestClock } from './test-clock.js';
 export {
@@ -30,6 +31,7 @@ export { diagramOf, toMermaid, toDot, type Diagram } from './diagram.js';
 export { openClient } from '../sync-client.js';
 export { clientMachine } from '../../machines/client.machine.js';
 export { connectionMachine } from '../../machines/connection.machine.js';
+export { frameMachine } from '../../machines/frame.machine.js';
 export { patchMachine } from '../../machines/patch.machine.js';
 export { reconciliationMachine } from '../../machines/reconciliation.machine.js';
 export { storeMachine } from '../../machines/store.machine.js';

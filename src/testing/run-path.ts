@@ -10,16 +10,27 @@ export class SnapshotRecorder {
   private readonly histories = new Map<string, StateValue[]>();
   private readonly listeners = new Set<() => void>();
 
+  constructor(
+    /** Also records what an actor's snapshot says of others (see patchLives): called for every snapshot. */
+    private readonly project?: (rec: SnapshotRecorder, systemId: string, snapshot: unknown) => void,
+  ) {}
+
   readonly inspect = (e: InspectionEvent): void => {
     if (e.type !== '@xstate.snapshot') return;
     const id = (e.actorRef as { systemId?: string }).systemId;
     const value = (e.snapshot as { value?: StateValue }).value;
     if (!id || value === undefined) return;
-    let h = this.histories.get(id);
-    if (!h) this.histories.set(id, (h = []));
-    if (h.length === 0 || JSON.stringify(h[h.length - 1]) !== JSON.stringify(value)) h.push(value);
+    this.record(id, value);
+    this.project?.(this, id, e.snapshot);
     for (const l of [...this.listeners]) l();
   };
+
+  /** Appends `value` to the history of `systemId`, unless it is already the last entry. */
+  record(systemId: string, value: StateValue): void {
+    let h = this.histories.get(systemId);
+    if (!h) this.histories.set(systemId, (h = []));
+    if (h.length === 0 || JSON.stringify(h[h.length - 1]) !== JSON.stringify(value)) h.push(value);
+  }
 
   /** Forget what `systemId` did so far (a new actor under the same systemId starts a new history). */
   reset(systemId: string): void {

@@ -116,6 +116,11 @@ export class ScriptedServer {
     this.ws?.send(JSON.stringify(m));
   }
 
+  /** Several messages in one frame (protocol v2's batch): the client reads them in one go. */
+  sendFrame(messages: ServerMessage[]): void {
+    this.ws?.send(JSON.stringify(messages));
+  }
+
   count(type: ClientMessage['type']): number {
     return this.received.filter((m) => m.type === type).length;
   }

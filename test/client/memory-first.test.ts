@@ -137,14 +137,19 @@ test("a write made while others' patch is applied waits its turn, and later writ
   }
 });
 
-test('a burst of un-awaited writes: one root event starts its actors, its verdicts reach the root together, and it counts as pending at once', async () => {
+test('a burst of un-awaited writes: one frame actor carries it, its verdicts reach the root together, and it counts as pending at once', async () => {
   const s = await server();
-  const created: number[] = [];
+  const frames: number[] = [];
+  const patchActors = new Set<string>();
+  const frameActors = new Set<string>();
   const done: number[] = [];
   const c = await client(s, {
     inspect: (e) => {
+      const id = (e.actorRef as { systemId?: string }).systemId ?? '';
+      if (id.startsWith('patch:')) patchActors.add(id);
+      if (id.startsWith('frame:')) frameActors.add(id);
       if (e.type !== '@xstate.event') return;
-      if (e.event.type === 'PATCH.CREATED') created.push(e.event.patches.length);
+      if (e.event.type === 'PATCH.COMMITTED') frames.push(e.event.patches.length);
       if (e.event.type === 'PATCH.DONE') done.push(e.event.done.length);
     },
   });
@@ -153,7 +158,8 @@ test('a burst of un-awaited writes: one root event starts its actors, its verdic
     const writes = Array.from({ length: 100 }, (_, i) => c.createNode('Item', { n: i }));
     assert.is(c.getPendingPatchCount(), 100, 'pending as soon as the calls return');
     await Promise.all(writes);
-    assert.equal(created, [100], 'one PATCH.CREATED for the whole burst');
+    await c.flush();
+    assert.equal(frames, [100], 'one group commit, one PATCH.COMMITTED for the whole burst');
     await c.whenSynced({ timeout: 20_000 });
     assert.is((await items(s)).length, 100);
     assert.is(
@@ -162,6 +168,49 @@ test('a burst of un-awaited writes: one root event starts its actors, its verdic
       'every verdict reached the root',
     );
     assert.ok(done.length < 10, `the verdicts of a tick reach the root together (${done.length} events)`);
+    assert.equal([...frameActors], ['frame:1'], 'one frame actor carried them');
+    assert.equal([...patchActors], [], 'no patch left the common path: none had an actor of its own');
+  } finally {
+    await c.close();
+    await s.close();
+  }
+});
+
+test('one frame, mixed verdicts from a real server: the rejected patch leaves the frame and rolls back, the others settle on it', async () => {
+  // The server's authorize refuses one label: the client cannot know, so the refusal comes as a verdict.
+  const s = await server({
+    authorize: (_p, patch) => (patch.ops.some((o) => 'label' in o && o.label === 'Secret') ? 'no secrets' : true),
+  });
+  const systemIds = new Set<string>();
+  const c = await client(s, {
+    clientId: 'mixed',
+    inspect: (e) => systemIds.add((e.actorRef as { systemId?: string }).systemId ?? ''),
+  });
+  const accepted: string[] = [];
+  const rejected: RejectedEvent[] = [];
+  c.on('accepted', (a) => accepted.push(a.patchId));
+  c.on('rejected', (r) => rejected.push(r));
+  try {
+    await c.whenSynced({ timeout: 10_000 });
+    // One tick: one group commit, one frame actor for the three.
+    await Promise.all([
+      c.createNode('Item', {}, { id: 'a' }),
+      c.createNode('Secret', {}, { id: 's' }),
+      c.createNode('Item', {}, { id: 'b' }),
+    ]);
+    await c.whenSynced({ timeout: 10_000 });
+    assert.equal(accepted.sort(), ['mixed:1', 'mixed:3']);
+    assert.equal(
+      rejected.map((r) => [r.patchId, r.code]),
+      [['mixed:2', 'forbidden']],
+    );
+    assert.equal(await items(c), ['a', 'b'], 'the rejected write left the local graph; the others stay');
+    assert.equal(await c.query('MATCH (x:Secret) RETURN x.id AS id'), [], 'no trace of it');
+    await assertConverged(s, c);
+    const frames = [...systemIds].filter((id) => id.startsWith('frame:'));
+    const own = [...systemIds].filter((id) => id.startsWith('patch:'));
+    assert.is(frames.length, 1, `one frame actor carried the three: ${frames.join(', ')}`);
+    assert.equal(own, ['patch:mixed:2'], 'only the rejected patch had an actor of its own');
   } finally {
     await c.close();
     await s.close();

@@ -23,7 +23,6 @@ function events(s: AnyMachineSnapshot): EventObject[] {
   const out: EventObject[] = [];
   for (const t of new Set(s._nodes.flatMap((n) => [...n.transitions.keys()]))) {
     switch (t) {
-      case 'PATCH.CREATED':
       case 'PATCH.COMMITTED':
         out.push({ type: t, patches: [{ patchId: 'model:1', seq: 1 }] } as EventObject);
         break;
@@ -103,9 +102,6 @@ async function exec(h: H, step: ModelStep, i: number, path: ModelPath): Promise<
       if (!h.server.ws) await ready(h);
       h.server.send({ type: 'error', code: 'internal', message: 'scripted' });
       return until(h, () => h.errors.length > 0, 'the error reached the user');
-    case 'PATCH.CREATED':
-      await h.client.createNode('Item', { n: h.writes }, { id: `w${h.writes++}` });
-      return;
     case 'PATCH.COMMITTED': {
       // A write and its group commit: flush() resolves once it is done.
       await h.client.createNode('Item', { n: h.writes }, { id: `w${h.writes++}` });

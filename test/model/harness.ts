@@ -4,6 +4,7 @@ import type { RejectedEvent } from '../../src/client/options.js';
 import type { SyncRequestMessage, SyncStateMessage } from '../../src/protocol/types.js';
 import { openClient } from '../../src/sync-client.js';
 import { FaultDriver } from '../../src/testing/fault-driver.js';
+import { patchLives } from '../../src/testing/patch-lives.js';
 import { SnapshotRecorder } from '../../src/testing/run-path.js';
 import { ScriptedServer } from '../../src/testing/scripted-server.js';
 import { TestClock } from '../../src/testing/test-clock.js';
@@ -55,7 +56,7 @@ export async function clientHarness(options: HarnessOptions = {}): Promise<Clien
   const server = await ScriptedServer.start();
   const clock = options.clock ?? new TestClock();
   server.holdUpgrades = options.hold ?? false;
-  const recorder = new SnapshotRecorder();
+  const recorder = new SnapshotRecorder(patchLives);
   const db = new FaultDriver();
   const h = {
     server,
