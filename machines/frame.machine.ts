@@ -66,6 +66,12 @@ export interface Outcome {
   open: PatchRef[];
 }
 
+function settleOne(patch: PatchRef, a: FrameAnswer, done: PatchDone[], departures: Departure[]): void {
+  if (!staysOnPath(a)) return void departures.push({ patch, event: answerEvent(a) });
+  const version = 'version' in a && a.version !== undefined ? { version: a.version } : {};
+  done.push({ ...patch, verdict: { status: a.status as 'accepted' | 'ignored', ...version } });
+}
+
 export function sortOut(open: PatchRef[], event: FrameEvent): Outcome {
   const done: PatchDone[] = [];
   const departures: Departure[] = [];
@@ -73,26 +79,26 @@ export function sortOut(open: PatchRef[], event: FrameEvent): Outcome {
     for (const patch of open) departures.push({ patch, event: { type: 'CONNECTION.LOST' } });
     return { done, departures, open: [] };
   }
-  const byId = new Map(open.map((p) => [p.patchId, p]));
-  if (event.type === 'PATCH.LEAVES') {
-    const patch = byId.get(event.patchId);
-    if (patch) departures.push({ patch, event: event.event });
-  } else {
-    for (const a of event.answers) {
-      const patch = byId.get(a.patchId);
-      if (!patch) continue; // answered before, or left: a duplicate answer changes nothing
-      byId.delete(a.patchId);
-      if (!staysOnPath(a)) {
-        departures.push({ patch, event: answerEvent(a) });
-        continue;
-      }
-      const version = 'version' in a && a.version !== undefined ? { version: a.version } : {};
-      done.push({ ...patch, verdict: { status: a.status as 'accepted' | 'ignored', ...version } });
-    }
+  // The server answers a client's patches in seq order, so answers usually take a prefix of the
+  // open ones: a frame may carry thousands, answered over many reads, and a pass over all of them
+  // per read would make a burst quadratic.
+  if (event.type === 'SERVER.ANSWERED' && event.answers.every((a, i) => open[i]?.patchId === a.patchId)) {
+    event.answers.forEach((a, i) => settleOne(open[i]!, a, done, departures));
+    return { done, departures, open: open.slice(event.answers.length) };
   }
-  if (!done.length && !departures.length) return { done, departures, open };
-  if (departures.length) for (const d of departures) byId.delete(d.patch.patchId);
-  return { done, departures, open: [...byId.values()] };
+  const answers =
+    event.type === 'PATCH.LEAVES'
+      ? new Map([[event.patchId, event.event]])
+      : new Map(event.answers.map((a) => [a.patchId, a]));
+  const stillOpen: PatchRef[] = [];
+  for (const patch of open) {
+    const a = answers.get(patch.patchId);
+    if (!a) stillOpen.push(patch);
+    else if ('type' in a) departures.push({ patch, event: a });
+    else settleOne(patch, a, done, departures);
+  }
+  // An answer to a patch not open (answered before, or left) changes nothing.
+  return { done, departures, open: stillOpen.length === open.length ? open : stillOpen };
 }
 
 /**

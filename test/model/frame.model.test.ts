@@ -9,7 +9,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { matchesState, type AnyMachineSnapshot, type EventObject, type StateValue } from 'xstate';
-import { frameMachine, type FrameAnswer, type FrameContext } from '../../machines/frame.machine.js';
+import { frameMachine, sortOut, type FrameAnswer, type FrameContext } from '../../machines/frame.machine.js';
 import type { RejectedEvent, SyncClientEvents } from '../../src/client/options.js';
 import type { Patch, ServerMessage } from '../../src/protocol/types.js';
 import { coverageReport, generatePaths, type ModelPath, type ModelStep } from '../../src/testing/paths.js';
@@ -256,6 +256,42 @@ test('paths answer a frame with mixed outcomes in one read, and leave it in ever
     'rejected the first time',
   ])
     assert.ok(names.includes(what), `some path has ${what}`);
+});
+
+test('sortOut: answers in seq order take a prefix; out of order, duplicated or unknown ones are sorted out as well', () => {
+  const open = [1, 2, 3, 4].map((seq) => ({ patchId: `c:${seq}`, seq }));
+  const ok = (seq: number): FrameAnswer => ({ patchId: `c:${seq}`, status: 'accepted', version: 10 + seq });
+  const prefix = sortOut(open, { type: 'SERVER.ANSWERED', answers: [ok(1), ok(2)] });
+  assert.equal(
+    prefix.open.map((p) => p.seq),
+    [3, 4],
+  );
+  assert.equal(
+    prefix.done.map((d) => [d.seq, d.verdict]),
+    [
+      [1, { status: 'accepted', version: 11 }],
+      [2, { status: 'accepted', version: 12 }],
+    ],
+  );
+  const mixed = sortOut(open, {
+    type: 'SERVER.ANSWERED',
+    answers: [ok(3), { patchId: 'c:1', status: 'rejected', code: 'forbidden', reason: 'no' }, ok(9), ok(3)],
+  });
+  assert.equal(
+    mixed.open.map((p) => p.seq),
+    [2, 4],
+    'the answered ones leave, wherever they are',
+  );
+  assert.equal(
+    mixed.done.map((d) => d.seq),
+    [3],
+    'a duplicate answer settles once; an unknown patch changes nothing',
+  );
+  assert.equal(mixed.departures, [
+    { patch: open[0], event: { type: 'SERVER.REJECTED', code: 'forbidden', reason: 'no' } },
+  ]);
+  const none = sortOut(open, { type: 'SERVER.ANSWERED', answers: [ok(9)] });
+  assert.is(none.open, open, 'nothing answered: the same list');
 });
 
 test.run();
