@@ -8,6 +8,7 @@ import type { KuzuConnection, KuzuDriver } from './kuzu/driver.js';
 import type { Row, RunOptions, Step } from './kuzu/steps.js';
 import { isInMemoryPath } from './kuzu/sync-database.js';
 import { wasmDriver } from './kuzu/worker-driver.js';
+import type { TablesTouched } from './tables-touched.js';
 import { WriteTx } from './write-tx.js';
 
 export { WriteTx, type Applied } from './write-tx.js';
@@ -30,10 +31,31 @@ export interface GraphStoreOptions {
   meta?: boolean;
 }
 
-/** A user query failed (syntax, unknown table, a write in a read). */
+export type QueryErrorCode = 'query_syntax' | 'query_failed' | 'unknown_label' | 'unknown_property';
+
+/**
+ * A user query failed. `unknown_label` and `unknown_property`: it names a label or property this
+ * replica has not seen yet (another replica may have); `query_syntax`: Cypher's parser refused it;
+ * `query_failed`: anything else (a write in a read, a bad parameter, a variable out of scope).
+ */
 export class QueryError extends Error {
   override readonly name = 'QueryError';
-  readonly code = 'query_failed';
+  constructor(
+    message: string,
+    readonly code: QueryErrorCode = 'query_failed',
+  ) {
+    super(message);
+  }
+
+  /** From Kuzu's own text, which is not an API: the codes are. */
+  static fromKuzu(message: string): QueryError {
+    const table = /^Binder exception: Table (\S+) does not exist/.exec(message);
+    if (table) return new QueryError(`no label ${table[1]} in this replica (yet)`, 'unknown_label');
+    const prop = /^Binder exception: Cannot find property (\S+) for (\S+?)\.?$/.exec(message);
+    if (prop)
+      return new QueryError(`no property ${prop[1]} on ${prop[2]}'s label in this replica (yet)`, 'unknown_property');
+    return new QueryError(message, /^Parser exception/.test(message) ? 'query_syntax' : 'query_failed');
+  }
 }
 
 /** A promise-chain mutex: planning reads the model, so one transaction at a time, reads in line. */
@@ -57,6 +79,8 @@ export class GraphStore {
   readonly model = new GraphModel();
   private readonly mutex = new Mutex();
   private closed = false;
+  /** Called after each transaction that changed the graph, with the tables it changed (live queries). */
+  onCommitted: ((tables: TablesTouched) => void) | undefined;
   /** The group of memory-first writes planned and not yet committed (see `stage`). */
   private staged: { tx: WriteTx; mark: number } | undefined;
 
@@ -189,6 +213,8 @@ export class GraphStore {
     // Bookkeeping may come to nothing (an in-memory client keeps none): then so does the trip.
     const steps = tx.writeSteps();
     if (steps.length) await this.runUnlocked(steps);
+    const touched = tx.touched;
+    if (touched === 'all' || touched.size) this.onCommitted?.(touched);
   }
 
   /** A Cypher read on the graph, parameterized; rows are plain JS values. Writes are refused. */
@@ -204,7 +230,7 @@ export class GraphStore {
     return this.mutex.run(async () => {
       if (this.closed) throw new SyncError('internal', 'the store is closed');
       const res = await this.conn.run([{ kind: 'query', cypher, params }], { transaction: true, readOnly: true });
-      if (!res.ok) throw new QueryError(res.message);
+      if (!res.ok) throw QueryError.fromKuzu(res.message);
       return res.results[0]!;
     });
   }

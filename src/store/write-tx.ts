@@ -8,6 +8,7 @@ import type { GraphModel } from './graph-model.js';
 import type { Row, Step } from './kuzu/steps.js';
 import { edgeKey, nodeKey, planOp, type Statement } from './planner.js';
 import { planSnapshotLoad } from './snapshot-load.js';
+import { addOpTables, type TablesTouched } from './tables-touched.js';
 
 /** The outcome of one `tx.apply`: its inverse ops are known once the transaction has committed. */
 export type Applied = { ok: true; inverse: Op[] } | { ok: false; error: SyncError; opIndex: number };
@@ -38,8 +39,14 @@ export class WriteTx {
   private readonly ops: AppliedOp[] = [];
   private readonly after: LaterSteps[] = [];
   private replaced = false;
+  private readonly tables = new Set<string>();
 
   constructor(readonly model: GraphModel) {}
+
+  /** The tables this transaction changes (see TablesTouched); a unit that failed to plan may count. */
+  get touched(): TablesTouched {
+    return this.replaced ? 'all' : this.tables;
+  }
 
   /**
    * Plans `ops` as one atomic unit. On a validation failure the model is left as it was and nothing
@@ -60,6 +67,7 @@ export class WriteTx {
           const need = this.noteReads(op);
           if (need) needs.push(need);
         }
+        addOpTables(this.model, op, this.tables);
         const plan = planOp(this.model, op);
         for (const s of plan.statements) statements.push(s);
         planned.push({ op, incident: plan.incident ?? NO_INCIDENT, unit });
