@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ClientRuntime, type Clock } from './client/runtime.js';
 import type { BatchWriter, Logger, SyncClient, SyncClientOptions } from './client/options.js';
+import { LiveQueries } from './client/live-queries.js';
 import { Replica } from './client/replica.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from './protocol/decode.js';
 import { assertValidOp } from './protocol/validate.js';
@@ -107,6 +108,14 @@ export async function openClient(
   }
   runtime.start();
 
+  const query = (cypher: string, params: Record<string, unknown> = {}) =>
+    runtime.executor.read(() => store.query(cypher, params));
+  const lives = new LiveQueries({
+    run: query,
+    info: () => ({ version: runtime.replica.version, pending: runtime.pendingCount }),
+    logger,
+  });
+  store.onCommitted = (tables) => lives.committed(tables);
   const write = (ops: Op[]): Promise<Patch> => runtime.executor.write(ops);
   const one = (op: Op) => write([assertValidOp(op)]);
 
@@ -137,7 +146,8 @@ export async function openClient(
       build(b);
       if (b.ops.length) await write(b.ops);
     },
-    query: (cypher, params = {}) => runtime.executor.read(() => store.query(cypher, params)),
+    query,
+    live: (cypher, params = {}) => lives.live(cypher, params),
     exportSnapshot: () => runtime.executor.read(() => store.exportSnapshot()),
     connect: () => runtime.actor.send({ type: 'CLIENT.CONNECT' }),
     isReady: () => runtime.status === 'ready',
@@ -148,7 +158,10 @@ export async function openClient(
     whenSynced: (opts = {}) => runtime.whenSynced(opts.timeout),
     flush: async () => void (await runtime.executor.request({ kind: 'barrier' })),
     on: (event, listener) => runtime.events.on(event, listener),
-    close: () => runtime.close(),
+    close: () => {
+      lives.closeAll();
+      return runtime.close();
+    },
   };
   return { client, runtime };
 }

@@ -5,6 +5,9 @@ import type { HistogramSnapshot } from '../histogram.js';
 import type { SyncError } from '../protocol/errors.js';
 import type { ErrorCode, Patch, Props, Snapshot, Value } from '../protocol/types.js';
 import type { KuzuDriver } from '../store/kuzu/driver.js';
+import type { LiveQuery } from './live-queries.js';
+
+export type { LiveError, LiveInfo, LiveQuery } from './live-queries.js';
 
 export type { Logger };
 
@@ -124,6 +127,12 @@ export interface SyncClient {
   batch(build: (tx: BatchWriter) => void): Promise<void>;
   /** A read-only, parameterized Cypher query; it sees every write resolved before it was made. */
   query(cypher: string, params?: Record<string, Value | null>): Promise<Record<string, unknown>[]>;
+  /**
+   * The same query, kept current: it runs again after each committed change to a table it reads (a
+   * group commit, others' patches, a rollback, a rebase), and its subscribers hear of each result
+   * that differs. A label or property not known here yet gives `[]` until it comes.
+   */
+  live(cypher: string, params?: Record<string, Value | null>): LiveQuery;
   /** Every node and edge of the local graph (server state plus pending patches), read in one transaction. */
   exportSnapshot(): Promise<Snapshot>;
   /** Connect now: after `autoConnect: false`, or after a 401 once the token is fixed. */

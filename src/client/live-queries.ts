@@ -1,0 +1,235 @@
+import { toSyncError, type SyncError } from '../protocol/errors.js';
+import { QueryError } from '../store/graph-store.js';
+import type { TablesTouched } from '../store/tables-touched.js';
+import type { Logger } from '../logger.js';
+import { tablesRead } from './query-tables.js';
+
+type Row = Record<string, unknown>;
+
+/** Why a live query stopped: its query cannot run (QueryError), or the client failed (SyncError). */
+export type LiveError = QueryError | SyncError;
+
+/** What a live query's subscribers are told with each result. */
+export interface LiveInfo {
+  /** The server version the result includes. */
+  version: number;
+  /** Local writes in it that the server has not confirmed yet (a UI may mark them). */
+  pending: number;
+}
+
+export interface LiveQuery<R = Row> {
+  /** The last result; undefined until the first run settles. */
+  readonly current: R[] | undefined;
+  /**
+   * Called with each distinct result, at once with the current one when it is known. `onError` hears
+   * of a query that cannot run (a syntax error, say), once; the query stops then.
+   */
+  subscribe(listener: (rows: R[], info: LiveInfo) => void, onError?: (error: LiveError) => void): () => void;
+  /** Each distinct result, in order; throws the query's error, once; ends when the query closes. */
+  [Symbol.asyncIterator](): AsyncIterator<R[]>;
+  close(): void;
+}
+
+export interface LiveDeps {
+  /** The query as `client.query` runs it: after every resolved write, on committed state. */
+  run(cypher: string, params: Record<string, unknown>): Promise<Row[]>;
+  info(): LiveInfo;
+  logger: Logger;
+}
+
+/**
+ * The live queries of one client. The store tells it which tables each committed transaction
+ * changed (a group commit, others' patches, a rollback, a rebase: one transaction each); a query
+ * that reads one of them runs again, and its subscribers hear of the result only if it changed.
+ */
+export class LiveQueries {
+  private readonly open = new Set<Live>();
+
+  constructor(private readonly deps: LiveDeps) {}
+
+  live(cypher: string, params: Record<string, unknown>): LiveQuery {
+    const q = new Live(cypher, params, this.deps, () => this.open.delete(q));
+    this.open.add(q);
+    q.refresh();
+    return q;
+  }
+
+  committed(tables: TablesTouched): void {
+    for (const q of this.open) if (q.reads(tables)) q.refresh();
+  }
+
+  closeAll(): void {
+    for (const q of [...this.open]) q.close();
+  }
+}
+
+type Waiting = { resolve: (r: IteratorResult<Row[]>) => void; reject: (e: unknown) => void };
+
+class Live implements LiveQuery {
+  current: Row[] | undefined;
+  private readonly tables: TablesTouched;
+  private readonly listeners = new Set<{
+    next: (rows: Row[], info: LiveInfo) => void;
+    error?: (e: LiveError) => void;
+  }>();
+  private readonly iterators = new Set<{ queue: Row[][]; waiting?: Waiting | undefined }>();
+  private running = false;
+  /** A change came while a run was under way: run once more when it ends. */
+  private stale = false;
+  private error: LiveError | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly cypher: string,
+    private readonly params: Record<string, unknown>,
+    private readonly deps: LiveDeps,
+    private readonly forget: () => void,
+  ) {
+    this.tables = tablesRead(cypher);
+  }
+
+  reads(changed: TablesTouched): boolean {
+    if (changed === 'all' || this.tables === 'all') return true;
+    for (const t of changed) if (this.tables.has(t)) return true;
+    return false;
+  }
+
+  /** Runs the query again (once more after the run under way, if one is). */
+  refresh(): void {
+    if (this.closed || this.error) return;
+    if (this.running) {
+      this.stale = true;
+      return;
+    }
+    this.running = true;
+    void this.runUntilFresh();
+  }
+
+  private async runUntilFresh(): Promise<void> {
+    try {
+      do {
+        this.stale = false;
+        let rows: Row[];
+        try {
+          rows = await this.deps.run(this.cypher, this.params);
+        } catch (e) {
+          // A label or property this replica has not seen yet: nothing to show until it comes, and
+          // the transaction that brings it changes a table this query reads.
+          if (e instanceof QueryError && (e.code === 'unknown_label' || e.code === 'unknown_property')) rows = [];
+          else return this.fail(e);
+        }
+        if (this.closed) return;
+        this.settle(rows);
+      } while (this.stale && !this.closed);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** A new result: unchanged rows keep their objects, and an unchanged result is not news. */
+  private settle(rows: Row[]): void {
+    const next = keepIdentity(this.current, rows);
+    if (next === this.current) return;
+    this.current = next;
+    const info = this.deps.info();
+    for (const l of [...this.listeners]) this.call(() => l.next(next, info));
+    for (const it of this.iterators) this.push(it, next);
+  }
+
+  private fail(e: unknown): void {
+    const error = e instanceof QueryError ? e : toSyncError(e);
+    this.error = error;
+    for (const l of [...this.listeners]) if (l.error) this.call(() => l.error!(error));
+    for (const it of this.iterators) {
+      if (!it.waiting) continue;
+      it.waiting.reject(error);
+      it.waiting = undefined;
+    }
+  }
+
+  subscribe(next: (rows: Row[], info: LiveInfo) => void, error?: (e: LiveError) => void): () => void {
+    const l = { next, ...(error ? { error } : {}) };
+    if (this.closed) return () => {};
+    this.listeners.add(l);
+    if (this.current) this.call(() => next(this.current!, this.deps.info()));
+    else if (this.error && error) this.call(() => error(this.error!));
+    return () => this.listeners.delete(l);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Row[]> {
+    const it: { queue: Row[][]; waiting?: Waiting | undefined } = { queue: this.current ? [this.current] : [] };
+    this.iterators.add(it);
+    return {
+      next: () => {
+        const rows = it.queue.shift();
+        if (rows) return Promise.resolve({ value: rows, done: false });
+        if (this.error) {
+          const e = this.error;
+          this.iterators.delete(it);
+          return Promise.reject(e);
+        }
+        if (this.closed) return Promise.resolve({ value: undefined, done: true });
+        return new Promise((resolve, reject) => (it.waiting = { resolve, reject }));
+      },
+      return: () => {
+        this.iterators.delete(it);
+        return Promise.resolve({ value: undefined, done: true });
+      },
+    };
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.forget();
+    this.listeners.clear();
+    for (const it of this.iterators) it.waiting?.resolve({ value: undefined, done: true });
+    this.iterators.clear();
+  }
+
+  private push(it: { queue: Row[][]; waiting?: Waiting | undefined }, rows: Row[]): void {
+    if (!it.waiting) return void it.queue.push(rows);
+    it.waiting.resolve({ value: rows, done: false });
+    it.waiting = undefined;
+  }
+
+  /** A listener that throws is the listener's bug: it must not stop the others or the query. */
+  private call(f: () => void): void {
+    try {
+      f();
+    } catch (e) {
+      this.deps.logger.error('kuzu-sync: a live query listener threw:', e);
+    }
+  }
+}
+
+/**
+ * `rows` with every row that equals its predecessor replaced by that predecessor (matched by `id`
+ * where a row has one, else by position); `previous` itself when nothing changed.
+ */
+export function keepIdentity(previous: Row[] | undefined, rows: Row[]): Row[] {
+  if (!previous) return rows;
+  const byId = new Map<unknown, Row>();
+  for (const r of previous) if (hasId(r)) byId.set(r.id, r);
+  let same = previous.length === rows.length;
+  const out = rows.map((row, i) => {
+    const before = hasId(row) ? byId.get(row.id) : hasId(previous[i] ?? {}) ? undefined : previous[i];
+    const kept = before !== undefined && deepEqual(before, row) ? before : row;
+    if (kept !== previous[i]) same = false;
+    return kept;
+  });
+  return same ? previous : out;
+}
+
+const hasId = (r: Row): r is Row & { id: string | number } => typeof r.id === 'string' || typeof r.id === 'number';
+
+function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  for (const k of ka) if (!deepEqual((a as Row)[k], (b as Row)[k])) return false;
+  return true;
+}

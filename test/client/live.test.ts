@@ -1,0 +1,200 @@
+/**
+ * Live queries against a real server and real kuzu-wasm replicas: what re-runs them (committed
+ * changes to the tables they read, nothing else), what they emit (each distinct result, once per
+ * transaction, unchanged rows keeping their objects), and how they fail and end.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { LiveError, LiveInfo } from '../../src/client/options.js';
+import { tablesRead } from '../../src/client/query-tables.js';
+import { FaultDriver } from '../../src/testing/fault-driver.js';
+import { rejects } from '../helpers/assert.js';
+import { client, server, until } from '../helpers/sync.js';
+
+type Row = Record<string, unknown>;
+
+/** Every result a live query emits to a subscriber, with its info. */
+function record(q: { subscribe: (f: (rows: Row[], info: LiveInfo) => void, e?: (e: LiveError) => void) => unknown }) {
+  const seen: Array<{ rows: Row[]; info: LiveInfo }> = [];
+  const errors: LiveError[] = [];
+  q.subscribe(
+    (rows, info) => seen.push({ rows, info }),
+    (e) => errors.push(e),
+  );
+  return { seen, errors };
+}
+
+/** How many times the client's database ran `cypher` (a live query's runs). */
+const runsOf = (db: FaultDriver, cypher: string) =>
+  db.runs.filter((r) => r.steps.some((s) => s.kind === 'query' && s.cypher === cypher)).length;
+
+const PEOPLE = 'MATCH (p:Person) RETURN p.id AS id, p.name AS name ORDER BY id';
+
+test('a label not known yet gives [] until it comes; then each committed change shows, from another client too', async () => {
+  const s = await server();
+  const a = await client(s);
+  const b = await client(s);
+  try {
+    await Promise.all([a.whenSynced({ timeout: 10_000 }), b.whenSynced({ timeout: 10_000 })]);
+    const unknown = await rejects(b.query(PEOPLE), /no label Person/);
+    assert.is((unknown as { code?: string }).code, 'unknown_label', 'a typed code, not the binder text');
+    const live = b.live(PEOPLE);
+    const { seen, errors } = record(live);
+    await until(() => seen.length === 1, 10_000, 'the first result');
+    assert.equal(seen[0]!.rows, [], 'no Person table here yet: [] rather than an error');
+    await a.createNode('Person', { name: 'Ada' }, { id: 'ada' });
+    await until(() => seen.length === 2, 10_000, "B's live query sees A's write");
+    assert.equal(seen[1]!.rows, [{ id: 'ada', name: 'Ada' }]);
+    assert.is(live.current, seen[1]!.rows);
+    await b.setProperty('node', 'ada', 'name', 'Ada L.');
+    await until(() => seen.length === 3, 10_000, 'its own write');
+    assert.equal(seen[2]!.rows, [{ id: 'ada', name: 'Ada L.' }]);
+    assert.ok(seen[2]!.info.pending >= 0 && seen[2]!.info.version >= 1, 'info comes with it');
+    assert.equal(errors, []);
+  } finally {
+    await a.close();
+    await b.close();
+    await s.close();
+  }
+});
+
+test('a change to another label never runs it again; a burst of writes in one group commit is one emission', async () => {
+  const s = await server();
+  const db = new FaultDriver();
+  const c = await client(s, { driver: db });
+  try {
+    await c.whenSynced({ timeout: 10_000 });
+    await c.createNode('Person', { name: 'Ada' }, { id: 'ada' });
+    const live = c.live(PEOPLE);
+    const { seen } = record(live);
+    await until(() => seen.length === 1, 10_000, 'the first result');
+    const runs = runsOf(db, PEOPLE);
+    for (let i = 0; i < 20; i++) await c.createNode('Item', { n: i });
+    await c.whenSynced({ timeout: 10_000 });
+    assert.is(runsOf(db, PEOPLE), runs, 'writes to Item never ran the Person query again');
+    assert.is(seen.length, 1);
+    // One tick, one group commit: one transaction, so at most one emission, and no intermediate state.
+    await Promise.all(Array.from({ length: 50 }, (_, i) => c.createNode('Person', { name: `p${i}` }, { id: `p${i}` })));
+    await c.whenSynced({ timeout: 10_000 });
+    await until(() => live.current?.length === 51, 10_000, 'the 50 new people');
+    assert.is(seen.length, 2, `one emission for the group: ${seen.map((x) => x.rows.length).join(', ')}`);
+  } finally {
+    await c.close();
+    await s.close();
+  }
+});
+
+test('unchanged rows keep their objects; an unchanged result is not emitted', async () => {
+  const s = await server();
+  const db = new FaultDriver();
+  const c = await client(s, { driver: db });
+  try {
+    await c.whenSynced({ timeout: 10_000 });
+    await c.createNode('Person', { name: 'Ada' }, { id: 'ada' });
+    await c.createNode('Person', { name: 'Bob' }, { id: 'bob' });
+    const live = c.live(PEOPLE);
+    const { seen } = record(live);
+    await until(() => seen.length === 1 && live.current?.length === 2, 10_000, 'both');
+    const [ada, bob] = live.current!;
+    await c.setProperty('node', 'bob', 'name', 'Bobby');
+    await until(() => seen.length === 2, 10_000, 'the rename');
+    assert.is(live.current![0], ada, "Ada's row is the same object");
+    assert.is.not(live.current![1], bob);
+    // A write to Person that this query does not show: it runs again and finds the same rows.
+    const runs = runsOf(db, PEOPLE);
+    await c.setProperty('node', 'ada', 'age', 36);
+    await c.whenSynced({ timeout: 10_000 });
+    await until(() => runsOf(db, PEOPLE) > runs, 10_000, 'it ran again');
+    await c.flush();
+    assert.is(seen.length, 2, 'the same result is not news');
+  } finally {
+    await c.close();
+    await s.close();
+  }
+});
+
+test('a rejected write that the query showed is rolled back, and that always emits', async () => {
+  const s = await server({ authorize: (_p, patch) => (JSON.stringify(patch.ops).includes('forbidden') ? 'no' : true) });
+  const c = await client(s);
+  try {
+    await c.whenSynced({ timeout: 10_000 });
+    const live = c.live(PEOPLE);
+    const { seen } = record(live);
+    await until(() => seen.length === 1, 10_000, 'the first result');
+    await c.createNode('Person', { name: 'forbidden' }, { id: 'x' });
+    await until(() => seen.some((r) => r.rows.length === 1), 10_000, 'the optimistic write shows');
+    await until(() => seen.at(-1)!.rows.length === 0, 10_000, 'the rollback shows');
+    assert.equal(
+      seen.map((r) => r.rows.length),
+      [0, 1, 0],
+    );
+  } finally {
+    await c.close();
+    await s.close();
+  }
+});
+
+test('a bad query reports its error once, to subscribers and iterators, and stops; close ends iterators', async () => {
+  const s = await server();
+  const c = await client(s);
+  try {
+    await c.whenSynced({ timeout: 10_000 });
+    const bad = c.live('MATCH (p:Person RETURN p');
+    const { seen, errors } = record(bad);
+    await until(() => errors.length === 1, 10_000, 'the error');
+    assert.is(errors[0]!.code, 'query_syntax');
+    await rejects(bad[Symbol.asyncIterator]().next());
+    await c.createNode('Person', {});
+    await c.flush();
+    assert.is(errors.length, 1, 'once');
+    assert.equal(seen, []);
+
+    const live = c.live('MATCH (p:Person) RETURN count(p) AS n');
+    const it = live[Symbol.asyncIterator]();
+    assert.equal((await it.next()).value, [{ n: 1 }]);
+    await c.createNode('Person', {});
+    assert.equal((await it.next()).value, [{ n: 2 }]);
+    const pending = it.next();
+    live.close();
+    assert.equal(await pending, { value: undefined, done: true }, 'close ends a waiting iterator');
+    const other = c.live('MATCH (p:Person) RETURN count(p) AS n');
+    await until(() => other.current !== undefined, 10_000, 'the other query ran');
+    const waiting = other[Symbol.asyncIterator]();
+    await waiting.next();
+    const next = waiting.next();
+    await c.close();
+    assert.equal(await next, { value: undefined, done: true }, 'closing the client closes its live queries');
+  } finally {
+    await c.close();
+    await s.close();
+  }
+});
+
+test('tablesRead: the labels of its patterns; no label, or anything it cannot follow, means every table', () => {
+  const read = (q: string) => {
+    const t = tablesRead(q);
+    return t === 'all' ? 'all' : [...t].sort();
+  };
+  assert.equal(read('MATCH (p:Person) RETURN count(p) AS n'), ['person']);
+  assert.equal(read('MATCH (a:Person)-[r:KNOWS|LIKES*1..2]->(b:Org:Team) RETURN a'), [
+    'knows',
+    'likes',
+    'org',
+    'person',
+    'team',
+  ]);
+  assert.equal(read("MATCH (p:Person {name: 'x (y:Z)'}) RETURN p // (q:Other)"), ['person']);
+  assert.equal(read('MATCH (p:Person) WHERE (p.age + 1) > 3 RETURN p'), ['person']);
+  assert.equal(read('RETURN 1'), []);
+  for (const q of [
+    'MATCH (n) RETURN n',
+    'MATCH (a:Person)-->(b:Person) RETURN a',
+    'MATCH (a:Person)-[r]->(b:Person) RETURN a',
+    'MATCH (p:Person) WHERE p:Employee RETURN p',
+    'MATCH (p:`Person`) RETURN p',
+    'CALL show_tables() RETURN *',
+  ])
+    assert.is(read(q), 'all', q);
+});
+
+test.run();
