@@ -99,17 +99,24 @@ const rows = await bob.query(
 for (const r of rows)
   console.log(`  ${r.name}, ${r.occupation} in ${r.city}, skills: ${((r.skills as string[] | null) ?? []).join(', ')}`);
 
-step('B adds an edge; A sees it arrive');
-const seen = new Promise<void>((resolve) => alice.on('patch', () => resolve()));
-const bobId = await bob.createNode('Person', { name: 'Bob', run });
-await bob.createEdge('KNOWS', bobId, nodeId, { since: 2024 });
-await seen;
-await bob.whenSynced({ timeout: 30_000 });
-await alice.whenSynced({ timeout: 30_000 });
-const knows = await alice.query(
+step('B adds an edge; A watches for it with a live query');
+// A live query runs again when a committed change touches a table it reads (here Person and KNOWS),
+// and tells its subscribers of each new result: no polling.
+const knowsLive = alice.live(
   'MATCH (a:Person)-[k:KNOWS]->(b:Person) WHERE a.run = $run RETURN a.name AS a, b.name AS b, k.since AS since',
   { run },
 );
+const arrived = new Promise<Record<string, unknown>[]>((resolve) =>
+  knowsLive.subscribe((rows) => {
+    if (rows.length) resolve(rows);
+  }),
+);
+const bobId = await bob.createNode('Person', { name: 'Bob', run });
+await bob.createEdge('KNOWS', bobId, nodeId, { since: 2024 });
+const knows = await arrived;
+knowsLive.close();
+await bob.whenSynced({ timeout: 30_000 });
+await alice.whenSynced({ timeout: 30_000 });
 for (const k of knows) console.log(`  on A: ${k.a} KNOWS ${k.b} since ${k.since}`);
 console.log(`  Server version:  ${alice.getServerVersion()} on A, ${bob.getServerVersion()} on B`);
 
