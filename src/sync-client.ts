@@ -112,10 +112,16 @@ export async function openClient(
     runtime.executor.read(() => store.query(cypher, params));
   const lives = new LiveQueries({
     run: query,
-    info: () => ({ version: runtime.replica.version, pending: runtime.pendingCount }),
+    version: () => runtime.replica.version,
+    // The replica's entries, not the outbox's unanswered patches: an entry leaves in the same store
+    // step that moves the version, so the two never disagree in what a subscriber is told.
+    forEachPending: (f) => {
+      for (const e of runtime.replica.entries) f(e.tables);
+    },
     logger,
   });
   store.onCommitted = (tables) => lives.committed(tables);
+  runtime.onChanged = () => lives.pendingChanged();
   const write = (ops: Op[]): Promise<Patch> => runtime.executor.write(ops);
   const one = (op: Op) => write([assertValidOp(op)]);
 

@@ -2,6 +2,7 @@ import { toSyncError, type SyncError } from '../protocol/errors.js';
 import { QueryError } from '../store/graph-store.js';
 import type { TablesTouched } from '../store/tables-touched.js';
 import type { Logger } from '../logger.js';
+import type { PatchTables } from './pending.js';
 import { tablesRead } from './query-tables.js';
 
 type Row = Record<string, unknown>;
@@ -13,7 +14,10 @@ export type LiveError = QueryError | SyncError;
 export interface LiveInfo {
   /** The server version the result includes. */
   version: number;
-  /** Local writes in it that the server has not confirmed yet (a UI may mark them). */
+  /**
+   * Local writes on the tables it reads that this replica does not hold as confirmed yet (a UI may
+   * mark them); it drops in the same step as `version` moves past them.
+   */
   pending: number;
 }
 
@@ -33,9 +37,15 @@ export interface LiveQuery<R = Row> {
 export interface LiveDeps {
   /** The query as `client.query` runs it: after every resolved write, on committed state. */
   run(cypher: string, params: Record<string, unknown>): Promise<Row[]>;
-  info(): LiveInfo;
+  /** The server version this replica has applied. */
+  version(): number;
+  /** Calls `f` with the tables of each pending local patch (undefined: not known, every table). */
+  forEachPending(f: (tables: PatchTables | undefined) => void): void;
   logger: Logger;
 }
+
+/** Unanswered local patches, grouped by the tables they change (a burst's share one group). */
+type PendingGroups = Map<string, { tables: readonly string[] | undefined; count: number }>;
 
 /**
  * The live queries of one client. The store tells it which tables each committed transaction
@@ -44,11 +54,17 @@ export interface LiveDeps {
  */
 export class LiveQueries {
   private readonly open = new Set<Live>();
+  /** Computed when first asked for after a change (see pendingChanged). */
+  private groups: PendingGroups | undefined;
+  private retelling = false;
 
   constructor(private readonly deps: LiveDeps) {}
 
   live(cypher: string, params: Record<string, unknown>): LiveQuery {
-    const q = new Live(cypher, params, this.deps, () => this.open.delete(q));
+    const q = new Live(cypher, params, this.deps, {
+      forget: () => this.open.delete(q),
+      info: (tables) => ({ version: this.deps.version(), pending: this.pendingOn(tables) }),
+    });
     this.open.add(q);
     q.refresh();
     return q;
@@ -56,6 +72,39 @@ export class LiveQueries {
 
   committed(tables: TablesTouched): void {
     for (const q of this.open) if (q.reads(tables)) q.refresh();
+  }
+
+  /**
+   * Verdicts came, or patches were written: a subscriber whose query's pending count moved hears
+   * its result again with the new info (a UI unmarks confirmed rows), at most once per tick. A
+   * query none of whose tables the patches change hears nothing.
+   */
+  pendingChanged(): void {
+    this.groups = undefined;
+    if (this.retelling || !this.open.size) return;
+    this.retelling = true;
+    queueMicrotask(() => {
+      this.retelling = false;
+      for (const q of this.open) q.retell();
+    });
+  }
+
+  /** Unanswered local patches that change a table of `tables`. */
+  private pendingOn(tables: TablesTouched): number {
+    if (!this.groups) {
+      const groups: PendingGroups = new Map();
+      this.deps.forEachPending((t) => {
+        const key = t?.key ?? '*';
+        const g = groups.get(key);
+        if (g) g.count++;
+        else groups.set(key, { tables: t?.list, count: 1 });
+      });
+      this.groups = groups;
+    }
+    let n = 0;
+    for (const g of this.groups.values())
+      if (tables === 'all' || !g.tables || g.tables.some((t) => tables.has(t))) n += g.count;
+    return n;
   }
 
   closeAll(): void {
@@ -79,13 +128,29 @@ class Live implements LiveQuery {
   private error: LiveError | undefined;
   private closed = false;
 
+  /** The pending count its subscribers were last told. */
+  private told: number | undefined;
+
   constructor(
     private readonly cypher: string,
     private readonly params: Record<string, unknown>,
     private readonly deps: LiveDeps,
-    private readonly forget: () => void,
+    private readonly registry: { forget(): void; info(tables: TablesTouched): LiveInfo },
   ) {
     this.tables = tablesRead(cypher);
+  }
+
+  /** The same result with new info, when its pending count moved (see LiveQueries.pendingChanged). */
+  retell(): void {
+    if (!this.current || !this.listeners.size) return;
+    const info = this.registry.info(this.tables);
+    if (info.pending === this.told) return;
+    this.tell(this.current, info);
+  }
+
+  private tell(rows: Row[], info: LiveInfo): void {
+    this.told = info.pending;
+    for (const l of [...this.listeners]) this.call(() => l.next(rows, info));
   }
 
   reads(changed: TablesTouched): boolean {
@@ -131,8 +196,7 @@ class Live implements LiveQuery {
     const next = keepIdentity(this.current, rows);
     if (next === this.current) return;
     this.current = next;
-    const info = this.deps.info();
-    for (const l of [...this.listeners]) this.call(() => l.next(next, info));
+    this.tell(next, this.registry.info(this.tables));
     for (const it of this.iterators) this.push(it, next);
   }
 
@@ -151,8 +215,11 @@ class Live implements LiveQuery {
     const l = { next, ...(error ? { error } : {}) };
     if (this.closed) return () => {};
     this.listeners.add(l);
-    if (this.current) this.call(() => next(this.current!, this.deps.info()));
-    else if (this.error && error) this.call(() => error(this.error!));
+    if (this.current) {
+      const info = this.registry.info(this.tables);
+      this.told = info.pending;
+      this.call(() => next(this.current!, info));
+    } else if (this.error && error) this.call(() => error(this.error!));
     return () => this.listeners.delete(l);
   }
 
@@ -181,7 +248,7 @@ class Live implements LiveQuery {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.forget();
+    this.registry.forget();
     this.listeners.clear();
     for (const it of this.iterators) it.waiting?.resolve({ value: undefined, done: true });
     this.iterators.clear();

@@ -20,6 +20,17 @@ export interface Entry {
    * `_Pending` row has committed, and its inverse is known only then.
    */
   staged?: true;
+  /**
+   * The tables its ops change, known when it was written (live queries count it as pending on them);
+   * absent for one restored after a restart: it counts on every table.
+   */
+  tables?: PatchTables;
+}
+
+/** A patch's tables, sorted, with the key that groups patches of the same tables. */
+export interface PatchTables {
+  list: readonly string[];
+  key: string;
 }
 
 const PENDING_TABLE: Step = {

@@ -345,8 +345,9 @@ export class Replica {
     for (const [e, a] of redone) {
       const patch = renumbered.get(e) ?? e.patch;
       const next: Entry = { patch, inverse: a.ok ? a.inverse : [], applied: a.ok };
-      // Redone as it was, it is the same message; renumbered, it is a new one.
+      // Redone as it was, it is the same message; renumbered, it is a new one. Its ops are the same.
       if (e.frame !== undefined && !renumbered.has(e)) next.frame = e.frame;
+      if (e.tables) next.tables = e.tables;
       if (renumbered.has(e)) {
         renumber!.out.push({ from: e.patch.id, to: patch });
         this.pending.add(next);

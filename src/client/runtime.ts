@@ -47,6 +47,8 @@ export class ClientRuntime {
   private protocol = PROTOCOL_VERSION;
   private closedPromise: Promise<void> | undefined;
   private metricsTimer: ReturnType<typeof setInterval> | undefined;
+  /** Something a waiter may be waiting for changed (a verdict, the store went idle): live queries' info. */
+  onChanged: (() => void) | undefined;
   /** The server's last refusal of this client (a 401, or a clientId its principal may not use). */
   private refusal: SyncError | undefined;
 
@@ -61,7 +63,10 @@ export class ClientRuntime {
     this.events = new Emitter<SyncClientEvents>(logger, (event, payload) => {
       if (event === 'error') logger.warn('kuzu-sync:', (payload as Error).message);
     });
-    const changed = () => this.waiters.changed();
+    const changed = () => {
+      this.waiters.changed();
+      this.onChanged?.();
+    };
     const resync = (why?: unknown) => this.resync(why);
     this.executor = new StoreExecutor({
       replica,

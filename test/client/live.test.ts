@@ -13,15 +13,22 @@ import { client, server, until } from '../helpers/sync.js';
 
 type Row = Record<string, unknown>;
 
-/** Every result a live query emits to a subscriber, with its info. */
+/**
+ * What a subscriber hears: `calls`, every call; `seen`, the new results among them (a call with the
+ * result it had before only brings new info).
+ */
 function record(q: { subscribe: (f: (rows: Row[], info: LiveInfo) => void, e?: (e: LiveError) => void) => unknown }) {
-  const seen: Array<{ rows: Row[]; info: LiveInfo }> = [];
+  const calls: Array<{ rows: Row[]; info: LiveInfo }> = [];
+  const seen: typeof calls = [];
   const errors: LiveError[] = [];
   q.subscribe(
-    (rows, info) => seen.push({ rows, info }),
+    (rows, info) => {
+      if (rows !== calls.at(-1)?.rows) seen.push({ rows, info });
+      calls.push({ rows, info });
+    },
     (e) => errors.push(e),
   );
-  return { seen, errors };
+  return { calls, seen, errors };
 }
 
 /** How many times the client's database ran `cypher` (a live query's runs). */
@@ -128,6 +135,31 @@ test('a rejected write that the query showed is rolled back, and that always emi
       seen.map((r) => r.rows.length),
       [0, 1, 0],
     );
+  } finally {
+    await c.close();
+    await s.close();
+  }
+});
+
+test("info: a subscriber hears how many of its tables' writes are unconfirmed, and again when the server confirms them", async () => {
+  const s = await server();
+  const c = await client(s, { autoConnect: false });
+  try {
+    const people = record(c.live(PEOPLE));
+    const items = record(c.live('MATCH (i:Item) RETURN i.id AS id'));
+    await until(() => people.seen.length === 1 && items.seen.length === 1, 10_000, 'the first results');
+    // Offline: the write stays unconfirmed.
+    await c.createNode('Person', { name: 'Ada' }, { id: 'ada' });
+    await until(() => people.seen.length === 2, 10_000, 'the write shows');
+    await until(() => people.calls.at(-1)!.info.pending === 1, 10_000, 'its info');
+    assert.equal(people.calls.at(-1)!.info, { version: 0, pending: 1 }, 'one unconfirmed write on its tables');
+    c.connect();
+    await c.whenSynced({ timeout: 10_000 });
+    await until(() => people.calls.at(-1)!.info.pending === 0, 10_000, 'told again once it is confirmed');
+    assert.is(people.seen.length, 2, 'no new result: the same rows, the same objects');
+    assert.equal(people.calls.at(-1)!.info, { version: 1, pending: 0 });
+    assert.is(items.calls.length, 1, 'a query on other tables hears nothing of it');
+    assert.equal(items.calls[0]!.info.pending, 0);
   } finally {
     await c.close();
     await s.close();
