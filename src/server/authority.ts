@@ -15,6 +15,8 @@ export interface Peer {
   clientId: string | undefined;
   /** One message's JSON text: the connection frames it (alone, or batched with the tick's others). */
   send(json: string): void;
+  /** Close its connection with `reason`: its client reconnects and sends again what it has pending. */
+  drop(reason: string): void;
 }
 
 type Item =
@@ -64,6 +66,8 @@ export class Authority {
   readonly subscribers = new Set<Peer>();
   private readonly queue: Item[] = [];
   private pumping: Promise<void> | undefined;
+  /** Peers dropped because a patch of theirs could not be recorded (see unrecorded). */
+  private readonly dropped = new WeakSet<Peer>();
   private readonly tracker = new ConflictTracker();
   private readonly maxGroup: number;
 
@@ -109,6 +113,9 @@ export class Authority {
     // first group takes them all rather than one patch (a transaction of its own).
     this.pumping ??= Promise.resolve()
       .then(() => this.pump())
+      // pump() answers every failure of the database itself; what reaches here is a bug, and a
+      // server must not end on it (an unhandled rejection ends a Node process).
+      .catch((e) => this.options.logger.error('kuzu-sync: the commit pump failed:', e))
       .finally(() => (this.pumping = undefined));
   }
 
@@ -123,21 +130,38 @@ export class Authority {
       // A group runs up to the next sync_request: that answer must see everything before it.
       let n = 0;
       while (n < this.queue.length && n < this.maxGroup && this.queue[n]!.kind !== 'sync') n++;
-      const group = this.queue.splice(0, n) as PatchItem[];
+      const group = (this.queue.splice(0, n) as PatchItem[]).filter((item) => !this.dropped.has(item.peer));
+      if (!group.length) continue;
       try {
         await this.commitGroup(group);
       } catch (e) {
         const why = (e as Error).message;
         this.options.logger.error('kuzu-sync: a group failed to commit; retrying its patches one by one:', why);
         for (const item of group) {
+          if (this.dropped.has(item.peer)) continue;
           try {
             await this.commitGroup([item]);
           } catch (err) {
-            await this.commitFailure(item, toSyncError(err));
+            await this.commitFailure(item, toSyncError(err)).catch((fatal) => this.unrecorded(item, fatal));
           }
         }
       }
     }
+  }
+
+  /**
+   * Not even the patch's rejection could be recorded: the database refuses every write (full, or
+   * broken). Nothing of it is kept, so its seq is still free: its client is told and dropped, and
+   * sends it again after reconnecting, when the database may take it. Its later patches, queued
+   * already, are not judged on this connection (they would be out of order).
+   */
+  private unrecorded(item: PatchItem, error: unknown): void {
+    const id = patchIdOf(item);
+    const why = error instanceof Error ? error.message : String(error);
+    this.options.logger.error(`kuzu-sync: patch ${id} could not even be rejected durably; dropping its client:`, why);
+    this.dropped.add(item.peer);
+    item.peer.send(encodeError('internal', 'the server could not record this patch; send it again', id));
+    item.peer.drop('the server could not record a patch');
   }
 
   private async answer(peer: Peer, request: SyncRequestMessage): Promise<void> {

@@ -45,6 +45,12 @@ export class Connection implements Peer {
     if (this.ws.readyState === this.ws.OPEN) this.frames.push(json);
   }
 
+  drop(reason: string): void {
+    // 1011: the server met a condition it could not handle. A turn later, so what this tick queued
+    // (frames gather per microtask, socket writes per process tick) goes out before the close.
+    setImmediate(() => this.ws.close(1011, reason));
+  }
+
   private write({ text, count }: Frame): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
     if (this.ws.bufferedAmount > this.maxBufferedBytes) {
