@@ -18,11 +18,12 @@ import { awaitedLoop } from './scenarios/awaited-loop.js';
 import { burst } from './scenarios/burst.js';
 import { coldSync } from './scenarios/cold-sync.js';
 import { fanOut } from './scenarios/fan-out.js';
+import { liveLatency } from './scenarios/live-latency.js';
 import { localWrite } from './scenarios/local-write.js';
 import { memory } from './scenarios/memory.js';
 import { reconnect } from './scenarios/reconnect.js';
 
-const scenarios: Scenario[] = [localWrite, awaitedLoop, burst, fanOut, coldSync, reconnect, memory];
+const scenarios: Scenario[] = [localWrite, awaitedLoop, burst, fanOut, liveLatency, coldSync, reconnect, memory];
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
