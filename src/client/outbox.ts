@@ -62,6 +62,12 @@ export class Outbox {
   /** Answers of this socket read to patches on frames, per frame (see deliverAnswers). */
   private answers = new Map<FrameActor, FrameAnswer[]>();
   private readonly actors: PatchActors;
+  /**
+   * Accepted (or ignored) patches still in the replica: the store folds them into the confirmed
+   * state, moving the version, a step after the verdict. Their `accepted` waits for that step, so
+   * the event, the pending count and the version change together (see folded).
+   */
+  private readonly unfolded = new Map<string, PatchDone>();
 
   constructor(
     /** The actor system the actors join (the root actor's, created after the outbox). */
@@ -77,9 +83,9 @@ export class Outbox {
     });
   }
 
-  /** Unanswered patches: staged, sent or queued, not yet judged. */
+  /** Unanswered patches (staged, sent or queued), and accepted ones the replica has not folded yet. */
   get pendingCount(): number {
-    let n = 0;
+    let n = this.unfolded.size;
     for (const t of this.tracked.values()) if (t.actor ? t.actor.getSnapshot().matches('unanswered') : !t.answered) n++;
     return n;
   }
@@ -165,14 +171,26 @@ export class Outbox {
         const ev = { patchId: d.patchId, code: v.code, reason: v.reason };
         events.emit('rejected', ev);
         if (v.code === 'conflict') events.emit('conflict', ev);
-      } else {
-        if (v.status === 'accepted') metrics.patchesAccepted++;
-        else metrics.patchesIgnored++;
-        events.emit('accepted', { patchId: d.patchId, ...(v.version !== undefined ? { version: v.version } : {}) });
-      }
+      } else if (this.deps.replica.entry(d.patchId)) this.unfolded.set(d.patchId, d);
+      else this.accepted(d);
       if (d.rollbackFailed) this.deps.resync(new Error(`rollback of ${d.patchId} failed`));
     }
     this.deps.changed();
+  }
+
+  /** The store moved on: accepted patches it folded into the confirmed state are news now. */
+  folded(): void {
+    for (const [id, d] of this.unfolded) {
+      if (this.deps.replica.entry(id)) continue;
+      this.unfolded.delete(id);
+      this.accepted(d);
+    }
+  }
+
+  private accepted({ patchId, verdict: v }: PatchDone): void {
+    if (v.status === 'accepted') this.deps.metrics.patchesAccepted++;
+    else this.deps.metrics.patchesIgnored++;
+    this.deps.events.emit('accepted', { patchId, ...('version' in v && v.version !== undefined ? { version: v.version } : {}) });
   }
 
   /**

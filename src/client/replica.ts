@@ -56,6 +56,11 @@ export class Replica {
   serverId: string | undefined;
   /** The server version this client has applied. */
   version = 0;
+  /**
+   * Called in the same synchronous step that moves the version and drops the confirmed entries: a
+   * reader never sees one without the other (the outbox's accepted events wait for it).
+   */
+  onConfirmed: (() => void) | undefined;
   nextSeq = 1;
   /** The highest seq whose outcome this client knows. */
   ackedSeq = 0;
@@ -213,6 +218,7 @@ export class Replica {
       this.version = version;
       this.ackedSeq = meta.ackedSeq;
       this.pending.drop(drop);
+      this.onConfirmed?.();
       return { unapplied: [], rebased: false };
     }
     return {
@@ -358,6 +364,7 @@ export class Replica {
     if (meta.version !== undefined) this.version = Number(meta.version);
     if (meta.ackedSeq !== undefined) this.ackedSeq = Number(meta.ackedSeq);
     if (meta.nextSeq !== undefined) this.nextSeq = Number(meta.nextSeq);
+    this.onConfirmed?.();
     return unapplied;
   }
 

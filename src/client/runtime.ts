@@ -82,6 +82,7 @@ export class ClientRuntime {
       resync,
       changed,
     });
+    replica.onConfirmed = () => this.outbox.folded();
     this.outbox = new Outbox(() => this.actor.system, {
       replica,
       transport: this.transport,

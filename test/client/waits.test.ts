@@ -1,6 +1,7 @@
 /**
  * Waiting on a client: flush() covers every write made so far, awaited or not; whenSynced runs out
- * with code `timeout`; a closed client says `closed`.
+ * with code `timeout`; a closed client says `closed`; the pending count, the server version and the
+ * `accepted` event move together.
  */
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -44,6 +45,36 @@ test('whenSynced runs out with code timeout; on a closed client it rejects with 
   await rejects(c.whenSynced({ timeout: 10_000 }), 'closed');
   assert.ok(Date.now() - started < 5_000, 'not by running out the timeout');
   await s.close();
+});
+
+test('the pending count, the server version and accepted move in one step: a poller never sees 0 pending at the old version', async () => {
+  const s = await server();
+  const c = await client(s);
+  try {
+    await c.whenSynced({ timeout: 10_000 });
+    const heard: Array<{ version?: number; seen: number; pending: number }> = [];
+    c.on('accepted', (a) =>
+      heard.push({
+        ...(a.version !== undefined ? { version: a.version } : {}),
+        seen: c.getServerVersion(),
+        pending: c.getPendingPatchCount(),
+      }),
+    );
+    for (let i = 1; i <= 10; i++) {
+      await c.createNode('Item', { n: i });
+      // Poll every turn of the event loop, as a UI or an agent would.
+      while (c.getPendingPatchCount() > 0) await new Promise((r) => setImmediate(r));
+      assert.is(c.getServerVersion(), i, `0 pending: version ${i} is in (write ${i})`);
+    }
+    assert.equal(
+      heard.map((h) => [h.version, h.seen, h.pending]),
+      Array.from({ length: 10 }, (_, i) => [i + 1, i + 1, 0]),
+      'in its accepted listener, the version and the count already include it',
+    );
+  } finally {
+    await c.close();
+    await s.close();
+  }
 });
 
 test.run();
