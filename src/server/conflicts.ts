@@ -4,7 +4,7 @@ import type { Op, Patch } from '../protocol/types.js';
 export interface Conflict {
   patch: Patch;
   op: Op;
-  /** What was changed: `node:<id>`, `node:<id>.<key>`, `edge:<id>`, `edge:<id>.<key>`. */
+  /** What was changed: `node:<id>`, `node:<id>.<key>`, `node:<id>.edges`, `edge:<id>`, `edge:<id>.<key>`. */
   key: string;
   baseVersion: number;
   /** The version of the other change, and who made it. */
@@ -34,10 +34,14 @@ export class ConflictTracker {
       case 'create_node':
         return { set: [`node:${op.id}`, `node:${op.id}.*`], check: [`node:${op.id}`] };
       case 'delete_node':
-        return { set: [`node:${op.id}`, `node:${op.id}.*`], check: [`node:${op.id}`, `node:${op.id}.*`] };
+        // Its edges go with it: one gained since the base counts as a change to the node.
+        return {
+          set: [`node:${op.id}`, `node:${op.id}.*`],
+          check: [`node:${op.id}`, `node:${op.id}.*`, `node:${op.id}.edges`],
+        };
       case 'create_edge':
         return {
-          set: [`edge:${op.id}`, `edge:${op.id}.*`],
+          set: [`edge:${op.id}`, `edge:${op.id}.*`, `node:${op.from}.edges`, `node:${op.to}.edges`],
           check: [`edge:${op.id}`, `node:${op.from}`, `node:${op.to}`],
         };
       case 'delete_edge':

@@ -130,6 +130,15 @@ test('reject-stale: a write to what another client changed after the base versio
   assert.is((await b.response(pb3.id)).code, 'conflict', 'deleting a node someone else edited');
   const pb4 = b.patch([set('x', 'k', 9)], s.getVersion());
   assert.is((await b.response(pb4.id)).status, 'accepted', 'with an up-to-date base it goes through');
+  // A stale delete of a node that gained an edge since would take that edge with it.
+  const before = s.getVersion();
+  const edge = a.patch([{ op: 'create_edge', label: 'LINKS', id: 'xy', from: 'y', to: 'x', properties: {} }], before);
+  assert.is((await a.response(edge.id)).status, 'accepted');
+  const pb5 = b.patch([{ op: 'delete_node', id: 'y' }], before);
+  const rb5 = await b.response(pb5.id);
+  assert.equal([rb5.status, rb5.code], ['rejected', 'conflict'], 'deleting a node that gained an edge since its base');
+  assert.match(rb5.reason!, /node:y\.edges was changed at version \d+ by A/);
+  assert.equal(await s.query("MATCH ()-[l:LINKS {id: 'xy'}]->() RETURN l.id AS id"), [{ id: 'xy' }], 'the edge stays');
   await a.close();
   await b.close();
   await s.close();
