@@ -337,29 +337,50 @@ export class ClientRuntime {
     await this.replica.store.close();
   }
 
+  /** Every write made so far committed (bounded: a store that hangs must not hang close()). */
+  private committed(): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, FLUSH_TIMEOUT_MS)));
+    const barrier = this.executor.request({ kind: 'barrier' }).then(
+      () => undefined,
+      () => undefined,
+    );
+    return Promise.race([barrier, bound]).finally(() => clearTimeout(timer));
+  }
+
   /** Flushes (bounded) and closes; a second call while flushing stops waiting. */
   close(): Promise<void> {
     if (this.closedPromise) {
-      this.actor.system.get('connection')?.send({ type: 'CLIENT.CLOSE' });
+      // Only once the root is closing: before, the connection would end under a running client.
+      if (this.actor.getSnapshot().matches('closing'))
+        this.actor.system.get('connection')?.send({ type: 'CLIENT.CLOSE' });
       return this.closedPromise;
     }
-    this.closedPromise = new Promise<void>((resolve) => {
-      const sub = this.actor.subscribe({
-        next: (s) => {
-          if (s.status !== 'done') return;
-          sub.unsubscribe();
-          resolve();
-        },
-        error: () => resolve(),
-        complete: () => resolve(),
+    // From now on a write is refused (it could not go out with the flush); those made before it are
+    // committed first, so they are sent while the connection is still running.
+    this.executor.refusal = new SyncError('closed', 'the client is closing');
+    this.closedPromise = this.committed()
+      .then(
+        () =>
+          new Promise<void>((resolve) => {
+            const sub = this.actor.subscribe({
+              next: (s) => {
+                if (s.status !== 'done') return;
+                sub.unsubscribe();
+                resolve();
+              },
+              error: () => resolve(),
+              complete: () => resolve(),
+            });
+            this.actor.send({ type: 'CLIENT.CLOSE' });
+          }),
+      )
+      .then(async () => {
+        clearInterval(this.metricsTimer);
+        this.actor.stop();
+        this.executor.rejectAll(new SyncError('closed', 'the client is closed'));
+        if (!this.replica.store.isClosed) await this.replica.store.close();
       });
-      this.actor.send({ type: 'CLIENT.CLOSE' });
-    }).then(async () => {
-      clearInterval(this.metricsTimer);
-      this.actor.stop();
-      this.executor.rejectAll(new SyncError('closed', 'the client is closed'));
-      if (!this.replica.store.isClosed) await this.replica.store.close();
-    });
     return this.closedPromise;
   }
 }

@@ -62,6 +62,8 @@ export class StoreExecutor {
   private readonly waitingWrites = new Set<number>();
   /** A commit is queued and not started: what is staged now joins the group it commits. */
   private commitQueued = false;
+  /** Once set (the client is closing), every new write is refused with it, before anything is applied. */
+  refusal: SyncError | undefined;
   /** Writes resolved since the last one that waited for a turn of the event loop (see afterYield). */
   private sinceYield = 0;
 
@@ -73,6 +75,7 @@ export class StoreExecutor {
 
   /** A local write: staged at once, unless something changes the graph now (then in its turn). */
   write(ops: Op[]): Promise<Patch> {
+    if (this.refusal) return Promise.reject(this.refusal);
     if (this.exclusive > 0 || this.waitingWrites.size > 0) {
       const { requestId, answer } = this.ask({ kind: 'local', ops });
       this.waitingWrites.add(requestId);

@@ -77,4 +77,20 @@ test('the pending count, the server version and accepted move in one step: a pol
   }
 });
 
+test('close() sends what was written before it, awaited or not; a write made during close() is refused before anything is applied', async () => {
+  const s = await server();
+  const c = await client(s);
+  await c.whenSynced({ timeout: 10_000 });
+  const before = Array.from({ length: 20 }, (_, i) => c.createNode('Item', { n: i }, { id: `b${i}` }));
+  const closing = c.close();
+  const during = await rejects(c.createNode('Item', {}, { id: 'during' }), /clos/);
+  assert.is((during as { code?: string }).code, 'closed');
+  await closing;
+  await Promise.all(before);
+  const ids = (await s.query('MATCH (i:Item) RETURN i.id AS id ORDER BY id')).map((r) => r.id);
+  assert.is(ids.length, 20, `the server has every write made before close(): ${ids.join(', ')}`);
+  assert.not.ok(ids.includes('during'));
+  await s.close();
+});
+
 test.run();

@@ -96,7 +96,14 @@ export async function closeHarness(h: ClientHarness): Promise<void> {
   h.db.clearFaults();
   h.db.stopHolding();
   const closed = h.client.close();
-  h.clock.advanceTo(h.clock.now() + 1e7); // a flush waiting for answers the scripted peer will never send gives up
+  let done = false;
+  void closed.finally(() => (done = true));
+  // A flush waiting for answers the scripted peer will never send gives up once its (test) time is
+  // up; close() starts it only after the writes made before it have committed, so move time until then.
+  while (!done) {
+    h.clock.advanceTo(h.clock.now() + 1e7);
+    await new Promise((r) => setTimeout(r, 5));
+  }
   await closed;
   await h.server.stop();
 }
