@@ -190,7 +190,10 @@ export class Outbox {
   private accepted({ patchId, verdict: v }: PatchDone): void {
     if (v.status === 'accepted') this.deps.metrics.patchesAccepted++;
     else this.deps.metrics.patchesIgnored++;
-    this.deps.events.emit('accepted', { patchId, ...('version' in v && v.version !== undefined ? { version: v.version } : {}) });
+    this.deps.events.emit('accepted', {
+      patchId,
+      ...('version' in v && v.version !== undefined ? { version: v.version } : {}),
+    });
   }
 
   /**
