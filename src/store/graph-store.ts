@@ -126,7 +126,7 @@ export class GraphStore {
   }
 
   private async runUnlocked(steps: Step[], options: Pick<RunOptions, 'readOnly' | 'reads'> = {}): Promise<Row[][]> {
-    if (this.closed) throw new SyncError('internal', 'the store is closed');
+    if (this.closed) throw new SyncError('closed', 'the store is closed');
     const res = await this.conn.run(steps, { ...options, transaction: true });
     if (!res.ok) throw new SyncError('internal', `database: ${res.message}`);
     return res.results;
@@ -142,7 +142,7 @@ export class GraphStore {
    */
   async write<T>(build: (tx: WriteTx) => T): Promise<{ value: T }> {
     return this.mutex.run(async () => {
-      if (this.closed) throw new SyncError('internal', 'the store is closed');
+      if (this.closed) throw new SyncError('closed', 'the store is closed');
       const mark = this.model.mark();
       const tx = new WriteTx(this.model);
       let neutral = false;
@@ -228,7 +228,7 @@ export class GraphStore {
       }
     }
     return this.mutex.run(async () => {
-      if (this.closed) throw new SyncError('internal', 'the store is closed');
+      if (this.closed) throw new SyncError('closed', 'the store is closed');
       const res = await this.conn.run([{ kind: 'query', cypher, params }], { transaction: true, readOnly: true });
       if (!res.ok) throw QueryError.fromKuzu(res.message);
       return res.results[0]!;

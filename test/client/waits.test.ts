@@ -77,7 +77,7 @@ test('the pending count, the server version and accepted move in one step: a pol
   }
 });
 
-test('close() sends what was written before it, awaited or not; a write made during close() is refused before anything is applied', async () => {
+test('close() sends what was written before it, awaited or not; a write made during close() is refused before anything is applied, and reads after it say closed', async () => {
   const s = await server();
   const c = await client(s);
   await c.whenSynced({ timeout: 10_000 });
@@ -90,6 +90,11 @@ test('close() sends what was written before it, awaited or not; a write made dur
   const ids = (await s.query('MATCH (i:Item) RETURN i.id AS id ORDER BY id')).map((r) => r.id);
   assert.is(ids.length, 20, `the server has every write made before close(): ${ids.join(', ')}`);
   assert.not.ok(ids.includes('during'));
+  // Closed, every read says so with its code.
+  for (const read of [() => c.query('RETURN 1'), () => c.exportSnapshot()]) {
+    const e = await rejects(read(), /closed/);
+    assert.is((e as { code?: string }).code, 'closed');
+  }
   await s.close();
 });
 
