@@ -3,7 +3,6 @@ import { SyncError, toSyncError } from '../protocol/errors.js';
 import type { Op, Patch } from '../protocol/types.js';
 import type { Applied, GraphStore } from '../store/graph-store.js';
 import type { Step } from '../store/kuzu/steps.js';
-import { addOpTables } from '../store/tables-touched.js';
 import type { Entry, PendingPatches } from './pending.js';
 
 export type LocalResult = { ok: true; patch: Patch } | { ok: false; error: SyncError };
@@ -70,10 +69,6 @@ export class LocalWrites {
         ),
       };
     }
-    // Read against the model before the ops change it (a deleted node's label is gone after).
-    const touched = new Set<string>();
-    for (const op of ops) addOpTables(this.store.model, op, touched);
-    const list = [...touched].sort();
     const a = this.store.stage((tx) => {
       const a = tx.apply(ops, { capture: true });
       if (a.ok && !this.group) {
@@ -84,6 +79,7 @@ export class LocalWrites {
     });
     if (!a.ok) return { ok: false, error: new SyncError(a.error.code, `op ${a.opIndex}: ${a.error.message}`) };
     this.seqs.nextSeq = seq + 1;
+    const list = [...a.tables].sort();
     const entry: Entry = {
       patch,
       inverse: [],

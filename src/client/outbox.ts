@@ -119,15 +119,15 @@ export class Outbox {
       return;
     }
     // One that already has its own actor (it heard something while staged) goes out as itself.
-    const own = entries.filter((e) => this.tracked.get(e.patch.id)?.actor);
-    const framed = own.length ? entries.filter((e) => !own.includes(e)) : entries;
+    const own = new Set(entries.filter((e) => this.tracked.get(e.patch.id)?.actor));
+    const framed = own.size ? entries.filter((e) => !own.has(e)) : entries;
     if (framed.length) {
       const frame = this.actors.frame(framed.map((e) => ({ patchId: e.patch.id, seq: e.patch.seq })));
       for (const e of framed) this.track(e.patch).frame = frame;
     }
     for (const e of entries) {
       this.send(e);
-      if (own.includes(e)) this.tell(e.patch.id, { type: 'PATCH.SENT' });
+      if (own.has(e)) this.tell(e.patch.id, { type: 'PATCH.SENT' });
     }
   }
 

@@ -11,7 +11,9 @@ import { planSnapshotLoad } from './snapshot-load.js';
 import { addOpTables, type TablesTouched } from './tables-touched.js';
 
 /** The outcome of one `tx.apply`: its inverse ops are known once the transaction has committed. */
-export type Applied = { ok: true; inverse: Op[] } | { ok: false; error: SyncError; opIndex: number };
+export type Applied =
+  /** `tables`: what the unit changes (see TablesTouched), read before each op changed the model. */
+  { ok: true; inverse: Op[]; tables: ReadonlySet<string> } | { ok: false; error: SyncError; opIndex: number };
 
 interface AppliedOp {
   op: Op;
@@ -43,7 +45,7 @@ export class WriteTx {
 
   constructor(readonly model: GraphModel) {}
 
-  /** The tables this transaction changes (see TablesTouched); a unit that failed to plan may count. */
+  /** The tables this transaction changes (see TablesTouched): those of the units that planned. */
   get touched(): TablesTouched {
     return this.replaced ? 'all' : this.tables;
   }
@@ -56,7 +58,8 @@ export class WriteTx {
     const mark = this.model.mark();
     const statements: Statement[] = [];
     const planned: AppliedOp[] = [];
-    const applied: Extract<Applied, { ok: true }> = { ok: true, inverse: [] };
+    const tables = new Set<string>();
+    const applied: Extract<Applied, { ok: true }> = { ok: true, inverse: [], tables };
     const unit = options.capture ? { inverses: [] as Op[][], applied } : undefined;
     const needs: Array<() => void> = [];
     const createdHere: string[] = [];
@@ -67,7 +70,7 @@ export class WriteTx {
           const need = this.noteReads(op);
           if (need) needs.push(need);
         }
-        addOpTables(this.model, op, this.tables);
+        addOpTables(this.model, op, tables);
         const plan = planOp(this.model, op);
         for (const s of plan.statements) statements.push(s);
         planned.push({ op, incident: plan.incident ?? NO_INCIDENT, unit });
@@ -81,6 +84,7 @@ export class WriteTx {
     for (const note of needs) note();
     for (const s of statements) this.batcher.add(s);
     for (const p of planned) this.ops.push(p);
+    for (const t of tables) this.tables.add(t);
     return applied;
   }
 
