@@ -1,4 +1,5 @@
 import type { ColumnType, GraphSchema } from '../protocol/types.js';
+import type { DeclaredSchema } from '../schema/declared.js';
 
 /**
  * What kuzu-sync knows about the graph without asking the database: the schema, which label every
@@ -35,6 +36,8 @@ export class GraphModel {
   private readonly nodes = new Map<string, string>();
   private readonly edges = new Map<string, EdgeRef>();
   private readonly adjacency = new Map<string, Set<string>>();
+  /** The schema writes must fit, when the server declares one (or the client was given one). */
+  private declaredSchema: DeclaredSchema | undefined;
   private journal: Array<() => void> = [];
   /** Journal entries already committed and dropped: marks count from the first change ever made. */
   private committed = 0;
@@ -81,7 +84,16 @@ export class GraphModel {
     };
   }
 
+  get declared(): DeclaredSchema | undefined {
+    return this.declaredSchema;
+  }
+
   // ---- journaled writes ---------------------------------------------------
+  declare(schema: DeclaredSchema): void {
+    const before = this.declaredSchema;
+    this.declaredSchema = schema;
+    this.journal.push(() => (this.declaredSchema = before));
+  }
   addNodeTable(label: string, columns: Column[] = []): NodeTable {
     const t: NodeTable = { label, columns: new Map(columns.map((c) => [fold(c.name), c])) };
     this.nodeTables.set(fold(label), t);

@@ -61,7 +61,7 @@ function ensureColumns(model: GraphModel, table: NodeTable | RelTable, props: Pr
     if (!col) {
       col = { name: key, type: typeFor(value) };
       model.addColumn(table, col);
-      out.push({ kind: 'ddl', cypher: `ALTER TABLE ${q(table.label)} ADD ${q(key)} ${col.type}` });
+      out.push(addColumnDdl(table.label, col));
     } else if (!fitsColumn(value, col.type)) {
       throw new SyncError(
         'type_mismatch',
@@ -84,6 +84,15 @@ export function createNodeTable(label: string, cols: Column[]): Statement {
   const defs = ['id STRING', ...columnDefs(cols), 'PRIMARY KEY(id)'];
   return { kind: 'ddl', cypher: `CREATE NODE TABLE ${q(label)}(${defs.join(', ')})`, creates: label };
 }
+
+export const addColumnDdl = (label: string, col: Column): Statement => ({
+  kind: 'ddl',
+  cypher: `ALTER TABLE ${q(label)} ADD ${q(col.name)} ${col.type}`,
+});
+export const addPairDdl = (label: string, [from, to]: [string, string]): Statement => ({
+  kind: 'ddl',
+  cypher: `ALTER TABLE ${q(label)} ADD FROM ${q(from)} TO ${q(to)}`,
+});
 
 /** The DDL of a rel table with its FROM/TO pairs: for the planner and for a snapshot's schema. */
 export function createRelTable(label: string, pairs: Array<[string, string]>, cols: Column[]): Statement {
@@ -145,7 +154,7 @@ function relTableFor(
   }
   if (!table.pairs.has(pair.join('|'))) {
     model.addRelPair(table, pair);
-    out.push({ kind: 'ddl', cypher: `ALTER TABLE ${q(table.label)} ADD FROM ${q(pair[0])} TO ${q(pair[1])}` });
+    out.push(addPairDdl(table.label, pair));
   }
   return { table, cols: ensureColumns(model, table, props, out) };
 }
@@ -205,6 +214,7 @@ function requireEdge(model: GraphModel, id: string) {
  * Throws a SyncError (and leaves the model for the caller to revert) when the op cannot apply.
  */
 export function planOp(model: GraphModel, op: Op): OpPlan {
+  model.declared?.check(op, model);
   const out: Statement[] = [];
   switch (op.op) {
     case 'create_node': {

@@ -1,8 +1,10 @@
 import { Overlay, invertOp } from '../patch/invert.js';
 import { SyncError, toSyncError } from '../protocol/errors.js';
 import { quoteIdentifier as q } from '../protocol/identifiers.js';
-import type { Op, Snapshot } from '../protocol/types.js';
+import type { GraphSchema, Op, Snapshot } from '../protocol/types.js';
+import { DeclaredSchema } from '../schema/declared.js';
 import { Batcher } from './batcher.js';
+import { planDeclare } from './declare.js';
 import { EDGE_RETURN, edgeOfRow, nodeOfRow } from './entity-rows.js';
 import type { GraphModel } from './graph-model.js';
 import type { Row, Step } from './kuzu/steps.js';
@@ -86,6 +88,12 @@ export class WriteTx {
     for (const p of planned) this.ops.push(p);
     for (const t of tables) this.tables.add(t);
     return applied;
+  }
+
+  /** Puts a schema in force, creating the tables and columns it names (see planDeclare). */
+  declare(schema: GraphSchema | DeclaredSchema): void {
+    const declared = schema instanceof DeclaredSchema ? schema : new DeclaredSchema(schema);
+    for (const s of planDeclare(this.model, declared, this.tables)) this.batcher.add(s);
   }
 
   /** Replace the whole graph with `snapshot` (schema and data). */
