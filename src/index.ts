@@ -1,5 +1,17 @@
 export * from './protocol/index.js';
 export { createSyncClient } from './sync-client.js';
+export {
+  defineSchema,
+  type SchemaDef,
+  type EdgeDef,
+  type PropertiesDef,
+  type PropertyType,
+  type NodeLabel,
+  type NodeProps,
+  type EdgeLabel,
+  type EdgeProps,
+  type PropertyKeyOf,
+} from './schema/define.js';
 export type * from './client/options.js';
 export { createSyncServer, type SyncServer } from './server/sync-server.js';
 export type { SyncServerOptions, Principal, PatchContext } from './server/options.js';

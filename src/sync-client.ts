@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { ClientRuntime, type Clock } from './client/runtime.js';
-import type { BatchWriter, Logger, SyncClient, SyncClientOptions } from './client/options.js';
+import type { BatchWriter, LiveQuery, Logger, SyncClient, SyncClientOptions } from './client/options.js';
 import { LiveQueries } from './client/live-queries.js';
 import { Replica } from './client/replica.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from './protocol/decode.js';
 import { assertValidOp } from './protocol/validate.js';
 import { SyncError } from './protocol/errors.js';
-import type { Op, Patch, Props, Value } from './protocol/types.js';
+import type { GraphSchema, Op, Patch, Props, Value } from './protocol/types.js';
+import { graphSchemaOf, type SchemaDef } from './schema/define.js';
 import { GraphStore } from './store/graph-store.js';
 import { isInMemoryPath } from './store/kuzu/sync-database.js';
 
@@ -65,18 +66,15 @@ class Batch implements BatchWriter {
  * they resolve once in the local view, and reach the database in group commits; the actor system behind `actor` sends them, takes the server's
  * verdicts (rolling back rejections), applies others' changes, and reconnects and reconciles.
  */
-export async function createSyncClient(options: SyncClientOptions): Promise<SyncClient> {
-  return (await openClient(options)).client;
+export async function createSyncClient<S extends SchemaDef | undefined = undefined>(
+  options: SyncClientOptions<S>,
+): Promise<SyncClient<S>> {
+  // The schema types the writes; at run time every write is checked against the schema in force.
+  return (await openClient(options)).client as unknown as SyncClient<S>;
 }
 
-/**
- * The client and the runtime behind it, for tests that drive both (kuzu-sync/testing): `clock` replaces
- * the statecharts' timers, so delays move when the test says so.
- */
-export async function openClient(
-  options: SyncClientOptions,
-  clock?: Clock,
-): Promise<{ client: SyncClient; runtime: ClientRuntime }> {
+/** Refuses options that cannot work, before anything opens; returns the schema they give, if any. */
+function checkOptions(options: SyncClientOptions<SchemaDef | undefined>): GraphSchema | undefined {
   if (typeof options?.serverUrl !== 'string' || !/^wss?:\/\//.test(options.serverUrl)) {
     throw new SyncError('invalid_value', 'serverUrl must be a ws:// or wss:// URL');
   }
@@ -86,6 +84,18 @@ export async function openClient(
   ) {
     throw new SyncError('invalid_value', 'maxMessageBytes must be a positive integer');
   }
+  return options.schema ? graphSchemaOf(options.schema) : undefined;
+}
+
+/**
+ * The client and the runtime behind it, for tests that drive both (kuzu-sync/testing): `clock` replaces
+ * the statecharts' timers, so delays move when the test says so.
+ */
+export async function openClient(
+  options: SyncClientOptions<SchemaDef | undefined>,
+  clock?: Clock,
+): Promise<{ client: SyncClient; runtime: ClientRuntime }> {
+  const schema = checkOptions(options);
   const logger = options.logger ?? quietLogger;
   const databasePath = options.databasePath ?? ':memory:';
   const store = await GraphStore.open(databasePath, {
@@ -100,6 +110,7 @@ export async function openClient(
       options.clientId,
       randomUUID,
       options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+      schema,
     );
     runtime = new ClientRuntime(replica, options, logger, clock);
   } catch (e) {
@@ -153,7 +164,8 @@ export async function openClient(
       if (b.ops.length) await write(b.ops);
     },
     query,
-    live: (cypher, params = {}) => lives.live(cypher, params),
+    // The row type is the caller's word for what its RETURN gives: rows are not checked against it.
+    live: <R>(cypher: string, params = {}) => lives.live(cypher, params) as unknown as LiveQuery<R>,
     exportSnapshot: () => runtime.executor.read(() => store.exportSnapshot()),
     connect: () => runtime.actor.send({ type: 'CLIENT.CONNECT' }),
     isReady: () => runtime.status === 'ready',

@@ -3,7 +3,8 @@ import type { AnyActorRef, InspectionEvent, Observer } from 'xstate';
 import type { ConnectionStatus } from '../../machines/connection.machine.js';
 import type { HistogramSnapshot } from '../histogram.js';
 import type { SyncError } from '../protocol/errors.js';
-import type { ErrorCode, Patch, Props, Snapshot, Value } from '../protocol/types.js';
+import type { ErrorCode, Patch, Snapshot, Value } from '../protocol/types.js';
+import type { EdgeLabel, EdgeProps, NodeLabel, NodeProps, PropertyKeyOf, SchemaDef } from '../schema/define.js';
 import type { KuzuDriver } from '../store/kuzu/driver.js';
 import type { LiveQuery } from './live-queries.js';
 
@@ -19,7 +20,7 @@ export function inspectorOf(option: InspectOption): InspectObserver {
   return typeof option === 'object' && 'inspect' in option ? option.inspect : option;
 }
 
-export interface SyncClientOptions {
+export interface SyncClientOptions<S extends SchemaDef | undefined = undefined> {
   /** ws:// or wss:// */
   serverUrl: string;
   /** Default: the one stored in `databasePath`, else crypto.randomUUID(). Must be stable to resume pending patches. */
@@ -55,12 +56,25 @@ export interface SyncClientOptions {
    * be a larger frame throws `message_too_large` before anything is applied: the server would refuse it.
    */
   maxMessageBytes?: number;
+  /**
+   * The schema this app is written for (`defineSchema`): it types the writes, and its tables exist
+   * and its rules hold from the start, offline too. Once the server sends its own schema, the
+   * server's is the one in force (and kept with a `databasePath`).
+   */
+  schema?: S;
 }
 
-export interface BatchWriter {
-  createNode(label: string, properties?: Props, options?: { id?: string }): string;
-  setProperty(target: 'node' | 'edge', id: string, key: string, value: Value | null): void;
-  createEdge(label: string, fromId: string, toId: string, properties?: Props, options?: { id?: string }): string;
+/** The writes of one `batch`, each checked at once; `S` is the client's schema (see `defineSchema`). */
+export interface BatchWriter<S extends SchemaDef | undefined = undefined> {
+  createNode<L extends NodeLabel<S>>(label: L, properties?: NodeProps<S, L>, options?: { id?: string }): string;
+  setProperty(target: 'node' | 'edge', id: string, key: PropertyKeyOf<S>, value: Value | null): void;
+  createEdge<L extends EdgeLabel<S>>(
+    label: L,
+    fromId: string,
+    toId: string,
+    properties?: EdgeProps<S, L>,
+    options?: { id?: string },
+  ): string;
   deleteNode(id: string): void;
   deleteEdge(id: string): void;
 }
@@ -105,7 +119,8 @@ export interface SyncClientEvents {
   metrics: SyncMetrics;
 }
 
-export interface SyncClient {
+/** `S`: the schema the client was created with (see `defineSchema`); it types the writes. */
+export interface SyncClient<S extends SchemaDef | undefined = undefined> {
   readonly clientId: string;
   /**
    * The writes are memory-first: each resolves once it is validated and part of the local view (not
@@ -113,18 +128,22 @@ export interface SyncClient {
    * They reach the database in group commits and the server after that. If the database refuses a
    * group, its writes leave the local view and each is reported by a `rejected` event.
    */
-  createNode(label: string, properties?: Props, options?: { id?: string }): Promise<string>;
-  setProperty(target: 'node' | 'edge', id: string, key: string, value: Value | null): Promise<void>;
-  createEdge(
-    label: string,
+  createNode<L extends NodeLabel<S>>(
+    label: L,
+    properties?: NodeProps<S, L>,
+    options?: { id?: string },
+  ): Promise<string>;
+  setProperty(target: 'node' | 'edge', id: string, key: PropertyKeyOf<S>, value: Value | null): Promise<void>;
+  createEdge<L extends EdgeLabel<S>>(
+    label: L,
     fromId: string,
     toId: string,
-    properties?: Props,
+    properties?: EdgeProps<S, L>,
     options?: { id?: string },
   ): Promise<string>;
   deleteNode(id: string): Promise<void>;
   deleteEdge(id: string): Promise<void>;
-  batch(build: (tx: BatchWriter) => void): Promise<void>;
+  batch(build: (tx: BatchWriter<S>) => void): Promise<void>;
   /** A read-only, parameterized Cypher query; it sees every write resolved before it was made. */
   query(cypher: string, params?: Record<string, Value | null>): Promise<Record<string, unknown>[]>;
   /**
@@ -132,7 +151,7 @@ export interface SyncClient {
    * group commit, others' patches, a rollback, a rebase), and its subscribers hear of each result
    * that differs. A label or property not known here yet gives `[]` until it comes.
    */
-  live(cypher: string, params?: Record<string, Value | null>): LiveQuery;
+  live<R = Record<string, unknown>>(cypher: string, params?: Record<string, Value | null>): LiveQuery<R>;
   /** Every node and edge of the local graph (server state plus pending patches), read in one transaction. */
   exportSnapshot(): Promise<Snapshot>;
   /** Connect now: after `autoConnect: false`, or after a 401 once the token is fixed. */

@@ -1,7 +1,15 @@
 import type { ServerChange } from '../../machines/store.machine.js';
 import { opEntities } from '../patch/touched.js';
 import { SyncError } from '../protocol/errors.js';
-import type { ErrorCode, Op, Patch, PatchOutcome, SyncStateMessage, VersionedPatch } from '../protocol/types.js';
+import type {
+  ErrorCode,
+  GraphSchema,
+  Op,
+  Patch,
+  PatchOutcome,
+  SyncStateMessage,
+  VersionedPatch,
+} from '../protocol/types.js';
 import { GraphStore, type Applied, type WriteTx } from '../store/graph-store.js';
 import { isInMemoryPath } from '../store/kuzu/sync-database.js';
 import { LocalWrites } from './local-writes.js';
@@ -86,11 +94,12 @@ export class Replica {
     clientId: string | undefined,
     newId: () => string,
     maxMessageBytes: number,
+    schema?: GraphSchema,
   ): Promise<Replica> {
     const durable = !isInMemoryPath(store.path);
     const pending = await PendingPatches.open(store, durable);
     const meta: Record<string, string | undefined> = durable
-      ? await store.getMeta(['clientId', 'serverId', 'version', 'nextSeq', 'ackedSeq'])
+      ? await store.getMeta(['clientId', 'serverId', 'version', 'nextSeq', 'ackedSeq', 'schema'])
       : {};
     const count = pending.entries.length;
     if (clientId !== undefined && meta.clientId !== undefined && meta.clientId !== clientId && count) {
@@ -106,6 +115,9 @@ export class Replica {
     r.nextSeq = Number(meta.nextSeq ?? 1);
     r.ackedSeq = Number(meta.ackedSeq ?? 0);
     if (durable && meta.clientId !== id) await store.run([GraphStore.metaStep({ clientId: id })]);
+    // The server's schema, as last heard, outranks the one the app was built with: it is the authority.
+    const declared = meta.schema !== undefined ? (JSON.parse(meta.schema) as GraphSchema) : schema;
+    if (declared) await store.write((tx) => tx.declare(declared));
     return r;
   }
 
@@ -264,7 +276,7 @@ export class Replica {
    */
   async reconcile(chunks: SyncStateMessage[]): Promise<ReconcileResult> {
     const answer = readSyncState(chunks);
-    const { lastSeq, version, serverId, mode, delta, snapshot } = answer;
+    const { lastSeq, version, serverId, mode, delta, snapshot, schema } = answer;
     const continuity = this.serverId === serverId;
     const result: ReconcileResult = { settled: [], unapplied: [], renumbered: [], applied: delta, mode };
     const processed = continuity ? processedEntries(this.entries, answer, this.clientId) : [];
@@ -273,7 +285,7 @@ export class Replica {
     // A server with no history of ours never saw these: they all get new seqs, tried again on its state.
     const renumber = continuity ? [] : [...this.entries];
     const nextSeq = Math.max(continuity ? this.nextSeq : 1, lastSeq + 1) + renumber.length;
-    const meta = { serverId, version, ackedSeq: lastSeq, nextSeq };
+    const meta = { serverId, version, ackedSeq: lastSeq, nextSeq, ...(schema && { schema: JSON.stringify(schema) }) };
 
     const unapplied = await this.rebase(
       drop,
@@ -281,13 +293,13 @@ export class Replica {
       { replacesAll: !!snapshot },
       (tx) => {
         if (snapshot) tx.replaceAll(snapshot);
-        else {
-          for (const d of delta) {
-            if (d.version <= this.version && continuity) continue;
-            const a = tx.apply(d.patch.ops);
-            if (!a.ok)
-              throw new SyncError('internal', `delta patch ${d.patch.id} does not apply here (${a.error.message})`);
-          }
+        // The schema's tables and columns exist from here on, whatever the answer carries.
+        if (schema) tx.declare(schema);
+        for (const d of delta) {
+          if (d.version <= this.version && continuity) continue;
+          const a = tx.apply(d.patch.ops);
+          if (!a.ok)
+            throw new SyncError('internal', `delta patch ${d.patch.id} does not apply here (${a.error.message})`);
         }
       },
       continuity ? undefined : { from: lastSeq + 1, baseVersion: version, entries: renumber, out: result.renumbered },

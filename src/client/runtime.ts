@@ -54,7 +54,7 @@ export class ClientRuntime {
 
   constructor(
     readonly replica: Replica,
-    private readonly options: SyncClientOptions,
+    private readonly options: Omit<SyncClientOptions, 'schema'>,
     private readonly logger: Logger,
     /** For tests: a clock for every statechart delay (XState's SimulatedClock). */
     clock?: Clock,

@@ -1,5 +1,12 @@
 import { SyncError } from '../protocol/errors.js';
-import type { PatchOutcome, Snapshot, SnapshotChunk, SyncStateMessage, VersionedPatch } from '../protocol/types.js';
+import type {
+  GraphSchema,
+  PatchOutcome,
+  Snapshot,
+  SnapshotChunk,
+  SyncStateMessage,
+  VersionedPatch,
+} from '../protocol/types.js';
 import type { Entry } from './pending.js';
 
 /** A whole answer to sync_request, its chunks put together. */
@@ -15,6 +22,8 @@ export interface SyncAnswer {
   snapshot: Snapshot | undefined;
   /** What became of this client's patches whose answers may have been lost, by seq. */
   outcomes: Map<number, PatchOutcome>;
+  /** The schema in force on the server, when it has one. */
+  schema: GraphSchema | undefined;
 }
 
 /** Puts the chunks of one answer together; an incomplete or inconsistent answer is a `bad_message`. */
@@ -38,6 +47,7 @@ export function readSyncState(chunks: SyncStateMessage[]): SyncAnswer {
     delta: mode === 'delta' ? chunks.flatMap((c) => c.patches ?? []) : [],
     snapshot: mode === 'snapshot' ? assembleSnapshot(chunks) : undefined,
     outcomes,
+    schema: chunks.find((c) => c.schema)?.schema,
   };
 }
 

@@ -61,13 +61,18 @@ export type SyncStateBody =
   | { patches: Array<Json<VersionedPatch>> }
   | { snapshot: { schema?: Json<GraphSchema>; nodes: Array<Json<SnapshotNode>>; edges: Array<Json<SnapshotEdge>> } };
 
-export function encodeSyncState(
-  head: SyncStateHead,
-  done: boolean,
-  body: SyncStateBody,
-  outcomes?: PatchOutcome[],
-): string {
-  const o = outcomes?.length ? `,"outcomes":${JSON.stringify(outcomes)}` : '';
+/** What only the first chunk of an answer carries. */
+export interface FirstChunk {
+  outcomes?: PatchOutcome[] | undefined;
+  /** The schema in force on the server. */
+  schema?: Json<GraphSchema> | undefined;
+}
+
+export function encodeSyncState(head: SyncStateHead, done: boolean, body: SyncStateBody, first?: FirstChunk): string {
+  const outcomes = first?.outcomes;
+  const o =
+    (outcomes?.length ? `,"outcomes":${JSON.stringify(outcomes)}` : '') +
+    (first?.schema ? `,"schema":${first.schema}` : '');
   const p = head.protocol !== undefined ? `,"protocol":${head.protocol}` : '';
   const start =
     `{"type":"sync_state","serverId":${JSON.stringify(head.serverId)},"mode":${JSON.stringify(head.mode)},` +

@@ -203,6 +203,8 @@ const SyncState = object('sync_state', {
   /** The client must not trust the server's identifiers either: they reach query text. */
   snapshot: optional(recode('bad_message', SnapshotChunkSchema)),
   outcomes: optional(array(PatchOutcomeSchema, { item: 'outcome' })),
+  /** The schema in force on the server (first chunk only): clients make its tables and hold writes to it. */
+  schema: optional(recode('bad_message', GraphSchemaSchema)),
   /** The protocol this server answers in (absent: 1): at 2 the client may batch its frames too. */
   protocol: optional(oneOf([1, 2], () => bad('must be 1 or 2'))),
   done: flag,

@@ -1,4 +1,7 @@
 import type { Registry } from 'prom-client';
+import { SyncError } from '../protocol/errors.js';
+import { DeclaredSchema } from '../schema/declared.js';
+import { graphSchemaOf } from '../schema/define.js';
 import { GraphStore } from '../store/graph-store.js';
 import type { KuzuDriver } from '../store/kuzu/driver.js';
 import { nativeDriver, wasmDriver } from '../store/kuzu/worker-driver.js';
@@ -25,12 +28,27 @@ function serverDriver(choice: SyncServerOptions['driver']): KuzuDriver {
   return choice;
 }
 
+/**
+ * Puts the schema in force, or refuses to start: a database holding what the schema does not
+ * declare (a label, a property, another type) would answer queries the schema says cannot be.
+ */
+async function declareSchema(store: GraphStore, declared: DeclaredSchema): Promise<void> {
+  const conflicts = declared.conflicts(store.model);
+  if (conflicts.length) {
+    const list = conflicts.map((c) => `\n  - ${c}`).join('');
+    throw new SyncError('validation_failed', `the schema does not fit the database at ${store.path}:${list}`);
+  }
+  await store.write((tx) => tx.declare(declared));
+}
+
 /** The database and everything kept in step with it. A failure on the way closes the database again. */
 export async function openServerState(
   options: SyncServerOptions,
   logger: Logger,
   connectedClients: () => number,
 ): Promise<ServerState> {
+  // A malformed schema fails here, before the database is even opened.
+  const declared = options.schema ? new DeclaredSchema(graphSchemaOf(options.schema)) : undefined;
   const driver = serverDriver(options.driver);
   const storeOptions = { driver, ...(options.bufferSize ? { bufferSize: options.bufferSize } : {}) };
   const store = await GraphStore.open(options.databasePath ?? ':memory:', storeOptions);
@@ -38,6 +56,7 @@ export async function openServerState(
   const gauges = { connectedClients, version: () => log.version };
   const metrics = new ServerMetrics(gauges);
   try {
+    if (declared) await declareSchema(store, declared);
     await log.load();
     const authority = new Authority(
       store,

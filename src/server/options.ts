@@ -1,6 +1,7 @@
 import type { Logger } from '../logger.js';
 import type { IncomingMessage } from 'node:http';
 import type { Patch } from '../protocol/types.js';
+import type { SchemaDef } from '../schema/define.js';
 import type { KuzuDriver } from '../store/kuzu/driver.js';
 import type { ConflictStrategy } from './conflicts.js';
 
@@ -48,6 +49,14 @@ export interface SyncServerOptions {
   authorize?: (principal: Principal, patch: Patch) => true | string | Promise<true | string>;
   /** A string is the reason for a `validation_failed` rejection. */
   validatePatch?: (patch: Patch, ctx: PatchContext) => true | string | Promise<true | string>;
+  /**
+   * The labels, property types and edge ends writes must fit (see `defineSchema`). Checked at start
+   * against the database (which must not hold anything it does not declare); sent to every client in
+   * sync_state, so clients have its tables from their first sync and refuse what does not fit. A patch
+   * that does not fit is rejected `validation_failed`. Without one, a property keeps the type of its
+   * first value.
+   */
+  schema?: SchemaDef;
   /** Default 'last-writer-wins' (server order). */
   conflictStrategy?: ConflictStrategy;
   /** Frames above this get a `message_too_large` error. Default 1 MiB. */

@@ -1,12 +1,12 @@
-import { encodeSyncState, encodeVersionedPatch, toJson, type Json, type SyncStateHead } from '../protocol/encode.js';
-import type {
-  GraphSchema,
-  PatchOutcome,
-  SnapshotEdge,
-  SnapshotNode,
-  SyncRequestMessage,
-  VersionedPatch,
-} from '../protocol/types.js';
+import {
+  encodeSyncState,
+  encodeVersionedPatch,
+  toJson,
+  type FirstChunk,
+  type Json,
+  type SyncStateHead,
+} from '../protocol/encode.js';
+import type { GraphSchema, SnapshotEdge, SnapshotNode, SyncRequestMessage, VersionedPatch } from '../protocol/types.js';
 import type { GraphStore } from '../store/graph-store.js';
 import type { Peer } from './authority.js';
 import type { ServerLog } from './server-log.js';
@@ -38,12 +38,17 @@ export async function answerSyncRequest(
     // The answer's frames are batched from here on (router.ts): say so, and the client batches too.
     ...(request.protocol >= 2 ? { protocol: 2 } : {}),
   };
-  const outcomes = request.ackedSeq !== undefined ? log.outcomes(request.clientId, request.ackedSeq) : undefined;
+  const declared = store.model.declared;
+  const first: FirstChunk = {
+    outcomes: request.ackedSeq !== undefined ? log.outcomes(request.clientId, request.ackedSeq) : undefined,
+    // Every answer carries the schema: a client makes its tables from it, on a delta as on a snapshot.
+    schema: declared ? toJson(declared.graph) : undefined,
+  };
   if (await deltaWorks(store, log, request)) {
-    await sendDelta(log, peer, h, outcomes);
+    await sendDelta(log, peer, h, first);
     return 'delta';
   }
-  await sendSnapshot(store, peer, { ...h, mode: 'snapshot' }, outcomes);
+  await sendSnapshot(store, peer, { ...h, mode: 'snapshot' }, first);
   return 'snapshot';
 }
 
@@ -56,16 +61,14 @@ async function deltaWorks(store: GraphStore, log: ServerLog, request: SyncReques
   return (await log.logBytesAfter(request.fromVersion)) <= snapshotBytes;
 }
 
-type Outcomes = PatchOutcome[] | undefined;
-
-async function sendDelta(log: ServerLog, peer: Peer, h: SyncStateHead, outcomes: Outcomes): Promise<void> {
+async function sendDelta(log: ServerLog, peer: Peer, h: SyncStateHead, first: FirstChunk): Promise<void> {
   // The log holds each patch as the JSON text it was accepted as: frames are spliced from it.
   let parts: Array<Json<VersionedPatch>> = [];
   let bytes = 0;
-  let first = true;
+  let head: FirstChunk | undefined = first;
   const flush = (done: boolean) => {
-    peer.send(encodeSyncState(h, done, { patches: parts }, first ? outcomes : undefined));
-    first = false;
+    peer.send(encodeSyncState(h, done, { patches: parts }, head));
+    head = undefined;
     parts = [];
     bytes = 0;
   };
@@ -83,17 +86,17 @@ async function sendDelta(log: ServerLog, peer: Peer, h: SyncStateHead, outcomes:
   flush(true);
 }
 
-async function sendSnapshot(store: GraphStore, peer: Peer, h: SyncStateHead, outcomes: Outcomes): Promise<void> {
+async function sendSnapshot(store: GraphStore, peer: Peer, h: SyncStateHead, first: FirstChunk): Promise<void> {
   const snap = await store.exportSnapshot();
   let schema: Json<GraphSchema> | undefined = toJson(snap.schema);
   let nodes: Array<Json<SnapshotNode>> = [];
   let edges: Array<Json<SnapshotEdge>> = [];
   let bytes = schema.length;
-  let first = true;
+  let head: FirstChunk | undefined = first;
   const flush = (done: boolean) => {
     const snapshot = { nodes, edges, ...(schema ? { schema } : {}) };
-    peer.send(encodeSyncState(h, done, { snapshot }, first ? outcomes : undefined));
-    first = false;
+    peer.send(encodeSyncState(h, done, { snapshot }, head));
+    head = undefined;
     schema = undefined;
     nodes = [];
     edges = [];

@@ -3,6 +3,7 @@ import { createSyncClient } from '../../src/sync-client.js';
 import { createSyncServer, type SyncServer } from '../../src/server/sync-server.js';
 import type { SyncClient, SyncClientOptions } from '../../src/client/options.js';
 import type { SyncServerOptions } from '../../src/server/options.js';
+import type { SchemaDef } from '../../src/schema/define.js';
 import { canonical } from './snapshot.js';
 
 /** Polls `check` until it stops throwing (or returns true); conditions, never fixed sleeps. */
@@ -31,8 +32,11 @@ export const server = (options: SyncServerOptions = {}): Promise<SyncServer> =>
   createSyncServer({ port: 0, ...options });
 
 /** Fast reconnects: tests should not wait out production backoffs. */
-export const client = (s: { url: string } | string, options: Partial<SyncClientOptions> = {}): Promise<SyncClient> =>
-  createSyncClient({
+export const client = <S extends SchemaDef | undefined = undefined>(
+  s: { url: string } | string,
+  options: Partial<SyncClientOptions<S>> = {},
+): Promise<SyncClient<S>> =>
+  createSyncClient<S>({
     serverUrl: typeof s === 'string' ? s : s.url,
     reconnectInterval: 50,
     maxReconnectInterval: 500,

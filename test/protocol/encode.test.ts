@@ -67,7 +67,7 @@ test('sync_state chunks round-trip: delta, snapshot, with and without outcomes',
   const delta: SyncStateMessage = { type: 'sync_state', ...head, done: false, patches: [{ patch, version: 3 }] };
   roundTrip(encodeSyncState(head, false, { patches: [encodeVersionedPatch(toJson(patch), 3)] }), delta);
   const outcomes = [{ seq: 1, status: 'rejected' as const, code: 'forbidden' as const, reason: 'r' }];
-  roundTrip(encodeSyncState(head, true, { patches: [] }, outcomes), {
+  roundTrip(encodeSyncState(head, true, { patches: [] }, { outcomes }), {
     type: 'sync_state',
     ...head,
     outcomes,

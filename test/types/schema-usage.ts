@@ -1,0 +1,65 @@
+/**
+ * Compiled, never run, by schema-types.test.ts: what a schema lets a client write. Each
+ * `@ts-expect-error` must meet an error; if the types loosen, the directive is unused and tsc fails.
+ */
+import type { SyncClient } from '../../src/client/options.js';
+import { defineSchema } from '../../src/schema/define.js';
+
+const schema = defineSchema({
+  nodes: {
+    Person: { name: 'string', age: 'number', tags: 'string[]' },
+    City: { name: 'string' },
+  },
+  edges: { LIVES_IN: { from: 'Person', to: 'City', properties: { since: 'number' } } },
+});
+
+export async function typed(client: SyncClient<typeof schema>): Promise<void> {
+  const ann = await client.createNode('Person', { name: 'Ann', age: 40, tags: ['x'] });
+  const oslo = await client.createNode('City', { name: 'Oslo' });
+  await client.createNode('Person');
+  await client.createEdge('LIVES_IN', ann, oslo, { since: 2020 });
+  await client.setProperty('node', ann, 'age', 41);
+  await client.setProperty('node', ann, 'age', null);
+
+  // @ts-expect-error: age is a number
+  await client.createNode('Person', { age: 'x' });
+  // @ts-expect-error: no such label
+  await client.createNode('Dog', {});
+  // @ts-expect-error: City has no zip
+  await client.createNode('City', { zip: '0150' });
+  // @ts-expect-error: tags is a list of strings
+  await client.createNode('Person', { tags: [1, 2] });
+  // @ts-expect-error: edge properties are typed too
+  await client.createEdge('LIVES_IN', ann, oslo, { since: 'long ago' });
+  // @ts-expect-error: no such edge label
+  await client.createEdge('KNOWS', ann, ann);
+  // @ts-expect-error: no such key anywhere in the schema
+  await client.setProperty('node', ann, 'nick', 'A');
+  await client.batch((tx) => {
+    tx.createNode('City', { name: 'Bergen' });
+    // @ts-expect-error: a batch's writes are typed like the client's
+    tx.createNode('City', { name: 7 });
+  });
+}
+
+// A live query's rows have the type its caller names.
+export function liveRows(client: SyncClient): void {
+  client.live<{ name: string }>('MATCH (p:Person) RETURN p.name AS name').subscribe((rows) => {
+    const name: string | undefined = rows[0]?.name;
+    // @ts-expect-error: name is a string
+    const wrong: number | undefined = rows[0]?.name;
+    void [name, wrong];
+  });
+}
+
+// Without a schema, any label and key: checked at run time only.
+export async function dynamic(client: SyncClient): Promise<void> {
+  await client.createNode('Anything', { whatever: 'goes', n: 1 });
+  await client.setProperty('node', 'id', 'anyKey', true);
+}
+
+// A schema's edges name declared node labels.
+// @ts-expect-error: Planet is not a node label
+defineSchema({ nodes: { Person: {} }, edges: { ORBITS: { from: 'Person', to: 'Planet' } } });
+// @ts-expect-error: not a property type
+defineSchema({ nodes: { Person: { age: 'int' } } });
