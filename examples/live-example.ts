@@ -9,9 +9,30 @@
  * each frame is printed after the last with no escape codes, so the output reads as a log. With
  * SYNC_SERVER_URL unset it starts a sync server in this process; set it to use yours (that one
  * refuses nothing, so the rejection is skipped, and the tasks of each run are kept apart).
+ *
+ * The graph is declared with `defineSchema`: it types the clients' writes, and the `done` column
+ * exists from the start, so the live query answers before any task has been marked done. A server of
+ * yours may have no schema: the clients' own is then the one in force, and the server takes the
+ * writes as they come. A change to another label there (`npm run example:sync` at the same time, say)
+ * makes each client warn and resync from a snapshot, since its schema refuses it. A server with a
+ * schema of its own must declare Task with these properties.
  */
 import { randomUUID } from 'node:crypto';
-import { createSyncClient, createSyncServer, type LiveInfo, type SyncClient, type SyncServer } from '../src/index.js';
+import {
+  createSyncClient,
+  createSyncServer,
+  defineSchema,
+  type LiveInfo,
+  type SyncClient,
+  type SyncServer,
+} from '../src/index.js';
+
+const schema = defineSchema({
+  nodes: {
+    // `run` tags a run's tasks, for a server of your own that keeps earlier runs' (see the query).
+    Task: { title: 'string', owner: 'string', done: 'boolean', run: 'string' },
+  },
+});
 
 /** Between two writes: slow enough to follow by eye, and in a recording. */
 const PAUSE_MS = 700;
@@ -72,11 +93,12 @@ const pendingMark = () => (tty ? SPINNER[Math.floor(Date.now() / 80) % SPINNER.l
 
 // ---- the clients and what they show ------------------------------------------------------------
 
-type Task = { id: string; title: string; owner: string; done: boolean };
+/** A row of the live query; `done` is null until a task is marked done: tasks are created without it. */
+type Task = { id: string; title: string; owner: string; done: boolean | null };
 type Write = { id: string; desc: string; task?: Task };
 interface Pane {
   name: string;
-  client: SyncClient;
+  client: SyncClient<typeof schema>;
   rows?: Task[];
   info?: LiveInfo;
   /**
@@ -103,6 +125,7 @@ let serverUrl = process.env.SYNC_SERVER_URL;
 if (!serverUrl) {
   server = await createSyncServer({
     port: 0,
+    schema,
     validatePatch: async (patch) => {
       await sleep(LATENCY_MS);
       const forMallory = patch.ops.some(
@@ -122,7 +145,11 @@ const cypher = `MATCH (t:Task)${where} RETURN t.id AS id, t.title AS title, t.ow
 
 const [viewer, alice, bob] = await Promise.all(
   ['Viewer', 'Alice', 'Bob'].map(async (name): Promise<Pane> => {
-    const client = await createSyncClient({ serverUrl: serverUrl!, clientId: `live-${name}-${process.pid}-${run}` });
+    const client = await createSyncClient({
+      serverUrl: serverUrl!,
+      clientId: `live-${name}-${process.pid}-${run}`,
+      schema,
+    });
     return { name, client, unanswered: [], rejected: new Map() };
   }),
 );
@@ -130,14 +157,9 @@ const panes = [viewer!, alice!, bob!];
 const writers = [alice!, bob!];
 
 for (const p of panes) {
-  p.client.live(cypher, server ? {} : { run }).subscribe(
+  p.client.live<Task>(cypher, server ? {} : { run }).subscribe(
     (rows, info) => {
-      p.rows = rows.map((r) => ({
-        id: String(r.id),
-        title: String(r.title),
-        owner: String(r.owner),
-        done: r.done === true,
-      }));
+      p.rows = rows;
       p.info = info;
       noticeRollbacks(p);
       changed();
@@ -310,10 +332,8 @@ async function write(w: Pane, entry: Write, glyph: string, act: () => Promise<un
 async function add(w: Pane, title: string, owner = w.name): Promise<string> {
   const id = randomUUID();
   const desc = `adds "${title}"${owner === w.name ? '' : ` for ${owner}`}`;
-  const task = { id, title, owner, done: false };
-  await write(w, { id, desc, task }, '+', () =>
-    w.client.createNode('Task', { title, owner, done: false, run }, { id }),
-  );
+  const task = { id, title, owner, done: null };
+  await write(w, { id, desc, task }, '+', () => w.client.createNode('Task', { title, owner, run }, { id }));
   return id;
 }
 const markDone = (w: Pane, id: string, title: string) =>
