@@ -52,7 +52,7 @@ export async function openServerState(
   const driver = serverDriver(options.driver);
   const storeOptions = { driver, ...(options.bufferSize ? { bufferSize: options.bufferSize } : {}) };
   const store = await GraphStore.open(options.databasePath ?? ':memory:', storeOptions);
-  const log = new ServerLog(store, options.logRetention ?? 100_000);
+  const log = new ServerLog(store, options.logRetention ?? 100_000, options.rejectionRetention ?? 10_000);
   const gauges = { connectedClients, version: () => log.version };
   const metrics = new ServerMetrics(gauges);
   try {

@@ -67,6 +67,12 @@ export interface SyncServerOptions {
   heartbeatTimeout?: number;
   /** Accepted patches kept in the log for deltas. Default 100,000 versions. */
   logRetention?: number;
+  /**
+   * Rejections kept per client until it acknowledges them (its next sync_request does), so a client
+   * whose answer was lost learns the verdict however old. Past this many, the oldest outcome is
+   * reported as lost (`rejected`, code `internal`), never as accepted. Default 10,000.
+   */
+  rejectionRetention?: number;
   /** A client whose unsent output passes this is dropped; it reconnects and resyncs. Default 16 MiB. */
   maxBufferedBytes?: number;
   /**

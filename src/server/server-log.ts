@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Json } from '../protocol/encode.js';
-import type { ErrorCode, Patch, PatchOutcome } from '../protocol/types.js';
+import type { Patch, PatchOutcome } from '../protocol/types.js';
 import { GraphStore } from '../store/graph-store.js';
 import type { Step } from '../store/kuzu/steps.js';
 import { chunkIds, chunkSteps, compactStep, LOG_TABLE, migrateRowLog, unpack } from './log-chunks.js';
+import { REJECTION_TABLE, Rejections, type Rejection } from './rejections.js';
 
 /**
  * The server's durable bookkeeping, in the same KuzuDB as the graph so it commits in the same
@@ -14,13 +15,10 @@ import { chunkIds, chunkSteps, compactStep, LOG_TABLE, migrateRowLog, unpack } f
 const TABLES: Step[] = [
   LOG_TABLE,
   'CREATE NODE TABLE IF NOT EXISTS _ClientSeq(clientId STRING, lastSeq INT64, PRIMARY KEY(clientId))',
-  'CREATE NODE TABLE IF NOT EXISTS _Rejection(id STRING, version INT64, code STRING, reason STRING, PRIMARY KEY(id))',
-].map((cypher) => ({ kind: 'query', cypher, ddl: true }));
+].map((cypher): Step => ({ kind: 'query', cypher, ddl: true }));
+TABLES.push(REJECTION_TABLE);
 
-export interface Rejection {
-  code: ErrorCode;
-  reason: string;
-}
+export type { Rejection };
 
 /** What one committed group adds to the log. */
 export interface LogEntry {
@@ -37,8 +35,8 @@ export class ServerLog {
   readonly lastSeq = new Map<string, number>();
   /** patch id -> version, for the retained log. */
   readonly accepted = new Map<string, number>();
-  /** patch id -> why, for retained rejections. */
-  readonly rejected = new Map<string, Rejection & { version: number }>();
+  /** Each client's rejections, until it acknowledges them. */
+  readonly rejections: Rejections;
   /** Retained log ids in version order, to forget them on compaction. */
   private readonly order: Array<{ version: number; id: string }> = [];
   /** Whether `_Meta` holds a `version` row already, which a group may then update in place. */
@@ -47,7 +45,10 @@ export class ServerLog {
   constructor(
     readonly store: GraphStore,
     readonly retention: number,
-  ) {}
+    rejectionsPerClient: number,
+  ) {
+    this.rejections = new Rejections(rejectionsPerClient);
+  }
 
   async load(): Promise<void> {
     await this.store.run(TABLES);
@@ -63,14 +64,11 @@ export class ServerLog {
       await this.store.run([GraphStore.metaStep({ serverId: this.serverId, version: 0, logStart: 0 })]);
       this.versionStored = true;
     }
-    const [seqs, log, rejections] = await this.store.run(
+    const [seqs, log, rejections, forgot] = await this.store.run(
       [
         { kind: 'query', cypher: 'MATCH (c:_ClientSeq) RETURN c.clientId AS clientId, c.lastSeq AS lastSeq' },
         { kind: 'query', cypher: 'MATCH (l:_LogChunk) RETURN l.first AS first, l.ids AS ids ORDER BY first' },
-        {
-          kind: 'query',
-          cypher: 'MATCH (r:_Rejection) RETURN r.id AS id, r.version AS version, r.code AS code, r.reason AS reason',
-        },
+        ...Rejections.LOAD_STEPS,
       ],
       { reads: true },
     );
@@ -84,10 +82,7 @@ export class ServerLog {
         this.order.push({ version: first + i, id });
       });
     }
-    for (const r of rejections!) {
-      const rejection = { code: r.code as ErrorCode, reason: r.reason as string, version: r.version as number };
-      this.rejected.set(r.id as string, rejection);
-    }
+    this.rejections.load(rejections!, forgot!);
   }
 
   /** Steps that record a committed group: they run in the group's transaction. */
@@ -108,7 +103,7 @@ export class ServerLog {
         cypher: "MATCH (c:_ClientSeq {clientId: $c}), (m:_Meta {key: 'version'}) SET c.lastSeq = $s, m.value = $v",
         params: { c: only[0], s: only[1], v: String(version) },
       });
-      if (rejections.size) steps.push(rejectionStep(rejections, version));
+      steps.push(...this.rejections.steps(rejections, version));
       return steps;
     }
     if (seqs.size) {
@@ -119,12 +114,11 @@ export class ServerLog {
         rows: [...seqs].map(([c, s]) => [c, s]),
       });
     }
-    if (rejections.size) steps.push(rejectionStep(rejections, version));
+    steps.push(...this.rejections.steps(rejections, version));
     const meta: Record<string, number> = { version };
     if (compactTo !== undefined) {
+      // Rejections outlive the log: they go when their client acknowledges them (see Rejections).
       steps.push(compactStep(compactTo));
-      const cypher = 'MATCH (r:_Rejection) WHERE r.version <= $v DELETE r';
-      steps.push({ kind: 'query', cypher, params: { v: compactTo } });
       meta.logStart = compactTo;
     }
     steps.push(GraphStore.metaStep(meta));
@@ -150,7 +144,7 @@ export class ServerLog {
       this.order.push({ version: e.version, id: e.patch.id });
     }
     for (const [c, s] of seqs) this.lastSeq.set(c, s);
-    for (const [id, r] of rejections) this.rejected.set(id, { ...r, version });
+    this.rejections.committed(rejections, version);
     this.version = version;
     this.versionStored = true;
     if (compactTo !== undefined) {
@@ -158,7 +152,6 @@ export class ServerLog {
       let n = 0;
       while (n < this.order.length && this.order[n]!.version <= compactTo) this.accepted.delete(this.order[n++]!.id);
       this.order.splice(0, n);
-      for (const [id, r] of this.rejected) if (r.version <= compactTo) this.rejected.delete(id);
     }
   }
 
@@ -171,12 +164,22 @@ export class ServerLog {
   }
 
   outcome(clientId: string, seq: number): PatchOutcome {
-    const id = `${clientId}:${seq}`;
-    const r = this.rejected.get(id);
+    const r = this.rejections.get(clientId, seq);
     if (r) return { seq, status: 'rejected', code: r.code, reason: r.reason };
-    const version = this.accepted.get(id);
+    const version = this.accepted.get(`${clientId}:${seq}`);
+    if (version !== undefined) return { seq, status: 'accepted', version };
+    if (this.rejections.forgotten(clientId, seq)) {
+      // Never a guess of `accepted`: a client that trusted it would keep a write the server refused.
+      const reason = `the server no longer keeps the outcome of seq ${seq} (more than ${this.rejections.perClient} unacknowledged rejections); resync`;
+      return { seq, status: 'rejected', code: 'internal', reason };
+    }
     // Past the retained log, a processed patch that left no rejection behind was accepted.
-    return version === undefined ? { seq, status: 'accepted' } : { seq, status: 'accepted', version };
+    return { seq, status: 'accepted' };
+  }
+
+  /** `clientId` holds every answer up to `ackedSeq`: their rejections need not be kept. */
+  acknowledged(clientId: string, ackedSeq: number): void {
+    this.rejections.acknowledged(clientId, Math.min(ackedSeq, this.lastSeq.get(clientId) ?? 0));
   }
 
   /**
@@ -224,13 +227,4 @@ export class ServerLog {
     }
     return n;
   }
-}
-
-function rejectionStep(rejections: Map<string, Rejection>, version: number): Step {
-  return {
-    kind: 'rows',
-    body: 'MERGE (r:_Rejection {id: $c0}) SET r.version = $c1, r.code = $c2, r.reason = $c3',
-    columns: ['STRING', 'INT64', 'STRING', 'STRING'],
-    rows: [...rejections].map(([id, r]) => [id, version, r.code, r.reason]),
-  };
 }

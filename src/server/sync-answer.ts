@@ -44,6 +44,9 @@ export async function answerSyncRequest(
     // Every answer carries the schema: a client makes its tables from it, on a delta as on a snapshot.
     schema: declared ? toJson(declared.graph) : undefined,
   };
+  // An ackedSeq counts only for this server's seqs: one from before a reset is about another log.
+  const sameServer = request.serverId === undefined || request.serverId === log.serverId;
+  if (request.ackedSeq !== undefined && sameServer) log.acknowledged(request.clientId, request.ackedSeq);
   if (await deltaWorks(store, log, request)) {
     await sendDelta(log, peer, h, first);
     return 'delta';
