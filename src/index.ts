@@ -11,6 +11,7 @@ export {
   type EdgeLabel,
   type EdgeProps,
   type PropertyKeyOf,
+  type PropertyValue,
 } from './schema/define.js';
 export type * from './client/options.js';
 export { createSyncServer, type SyncServer } from './server/sync-server.js';

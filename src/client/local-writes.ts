@@ -70,7 +70,7 @@ export class LocalWrites {
       };
     }
     const a = this.store.stage((tx) => {
-      const a = tx.apply(ops, { capture: true });
+      const a = tx.apply(ops, { capture: true, fit: true });
       if (a.ok && !this.group) {
         const group: Staged[] = (this.group = []);
         tx.afterWrites(() => this.persistGroup(group));

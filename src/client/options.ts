@@ -4,7 +4,15 @@ import type { ConnectionStatus } from '../../machines/connection.machine.js';
 import type { HistogramSnapshot } from '../histogram.js';
 import type { SyncError } from '../protocol/errors.js';
 import type { ErrorCode, Patch, Snapshot, Value } from '../protocol/types.js';
-import type { EdgeLabel, EdgeProps, NodeLabel, NodeProps, PropertyKeyOf, SchemaDef } from '../schema/define.js';
+import type {
+  EdgeLabel,
+  EdgeProps,
+  NodeLabel,
+  NodeProps,
+  PropertyKeyOf,
+  PropertyValue,
+  SchemaDef,
+} from '../schema/define.js';
 import type { KuzuDriver } from '../store/kuzu/driver.js';
 import type { LiveQuery } from './live-queries.js';
 
@@ -67,7 +75,12 @@ export interface SyncClientOptions<S extends SchemaDef | undefined = undefined> 
 /** The writes of one `batch`, each checked at once; `S` is the client's schema (see `defineSchema`). */
 export interface BatchWriter<S extends SchemaDef | undefined = undefined> {
   createNode<L extends NodeLabel<S>>(label: L, properties?: NodeProps<S, L>, options?: { id?: string }): string;
-  setProperty(target: 'node' | 'edge', id: string, key: PropertyKeyOf<S>, value: Value | null): void;
+  setProperty<K extends PropertyKeyOf<S>>(
+    target: 'node' | 'edge',
+    id: string,
+    key: K,
+    value: PropertyValue<S, K & string> | null,
+  ): void;
   createEdge<L extends EdgeLabel<S>>(
     label: L,
     fromId: string,
@@ -133,7 +146,12 @@ export interface SyncClient<S extends SchemaDef | undefined = undefined> {
     properties?: NodeProps<S, L>,
     options?: { id?: string },
   ): Promise<string>;
-  setProperty(target: 'node' | 'edge', id: string, key: PropertyKeyOf<S>, value: Value | null): Promise<void>;
+  setProperty<K extends PropertyKeyOf<S>>(
+    target: 'node' | 'edge',
+    id: string,
+    key: K,
+    value: PropertyValue<S, K & string> | null,
+  ): Promise<void>;
   createEdge<L extends EdgeLabel<S>>(
     label: L,
     fromId: string,

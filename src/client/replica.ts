@@ -72,6 +72,8 @@ export class Replica {
   nextSeq = 1;
   /** The highest seq whose outcome this client knows. */
   ackedSeq = 0;
+  /** The schema the app was created with (the `schema` option). */
+  private ownSchema: GraphSchema | undefined;
   /** Server changes that arrived ahead of a missing version. */
   private readonly future = new Map<number, ServerChange>();
   /** Memory-first local writes: staged into the store's open group, then committed in groups. */
@@ -115,9 +117,9 @@ export class Replica {
     r.nextSeq = Number(meta.nextSeq ?? 1);
     r.ackedSeq = Number(meta.ackedSeq ?? 0);
     if (durable && meta.clientId !== id) await store.run([GraphStore.metaStep({ clientId: id })]);
-    // The server's schema, as last heard, outranks the one the app was built with: it is the authority.
-    const declared = meta.schema !== undefined ? (JSON.parse(meta.schema) as GraphSchema) : schema;
-    if (declared) await store.write((tx) => tx.declare(declared));
+    r.ownSchema = schema;
+    const server = meta.schema ? (JSON.parse(meta.schema) as GraphSchema) : undefined;
+    if (schema || server) await store.write((tx) => r.declareSchemas(tx, server));
     return r;
   }
 
@@ -285,7 +287,7 @@ export class Replica {
     // A server with no history of ours never saw these: they all get new seqs, tried again on its state.
     const renumber = continuity ? [] : [...this.entries];
     const nextSeq = Math.max(continuity ? this.nextSeq : 1, lastSeq + 1) + renumber.length;
-    const meta = { serverId, version, ackedSeq: lastSeq, nextSeq, ...(schema && { schema: JSON.stringify(schema) }) };
+    const meta = { serverId, version, ackedSeq: lastSeq, nextSeq, schema: schema ? JSON.stringify(schema) : '' };
 
     const unapplied = await this.rebase(
       drop,
@@ -293,8 +295,7 @@ export class Replica {
       { replacesAll: !!snapshot },
       (tx) => {
         if (snapshot) tx.replaceAll(snapshot);
-        // The schema's tables and columns exist from here on, whatever the answer carries.
-        if (schema) tx.declare(schema);
+        this.declareSchemas(tx, schema);
         for (const d of delta) {
           if (d.version <= this.version && continuity) continue;
           const a = tx.apply(d.patch.ops);
@@ -308,6 +309,12 @@ export class Replica {
     this.serverId = serverId;
     this.future.clear();
     return result;
+  }
+
+  /** Both schemas' tables exist (the app's reads never fail); the server's judges, else the app's. */
+  private declareSchemas(tx: WriteTx, server: GraphSchema | undefined): void {
+    if (this.ownSchema) tx.declare(this.ownSchema);
+    if (server || !this.ownSchema) tx.declare(server);
   }
 
   // ---- the rebase --------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 import { SyncError } from '../protocol/errors.js';
 import { identifierProblem } from '../protocol/identifiers.js';
-import type { ColumnType, GraphSchema, Props } from '../protocol/types.js';
+import type { ColumnType, GraphSchema, Props, Value } from '../protocol/types.js';
 
 /** A property's type as a schema declares it: the JavaScript value it holds. */
 export type PropertyType = 'string' | 'number' | 'boolean' | 'string[]' | 'number[]' | 'boolean[]';
@@ -132,6 +132,15 @@ export type EdgeLabel<S extends SchemaDef | undefined> = S extends SchemaDef ? k
 export type EdgeProps<S extends SchemaDef | undefined, L extends string> = S extends SchemaDef
   ? PropsOf<NonNullable<EdgesOf<S>[L]['properties']>>
   : Props;
+type AnyPropsOf<S extends SchemaDef> =
+  | S['nodes'][keyof S['nodes']]
+  | NonNullable<EdgesOf<S>[keyof EdgesOf<S>]['properties']>;
+/** Distributes over the label's property sets: the types `key` has wherever it is declared. */
+type ValueIn<P, K extends PropertyKey> = P extends { readonly [k in K]: infer T } ? ValueOf<T> : never;
+/** What `setProperty` may store under `key`: a type it has on some label. */
+export type PropertyValue<S extends SchemaDef | undefined, K extends string> = S extends SchemaDef
+  ? ValueIn<AnyPropsOf<S>, K>
+  : Value;
 /** `setProperty` names no label: any key the schema declares anywhere. */
 export type PropertyKeyOf<S extends SchemaDef | undefined> = S extends SchemaDef
   ?

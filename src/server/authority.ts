@@ -285,7 +285,7 @@ export class Authority {
         };
       }
     }
-    const applied = tx.apply(patch.ops);
+    const applied = tx.apply(patch.ops, { fit: true });
     if (!applied.ok) {
       const reason = `op ${applied.opIndex}: ${applied.error.message}`;
       return { status: 'rejected', code: applied.error.code, reason, bump: true };

@@ -89,7 +89,7 @@ export class GraphModel {
   }
 
   // ---- journaled writes ---------------------------------------------------
-  declare(schema: DeclaredSchema): void {
+  declare(schema: DeclaredSchema | undefined): void {
     const before = this.declaredSchema;
     this.declaredSchema = schema;
     this.journal.push(() => (this.declaredSchema = before));

@@ -54,9 +54,11 @@ export class WriteTx {
 
   /**
    * Plans `ops` as one atomic unit. On a validation failure the model is left as it was and nothing
-   * of the unit is run. With `capture`, the unit's inverse ops are computed (for rollback).
+   * of the unit is run. With `capture`, the unit's inverse ops are computed (for rollback). With `fit`,
+   * the ops must fit the schema in force: a new write, or a patch the server judges. Changes the
+   * server has accepted, undos and redos are not checked again (the server's schema may differ).
    */
-  apply(ops: Op[], options: { capture?: boolean } = {}): Applied {
+  apply(ops: Op[], options: { capture?: boolean; fit?: boolean } = {}): Applied {
     const mark = this.model.mark();
     const statements: Statement[] = [];
     const planned: AppliedOp[] = [];
@@ -73,7 +75,7 @@ export class WriteTx {
           if (need) needs.push(need);
         }
         addOpTables(this.model, op, tables);
-        const plan = planOp(this.model, op);
+        const plan = planOp(this.model, op, options.fit);
         for (const s of plan.statements) statements.push(s);
         planned.push({ op, incident: plan.incident ?? NO_INCIDENT, unit });
         this.noteCreated(op, createdHere);
@@ -90,8 +92,9 @@ export class WriteTx {
     return applied;
   }
 
-  /** Puts a schema in force, creating the tables and columns it names (see planDeclare). */
-  declare(schema: GraphSchema | DeclaredSchema): void {
+  /** Puts a schema in force, creating the tables and columns it names (see planDeclare); none: dynamic. */
+  declare(schema: GraphSchema | DeclaredSchema | undefined): void {
+    if (!schema) return this.model.declare(undefined);
     const declared = schema instanceof DeclaredSchema ? schema : new DeclaredSchema(schema);
     for (const s of planDeclare(this.model, declared, this.tables)) this.batcher.add(s);
   }

@@ -104,7 +104,11 @@ for (const mode of ['delta', 'snapshot'] as const) {
       const oslo = await late.createNode('City', { name: 'Oslo' });
       refusals.push(
         refused('wrong ends', late.createEdge('LIVES_IN', oslo, ann), /LIVES_IN edges go Person->City in the schema/),
-        refused('set undeclared', late.setProperty('node', ann, 'nick' as never, 'A'), /Person has no property nick/),
+        refused(
+          'set undeclared',
+          late.setProperty('node', ann, 'nick' as never, 'A' as never),
+          /Person has no property nick/,
+        ),
         refused('set wrong type', late.setProperty('node', ann, 'tags', 3 as never), /Person\.tags holds a list/),
         refused(
           'in a batch',
@@ -196,6 +200,58 @@ test("a client's own schema holds offline; the server's replaces it and is kept 
     await rejects(restarted.createNode('Person', { phone: '1' } as never), /Person has no property phone/);
   } finally {
     for (const c of opened) await c.close();
+    await s.close();
+  }
+});
+
+test("with no schema on the server, a client's own judges only its own writes, never the server's changes", async () => {
+  const s = await server();
+  const warnings: unknown[][] = [];
+  const logger = {
+    debug() {},
+    info() {},
+    warn: (...a: unknown[]) => warnings.push(a),
+    error: (...a: unknown[]) => warnings.push(a),
+  };
+  const typed = await client<typeof schema>(s, { schema, logger });
+  const other = await client(s);
+  try {
+    await Promise.all([typed.whenSynced({ timeout: 10_000 }), other.whenSynced({ timeout: 10_000 })]);
+    await rejects(typed.createNode('Dog' as never, {} as never), /node label Dog is not in the schema/);
+    // Another app writes what this one's schema does not declare; the server takes it, so must we.
+    const rex = await other.createNode('Dog', { name: 'Rex' });
+    await other.createNode('Person', { nick: 'A' });
+    await other.setProperty('node', rex, 'legs', 4);
+    await other.whenSynced({ timeout: 10_000 });
+    await until(() => typed.getServerVersion() === s.getVersion(), 10_000, 'the broadcasts at the typed client');
+    assert.equal(await typed.query('MATCH (d:Dog) RETURN d.name AS name, d.legs AS legs'), [{ name: 'Rex', legs: 4 }]);
+    assert.is(typed.getMetrics().snapshots, 0, 'applied as they came, no resync');
+    assert.equal(warnings, []);
+  } finally {
+    await typed.close();
+    await other.close();
+    await s.close();
+  }
+});
+
+test('a server that drops its schema frees its clients of it at their next sync', async () => {
+  const dir = tempDir();
+  const [databasePath, clientPath] = [join(dir, 'server.kz'), join(dir, 'client.kz')];
+  let s = await server({ databasePath, schema });
+  const first = await client(s, { databasePath: clientPath });
+  await first.whenSynced({ timeout: 10_000 });
+  await rejects(first.createNode('Dog', {}), /node label Dog is not in the schema/);
+  await first.close();
+  await s.close();
+  s = await server({ databasePath });
+  const c = await client(s, { databasePath: clientPath });
+  try {
+    await c.whenSynced({ timeout: 10_000 });
+    await c.createNode('Dog', { name: 'Rex' });
+    await c.whenSynced({ timeout: 10_000 });
+    assert.equal(await s.query('MATCH (d:Dog) RETURN d.name AS name'), [{ name: 'Rex' }]);
+  } finally {
+    await c.close();
     await s.close();
   }
 });

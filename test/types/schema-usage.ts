@@ -33,6 +33,8 @@ export async function typed(client: SyncClient<typeof schema>): Promise<void> {
   await client.createEdge('LIVES_IN', ann, oslo, { since: 'long ago' });
   // @ts-expect-error: no such edge label
   await client.createEdge('KNOWS', ann, ann);
+  // @ts-expect-error: age is a number wherever it is declared
+  await client.setProperty('node', ann, 'age', 'forty');
   // @ts-expect-error: no such key anywhere in the schema
   await client.setProperty('node', ann, 'nick', 'A');
   await client.batch((tx) => {
