@@ -118,7 +118,13 @@ export function acquireFileLock(dbPath: string): FileLock {
         },
       };
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'EACCES' || code === 'EROFS' || code === 'ENOTDIR') {
+        // Most often a directory that does not exist: say so, with a typed error, not a raw errno.
+        const why = `cannot create ${lockPath} (${code}): does its directory exist, and may this process write there?`;
+        throw new SyncError('invalid_value', why);
+      }
+      if (code !== 'EEXIST') throw e;
       const dead = deadOwner(lockPath);
       if (dead !== undefined) {
         takeOver(lockPath, dead, me);

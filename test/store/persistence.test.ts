@@ -70,6 +70,13 @@ test('a second open of one file is refused with a clear message, in this process
   await a.close();
 });
 
+test('a database path in a directory that does not exist is a typed error, not a raw errno', async () => {
+  const path = join(tempDir(), 'no', 'such', 'dir', 'db.kz');
+  const e = await rejects(GraphStore.open(path), /does its directory exist/);
+  assert.is((e as { code?: string }).code, 'invalid_value');
+  assert.not.ok(existsSync(join(path, '..')), 'nothing was created on the way');
+});
+
 test('a lock left by a dead process (kill -9) is taken over', async () => {
   const path = join(dir, 'stale.kz');
   const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
