@@ -55,11 +55,11 @@ const pause = new Int32Array(new SharedArrayBuffer(4));
  * ever reads a lock that exists but is still empty (and takes its owner for unknown). Where the
  * filesystem has no hard links (FAT, some network mounts), an exclusive create and a write instead.
  */
-function createExclusive(path: string, content: string): void {
+export function createExclusive(path: string, content: string, link = linkSync): void {
   const aside = `${path}.${process.pid}.tmp`;
   writeFileSync(aside, content);
   try {
-    linkSync(aside, path);
+    link(aside, path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS') throw e;
