@@ -7,7 +7,10 @@ export interface PatchRef {
   seq: number;
 }
 
-export type PatchInput = PatchRef;
+export interface PatchInput extends PatchRef {
+  /** Set on a patch a server reset renumbered: the id it was written under (see `renumbered`). */
+  firstId?: string;
+}
 
 export type PatchVerdict =
   | { status: 'accepted'; version?: number }
@@ -45,6 +48,11 @@ export interface PatchContext {
   patchId: string;
   seq: number;
   verdict: PatchVerdict | undefined;
+  /**
+   * The id it was written under, when a server reset renumbered it: the inspector and the tests
+   * follow a patch from its first actor to the one named for its new id by this.
+   */
+  firstId?: string;
 }
 
 /** One patch actor's outcome, as its parent hears of it. */
@@ -120,9 +128,6 @@ export const patchMachine = setup({
         }
       },
     }),
-    renumber: assign(({ event }) =>
-      event.type === 'PATCH.RENUMBERED' ? { patchId: event.patchId, seq: event.seq } : {},
-    ),
     reportDone: sendParent(
       ({ context }): PatchDoneEvent => ({
         type: 'PATCH.DONE',
@@ -138,7 +143,12 @@ export const patchMachine = setup({
   },
 }).createMachine({
   id: 'patch',
-  context: ({ input }) => ({ patchId: input.patchId, seq: input.seq, verdict: undefined }),
+  context: ({ input }) => ({
+    patchId: input.patchId,
+    seq: input.seq,
+    verdict: undefined,
+    ...(input.firstId !== undefined ? { firstId: input.firstId } : {}),
+  }),
   initial: 'unanswered',
   states: {
     unanswered: {
@@ -161,7 +171,7 @@ export const patchMachine = setup({
               { target: '#patch.accepted', actions: 'recordAccepted' },
             ],
             'LOCAL.NO_LONGER_APPLIES': { actions: 'reportNoLongerApplies' },
-            'PATCH.RENUMBERED': { actions: 'renumber' },
+            'PATCH.RENUMBERED': '#patch.renumbered',
           },
         },
         /** On the wire, awaiting the server's verdict. */
@@ -202,6 +212,12 @@ export const patchMachine = setup({
     rolledBack: { type: 'final', entry: 'reportDone' },
     /** Never committed, never sent: it already left the local view, there is nothing to roll back. */
     notCommitted: { type: 'final', entry: 'reportDone' },
+    /**
+     * A server reset gave it a new seq: it goes on as a new actor named for its new id, queued, with
+     * this one's id as its `firstId`. An actor is named for its id once and for all (its systemId),
+     * so the inspector finds a patch under the id it has now.
+     */
+    renumbered: { type: 'final' },
     /** The local database refused the rollback: the client falls back to a full resync. */
     rollbackFailed: { type: 'final', entry: 'reportRollbackFailed' },
   },

@@ -279,14 +279,17 @@ export class Outbox {
     const moved = moves.flatMap(({ from, to }) => {
       const t = this.tracked.get(from);
       this.tracked.delete(from);
-      return t ? [{ t, to }] : [];
+      return t ? [{ t, to, from }] : [];
     });
-    for (const { t, to } of moved) {
+    // Each actor ends and goes on under its new name: every old one ends first.
+    const ref = (to: Patch) => ({ patchId: to.id, seq: to.seq });
+    for (const { t, to } of moved) if (t.actor) this.actors.retire(t.actor, ref(to));
+    for (const { t, to, from } of moved) {
       // Under its new seq it is a patch that server has never had.
       t.sent = false;
       t.seq = to.seq;
+      t.actor = t.actor && this.actors.resume(ref(to), t.actor.getSnapshot().context.firstId ?? from);
       this.tracked.set(to.id, t);
-      t.actor?.send({ type: 'PATCH.RENUMBERED', patchId: to.id, seq: to.seq } satisfies PatchEvent);
     }
   }
 

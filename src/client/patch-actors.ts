@@ -1,6 +1,12 @@
 import { createActor, fromPromise, type ActorRefFrom, type AnyActorRef } from 'xstate';
 import { frameMachine, type Departure } from '../../machines/frame.machine.js';
-import { patchMachine, type PatchDone, type PatchEvent, type PatchRef } from '../../machines/patch.machine.js';
+import {
+  patchMachine,
+  type PatchDone,
+  type PatchEvent,
+  type PatchInput,
+  type PatchRef,
+} from '../../machines/patch.machine.js';
 import type { ErrorCode } from '../protocol/types.js';
 
 export type PatchActor = ActorRefFrom<typeof patchMachine>;
@@ -71,26 +77,37 @@ export class PatchActors {
    * frame had it: sent.
    */
   patch({ patchId, seq }: PatchRef, event: PatchEvent, from?: 'sent'): PatchActor {
-    // A patch renumbered after a server reset keeps the systemId of its first id, which a new
-    // patch may now have: that one goes unnamed in the system rather than fail.
-    const systemId = `patch:${patchId}`;
+    const actor = this.start({ patchId, seq }, from);
+    actor.send(event);
+    return actor;
+  }
+
+  /**
+   * A patch a server reset renumbered: its actor ends (`renumbered`, which frees its name) and
+   * `resume` carries it on, queued, as an actor named for the new id. End every one before resuming
+   * any: the old and the new ids overlap. Only queued patches are renumbered.
+   */
+  retire(old: PatchActor, to: PatchRef): void {
+    old.send({ type: 'PATCH.RENUMBERED', patchId: to.patchId, seq: to.seq });
+  }
+  resume(to: PatchRef, firstId: string): PatchActor {
+    return this.start({ ...to, firstId }, 'queued');
+  }
+
+  /** Started in `from` (where the patch already is), or at the chart's beginning. */
+  private start(input: PatchInput, from?: 'sent' | 'queued'): PatchActor {
+    // A stale actor may still hold the name (a bug, not a user error): the new one goes unnamed
+    // in the system rather than fail.
+    const systemId = `patch:${input.patchId}`;
     const named = this.deps.system().get(systemId) === undefined;
-    const input = { patchId, seq };
+    const context = { ...input, verdict: undefined };
     const actor = createActor(this.patchLogic, {
       parent: this.root(),
       ...(named ? { systemId } : {}),
       input,
-      ...(from
-        ? {
-            snapshot: this.patchLogic.resolveState({
-              value: { unanswered: from },
-              context: { ...input, verdict: undefined },
-            }),
-          }
-        : {}),
+      ...(from ? { snapshot: this.patchLogic.resolveState({ value: { unanswered: from }, context }) } : {}),
     });
     actor.start();
-    actor.send(event);
     return actor;
   }
 

@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
 import { assign, matchesState, type AnyMachineSnapshot, type EventObject } from 'xstate';
-import { patchMachine } from '../../machines/patch.machine.js';
+import { patchMachine, type PatchContext } from '../../machines/patch.machine.js';
 import type { RejectedEvent } from '../../src/client/options.js';
 import type { Patch } from '../../src/protocol/types.js';
 import { isWrite, type RunMatcher } from '../../src/testing/fault-driver.js';
@@ -98,14 +98,16 @@ interface H extends ClientHarness {
 
 const ACTOR = `patch:model:${SEQ}`;
 /**
- * The id the patch under test has now. Its actor keeps the systemId of its first id and follows a
- * renumbering (PATCH.RENUMBERED carries the new id into its context); once the actor is done, the
- * last id it had.
+ * The id the patch under test has now: renumbered by a server reset, it goes on as an actor named for
+ * its new id whose context names its first; once it is done, the last id it had.
  */
 const ownId = (h: H): string => {
-  const id = (h.runtime.actor.system.get(ACTOR)?.getSnapshot() as { context?: { patchId?: string } } | undefined)
-    ?.context?.patchId;
-  if (id !== undefined && id !== h.ids.at(-1)) h.ids.push(id);
+  for (const e of h.runtime.replica.entries) {
+    const actor = h.runtime.actor.system.get(`patch:${e.patch.id}`);
+    const context = (actor?.getSnapshot() as { context?: PatchContext } | undefined)?.context;
+    const id = context?.patchId;
+    if (id !== undefined && context?.firstId === h.ids[0] && id !== h.ids.at(-1)) h.ids.push(id);
+  }
   return h.ids.at(-1)!;
 };
 const seqOf = (id: string) => Number(id.slice(id.lastIndexOf(':') + 1));
@@ -341,6 +343,7 @@ async function check(h: H, step: ModelStep, i: number, path: ModelPath): Promise
       ['model:6'],
       "renumbered after the new server's lastSeq",
     );
+    ownId(h); // learns the id it has now
     assert.equal(h.ids, ['model:1', 'model:6'], 'its actor follows the renumbering');
     assert.equal(h.runtime.replica.entries[0]!.patch.ops, h.patch.ops, 'the same write, under its new id');
   }
