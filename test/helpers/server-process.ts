@@ -4,19 +4,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 
 /** The CLI's source: tests run it with `node --import tsx`, so they need no build. */
 export const cli = new URL('../../src/cli.ts', import.meta.url).pathname;
-
-/** A port free now, for a server that must come back on the same port after a restart. */
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 export class ServerProcess {
   private child: ChildProcess | undefined;
@@ -24,6 +14,9 @@ export class ServerProcess {
   output = '';
   /** The WebSocket URL from its "listening on" line. */
   url = '';
+  get port(): number {
+    return Number(new URL(this.url).port);
+  }
 
   /** `args` follow `kuzu-sync serve`. */
   constructor(private readonly args: string[]) {}

@@ -16,7 +16,7 @@ import { GraphStore } from '../../src/store/graph-store.js';
 import { openClient } from '../../src/sync-client.js';
 import { ChaosProxy } from '../helpers/chaos-proxy.js';
 import { ChildLines } from '../helpers/child-lines.js';
-import { freePort, ServerProcess } from '../helpers/server-process.js';
+import { ServerProcess } from '../helpers/server-process.js';
 import { rng } from '../helpers/random.js';
 import { randomWrite } from '../helpers/random-ops.js';
 import { data } from '../helpers/snapshot.js';
@@ -67,11 +67,17 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const schedule = rng(o.seed); // what happens at each step: the same for a given seed
   const detail = rng(o.seed * 7919 + 1); // the details (which write, which fault): never shifts the schedule
   const dir = tempDir('kuzu-sync-chaos-');
-  const port = await freePort();
-  const server = new ServerProcess(['--port', String(port), '--db', join(dir, 'server.kz'), '--quiet']);
+  // The server takes any free port at each start and the proxy follows it: a port picked free
+  // beforehand could be taken by another process before the server binds it.
+  const server = new ServerProcess(['--port', '0', '--db', join(dir, 'server.kz'), '--quiet']);
   await server.start();
-  const proxy = new ChaosProxy(port, rng(o.seed * 31 + 3));
+  const proxy = new ChaosProxy(server.port, rng(o.seed * 31 + 3));
   await proxy.start();
+  const restart = async (signal: 'SIGTERM' | 'SIGKILL') => {
+    await server.stop(signal);
+    await server.start();
+    proxy.retarget(server.port);
+  };
 
   const report: ChaosReport = {
     seed: o.seed,
@@ -164,13 +170,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         what = 'proxy: heal';
       } else if (roll < 0.87) {
         report.serverRestarts++;
-        await server.stop('SIGTERM');
-        await server.start();
+        await restart('SIGTERM');
         what = 'server: graceful restart';
       } else if (roll < 0.9) {
         report.serverKills++;
-        await server.stop('SIGKILL');
-        await server.start();
+        await restart('SIGKILL');
         what = 'server: kill -9, restart';
       } else if (roll < 0.92) {
         report.clientKills++;
