@@ -1,5 +1,5 @@
 import { toSyncError, type SyncError } from '../protocol/errors.js';
-import { QueryError } from '../store/graph-store.js';
+import { type CommitReads, QueryError } from '../store/graph-store.js';
 import type { TablesTouched } from '../store/tables-touched.js';
 import type { Logger } from '../logger.js';
 import type { PatchTables } from './pending.js';
@@ -48,9 +48,10 @@ export interface LiveDeps {
 type PendingGroups = Map<string, { tables: readonly string[] | undefined; count: number }>;
 
 /**
- * The live queries of one client. The store tells it which tables each committed transaction
- * changed (a group commit, others' patches, a rollback, a rebase: one transaction each); a query
- * that reads one of them runs again, and its subscribers hear of the result only if it changed.
+ * The live queries of one client. The store tells it which tables each transaction changes (a group
+ * commit, others' patches, a rollback, a rebase: one transaction each); a query that reads one of
+ * them runs again right after the commit, in the same trip, and its subscribers hear of the result
+ * only if it changed.
  */
 export class LiveQueries {
   private readonly open = new Set<Live>();
@@ -66,12 +67,21 @@ export class LiveQueries {
       info: (tables) => ({ version: this.deps.version(), pending: this.pendingOn(tables) }),
     });
     this.open.add(q);
-    q.refresh();
+    q.firstRun();
     return q;
   }
 
-  committed(tables: TablesTouched): void {
-    for (const q of this.open) if (q.reads(tables)) q.refresh();
+  /** The reads a transaction on `tables` should run after it commits (see GraphStore.onCommitted). */
+  committed(tables: TablesTouched): CommitReads | undefined {
+    const due = [...this.open].filter((q) => q.reads(tables));
+    if (!due.length) return undefined;
+    const asked = due.map((q) => q.ask());
+    return {
+      steps: due.map((q) => ({ kind: 'query', cypher: q.cypher, params: q.params })),
+      // In the next turn: the client's own bookkeeping of the transaction (its version, its pending
+      // patches) happens on its way back from the store, and subscribers are told of both at once.
+      done: (results) => void setImmediate(() => due.forEach((q, i) => q.answer(asked[i]!, results[i]!))),
+    };
   }
 
   /**
@@ -122,9 +132,13 @@ class Live implements LiveQuery {
     error?: (e: LiveError) => void;
   }>();
   private readonly iterators = new Set<{ queue: Row[][]; waiting?: Waiting | undefined }>();
-  private running = false;
-  /** A change came while a run was under way: run once more when it ends. */
-  private stale = false;
+  /**
+   * Runs asked for (the first, then one per transaction on its tables), and the one whose result it
+   * holds: a run's result can arrive after a later one's (the first run queues behind writes), and
+   * then it is older than what is shown.
+   */
+  private asked = 0;
+  private shown = 0;
   private error: LiveError | undefined;
   private closed = false;
 
@@ -132,8 +146,8 @@ class Live implements LiveQuery {
   private told: number | undefined;
 
   constructor(
-    private readonly cypher: string,
-    private readonly params: Record<string, unknown>,
+    readonly cypher: string,
+    readonly params: Record<string, unknown>,
     private readonly deps: LiveDeps,
     private readonly registry: { forget(): void; info(tables: TablesTouched): LiveInfo },
   ) {
@@ -153,42 +167,36 @@ class Live implements LiveQuery {
     for (const l of [...this.listeners]) this.call(() => l.next(rows, info));
   }
 
+  /** Whether it runs again after a change to `changed` (a query that stopped never does). */
   reads(changed: TablesTouched): boolean {
+    if (this.closed || this.error) return false;
     if (changed === 'all' || this.tables === 'all') return true;
     for (const t of changed) if (this.tables.has(t)) return true;
     return false;
   }
 
-  /** Runs the query again (once more after the run under way, if one is). */
-  refresh(): void {
-    if (this.closed || this.error) return;
-    if (this.running) {
-      this.stale = true;
-      return;
-    }
-    this.running = true;
-    void this.runUntilFresh();
+  ask(): number {
+    return ++this.asked;
   }
 
-  private async runUntilFresh(): Promise<void> {
-    try {
-      do {
-        this.stale = false;
-        let rows: Row[];
-        try {
-          rows = await this.deps.run(this.cypher, this.params);
-        } catch (e) {
-          // A label or property this replica has not seen yet: nothing to show until it comes, and
-          // the transaction that brings it changes a table this query reads.
-          if (e instanceof QueryError && (e.code === 'unknown_label' || e.code === 'unknown_property')) rows = [];
-          else return this.fail(e);
-        }
-        if (this.closed) return;
-        this.settle(rows);
-      } while (this.stale && !this.closed);
-    } finally {
-      this.running = false;
-    }
+  firstRun(): void {
+    const n = this.ask();
+    this.deps.run(this.cypher, this.params).then(
+      (rows) => this.answer(n, rows),
+      (e: unknown) => this.answer(n, e),
+    );
+  }
+
+  /** The result of run `n`: its rows (an array), or what it threw. */
+  answer(n: number, result: unknown): void {
+    if (this.closed || this.error || n < this.shown) return;
+    this.shown = n;
+    if (Array.isArray(result)) return this.settle(result);
+    // A label or property this replica has not seen yet: nothing to show until it comes, and the
+    // transaction that brings it changes a table this query reads.
+    const e = result;
+    if (e instanceof QueryError && (e.code === 'unknown_label' || e.code === 'unknown_property')) this.settle([]);
+    else this.fail(e);
   }
 
   /** A new result: unchanged rows keep their objects, and an unchanged result is not news. */

@@ -5,7 +5,7 @@ import { EDGE_RETURN, edgeOfRow, nodeOfRow } from './entity-rows.js';
 import { acquireFileLock, type FileLock } from './file-lock.js';
 import { fold, GraphModel } from './graph-model.js';
 import type { KuzuConnection, KuzuDriver } from './kuzu/driver.js';
-import type { Row, RunOptions, Step } from './kuzu/steps.js';
+import type { QueryStep, ReadResult, Row, RunOptions, Step } from './kuzu/steps.js';
 import { isInMemoryPath } from './kuzu/sync-database.js';
 import { wasmDriver } from './kuzu/worker-driver.js';
 import type { TablesTouched } from './tables-touched.js';
@@ -58,6 +58,13 @@ export class QueryError extends Error {
   }
 }
 
+/** Reads to run right after a transaction commits, and where their results go (see onCommitted). */
+export interface CommitReads {
+  steps: QueryStep[];
+  /** Once the transaction has committed: each read's rows, or its error, in the order of `steps`. */
+  done(results: Array<Row[] | QueryError>): void;
+}
+
 /** A promise-chain mutex: planning reads the model, so one transaction at a time, reads in line. */
 class Mutex {
   private tail: Promise<void> = Promise.resolve();
@@ -79,8 +86,13 @@ export class GraphStore {
   readonly model = new GraphModel();
   private readonly mutex = new Mutex();
   private closed = false;
-  /** Called after each transaction that changed the graph, with the tables it changed (live queries). */
-  onCommitted: ((tables: TablesTouched) => void) | undefined;
+  /**
+   * Hears of each transaction that changes the graph, with the tables it changes, as it goes to the
+   * database. The reads it answers with run right after the commit, in the same trip (a live query's
+   * re-run costs no trip of its own), and see that commit and nothing later. Of a transaction that
+   * fails, nothing more is heard.
+   */
+  onCommitted: ((tables: TablesTouched) => CommitReads | undefined) | undefined;
   /** The group of memory-first writes planned and not yet committed (see `stage`). */
   private staged: { tx: WriteTx; mark: number } | undefined;
 
@@ -210,11 +222,24 @@ export class GraphStore {
     if (tx.isEmpty) return;
     const reads = tx.readSteps();
     tx.computeInverses(reads.length ? await this.runUnlocked(reads, { reads: true }) : []);
-    // Bookkeeping may come to nothing (an in-memory client keeps none): then so does the trip.
     const steps = tx.writeSteps();
-    if (steps.length) await this.runUnlocked(steps);
     const touched = tx.touched;
-    if (touched === 'all' || touched.size) this.onCommitted?.(touched);
+    const after = touched === 'all' || touched.size ? this.onCommitted?.(touched) : undefined;
+    // Bookkeeping may come to nothing (an in-memory client keeps none): then so does the trip.
+    if (!after) {
+      if (steps.length) await this.runUnlocked(steps);
+      return;
+    }
+    const res = await this.conn.run(steps, { transaction: true, readsAfter: after.steps });
+    if (!res.ok) throw new SyncError('internal', `database: ${res.message}`);
+    // A driver that does not know readsAfter: the lock is still held, so nothing comes in between.
+    const answers = res.readsAfter ?? (await Promise.all(after.steps.map((s) => this.readAlone(s))));
+    after.done(answers.map((a) => (a.ok ? a.rows : QueryError.fromKuzu(a.message))));
+  }
+
+  private async readAlone(step: QueryStep): Promise<ReadResult> {
+    const res = await this.conn.run([step], { transaction: true, readOnly: true });
+    return res.ok ? { ok: true, rows: res.results[0]! } : { ok: false, message: res.message };
   }
 
   /** A Cypher read on the graph, parameterized; rows are plain JS values. Writes are refused. */

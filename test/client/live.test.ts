@@ -31,9 +31,11 @@ function record(q: { subscribe: (f: (rows: Row[], info: LiveInfo) => void, e?: (
   return { calls, seen, errors };
 }
 
-/** How many times the client's database ran `cypher` (a live query's runs). */
+/** How many times the client's database ran `cypher` (a live query's runs: alone, or after a write's commit). */
 const runsOf = (db: FaultDriver, cypher: string) =>
-  db.runs.filter((r) => r.steps.some((s) => s.kind === 'query' && s.cypher === cypher)).length;
+  db.runs.filter((r) =>
+    [...r.steps, ...(r.options.readsAfter ?? [])].some((s) => s.kind === 'query' && s.cypher === cypher),
+  ).length;
 
 const PEOPLE = 'MATCH (p:Person) RETURN p.id AS id, p.name AS name ORDER BY id';
 

@@ -4,7 +4,17 @@ import { join } from 'node:path';
 import { quoteIdentifier as q } from '../../protocol/identifiers.js';
 import { csvHeader, csvSafe, encodeCsv, NULL_SENTINEL, type CsvReader } from './csv.js';
 import { DatabaseError, type SyncDatabase } from './sync-database.js';
-import type { Row, RowsStep, RowValue, RunOptions, RunResult, Step, StepColumnType } from './steps.js';
+import type {
+  QueryStep,
+  ReadResult,
+  Row,
+  RowsStep,
+  RowValue,
+  RunOptions,
+  RunResult,
+  Step,
+  StepColumnType,
+} from './steps.js';
 
 /**
  * Below this many rows a rows-step runs as prepared statements: a LOAD has a fixed cost (writing the
@@ -127,7 +137,7 @@ export function runSteps(db: SyncDatabase, steps: Step[], options: RunOptions = 
   // or read. Only refusing writes needs the READ ONLY transaction around a single statement.
   const single = steps.length === 1 && (steps[0]!.kind === 'query' || steps[0]!.rows.length === 1);
   const readOnly = options.readOnly === true || options.reads === true;
-  const transaction = options.readOnly === true || ((options.transaction ?? true) && !single);
+  const transaction = steps.length > 0 && (options.readOnly === true || ((options.transaction ?? true) && !single));
   const results: Row[][] = [];
   const createdHere = transaction ? new Set<string>() : undefined;
   if (transaction) control(db, readOnly ? 'BEGIN TRANSACTION READ ONLY' : 'BEGIN TRANSACTION');
@@ -147,7 +157,13 @@ export function runSteps(db: SyncDatabase, steps: Step[], options: RunOptions = 
       return { ok: false, failedAt: steps.length, message: `commit failed: ${(e as Error).message}` };
     }
   }
-  return { ok: true, results };
+  if (!options.readsAfter) return { ok: true, results };
+  return { ok: true, results, readsAfter: options.readsAfter.map((step) => readAlone(db, step)) };
+}
+
+function readAlone(db: SyncDatabase, step: QueryStep): ReadResult {
+  const res = runSteps(db, [step], { readOnly: true });
+  return res.ok ? { ok: true, rows: res.results[0]! } : { ok: false, message: res.message };
 }
 
 function rollback(db: SyncDatabase): void {

@@ -46,7 +46,12 @@ export type RowValue = string | number | boolean | string[] | number[] | boolean
 
 export type Row = Record<string, unknown>;
 
-export type RunResult = { ok: true; results: Row[][] } | { ok: false; failedAt: number; message: string };
+export type RunResult =
+  | { ok: true; results: Row[][]; readsAfter?: ReadResult[] }
+  | { ok: false; failedAt: number; message: string };
+
+/** What one of `RunOptions.readsAfter` gave: its rows, or why it failed (that read alone). */
+export type ReadResult = { ok: true; rows: Row[] } | { ok: false; message: string };
 
 export interface RunOptions {
   /** All steps in one transaction: all or nothing. Default true. */
@@ -61,4 +66,10 @@ export interface RunOptions {
    * consistent view); one runs alone, without the BEGIN and COMMIT that would cost as much as it.
    */
   reads?: boolean;
+  /**
+   * Reads to run once the steps have committed, in the same call (one trip, not two): each on its
+   * own, refused any write, failing alone and undoing nothing. Nothing can write between the commit
+   * and them. A driver that does not know them answers without `readsAfter`.
+   */
+  readsAfter?: QueryStep[];
 }
