@@ -129,15 +129,36 @@ type Control = 'BEGIN TRANSACTION' | 'BEGIN TRANSACTION READ ONLY' | 'COMMIT' | 
 const control = (db: SyncDatabase, cypher: Control): void => void db.execute(cypher, {});
 
 /**
+ * Statements that ran in a READ ONLY transaction, per database. Kuzu tells a write by the statement,
+ * not by what it does (`MATCH (n:T) WHERE false SET n.x = 1` is refused too), so one that passed has
+ * nothing to refuse: alone, it runs again without the BEGIN and COMMIT (in kuzu-wasm 0.15-0.35 ms,
+ * where a small sorted read costs about 1 ms). Cleared when full: at worst a statement proves itself
+ * again.
+ */
+const provenReads = new WeakMap<SyncDatabase, Set<string>>();
+const PROVEN_READS_LIMIT = 512;
+
+function proveRead(db: SyncDatabase, cypher: string): void {
+  let proven = provenReads.get(db);
+  if (!proven) provenReads.set(db, (proven = new Set()));
+  if (proven.size >= PROVEN_READS_LIMIT) proven.clear();
+  proven.add(cypher);
+}
+
+/**
  * Runs steps in order and stops at the first failure. In a transaction, a failure rolls everything
  * back: Kuzu aborts a transaction on any error and would otherwise autocommit the statements after it.
  */
 export function runSteps(db: SyncDatabase, steps: Step[], options: RunOptions = {}): RunResult {
   // One statement is atomic on its own: BEGIN and COMMIT would only double the cost of a small write
   // or read. Only refusing writes needs the READ ONLY transaction around a single statement.
-  const single = steps.length === 1 && (steps[0]!.kind === 'query' || steps[0]!.rows.length === 1);
+  const first = steps[0];
+  const single = steps.length === 1 && (first!.kind === 'query' || first!.rows.length === 1);
   const readOnly = options.readOnly === true || options.reads === true;
-  const transaction = steps.length > 0 && (options.readOnly === true || ((options.transaction ?? true) && !single));
+  const lone = options.readOnly === true && single && first!.kind === 'query' ? first!.cypher : undefined;
+  const proven = lone !== undefined && provenReads.get(db)?.has(lone) === true;
+  const transaction =
+    steps.length > 0 && !proven && (options.readOnly === true || ((options.transaction ?? true) && !single));
   const results: Row[][] = [];
   const createdHere = transaction ? new Set<string>() : undefined;
   if (transaction) control(db, readOnly ? 'BEGIN TRANSACTION READ ONLY' : 'BEGIN TRANSACTION');
@@ -156,6 +177,7 @@ export function runSteps(db: SyncDatabase, steps: Step[], options: RunOptions = 
       rollback(db);
       return { ok: false, failedAt: steps.length, message: `commit failed: ${(e as Error).message}` };
     }
+    if (lone !== undefined) proveRead(db, lone);
   }
   if (!options.readsAfter) return { ok: true, results };
   return { ok: true, results, readsAfter: options.readsAfter.map((step) => readAlone(db, step)) };
