@@ -18,6 +18,8 @@ Options:
   --conflict <strategy>    last-writer-wins (default) or reject-stale
   --max-message-bytes <n>  larger frames are refused (default 1048576)
   --log-retention <n>      accepted patches kept for deltas (default 100000)
+  --rejection-retention <n>
+                           unacknowledged rejections kept per client (default 10000)
   --no-compression         turn permessage-deflate off
   --metrics-path <path>    serve Prometheus metrics at this HTTP path on the same port
                            (e.g. /metrics; off by default; no authentication)
@@ -41,6 +43,7 @@ const OPTIONS = {
   conflict: { type: 'string' },
   'max-message-bytes': { type: 'string' },
   'log-retention': { type: 'string' },
+  'rejection-retention': { type: 'string' },
   'no-compression': { type: 'boolean' },
   'metrics-path': { type: 'string' },
   quiet: { type: 'boolean' },
@@ -91,6 +94,7 @@ function serverOptions(values: Flags): SyncServerOptions {
   }
   const maxMessageBytes = wholeNumber('max-message-bytes', values['max-message-bytes']);
   const logRetention = wholeNumber('log-retention', values['log-retention']);
+  const rejectionRetention = wholeNumber('rejection-retention', values['rejection-retention']);
   const logger: Logger = {
     debug() {},
     info: (...a) => values.quiet || console.log(stamp(), ...a),
@@ -106,6 +110,7 @@ function serverOptions(values: Flags): SyncServerOptions {
     conflictStrategy: conflict,
     ...(maxMessageBytes !== undefined ? { maxMessageBytes } : {}),
     ...(logRetention !== undefined ? { logRetention } : {}),
+    ...(rejectionRetention !== undefined ? { rejectionRetention } : {}),
     compression: !values['no-compression'],
     ...(metricsPath !== undefined ? { metricsPath } : {}),
     logger,

@@ -38,7 +38,11 @@ const r = rng(Number(values.seed ?? 1));
 for (let i = 0; i < Number(values.writes ?? 0); i++) {
   const seq = runtime.replica.nextSeq;
   const { ok } = await randomWrite(client, r);
-  if (ok) say({ e: 'created', id: `${client.clientId}:${seq}` });
+  // Reported once durable: a kill -9 may take a write that resolved since the last group commit.
+  if (ok) {
+    await client.flush();
+    say({ e: 'created', id: `${client.clientId}:${seq}` });
+  }
   await new Promise((res) => setTimeout(res, r.int(15)));
 }
 say({ e: 'written' });

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CHAOS_COUNTS, runChaos, shrink, summary, zeroCounts, type ChaosReport } from './chaos.js';
+import { CHAOS_COUNTS, HARD, runChaos, shrink, summary, zeroCounts, type ChaosReport } from './chaos.js';
 
 // CI runs a bounded chaos campaign; `npm run test:chaos -- --seed N --steps M` runs any other.
 const SEEDS = (process.env.CHAOS_SEEDS ?? '11,12').split(',').map(Number);
@@ -19,12 +19,22 @@ for (const seed of SEEDS) {
     console.log(`\n# ${summary(r)}`); // uvu prints its progress dot on the same line
     add(r);
     if (r.violations.length) {
-      const small = (await shrink(seed, STEPS, undefined, 4)) ?? r;
+      const small = (await shrink({ seed, steps: STEPS }, 4)) ?? r;
       console.log(
         `shortest failing trace (seed ${seed}, ${small.steps} steps):\n${small.trace.map((l) => `  ${l}`).join('\n')}`,
       );
     }
     assert.equal(r.violations, [], `seed ${seed}`);
+    assert.ok(r.writes > 0 && r.faults > 0, 'the run wrote and injected faults');
+  });
+}
+
+for (const seed of (process.env.CHAOS_HARD_SEEDS ?? '13').split(',').map(Number)) {
+  test(`chaos seed ${seed}, ${STEPS} steps, reject-stale, a 10-version log and a peer that never acknowledges`, async () => {
+    const r = await runChaos({ seed, steps: STEPS, ...HARD });
+    console.log(`\n# ${summary(r)}`);
+    add(r);
+    assert.equal(r.violations, [], `seed ${seed} (hard settings)`);
     assert.ok(r.writes > 0 && r.faults > 0, 'the run wrote and injected faults');
   });
 }

@@ -4,7 +4,7 @@
  * gracefully and with kill -9 on the same file, and a client process is killed -9 with pending
  * patches on its file database and restarted. Then everything heals, and the invariants must hold.
  *
- *   npm run test:chaos -- --seed 7 --steps 400 [--clients 3]
+ *   npm run test:chaos -- --seed 7 --steps 400 [--clients 3] [--hard]
  *
  * A failing run prints its seed and the shortest prefix of its trace that still fails.
  */
@@ -15,6 +15,7 @@ import type { SyncClient } from '../../src/client/options.js';
 import { GraphStore } from '../../src/store/graph-store.js';
 import { openClient } from '../../src/sync-client.js';
 import { ChaosProxy } from '../helpers/chaos-proxy.js';
+import { MutePeer } from './chaos-mute.js';
 import { ChildLines } from '../helpers/child-lines.js';
 import { ServerProcess } from '../helpers/server-process.js';
 import { rng } from '../helpers/random.js';
@@ -29,6 +30,12 @@ export interface ChaosOptions {
   seed: number;
   steps: number;
   clients?: number;
+  /** The server's conflict strategy (`--conflict`). */
+  conflict?: 'last-writer-wins' | 'reject-stale';
+  /** A short log (`--log-retention`): snapshots instead of deltas, rejections older than the log. */
+  logRetention?: number;
+  /** A peer that writes and never acknowledges a verdict joins in (see MutePeer). */
+  mute?: boolean;
   log?: (line: string) => void;
 }
 
@@ -69,7 +76,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const dir = tempDir('kuzu-sync-chaos-');
   // The server takes any free port at each start and the proxy follows it: a port picked free
   // beforehand could be taken by another process before the server binds it.
-  const server = new ServerProcess(['--port', '0', '--db', join(dir, 'server.kz'), '--quiet']);
+  const server = new ServerProcess([
+    ...['--port', '0', '--db', join(dir, 'server.kz'), '--quiet'],
+    ...(o.conflict ? ['--conflict', o.conflict] : []),
+    ...(o.logRetention ? ['--log-retention', String(o.logRetention)] : []),
+  ]);
   await server.start();
   const proxy = new ChaosProxy(server.port, rng(o.seed * 31 + 3));
   await proxy.start();
@@ -114,6 +125,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   }
 
   // The client process: killed -9 and restarted on the same file and clientId.
+  // Straight to the server, not through the proxy: what it tests is the server's memory of verdicts.
+  const mute = o.mute ? new MutePeer(() => server.url, o.conflict === 'reject-stale') : undefined;
   const childDb = join(dir, 'child.kz');
   let child: ChildProcess | undefined;
   let childLines: ChildLines | undefined;
@@ -153,7 +166,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     for (let step = 0; step < o.steps; step++) {
       const roll = schedule.next();
       let what: string;
-      if (roll < 0.62) {
+      if (roll < 0.62 && mute && schedule.next() < 0.15) {
+        what = await mute.step(detail);
+      } else if (roll < 0.62) {
         const i = schedule.int(clients.length);
         const seq = runtimes[i]!.replica.nextSeq;
         const w = await randomWrite(clients[i]!, detail);
@@ -195,8 +210,14 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       log(`${step}: ${what}`);
     }
 
-    // Heal everything and let it settle.
+    // Heal everything and let it settle: the mute peer first, whose last patches may still be unsent.
     proxy.heal();
+    if (mute) {
+      const m = await mute.verify();
+      for (const [id, v] of m.accepted) accepted.set(id, v);
+      for (const id of m.rejected) rejected.add(id);
+      report.violations.push(...m.violations);
+    }
     await Promise.all(clients.map((c) => c.whenSynced({ timeout: 120_000 })));
     await childLines!.until((l) => l.e === 'written', 120_000, 'the client process finished writing');
     child!.stdin!.write('sync\n');
@@ -220,18 +241,24 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     }
     const store = await GraphStore.open(join(dir, 'server.kz'));
     const truth = data(await store.exportSnapshot());
-    // The server keeps its log in chunks of consecutive versions (src/server/log-chunks.ts).
+    // The server keeps its log in chunks of consecutive versions (src/server/log-chunks.ts), from logStart on.
     const chunks = await store.query('MATCH (l:_LogChunk) RETURN l.first AS first, l.ids AS ids ORDER BY first');
-    const log_ = chunks.flatMap((c) =>
-      (JSON.parse(c.ids as string) as string[]).map((id, i) => ({ id, version: (c.first as number) + i })),
-    );
+    const logStart = Number((await store.getMeta(['logStart'])).logStart ?? 0);
+    const log_ = chunks
+      .flatMap((c) =>
+        (JSON.parse(c.ids as string) as string[]).map((id, i) => ({ id, version: (c.first as number) + i })),
+      )
+      .filter((r) => r.version > logStart);
     await store.close();
+    // Past logStart the log cannot say: the graphs' equality speaks for those patches.
+    const retained = (v: number | undefined) => logStart === 0 || (v !== undefined && v > logStart);
     const inLog = new Map<string, number>();
     for (const r of log_) {
       if (inLog.has(r.id as string)) report.violations.push(`patch ${r.id} is in the log twice (applied twice)`);
       inLog.set(r.id as string, r.version as number);
     }
-    if (log_.length !== version) report.violations.push(`the log has ${log_.length} entries for version ${version}`);
+    if (log_.length !== version - logStart)
+      report.violations.push(`the log has ${log_.length} entries for versions ${logStart + 1}..${version}`);
     graphs.forEach((g, i) => {
       if (JSON.stringify(g) !== JSON.stringify(truth))
         report.violations.push(`client c${i}'s graph differs from the server's`);
@@ -239,6 +266,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     if (JSON.stringify(childSync.graph) !== JSON.stringify(truth))
       report.violations.push("the client process's graph differs from the server's");
     for (const [id, v] of accepted) {
+      if (!retained(v)) continue;
       if (!inLog.has(id)) report.violations.push(`patch ${id} was answered accepted but is not on the server`);
       else if (v !== undefined && inLog.get(id) !== v)
         report.violations.push(`patch ${id} was accepted at ${v} but is at ${inLog.get(id)}`);
@@ -263,6 +291,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   } catch (e) {
     report.violations.push(`the run failed: ${(e as Error).message}`);
     child?.kill('SIGKILL');
+    await mute?.close();
     await Promise.allSettled(clients.map((c) => c.close()));
     await server.stop('SIGKILL');
     await proxy.stop();
@@ -276,18 +305,13 @@ async function waitVersion(c: SyncClient, v: number): Promise<void> {
 }
 
 /** The shortest prefix of a failing run's schedule that still fails (binary search, bounded). */
-export async function shrink(
-  seed: number,
-  steps: number,
-  clients: number | undefined,
-  budget = 6,
-): Promise<ChaosReport | undefined> {
+export async function shrink(o: ChaosOptions, budget = 6): Promise<ChaosReport | undefined> {
   let lo = 0;
-  let hi = steps;
+  let hi = o.steps;
   let best: ChaosReport | undefined;
   for (let i = 0; i < budget && lo < hi; i++) {
     const mid = Math.floor((lo + hi) / 2);
-    const r = await runChaos({ seed, steps: mid, ...(clients ? { clients } : {}) });
+    const r = await runChaos({ ...o, steps: mid, log: undefined });
     if (r.violations.length) {
       best = r;
       hi = mid;
@@ -305,7 +329,13 @@ export function summary(r: ChaosReport): string {
   );
 }
 
-// npm run test:chaos -- --seed N --steps M [--clients K]
+/**
+ * The hard settings: reject-stale (deletes against concurrent edges are judged stale), a log of 10
+ * versions (rejections outlive it, clients fall back to snapshots), and a peer that never acknowledges.
+ */
+export const HARD = { conflict: 'reject-stale', logRetention: 10, mute: true } as const;
+
+// npm run test:chaos -- --seed N --steps M [--clients K] [--hard]
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const arg = (name: string, d: number) => {
     const i = process.argv.indexOf(name);
@@ -314,12 +344,14 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const seed = arg('--seed', Date.now() % 100_000);
   const steps = arg('--steps', 300);
   const clients = arg('--clients', 3);
-  const r = await runChaos({ seed, steps, clients, log: process.argv.includes('--verbose') ? console.log : undefined });
+  const hard = process.argv.includes('--hard') ? HARD : {};
+  const log = process.argv.includes('--verbose') ? console.log : undefined;
+  const r = await runChaos({ seed, steps, clients, ...hard, ...(log ? { log } : {}) });
   console.log(summary(r));
   if (r.violations.length) {
     console.log(r.violations.map((v) => `  violation: ${v}`).join('\n'));
     console.log(`seed ${seed} fails; shrinking...`);
-    const small = await shrink(seed, steps, clients);
+    const small = await shrink({ seed, steps, clients, ...hard });
     const t = small ?? r;
     console.log(`shortest failing trace (seed ${seed}, ${t.steps} steps):\n${t.trace.map((l) => `  ${l}`).join('\n')}`);
     console.log(t.violations.map((v) => `  violation: ${v}`).join('\n'));

@@ -1,0 +1,86 @@
+/**
+ * A chaos move (#17, item 9): a peer that writes and never acknowledges a verdict (its sync_requests
+ * carry no ackedSeq), while the server keeps a short log and is restarted and killed. At the end it
+ * asks for the outcome of every patch it ever sent: each must be what the server decided (its
+ * rejections `not_found`, never `accepted`), however far the log has moved on.
+ */
+import type { Op, Patch } from '../../src/protocol/types.js';
+import { RawPeer } from '../helpers/raw-peer.js';
+import type { Rng } from '../helpers/random.js';
+
+export class MutePeer {
+  private peer: RawPeer | undefined;
+  /** Every patch sent, by seq; `doomed` ones edit a node nobody made (rejected `not_found`). */
+  private readonly sent: Array<{ patch: Patch; doomed: boolean }> = [];
+
+  constructor(
+    private readonly url: () => string,
+    /** Under reject-stale the server may also refuse a patch as `conflict` (its base is too old). */
+    private readonly staleRejects: boolean,
+    readonly clientId = 'mute',
+  ) {}
+
+  /** One write; on a new connection first the ones the server has not processed, as a client would. */
+  async step(rng: Rng): Promise<string> {
+    const peer = await this.connected();
+    const seq = this.sent.length + 1;
+    const doomed = rng.next() < 0.5;
+    const op: Op = doomed
+      ? { op: 'set_property', target: 'node', id: `${this.clientId}-nobody-${seq}`, key: 'x', value: seq }
+      : { op: 'create_node', label: 'Mute', id: `${this.clientId}-${seq}`, properties: { seq } };
+    const patch = peer.makePatch([op], this.seenVersion(peer), seq);
+    this.sent.push({ patch, doomed });
+    peer.send({ type: 'patch', patch });
+    return `${this.clientId} ${doomed ? 'doomed write' : 'write'} seq ${seq} (never acknowledged)`;
+  }
+
+  /** The outcome of every patch sent, asked from seq 1: the ids the server accepted, and what is wrong. */
+  async verify(): Promise<{ accepted: Map<string, number | undefined>; rejected: Set<string>; violations: string[] }> {
+    const peer = await this.connected(true);
+    const [first] = await peer.sync(0, { ackedSeq: 0 });
+    await this.close();
+    const outcomes = new Map((first?.outcomes ?? []).map((o) => [o.seq, o]));
+    const accepted = new Map<string, number | undefined>();
+    const rejected = new Set<string>();
+    const violations: string[] = [];
+    for (const { patch, doomed } of this.sent) {
+      const o = outcomes.get(patch.seq);
+      if (!o) violations.push(`${patch.id}: the server gives no outcome (lastSeq ${first?.lastSeq})`);
+      else if (o.status === 'accepted') {
+        accepted.set(patch.id, o.version);
+        if (doomed) violations.push(`${patch.id} edits a node nobody made, yet it is reported accepted`);
+      } else {
+        rejected.add(patch.id);
+        const expected = [...(doomed ? ['not_found'] : []), ...(this.staleRejects ? ['conflict'] : [])];
+        if (!expected.includes(o.code ?? '')) violations.push(`${patch.id} is reported rejected ${o.code}`);
+      }
+    }
+    return { accepted, rejected, violations };
+  }
+
+  async close(): Promise<void> {
+    await this.peer?.close();
+    this.peer = undefined;
+  }
+
+  /** The highest server version this peer has heard of: its patches' base, as a client's would be. */
+  private seenVersion(peer: RawPeer): number {
+    let v = 0;
+    for (const m of peer.received) {
+      if (m.type === 'sync_state' || m.type === 'patch_broadcast') v = Math.max(v, m.version);
+      else if (m.type === 'patch_response' && m.status === 'accepted') v = Math.max(v, m.version);
+    }
+    return v;
+  }
+
+  /** The open peer; a new one (the server restarted) first re-sends what the server has not processed. */
+  private async connected(fresh = false): Promise<RawPeer> {
+    if (this.peer && !this.peer.closed && !fresh) return this.peer;
+    await this.close();
+    const peer = await RawPeer.connect(this.url(), this.clientId);
+    const [head] = await peer.sync(0);
+    for (const { patch } of this.sent.slice(head?.lastSeq ?? 0)) peer.send({ type: 'patch', patch });
+    this.peer = peer;
+    return peer;
+  }
+}
