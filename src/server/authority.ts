@@ -68,7 +68,7 @@ export class Authority {
   private pumping: Promise<void> | undefined;
   /** Peers dropped because a patch of theirs could not be recorded (see unrecorded). */
   private readonly dropped = new WeakSet<Peer>();
-  private readonly tracker = new ConflictTracker();
+  private readonly tracker = new ConflictTracker((id) => this.store.model.edge(id));
   private readonly maxGroup: number;
 
   constructor(

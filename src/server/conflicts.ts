@@ -28,8 +28,11 @@ export class ConflictTracker {
   /** Below this version nothing is remembered; a patch based before it cannot be judged. */
   horizon = 0;
 
+  /** `ends`: an edge's two nodes, as the graph has them now (a change to an edge is one to its ends' edges). */
+  constructor(private readonly ends: (edgeId: string) => { from: string; to: string } | undefined = () => undefined) {}
+
   /** The keys an op writes (`set`) and the keys whose change since the base makes it stale (`check`). */
-  static keys(op: Op): { set: string[]; check: string[] } {
+  keys(op: Op): { set: string[]; check: string[] } {
     switch (op.op) {
       case 'create_node':
         return { set: [`node:${op.id}`, `node:${op.id}.*`], check: [`node:${op.id}`] };
@@ -49,7 +52,10 @@ export class ConflictTracker {
       case 'set_property': {
         const e = `${op.target}:${op.id}`;
         const p = `${e}.${op.key.toLowerCase()}`;
-        return { set: [p, `${e}.*`], check: [e, p] };
+        // A stale delete of either end would take the edge, and this change, with it.
+        const ends = op.target === 'edge' ? this.ends(op.id) : undefined;
+        const edges = ends ? [`node:${ends.from}.edges`, `node:${ends.to}.edges`] : [];
+        return { set: [p, `${e}.*`, ...edges], check: [e, p] };
       }
     }
   }
@@ -58,7 +64,7 @@ export class ConflictTracker {
   conflicts(patch: Patch): Conflict[] {
     const out: Conflict[] = [];
     for (const op of patch.ops) {
-      for (const key of ConflictTracker.keys(op).check) {
+      for (const key of this.keys(op).check) {
         if (patch.baseVersion < this.horizon) {
           const changedBy = '(forgotten: older than the conflict window)';
           out.push({ patch, op, key, baseVersion: patch.baseVersion, changedAt: this.horizon, changedBy });
@@ -80,7 +86,7 @@ export class ConflictTracker {
   /** Stamps `patch`'s writes; `revert()` takes back everything recorded since the last `commit()`. */
   record(patch: Patch, version: number): void {
     for (const op of patch.ops) {
-      for (const key of ConflictTracker.keys(op).set) {
+      for (const key of this.keys(op).set) {
         let byClient = this.stamps.get(key);
         if (!byClient) this.stamps.set(key, (byClient = new Map()));
         this.undo.push([key, patch.clientId, byClient.get(patch.clientId)]);

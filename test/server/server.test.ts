@@ -139,6 +139,13 @@ test('reject-stale: a write to what another client changed after the base versio
   assert.equal([rb5.status, rb5.code], ['rejected', 'conflict'], 'deleting a node that gained an edge since its base');
   assert.match(rb5.reason!, /node:y\.edges was changed at version \d+ by A/);
   assert.equal(await s.query("MATCH ()-[l:LINKS {id: 'xy'}]->() RETURN l.id AS id"), [{ id: 'xy' }], 'the edge stays');
+  // So would a stale delete of a node whose edge someone else edited since.
+  const later = s.getVersion();
+  const edit = a.patch([{ op: 'set_property', target: 'edge', id: 'xy', key: 'weight', value: 2 }], later);
+  assert.is((await a.response(edit.id)).status, 'accepted');
+  const rb6 = await b.response(b.patch([{ op: 'delete_node', id: 'x' }], later).id);
+  assert.equal([rb6.status, rb6.code], ['rejected', 'conflict'], 'deleting a node whose edge was edited since');
+  assert.match(rb6.reason!, /node:x\.edges was changed at version \d+ by A/);
   await a.close();
   await b.close();
   await s.close();
