@@ -135,6 +135,10 @@ export class Authority {
       try {
         await this.commitGroup(group);
       } catch (e) {
+        if (e instanceof AfterCommit) {
+          await this.recover(group, e.cause);
+          continue;
+        }
         const why = (e as Error).message;
         this.options.logger.error('kuzu-sync: a group failed to commit; retrying its patches one by one:', why);
         for (const item of group) {
@@ -162,6 +166,20 @@ export class Authority {
     this.dropped.add(item.peer);
     item.peer.send(encodeError('internal', 'the server could not record this patch; send it again', id));
     item.peer.drop('the server could not record a patch');
+  }
+
+  /**
+   * The group committed, and then keeping step with it failed (a bug): committing it again would
+   * apply it twice. The database is the truth: the log is read from it again, and the group's peers,
+   * who may not have heard their answers, are dropped; they resync and learn them from sync_state.
+   */
+  private async recover(group: PatchItem[], cause: unknown): Promise<void> {
+    this.options.logger.error('kuzu-sync: a group committed, but the server lost step with it; reloading:', cause);
+    await this.log.reload();
+    for (const peer of new Set(group.map((item) => item.peer))) {
+      this.dropped.add(peer);
+      peer.drop('the server lost step with a committed group');
+    }
   }
 
   private async answer(peer: Peer, request: SyncRequestMessage): Promise<void> {
@@ -261,10 +279,14 @@ export class Authority {
       this.tracker.revert();
       throw e;
     }
-    this.tracker.commit();
-    this.log.committed(entries, seqs, rejections, version, compactTo);
-    if (compactTo !== undefined) this.tracker.forget(compactTo);
-    this.publish(group, verdicts);
+    try {
+      this.tracker.commit();
+      this.log.committed(entries, seqs, rejections, version, compactTo);
+      if (compactTo !== undefined) this.tracker.forget(compactTo);
+      this.publish(group, verdicts);
+    } catch (e) {
+      throw new AfterCommit(e);
+    }
   }
 
   /** Conflicts, then the graph itself. Records the patch's stamps for later patches of the group. */
@@ -363,5 +385,12 @@ export class Authority {
       sent++;
     }
     return sent;
+  }
+}
+
+/** Thrown once a group has committed: it must not be retried (see Authority.recover). */
+class AfterCommit extends Error {
+  constructor(override readonly cause: unknown) {
+    super(`after the commit: ${cause instanceof Error ? cause.message : String(cause)}`);
   }
 }

@@ -36,7 +36,7 @@ export class ServerLog {
   /** patch id -> version, for the retained log. */
   readonly accepted = new Map<string, number>();
   /** Each client's rejections, until it acknowledges them. */
-  readonly rejections: Rejections;
+  rejections: Rejections;
   /** Retained log ids in version order, to forget them on compaction. */
   private readonly order: Array<{ version: number; id: string }> = [];
   /** Whether `_Meta` holds a `version` row already, which a group may then update in place. */
@@ -83,6 +83,15 @@ export class ServerLog {
       });
     }
     this.rejections.load(rejections!, forgot!);
+  }
+
+  /** Forgets what memory holds and reads it all from the database again (the database is the truth). */
+  async reload(): Promise<void> {
+    this.lastSeq.clear();
+    this.accepted.clear();
+    this.order.length = 0;
+    this.rejections = new Rejections(this.rejections.perClient);
+    await this.load();
   }
 
   /** Steps that record a committed group: they run in the group's transaction. */
