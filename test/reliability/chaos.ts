@@ -15,7 +15,7 @@ import type { SyncClient } from '../../src/client/options.js';
 import { GraphStore } from '../../src/store/graph-store.js';
 import { openClient } from '../../src/sync-client.js';
 import { ChaosProxy } from '../helpers/chaos-proxy.js';
-import { MutePeer } from './chaos-mute.js';
+import { closeMidWrites, MutePeer } from './chaos-moves.js';
 import { ChildLines } from '../helpers/child-lines.js';
 import { ServerProcess } from '../helpers/server-process.js';
 import { rng } from '../helpers/random.js';
@@ -36,6 +36,8 @@ export interface ChaosOptions {
   logRetention?: number;
   /** A peer that writes and never acknowledges a verdict joins in (see MutePeer). */
   mute?: boolean;
+  /** Now and then c0 closes while it writes, and reopens on its file (see closeMidWrites). */
+  closeMidWrites?: boolean;
   log?: (line: string) => void;
 }
 
@@ -108,7 +110,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
 
   const clients: SyncClient[] = [];
   const runtimes: Array<Awaited<ReturnType<typeof openClient>>['runtime']> = [];
-  for (let i = 0; i < (o.clients ?? 3); i++) {
+  const open = async (i: number) => {
     const { client, runtime } = await openClient({
       serverUrl: proxy.url,
       clientId: `c${i}`,
@@ -120,13 +122,14 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     });
     client.on('accepted', (a) => accepted.set(a.patchId, a.version));
     client.on('rejected', (r) => rejected.add(r.patchId));
-    clients.push(client);
-    runtimes.push(runtime);
-  }
+    clients[i] = client;
+    runtimes[i] = runtime;
+  };
+  for (let i = 0; i < (o.clients ?? 3); i++) await open(i);
 
-  // The client process: killed -9 and restarted on the same file and clientId.
   // Straight to the server, not through the proxy: what it tests is the server's memory of verdicts.
   const mute = o.mute ? new MutePeer(() => server.url, o.conflict === 'reject-stale') : undefined;
+  // The client process: killed -9 and restarted on the same file and clientId.
   const childDb = join(dir, 'child.kz');
   let child: ChildProcess | undefined;
   let childLines: ChildLines | undefined;
@@ -168,6 +171,18 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       let what: string;
       if (roll < 0.62 && mute && schedule.next() < 0.15) {
         what = await mute.step(detail);
+      } else if (roll < 0.62 && o.closeMidWrites && schedule.next() < 0.05) {
+        // c0 has a file database: what it had pending comes back with it.
+        const r = await closeMidWrites(
+          clients[0]!,
+          () => runtimes[0]!.replica.nextSeq,
+          detail,
+          (id) => note('c0', id),
+        );
+        report.violations.push(...r.violations);
+        report.writes += r.writes;
+        await open(0);
+        what = r.what;
       } else if (roll < 0.62) {
         const i = schedule.int(clients.length);
         const seq = runtimes[i]!.replica.nextSeq;
@@ -331,9 +346,10 @@ export function summary(r: ChaosReport): string {
 
 /**
  * The hard settings: reject-stale (deletes against concurrent edges are judged stale), a log of 10
- * versions (rejections outlive it, clients fall back to snapshots), and a peer that never acknowledges.
+ * versions (rejections outlive it, clients fall back to snapshots), a peer that never acknowledges,
+ * and a client that closes while it writes.
  */
-export const HARD = { conflict: 'reject-stale', logRetention: 10, mute: true } as const;
+export const HARD = { conflict: 'reject-stale', logRetention: 10, mute: true, closeMidWrites: true } as const;
 
 // npm run test:chaos -- --seed N --steps M [--clients K] [--hard]
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -1,12 +1,44 @@
 /**
- * A chaos move (#17, item 9): a peer that writes and never acknowledges a verdict (its sync_requests
+ * Chaos moves of the hard settings (#17, item 9). `MutePeer`: a peer that writes and never acknowledges a verdict (its sync_requests
  * carry no ackedSeq), while the server keeps a short log and is restarted and killed. At the end it
  * asks for the outcome of every patch it ever sent: each must be what the server decided (its
  * rejections `not_found`, never `accepted`), however far the log has moved on.
  */
+import type { SyncClient } from '../../src/client/options.js';
 import type { Op, Patch } from '../../src/protocol/types.js';
 import { RawPeer } from '../helpers/raw-peer.js';
 import type { Rng } from '../helpers/random.js';
+import { randomWrite } from '../helpers/random-ops.js';
+
+/**
+ * A client closes while it writes: the writes resolved before close() must go out with it or stay
+ * pending in its file (the caller reopens it and every one must be settled in the end); a write made
+ * while close() runs must be refused, never resolve and vanish.
+ */
+export async function closeMidWrites(
+  client: SyncClient,
+  nextSeq: () => number,
+  rng: Rng,
+  note: (id: string) => void,
+): Promise<{ what: string; writes: number; violations: string[] }> {
+  const made: string[] = [];
+  let writes = 0;
+  for (let i = 1 + rng.int(3); i > 0; i--) {
+    const seq = nextSeq();
+    const w = await randomWrite(client, rng);
+    if (w.ok) {
+      note(`${client.clientId}:${seq}`);
+      writes++;
+    }
+    made.push(w.what);
+  }
+  const closing = client.close();
+  const during = await Promise.all([randomWrite(client, rng), randomWrite(client, rng)]);
+  await closing;
+  const violations = during.filter((w) => w.ok).map((w) => `${client.clientId}: "${w.what}" resolved during close()`);
+  const what = `${client.clientId} writes [${made.join('; ')}], closes while writing [${during.map((w) => w.what).join('; ')}], reopens`;
+  return { what, writes, violations };
+}
 
 export class MutePeer {
   private peer: RawPeer | undefined;
