@@ -250,7 +250,7 @@ export class Authority {
     const rejections = new Map<string, Rejection>();
     const verdicts: Verdict[] = [];
     let version = this.log.version;
-    const compactTo = this.log.compactionPoint(version + group.length);
+    let compactTo: number | undefined;
     const groupTracker = this.options.conflictStrategy === 'last-writer-wins' ? undefined : this.tracker;
 
     try {
@@ -272,6 +272,9 @@ export class Authority {
           }
           verdicts.push(verdict);
         });
+        // From the versions the group really took: rejected patches take none, and a point past them
+        // would drop retained log entries (and, with a short log, pass the version itself).
+        compactTo = this.log.compactionPoint(version);
         for (const step of this.log.groupSteps(entries, seqs, rejections, version, compactTo)) tx.afterWrites(step);
       });
     } catch (e) {

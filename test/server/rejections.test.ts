@@ -101,4 +101,27 @@ test('past the bound the oldest outcome is lost, reported rejected/internal; ack
   }
 });
 
+test('a group of rejections does not move the log: compaction counts only the versions a group took', async () => {
+  const s = await server({ logRetention: 10 });
+  try {
+    const a = await RawPeer.connect(s.url, 'a');
+    await a.sync(0, { protocol: 2 });
+    for (let i = 1; i <= 5; i++) await a.response(a.patch([node(`a${i}`)]).id);
+    // Thirty doomed patches in one frame: one group, no version taken.
+    const frame = Array.from({ length: 30 }, () => ({ type: 'patch', patch: a.makePatch([doomed], 5) }));
+    a.send(frame);
+    await a.response(frame.at(-1)!.patch.id);
+    assert.is(s.getVersion(), 5);
+    const [answer] = await a.sync(3);
+    assert.is(answer!.mode, 'delta', 'versions 4 and 5 are still in the log');
+    assert.equal(
+      answer!.patches!.map((p) => p.version),
+      [4, 5],
+    );
+    await a.close();
+  } finally {
+    await s.close();
+  }
+});
+
 test.run();
