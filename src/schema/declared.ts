@@ -1,9 +1,7 @@
 import { SyncError } from '../protocol/errors.js';
 import type { ColumnType, GraphSchema, Op, Props, Value } from '../protocol/types.js';
 import { describeColumn, describeType, fitsColumn } from '../protocol/values.js';
-
-/** Kuzu folds identifier case: lookups go by the folded name. */
-const fold = (name: string): string => name.toLowerCase();
+import { fold } from '../store/graph-model.js';
 
 interface DeclaredTable {
   label: string;
