@@ -1,5 +1,7 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import type { SchemaDef } from './schema/define.js';
 import { metricsPathProblem } from './server/metrics.js';
 import { createSyncServer, type SyncServer } from './server/sync-server.js';
 import type { Logger, SyncServerOptions } from './server/options.js';
@@ -18,6 +20,8 @@ Options:
   --conflict <strategy>    last-writer-wins (default) or reject-stale
   --max-message-bytes <n>  larger frames are refused (default 1048576)
   --log-retention <n>      accepted patches kept for deltas (default 100000)
+  --schema <file.json>     the graph's schema: { "nodes": { "Person": { "name": "string" } },
+                           "edges": { "KNOWS": { "from": "Person", "to": "Person" } } }
   --rejection-retention <n>
                            unacknowledged rejections kept per client (default 10000)
   --no-compression         turn permessage-deflate off
@@ -44,6 +48,7 @@ const OPTIONS = {
   'max-message-bytes': { type: 'string' },
   'log-retention': { type: 'string' },
   'rejection-retention': { type: 'string' },
+  schema: { type: 'string' },
   'no-compression': { type: 'boolean' },
   'metrics-path': { type: 'string' },
   quiet: { type: 'boolean' },
@@ -111,10 +116,26 @@ function serverOptions(values: Flags): SyncServerOptions {
     ...(maxMessageBytes !== undefined ? { maxMessageBytes } : {}),
     ...(logRetention !== undefined ? { logRetention } : {}),
     ...(rejectionRetention !== undefined ? { rejectionRetention } : {}),
+    ...(values.schema !== undefined ? { schema: readSchema(values.schema) } : {}),
     compression: !values['no-compression'],
     ...(metricsPath !== undefined ? { metricsPath } : {}),
     logger,
   };
+}
+
+/** A schema file, as defineSchema takes it; its contents are checked when the server starts. */
+function readSchema(file: string): SchemaDef {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    return fail(`--schema: cannot read ${file}: ${(e as Error).message}`);
+  }
+  try {
+    return JSON.parse(text) as SchemaDef;
+  } catch (e) {
+    return fail(`--schema: ${file} is not JSON: ${(e as Error).message}`);
+  }
 }
 
 /** SIGINT or SIGTERM: finish what is queued, close, exit; a second signal changes nothing. */

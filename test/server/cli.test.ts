@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -23,6 +24,34 @@ test('--help explains the command and its flags', () => {
     assert.is(bad.status, 2);
     assert.match(bad.stderr, message);
   }
+});
+
+test('kuzu-sync serve --schema: a JSON schema in force; a bad one stops the start with the reason', async () => {
+  const file = join(dir, 'schema.json');
+  writeFileSync(file, JSON.stringify({ nodes: { Person: { name: 'string' } } }));
+  const serve = new ServerProcess(['--port', '0', '--schema', file, '--quiet']);
+  await serve.start();
+  try {
+    const p = await RawPeer.connect(serve.url, 'cli-schema');
+    const [state] = await p.sync(0);
+    assert.equal(state!.schema?.nodes, [{ label: 'Person', properties: { name: 'STRING' } }]);
+    const bad = p.patch([{ op: 'create_node', label: 'Person', id: 'p', properties: { name: 1 } }]);
+    assert.is((await p.response(bad.id)).code, 'validation_failed');
+    await p.close();
+  } finally {
+    await serve.stop('SIGTERM');
+  }
+  writeFileSync(file, JSON.stringify({ nodes: { Person: { age: 'int' } } }));
+  const refused = spawnSync(process.execPath, ['--import', 'tsx', cli, 'serve', '--port', '0', '--schema', file], {
+    encoding: 'utf8',
+  });
+  assert.is(refused.status, 1);
+  assert.match(refused.stderr, /schema: Person\.age: type must be one of string, number/);
+  const missing = spawnSync(process.execPath, ['--import', 'tsx', cli, 'serve', '--schema', join(dir, 'nope.json')], {
+    encoding: 'utf8',
+  });
+  assert.is(missing.status, 2);
+  assert.match(missing.stderr, /--schema: cannot read/);
 });
 
 test('kuzu-sync serve: logs connections, shuts down cleanly on SIGTERM, keeps what it accepted', async () => {
