@@ -6,7 +6,9 @@
  * frame to the client's statecharts: the SOCKET.DATA event, seen through the client's public
  * `inspect` option (a microtask after ws's 'message'). Against the same query run once with
  * `client.query()` on B right after each emission: what one run costs at that moment. B also holds
- * a live query on a label nobody writes, which must not emit after its first result.
+ * a live query on a label nobody writes, which must not emit after its first result. The live query
+ * re-runs in the worker trip that applies the broadcast, so B's 'patch' event (arrival to patch event)
+ * comes after that re-run too.
  */
 import type { InspectionEvent } from 'xstate';
 import type { SyncClient } from '../../src/index.js';

@@ -35,7 +35,10 @@ export interface LiveQuery<R = Row> {
 }
 
 export interface LiveDeps {
-  /** The query as `client.query` runs it: after every resolved write, on committed state. */
+  /**
+   * A query's first run, as `client.query` runs it: after every resolved write, on committed state
+   * (later runs ride the transactions that change its tables: see LiveQueries.committed).
+   */
   run(cypher: string, params: Record<string, unknown>): Promise<Row[]>;
   /** The server version this replica has applied. */
   version(): number;
