@@ -369,7 +369,12 @@ export class ClientRuntime {
                 sub.unsubscribe();
                 resolve();
               },
-              error: () => resolve(),
+              // A root that failed (a bug) no longer runs its closing state: its connection, which may
+              // still be retrying on timers, is told to close on its own.
+              error: () => {
+                this.actor.system.get('connection')?.send({ type: 'CLIENT.CLOSE' });
+                resolve();
+              },
               complete: () => resolve(),
             });
             this.actor.send({ type: 'CLIENT.CLOSE' });

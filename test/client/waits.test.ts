@@ -3,6 +3,7 @@
  * with code `timeout`; a closed client says `closed`; the pending count, the server version and the
  * `accepted` event move together.
  */
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -96,6 +97,28 @@ test('close() sends what was written before it, awaited or not; a write made dur
     assert.is((e as { code?: string }).code, 'closed');
   }
   await s.close();
+});
+
+test("close() after the client's root actor failed (a bug) still ends everything: the process exits on its own", () => {
+  const src = (f: string) => new URL(`../../src/${f}`, import.meta.url).href;
+  const script = `
+    const { createSyncClient, createSyncServer } = await import('${src('index.ts')}');
+    const s = await createSyncServer({ port: 0 });
+    const c = await createSyncClient({ serverUrl: s.url, reconnectInterval: 20, maxReconnectInterval: 50,
+      logger: { debug() {}, info() {}, warn() {}, error() {} } });
+    await c.whenSynced({ timeout: 10000 });
+    c.actor.send({ type: 'PATCH.DONE', done: null }); // an event no action can take: the root fails
+    if (c.actor.getSnapshot().status !== 'error') throw new Error('the root did not fail');
+    await s.close(); // its connection is dropped, and would retry on timers forever
+    await c.close();
+    console.log('closed');`;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  assert.is(r.signal, null, 'exited on its own, was not killed by the timeout');
+  assert.is(r.status, 0, r.stderr.slice(-2000));
+  assert.match(r.stdout, /closed/);
 });
 
 test.run();
