@@ -131,7 +131,7 @@ export async function openClient(
     },
     logger,
   });
-  store.onCommitted = (tables) => lives.committed(tables);
+  store.readsAfterCommit = (tables) => lives.committed(tables);
   runtime.onChanged = () => lives.pendingChanged();
   const write = (ops: Op[]): Promise<Patch> => runtime.executor.write(ops);
   const one = (op: Op) => write([assertValidOp(op)]);

@@ -74,7 +74,7 @@ export class LiveQueries {
     return q;
   }
 
-  /** The reads a transaction on `tables` should run after it commits (see GraphStore.onCommitted). */
+  /** The reads a transaction on `tables` should run after it commits (see GraphStore.readsAfterCommit). */
   committed(tables: TablesTouched): CommitReads | undefined {
     const due = [...this.open].filter((q) => q.reads(tables));
     if (!due.length) return undefined;

@@ -58,7 +58,7 @@ export class QueryError extends Error {
   }
 }
 
-/** Reads to run right after a transaction commits, and where their results go (see onCommitted). */
+/** Reads to run right after a transaction commits, and where their results go (see readsAfterCommit). */
 export interface CommitReads {
   steps: QueryStep[];
   /** Once the transaction has committed: each read's rows, or its error, in the order of `steps`. */
@@ -92,7 +92,7 @@ export class GraphStore {
    * re-run costs no trip of its own), and see that commit and nothing later. Of a transaction that
    * fails, nothing more is heard.
    */
-  onCommitted: ((tables: TablesTouched) => CommitReads | undefined) | undefined;
+  readsAfterCommit: ((tables: TablesTouched) => CommitReads | undefined) | undefined;
   /** The group of memory-first writes planned and not yet committed (see `stage`). */
   private staged: { tx: WriteTx; mark: number } | undefined;
 
@@ -224,7 +224,7 @@ export class GraphStore {
     tx.computeInverses(reads.length ? await this.runUnlocked(reads, { reads: true }) : []);
     const steps = tx.writeSteps();
     const touched = tx.touched;
-    const after = touched === 'all' || touched.size ? this.onCommitted?.(touched) : undefined;
+    const after = touched === 'all' || touched.size ? this.readsAfterCommit?.(touched) : undefined;
     // Bookkeeping may come to nothing (an in-memory client keeps none): then so does the trip.
     if (!after) {
       if (steps.length) await this.runUnlocked(steps);

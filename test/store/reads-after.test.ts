@@ -1,7 +1,7 @@
 /**
  * Reads after a commit, in the same trip (live queries re-run this way): they see the transaction's
  * writes and nothing later, each fails alone without undoing anything, and none of them may write.
- * Through the store: `onCommitted` answers with reads, `done` hears their results once the
+ * Through the store: `readsAfterCommit` answers with reads, `done` hears their results once the
  * transaction has committed, and a driver that answers without them gets them asked one by one.
  */
 import { test } from 'uvu';
@@ -37,11 +37,11 @@ for (const [engine, open] of Object.entries(engines)) {
   });
 }
 
-/** A store whose onCommitted asks for `reads` after every transaction, and what their `done` heard. */
+/** A store whose readsAfterCommit asks for `reads` after every transaction, and what their `done` heard. */
 async function watched(driver: FaultDriver, reads: QueryStep[]) {
   const store = await GraphStore.open(':memory:', { driver, meta: false });
   const heard: Array<{ tables: string[]; results: Array<Row[] | QueryError> }> = [];
-  store.onCommitted = (tables): CommitReads => ({
+  store.readsAfterCommit = (tables): CommitReads => ({
     steps: reads,
     done: (results) => heard.push({ tables: tables === 'all' ? ['all'] : [...tables], results }),
   });
