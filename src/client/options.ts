@@ -72,25 +72,38 @@ export interface SyncClientOptions<S extends SchemaDef | undefined = undefined> 
   schema?: S;
 }
 
-/** The writes of one `batch`, each checked at once; `S` is the client's schema (see `defineSchema`). */
-export interface BatchWriter<S extends SchemaDef | undefined = undefined> {
-  createNode<L extends NodeLabel<S>>(label: L, properties?: NodeProps<S, L>, options?: { id?: string }): string;
+/** What a write gives back: at once in a batch, as a promise on the client. */
+type Out<T, Async extends boolean> = Async extends true ? Promise<T> : T;
+
+/**
+ * The five writes, typed by the schema `S` (see `defineSchema`), once for both places they are made:
+ * a batch (`Async` false) and the client (`Async` true).
+ */
+export interface Writes<S extends SchemaDef | undefined, Async extends boolean> {
+  createNode<L extends NodeLabel<S>>(
+    label: L,
+    properties?: NodeProps<S, L>,
+    options?: { id?: string },
+  ): Out<string, Async>;
   setProperty<K extends PropertyKeyOf<S>>(
     target: 'node' | 'edge',
     id: string,
     key: K,
     value: PropertyValue<S, K & string> | null,
-  ): void;
+  ): Out<void, Async>;
   createEdge<L extends EdgeLabel<S>>(
     label: L,
     fromId: string,
     toId: string,
     properties?: EdgeProps<S, L>,
     options?: { id?: string },
-  ): string;
-  deleteNode(id: string): void;
-  deleteEdge(id: string): void;
+  ): Out<string, Async>;
+  deleteNode(id: string): Out<void, Async>;
+  deleteEdge(id: string): Out<void, Async>;
 }
+
+/** The writes of one `batch`, each checked at once. */
+export interface BatchWriter<S extends SchemaDef | undefined = undefined> extends Writes<S, false> {}
 
 export interface RejectedEvent {
   patchId: string;
@@ -132,35 +145,15 @@ export interface SyncClientEvents {
   metrics: SyncMetrics;
 }
 
-/** `S`: the schema the client was created with (see `defineSchema`); it types the writes. */
-export interface SyncClient<S extends SchemaDef | undefined = undefined> {
+/**
+ * `S`: the schema the client was created with (see `defineSchema`); it types the writes. The writes
+ * are memory-first: each resolves once it is validated and part of the local view (not after the
+ * database commit, not after the server), and is refused at once when it does not fit. They reach
+ * the database in group commits and the server after that. If the database refuses a group, its
+ * writes leave the local view and each is reported by a `rejected` event.
+ */
+export interface SyncClient<S extends SchemaDef | undefined = undefined> extends Writes<S, true> {
   readonly clientId: string;
-  /**
-   * The writes are memory-first: each resolves once it is validated and part of the local view (not
-   * after the database commit, not after the server), and is refused at once when it does not fit.
-   * They reach the database in group commits and the server after that. If the database refuses a
-   * group, its writes leave the local view and each is reported by a `rejected` event.
-   */
-  createNode<L extends NodeLabel<S>>(
-    label: L,
-    properties?: NodeProps<S, L>,
-    options?: { id?: string },
-  ): Promise<string>;
-  setProperty<K extends PropertyKeyOf<S>>(
-    target: 'node' | 'edge',
-    id: string,
-    key: K,
-    value: PropertyValue<S, K & string> | null,
-  ): Promise<void>;
-  createEdge<L extends EdgeLabel<S>>(
-    label: L,
-    fromId: string,
-    toId: string,
-    properties?: EdgeProps<S, L>,
-    options?: { id?: string },
-  ): Promise<string>;
-  deleteNode(id: string): Promise<void>;
-  deleteEdge(id: string): Promise<void>;
   batch(build: (tx: BatchWriter<S>) => void): Promise<void>;
   /** A read-only, parameterized Cypher query; it sees every write resolved before it was made. */
   query(cypher: string, params?: Record<string, Value | null>): Promise<Record<string, unknown>[]>;
