@@ -167,6 +167,7 @@ export async function openClient(
     // The row type is the caller's word for what its RETURN gives: rows are not checked against it.
     live: <R>(cypher: string, params = {}) => lives.live(cypher, params) as unknown as LiveQuery<R>,
     exportSnapshot: () => runtime.executor.read(() => store.exportSnapshot()),
+    digest: () => runtime.executor.read(() => store.digest()),
     connect: () => runtime.actor.send({ type: 'CLIENT.CONNECT' }),
     isReady: () => runtime.status === 'ready',
     getPendingPatchCount: () => runtime.pendingCount,

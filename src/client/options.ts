@@ -163,8 +163,13 @@ export interface SyncClient<S extends SchemaDef | undefined = undefined> extends
    * that differs. A label or property not known here yet gives `[]` until it comes.
    */
   live<R = Record<string, unknown>>(cypher: string, params?: Record<string, Value | null>): LiveQuery<R>;
-  /** Every node and edge of the local graph (server state plus pending patches), read in one transaction. */
+  /**
+   * Every node and edge of the local graph (server state plus pending patches), read in one
+   * transaction, in canonical order: tables by label, nodes and edges by id, properties by key.
+   */
   exportSnapshot(): Promise<Snapshot>;
+  /** sha256 hex of the canonical export's nodes and edges: replicas that hold the same graph have the same digest. */
+  digest(): Promise<string>;
   /** Connect now: after `autoConnect: false`, or after a 401 once the token is fixed. */
   connect(): void;
   isReady(): boolean;

@@ -23,8 +23,10 @@ export interface SyncServer {
   readonly metricsRegistry: Registry | undefined;
   /** A read-only Cypher query on the authoritative graph. */
   query(cypher: string, params?: Record<string, unknown>): Promise<Record<string, unknown>[]>;
-  /** Every node and edge of the authoritative graph, read in one transaction. */
+  /** Every node and edge of the authoritative graph, read in one transaction, in canonical order (see the client's). */
   exportSnapshot(): Promise<Snapshot>;
+  /** sha256 hex of the canonical export's nodes and edges: the same as a client's that holds the same graph. */
+  digest(): Promise<string>;
   /** Drop every connection; clients reconnect on their own. */
   disconnectAll(): void;
   /** Stop accepting, finish what is queued, close every socket and the database. */
@@ -120,6 +122,7 @@ function handle(
     metricsRegistry: registry,
     query: (cypher, params) => store.query(cypher, params),
     exportSnapshot: () => store.exportSnapshot(),
+    digest: () => store.digest(),
     disconnectAll: () => live.terminateAll(),
     close: () => (closing ??= close()),
   };

@@ -1,6 +1,7 @@
 import { SyncError } from '../protocol/errors.js';
 import { quoteIdentifier as q } from '../protocol/identifiers.js';
 import type { ColumnType, Snapshot } from '../protocol/types.js';
+import { canonicalSnapshot, snapshotDigest } from './canonical.js';
 import { EDGE_RETURN, edgeOfRow, nodeOfRow } from './entity-rows.js';
 import { acquireFileLock, type FileLock } from './file-lock.js';
 import { fold, GraphModel } from './graph-model.js';
@@ -260,7 +261,10 @@ export class GraphStore {
     });
   }
 
-  /** Everything in the graph, read in one transaction. */
+  /**
+   * Everything in the graph, read in one transaction, in canonical order (tables by label, nodes and
+   * edges by id, properties by key): equal graphs export deep-equal snapshots.
+   */
   async exportSnapshot(): Promise<Snapshot> {
     return this.mutex.run(async () => {
       const schema = this.model.schema();
@@ -276,8 +280,13 @@ export class GraphStore {
       const results = steps.length ? await this.runUnlocked(steps, { reads: true }) : [];
       const nodes = results.slice(0, schema.nodes.length).flatMap((rows) => rows.map(nodeOfRow));
       const edges = results.slice(schema.nodes.length).flatMap((rows) => rows.map(edgeOfRow));
-      return { schema, nodes, edges };
+      return canonicalSnapshot(schema, nodes, edges);
     });
+  }
+
+  /** sha256 hex of the canonical export's nodes and edges: equal graphs, equal digests. */
+  async digest(): Promise<string> {
+    return snapshotDigest(await this.exportSnapshot());
   }
 
   async getMeta(keys: string[]): Promise<Record<string, string | undefined>> {
