@@ -1,4 +1,5 @@
 import { linkSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { SyncError } from '../protocol/errors.js';
 
@@ -36,16 +37,40 @@ function alive(pid: number): boolean {
   }
 }
 
-/** The owner written in a lock file, if its process is gone: `pid@host`, on this host. */
-function deadOwner(path: string): string | undefined {
-  let owner: string;
+/**
+ * The file operations a lock needs. Tests put a scheduler between them, to try the interleavings of
+ * processes that race for one lock.
+ */
+export interface LockFiles {
+  /** Creates `path` holding `content`, or throws EEXIST. */
+  create(path: string, content: string): void;
+  /** Its content; throws (ENOENT) when there is no such file. */
+  read(path: string): string;
+  remove(path: string): void;
+}
+
+export const diskFiles: LockFiles = {
+  create: (path, content) => createExclusive(path, content),
+  read: (path) => readFileSync(path, 'utf8'),
+  remove: (path) => rmSync(path, { force: true }),
+};
+
+function readOrUndefined(files: LockFiles, path: string): string | undefined {
   try {
-    owner = readFileSync(path, 'utf8');
+    return files.read(path);
   } catch {
     return undefined;
   }
-  const [pid, host] = owner.split('@');
-  return host === hostname() && pid && !alive(Number(pid)) ? owner : undefined;
+}
+
+/** An owner is `pid@host#nonce`: the nonce makes every acquisition's name unique, even for a re-used pid. */
+const OWNER = /^(\d+)@([^#]*)/;
+
+/** The owner written in a lock file, if its process is gone: a process on this host. */
+function deadOwner(files: LockFiles, path: string): string | undefined {
+  const owner = readOrUndefined(files, path);
+  const m = owner === undefined ? null : OWNER.exec(owner);
+  return m && m[2] === hostname() && !alive(Number(m[1])) ? owner : undefined;
 }
 
 const pause = new Int32Array(new SharedArrayBuffer(4));
@@ -56,7 +81,7 @@ const pause = new Int32Array(new SharedArrayBuffer(4));
  * filesystem has no hard links (FAT, some network mounts), an exclusive create and a write instead.
  */
 export function createExclusive(path: string, content: string, link = linkSync): void {
-  const aside = `${path}.${process.pid}.tmp`;
+  const aside = `${path}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
   writeFileSync(aside, content);
   try {
     link(aside, path);
@@ -69,36 +94,43 @@ export function createExclusive(path: string, content: string, link = linkSync):
   }
 }
 
+/** The guard of a takeover of `path` from `owner`: one name per owner, so per lock that owner held. */
+export function takeoverGuard(path: string, owner: string): string {
+  return `${path}.takeover-${createHash('sha256').update(owner).digest('hex').slice(0, 12)}`;
+}
+
+/** A guard left by a taker that died is taken over like a lock, one level down; each level needs a death. */
+const MAX_TAKEOVER_DEPTH = 4;
+
 /**
- * Removes the lock of a dead `owner`. Two processes that find the same dead owner at once must not
- * both remove "the" lock: the second would delete the fresh lock the first just made, and both would
- * open the database. So a takeover holds a guard file, created exclusively, and removes the lock only
- * if it still names that owner. A guard left by a process that died inside this function is removed.
+ * Removes `path` if it still names `owner`, who is dead. Reading the name and removing the file are
+ * two steps, so two takers must not run them at once: the second could remove the fresh file the
+ * first just made. A guard created exclusively under a name of its own per owner serializes them.
+ * Why that is enough: a file naming `owner` is only ever removed by the holder of its guard, and no
+ * new file names `owner` again (names are unique), so what the holder read stays true until it acts.
+ * A guard is such a file too: one left by a taker that died is removed the same way, under a guard
+ * of its own, never by a plain "it looks dead, delete it" that could hit a live taker's fresh guard.
  */
-function takeOver(lockPath: string, owner: string, me: string): void {
-  const guard = `${lockPath}.takeover`;
+function takeOver(files: LockFiles, path: string, owner: string, me: string, depth = 0): void {
+  const guard = takeoverGuard(path, owner);
   try {
-    createExclusive(guard, me);
+    files.create(guard, me);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    if (deadOwner(guard) !== undefined) rmSync(guard, { force: true });
+    const deadTaker = deadOwner(files, guard);
+    if (deadTaker !== undefined && depth < MAX_TAKEOVER_DEPTH) takeOver(files, guard, deadTaker, me, depth + 1);
     else Atomics.wait(pause, 0, 0, 2); // someone else is taking over: let them finish
     return;
   }
   try {
-    let current: string | undefined;
-    try {
-      current = readFileSync(lockPath, 'utf8');
-    } catch {
-      return; // gone already
-    }
-    if (current === owner) rmSync(lockPath, { force: true });
+    if (readOrUndefined(files, path) === owner) files.remove(path);
   } finally {
-    rmSync(guard, { force: true });
+    files.remove(guard);
   }
 }
 
-export function acquireFileLock(dbPath: string): FileLock {
+/** `files` is for tests that race takers; the lock is always on disk. */
+export function acquireFileLock(dbPath: string, files = diskFiles): FileLock {
   const lockPath = `${dbPath}.lock`;
   if (held.has(lockPath)) {
     throw new SyncError(
@@ -106,10 +138,10 @@ export function acquireFileLock(dbPath: string): FileLock {
       `database ${dbPath} is already open in this process; open it once and share the store`,
     );
   }
-  const me = `${process.pid}@${hostname()}`;
+  const me = `${process.pid}@${hostname()}#${randomBytes(6).toString('hex')}`;
   for (let attempt = 0; attempt < 50; attempt++) {
     try {
-      createExclusive(lockPath, me);
+      files.create(lockPath, me);
       held.add(lockPath);
       releaseAllOnExit();
       return {
@@ -125,23 +157,20 @@ export function acquireFileLock(dbPath: string): FileLock {
         throw new SyncError('invalid_value', why);
       }
       if (code !== 'EEXIST') throw e;
-      const dead = deadOwner(lockPath);
+      const dead = deadOwner(files, lockPath);
       if (dead !== undefined) {
-        takeOver(lockPath, dead, me);
+        takeOver(files, lockPath, dead, me);
         continue;
       }
-      let owner = '';
-      try {
-        owner = readFileSync(lockPath, 'utf8');
-      } catch {
-        continue; // released between our two calls
-      }
+      const owner = readOrUndefined(files, lockPath);
+      if (owner === undefined) continue; // released between our two calls
       throw new SyncError(
         'locked',
-        `database ${dbPath} is in use by process ${owner || 'unknown'} (lock file ${lockPath}); ` +
+        `database ${dbPath} is in use by process ${OWNER.exec(owner)?.[0] ?? 'unknown'} (lock file ${lockPath}); ` +
           'kuzu-wasm cannot share a database file between processes',
       );
     }
   }
-  throw new SyncError('internal', `could not lock ${dbPath}`);
+  // Only a takeover that takes longer than all our pauses gets here: the file is held, by a taker.
+  throw new SyncError('locked', `database ${dbPath} is being taken over from a dead process by another one`);
 }
