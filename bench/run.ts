@@ -21,9 +21,20 @@ import { fanOut } from './scenarios/fan-out.js';
 import { liveLatency } from './scenarios/live-latency.js';
 import { localWrite } from './scenarios/local-write.js';
 import { memory } from './scenarios/memory.js';
+import { outage } from './scenarios/outage.js';
 import { reconnect } from './scenarios/reconnect.js';
 
-const scenarios: Scenario[] = [localWrite, awaitedLoop, burst, fanOut, liveLatency, coldSync, reconnect, memory];
+const scenarios: Scenario[] = [
+  localWrite,
+  awaitedLoop,
+  burst,
+  fanOut,
+  liveLatency,
+  coldSync,
+  reconnect,
+  outage,
+  memory,
+];
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');

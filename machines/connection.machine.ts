@@ -67,7 +67,7 @@ export type ConnectionParentEvent =
   | { type: 'CONNECTION.DATA'; messages: ServerMessage[] };
 
 export interface ConnectionContext extends ConnectionInput {
-  /** Failed attempts since the last connection that stayed up. */
+  /** Failed attempts since the server was last seen alive (see `server` in `ready`). */
   attempt: number;
   missedHeartbeats: number;
 }
@@ -88,6 +88,13 @@ export function backoffDelay(attempt: number, base: number, max: number, random:
  *
  *   disconnected -> online(connecting -> handshaking -> reconciling -> ready -> closing) -> closed
  *                     ^ lost / failed: backoff (exponential, full jitter) -'
+ *
+ * The backoff starts again from `reconnectInterval` once the server is seen alive: the connection
+ * reached `ready` (the server answered sync_request and its answer applied here) and stayed there for
+ * `maxReconnectInterval`. Not on an open socket: a proxy with no backend, or a server that accepts
+ * and drops at once, would then be retried at the base rate forever. Nor at once on `ready`: a server
+ * that serves a sync and then drops the connection would get a full sync at the base rate; this way
+ * it sees a client no more often than the capped backoff allows.
  */
 export const connectionMachine = setup({
   types: {
@@ -122,6 +129,7 @@ export const connectionMachine = setup({
       message: params.message,
     })),
     countAttempt: assign({ attempt: ({ context }) => context.attempt + 1 }),
+    /** The server was seen alive: the next lost connection waits `reconnectInterval` at most. */
     resetAttempts: assign({ attempt: 0 }),
     countMissedHeartbeat: assign({ missedHeartbeats: ({ context }) => context.missedHeartbeats + 1 }),
     resetHeartbeats: assign({ missedHeartbeats: 0 }),
@@ -137,6 +145,8 @@ export const connectionMachine = setup({
     backoff: ({ context }) =>
       backoffDelay(context.attempt, context.reconnectInterval, context.maxReconnectInterval, Math.random),
     heartbeat: ({ context }) => context.heartbeatInterval,
+    /** How long a ready connection must stay up to reset the backoff: as long as the longest wait. */
+    stableConnection: ({ context }) => context.maxReconnectInterval,
     connectTimeout: ({ context }) => context.connectTimeout,
     handshakeTimeout: ({ context }) => context.handshakeTimeout,
     /** close() waits this long for answers; unanswered patches stay pending (in the database, if a file). */
@@ -212,19 +222,27 @@ export const connectionMachine = setup({
             'CLIENT.RESYNC': 'resyncing',
             'CLIENT.CLOSE': 'closing',
           },
-          initial: 'idle',
+          type: 'parallel',
           states: {
-            idle: {
-              after: {
-                heartbeat: [
-                  { guard: 'twoHeartbeatsMissed', target: '#connection.backoff' },
-                  // Up for a whole heartbeat period: a connection that stayed up resets the backoff.
-                  {
-                    target: 'idle',
-                    reenter: true,
-                    actions: ['resetAttempts', 'sendHeartbeat', 'countMissedHeartbeat'],
+            heartbeats: {
+              initial: 'idle',
+              states: {
+                idle: {
+                  after: {
+                    heartbeat: [
+                      { guard: 'twoHeartbeatsMissed', target: '#connection.backoff' },
+                      { target: 'idle', reenter: true, actions: ['sendHeartbeat', 'countMissedHeartbeat'] },
+                    ],
                   },
-                ],
+                },
+              },
+            },
+            /** Lost before `stableConnection`, the backoff goes on from where it was. */
+            server: {
+              initial: 'unproven',
+              states: {
+                unproven: { after: { stableConnection: { target: 'seenAlive', actions: 'resetAttempts' } } },
+                seenAlive: {},
               },
             },
           },

@@ -17,7 +17,7 @@ export const MACHINES: Array<{ machine: AnyStateMachine; about: string }> = [
   {
     machine: connectionMachine,
     about:
-      'The connection lifecycle: open the socket, send sync_request, reconcile, then stay ready with heartbeats (two unanswered = lost). A lost or failed connection waits in backoff (exponential from reconnectInterval, full jitter, capped) and tries again; a 401 stops trying. Closing waits, for a while, for answers to what is on the wire.',
+      'The connection lifecycle: open the socket, send sync_request, reconcile, then stay ready with heartbeats (two unanswered = lost). A lost or failed connection waits in backoff (exponential from reconnectInterval, full jitter, capped at maxReconnectInterval) and tries again; the count starts over once the server is seen alive (ready, and still up after maxReconnectInterval: an open socket is not enough). A 401 stops trying. Closing waits, for a while, for answers to what is on the wire.',
   },
   {
     machine: frameMachine,

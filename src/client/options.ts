@@ -37,9 +37,16 @@ export interface SyncClientOptions<S extends SchemaDef | undefined = undefined> 
   databasePath?: string;
   /** KuzuDB buffer pool bytes. Default 128 MiB (see DEFAULT_BUFFER_SIZE): 50 clients fit in one process. */
   bufferSize?: number;
-  /** Base of the exponential backoff with full jitter, ms. Default 5000. */
+  /**
+   * Base of the exponential backoff with full jitter, ms: the n-th retry in a row waits a time
+   * uniform in [0, min(max, base * 2^(n-1))]. Default 1000: a blip is over in about a second.
+   */
   reconnectInterval?: number;
-  /** Cap of the backoff, ms. Default 60000. */
+  /**
+   * Cap of the backoff, ms. Default 5000: a client is ready again at most about this long after
+   * the server is back. The backoff starts again from `reconnectInterval` once a connection has
+   * stayed ready this long (the server seen alive).
+   */
   maxReconnectInterval?: number;
   /** Heartbeat period while ready, ms. Default 30000; two missed answers = connection lost. */
   heartbeatInterval?: number;

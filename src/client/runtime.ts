@@ -99,8 +99,8 @@ export class ClientRuntime {
       input: {
         autoConnect: options.autoConnect ?? true,
         connection: {
-          reconnectInterval: options.reconnectInterval ?? 5000,
-          maxReconnectInterval: options.maxReconnectInterval ?? 60_000,
+          reconnectInterval: options.reconnectInterval ?? 1000,
+          maxReconnectInterval: options.maxReconnectInterval ?? 5000,
           heartbeatInterval: options.heartbeatInterval ?? 30_000,
           connectTimeout: CONNECT_TIMEOUT_MS,
           handshakeTimeout: HANDSHAKE_TIMEOUT_MS,

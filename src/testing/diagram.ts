@@ -117,7 +117,9 @@ const mlabel = (s: string) => s.replace(/[:;#]/g, ' ').replace(/\s+/g, ' ').trim
 export function toMermaid(d: Diagram): string {
   const lines = ['stateDiagram-v2', '  direction LR'];
   const emit = (s: DiagramState, indent: string) => {
-    for (const c of s.children) {
+    for (const [i, c] of s.children.entries()) {
+      // The regions of a parallel state run at once: Mermaid separates them with `--`.
+      if (i > 0 && s.type === 'parallel') lines.push(`${indent}--`);
       if (c.children.length) {
         lines.push(`${indent}state "${c.name}" as ${mid(c.id)} {`);
         emit(c, `${indent}  `);
@@ -153,7 +155,9 @@ export function toDot(d: Diagram): string {
     for (const c of s.children) {
       if (c.children.length) {
         out.push(`${indent}subgraph ${q(`cluster_${c.id}`)} {`);
-        out.push(`${indent}  label=${q(c.name)}; style="rounded"; color="#4a6fa5";`);
+        // A region of a parallel state (it runs beside its siblings): dashed.
+        const style = s.type === 'parallel' ? 'rounded,dashed' : 'rounded';
+        out.push(`${indent}  label=${q(c.name)}; style="${style}"; color="#4a6fa5";`);
         out.push(`${indent}  ${q(anchor(c))} [shape=point, width=0.12, label=""];`);
         emit(c, `${indent}  `);
         if (c.initial)

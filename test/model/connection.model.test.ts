@@ -5,25 +5,29 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { AnyMachineSnapshot, EventObject } from 'xstate';
+import { initialTransition, transition, type AnyMachineSnapshot, type EventObject } from 'xstate';
 import { backoffDelay, connectionMachine } from '../../machines/connection.machine.js';
 import type { GraphSchema, ServerMessage, SyncStateMessage } from '../../src/protocol/types.js';
 import { coverageReport, generatePaths, type ModelPath, type ModelStep } from '../../src/testing/paths.js';
+import { probe } from '../../src/testing/probe.js';
 import { runPath, type PathDriver } from '../../src/testing/run-path.js';
 import { ScriptedServer } from '../../src/testing/scripted-server.js';
 import { BASE_SERVER, clientHarness, closeHarness, localValue, type ClientHarness } from './harness.js';
 
 const INPUT = {
   reconnectInterval: 100,
-  maxReconnectInterval: 1000,
+  // Also how long ready must last to reset the backoff: shorter than a heartbeat, so that a path's
+  // order of the two delays in ready (see connectionEvents) is the order a real clock fires them in.
+  maxReconnectInterval: 600,
   heartbeatInterval: 1000,
   connectTimeout: 30_000,
   handshakeTimeout: 30_000,
   flushTimeout: 5_000,
 };
-const RANDOM = 0.37; // backoff 37, 74, 148...: never the same as another delay
+const RANDOM = 0.37; // backoff 37, 74, 148, 222: never the same as another delay
 const DELAYS: Record<string, number> = {
   heartbeat: INPUT.heartbeatInterval,
+  stableConnection: INPUT.maxReconnectInterval,
   connectTimeout: INPUT.connectTimeout,
   handshakeTimeout: INPUT.handshakeTimeout,
   flushTimeout: INPUT.flushTimeout,
@@ -48,7 +52,10 @@ export function connectionEvents(s: AnyMachineSnapshot): EventObject[] {
   const online = s.matches('online');
   const socketOpen = online && !s.matches({ online: 'connecting' });
   const types = [...new Set(s._nodes.flatMap((n) => [...n.transitions.keys()]))];
+  // In ready the backoff resets (stableConnection) before the first heartbeat is due.
+  const resetDue = s.matches({ online: { ready: { server: 'unproven' } } });
   return types.flatMap((t): Array<EventObject & Record<string, unknown>> => {
+    if (resetDue && t.startsWith('xstate.after.heartbeat.')) return [];
     switch (t) {
       case 'SOCKET.OPEN':
       case 'SOCKET.UNAUTHORIZED':
@@ -201,21 +208,37 @@ async function exec(h: H, step: ModelStep, i: number, path: ModelPath): Promise<
   throw new Error(`no way to produce ${t}`);
 }
 
-async function check(h: H, step: ModelStep): Promise<void> {
+/** Pure: assigns, but no messages to a parent that is not there. */
+const pure = probe(connectionMachine).machine;
+
+/** The failed attempts the statechart counts after the path's first `i` steps (it resets them). */
+function modelAttempt(path: ModelPath, i: number): number {
+  let [snap] = initialTransition(pure, INPUT);
+  for (const step of path.steps.slice(1, i + 1)) [snap] = transition(pure, snap, step.event as never);
+  return (snap.context as { attempt: number }).attempt;
+}
+
+async function check(h: H, step: ModelStep, i: number, path: ModelPath): Promise<void> {
   const v = step.state;
   const is = (x: object | string) => JSON.stringify(v) === JSON.stringify(x);
+  const inReady = (server: string) => is({ online: { ready: { heartbeats: 'idle', server } } });
+  const attempt = () => (conn(h).context as { attempt: number }).attempt;
   if (is('disconnected')) assert.is(h.server.upgrades, 0, 'no connection attempt before CONNECT');
   if (is({ online: 'connecting' }))
     await h.server.until(() => h.server.held.length > 0 || !!h.server.ws, 10_000, 'a connection attempt');
   if (is({ online: 'handshaking' }))
     await h.server.until(() => h.server.count('sync_request') > 0, 10_000, 'the handshake sends sync_request');
-  if (is({ online: { ready: 'idle' } }) && conn(h).matches({ online: 'ready' })) {
+  if ((inReady('unproven') || inReady('seenAlive')) && conn(h).matches({ online: 'ready' })) {
     assert.ok(h.client.isReady());
     assert.is(await localValue(h), 'base', "ready: the local graph is the server's");
+    // Ready alone does not reset the backoff; staying ready for stableConnection does.
+    assert.is(attempt(), inReady('seenAlive') ? 0 : modelAttempt(path, i), 'failed attempts counted in ready');
   }
   if (is('backoff') && conn(h).matches('backoff')) {
     await until(h, () => !h.server.ws, 'no socket is open in backoff');
-    const { attempt } = conn(h).context as { attempt: number };
+    const attempt = modelAttempt(path, i);
+    // An open socket, or a ready connection lost early, does not reset the count: it goes on.
+    assert.is(conn(h).context.attempt, attempt, 'failed attempts since the server was last seen alive');
     const pending = h.clock.pending();
     assert.is(pending.length, 1, 'exactly one timer: the next attempt');
     // The first retry in a row is bounded by reconnectInterval itself, then the bound doubles.
@@ -271,6 +294,68 @@ const driver: PathDriver<H> = {
 
 for (const path of coverage.paths.filter((p) => p.name.includes(process.env.MODEL_PATH ?? '')))
   test(`connection: ${path.name}`, () => runPath(path, driver));
+
+// The generated paths check the client against the chart; these check the chart's rule itself: what
+// resets the backoff (#19, item 6).
+const backoffOf = (h: ClientHarness) => (conn(h as H).context as { attempt: number }).attempt;
+async function nextRetry(h: ClientHarness): Promise<number> {
+  await until(h as H, () => conn(h as H).matches('backoff'), 'backoff');
+  const [next] = h.clock.pending();
+  h.clock.advanceTo(next!.due);
+  return next!.delay;
+}
+const retries = (...attempts: number[]) =>
+  attempts.map((a) => backoffDelay(a, INPUT.reconnectInterval, INPUT.maxReconnectInterval, () => RANDOM));
+const harness = () =>
+  clientHarness({
+    autoConnect: false,
+    reconnectInterval: INPUT.reconnectInterval,
+    maxReconnectInterval: INPUT.maxReconnectInterval,
+    heartbeatInterval: INPUT.heartbeatInterval,
+    random: RANDOM,
+  });
+
+test('a server that accepts and drops at once is retried on a growing backoff, not at the base rate', async () => {
+  const h = await harness();
+  try {
+    h.server.holdUpgrades = false;
+    h.answer = () => [];
+    h.client.connect();
+    const waits: number[] = [];
+    for (let i = 1; i <= 5; i++) {
+      await h.server.until(() => h.server.count('sync_request') === i, 10_000, 'the handshake');
+      h.server.close();
+      waits.push(await nextRetry(h));
+    }
+    assert.equal(waits, retries(1, 2, 3, 4, 5), 'an open socket is not the server seen alive');
+  } finally {
+    await closeHarness(h);
+  }
+});
+
+test('ready resets the backoff once it has lasted maxReconnectInterval; lost before that, it goes on', async () => {
+  const h = await harness();
+  try {
+    h.server.holdUpgrades = false;
+    h.client.connect();
+    await until(h as H, () => h.client.isReady(), 'ready');
+    h.server.close(); // at once: no reset
+    assert.equal([await nextRetry(h)], retries(1));
+    await until(h as H, () => h.client.isReady(), 'ready again');
+    h.server.close(); // at once again: the count goes on
+    assert.equal([await nextRetry(h)], retries(2));
+    await until(h as H, () => h.client.isReady(), 'ready again');
+    assert.is(backoffOf(h), 2);
+    h.clock.advanceTo(h.clock.now() + INPUT.maxReconnectInterval - 1);
+    assert.is(backoffOf(h), 2, 'not yet');
+    h.clock.advanceTo(h.clock.now() + 1);
+    assert.is(backoffOf(h), 0, 'the server was seen alive: reset');
+    h.server.close();
+    assert.equal([await nextRetry(h)], retries(1), 'the next outage starts from reconnectInterval');
+  } finally {
+    await closeHarness(h);
+  }
+});
 
 test('every transition of the connection statechart is on some path', () => {
   const missing = coverage.transitions.filter((t) => !coverage.covered.has(t.id)).map((t) => t.label);
