@@ -3,6 +3,7 @@ import { SyncError, toSyncError } from '../protocol/errors.js';
 import type { ErrorCode, Patch, PatchStatus, SyncRequestMessage } from '../protocol/types.js';
 import { unreachable } from '../protocol/unreachable.js';
 import type { GraphStore, WriteTx } from '../store/graph-store.js';
+import { appChecks } from './app-checks.js';
 import { ConflictTracker, type ConflictStrategy } from './conflicts.js';
 import type { Logger, PatchContext, Principal } from './options.js';
 import type { LogEntry, Rejection, ServerLog } from './server-log.js';
@@ -205,22 +206,7 @@ export class Authority {
   /** The checks that may await user code run before the (synchronous) planning of the transaction. */
   private async precheck(item: PatchItem): Promise<Rejection | undefined> {
     if (item.kind === 'invalid') return { code: item.code, reason: item.reason };
-    const { principal } = item.peer;
-    try {
-      if (principal.readOnly) return { code: 'forbidden', reason: 'this principal may only read' };
-      if (this.options.authorize) {
-        const r = await this.options.authorize(principal, item.patch);
-        if (r !== true) return { code: 'forbidden', reason: String(r) };
-      }
-      if (this.options.validatePatch) {
-        const r = await this.options.validatePatch(item.patch, { principal, version: this.log.version });
-        if (r !== true) return { code: 'validation_failed', reason: String(r) };
-      }
-    } catch (e) {
-      this.options.logger.error('kuzu-sync: authorize/validatePatch threw:', e);
-      return { code: 'internal', reason: 'the server could not check this patch' };
-    }
-    return undefined;
+    return appChecks(this.options, item.peer.principal, item.patch, this.log.version);
   }
 
   /** Exactly-once and order, before anything else: what to do with a patch given the seqs seen. */

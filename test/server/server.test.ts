@@ -111,6 +111,41 @@ test('validatePatch and authorize reject with their codes; rejections still adva
   await s.close();
 });
 
+test('a hook that throws refuses the patch with its own code, not internal, and leaks nothing of what it threw', async () => {
+  const errors: unknown[][] = [];
+  const s = await server({
+    logger: { debug() {}, info() {}, warn() {}, error: (...a: unknown[]) => void errors.push(a) },
+    authorize: async (_principal, patch): Promise<true> => {
+      if (patch.ops.some((o) => o.op === 'delete_node')) throw new Error('secret: the ACL store is down');
+      return true;
+    },
+    validatePatch: (patch): true => {
+      if (patch.ops.length > 1) throw new Error('secret: validator bug');
+      return true;
+    },
+  });
+  const u = await peer(s.url, 'u');
+  const ok = u.patch([node('n1')]);
+  assert.is((await u.response(ok.id)).status, 'accepted');
+  const del = u.patch([{ op: 'delete_node', id: 'n1' }]);
+  const r1 = await u.response(del.id);
+  assert.equal([r1.status, r1.code], ['rejected', 'forbidden']);
+  assert.match(r1.reason!, /authorize failed/);
+  const two = u.patch([node('a'), node('b')]);
+  const r2 = await u.response(two.id);
+  assert.equal([r2.status, r2.code], ['rejected', 'validation_failed']);
+  assert.match(r2.reason!, /validatePatch failed/);
+  for (const r of [r1, r2]) assert.not.match(r.reason!, /secret/, 'what the hook threw stays in the log');
+  assert.ok(
+    errors.some((a) => String(a[1]).includes('ACL store is down')),
+    'and is logged',
+  );
+  const after = u.patch([node('after')]);
+  assert.is((await u.response(after.id)).status, 'accepted', 'the queue goes on');
+  await u.close();
+  await s.close();
+});
+
 test('reject-stale: a write to what another client changed after the base version is a conflict', async () => {
   const s = await server({ conflictStrategy: 'reject-stale' });
   const a = await peer(s.url, 'A');
