@@ -1,36 +1,40 @@
-import { rmSync, writeFileSync } from 'node:fs';
 import { DEFAULT_BUFFER_SIZE } from '../../src/store/graph-store.js';
-import { scratchFile } from '../../src/store/kuzu/run-steps.js';
-import { loadKuzuWasm } from '../../src/store/kuzu/wasm-database.js';
+import type { WasmEngine } from '../../src/store/kuzu/file-format.js';
+import { processFiles } from '../../src/store/kuzu/run-steps.js';
+import type { ScratchFiles } from '../../src/store/kuzu/sync-database.js';
+import { loadWasmBuild, memfsFiles, type WasmConnection } from '../../src/store/kuzu/wasm-module.js';
 import { ITEM_DDL, itemsCsv, type Item } from './items.js';
 
-type Kuzu = Awaited<ReturnType<typeof loadKuzuWasm>>;
-type Conn = InstanceType<Kuzu['Connection']>;
+/** The engine of the baselines: the bench's `--engine`, passed to its children as BENCH_ENGINE. */
+export const benchEngine = (): WasmEngine => (process.env.BENCH_ENGINE === 'ladybug' ? 'ladybug' : 'wasm');
 
 /**
- * kuzu-wasm's sync build driven directly on the calling thread: the baselines. Same build, same
- * buffer pool and the same single Kuzu thread per database as the product's store, no worker hop.
+ * kuzu-wasm's sync build (or its fork's) driven directly on the calling thread: the baselines. The
+ * same build the product's store loads for the same path (in memory: the single-threaded one), the
+ * same buffer pool and single Kuzu thread per database, no worker hop.
  */
 export class RawKuzu {
   private constructor(
     private readonly db: { close(): void },
-    private readonly conn: Conn,
+    private readonly conn: WasmConnection,
+    private readonly files: ScratchFiles,
   ) {}
 
   /** Loads and starts the wasm module (seconds): call before timing anything. */
-  static async init(): Promise<void> {
-    await loadKuzuWasm();
+  static async init(path = ':memory:', engine = benchEngine()): Promise<void> {
+    await loadWasmBuild(engine, path);
   }
 
-  static async open(path = ':memory:'): Promise<RawKuzu> {
-    const kuzu = await loadKuzuWasm();
-    const db = new kuzu.Database(path, DEFAULT_BUFFER_SIZE, 1);
-    return new RawKuzu(db, new kuzu.Connection(db));
+  static async open(path = ':memory:', engine = benchEngine()): Promise<RawKuzu> {
+    const build = await loadWasmBuild(engine, path);
+    const db = new build.module.Database(path, DEFAULT_BUFFER_SIZE, 1);
+    const files = build.memfs ? memfsFiles(build.module) : processFiles;
+    return new RawKuzu(db, new build.module.Connection(db), files);
   }
 
   /** A fresh database holding the Item table. */
-  static async items(): Promise<RawKuzu> {
-    const raw = await RawKuzu.open();
+  static async items(engine = benchEngine()): Promise<RawKuzu> {
+    const raw = await RawKuzu.open(':memory:', engine);
     raw.exec(ITEM_DDL);
     return raw;
   }
@@ -63,12 +67,11 @@ export class RawKuzu {
    * UNWIND $rows 6.9 s; 10 batches of 1k: 0.3 s, 0.66 s, 1.2 s). Writing the file is part of the cost.
    */
   copyItems(rows: readonly Item[]): void {
-    const file = scratchFile();
-    writeFileSync(file, itemsCsv(rows));
+    const file = this.files.write(itemsCsv(rows));
     try {
       this.exec(`COPY Item FROM '${file}' (HEADER=false, PARALLEL=false)`);
     } finally {
-      rmSync(file, { force: true });
+      this.files.remove(file);
     }
   }
 

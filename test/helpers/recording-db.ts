@@ -1,12 +1,16 @@
 import { loadKuzuNative, NativeDatabase } from '../../src/store/kuzu/native-database.js';
-import type { SyncDatabase } from '../../src/store/kuzu/sync-database.js';
-import { loadKuzuWasm, WasmDatabase } from '../../src/store/kuzu/wasm-database.js';
+import { isInMemoryPath, type SyncDatabase } from '../../src/store/kuzu/sync-database.js';
+import { WasmDatabase } from '../../src/store/kuzu/wasm-database.js';
+import { loadWasmBuild, type WasmBuild } from '../../src/store/kuzu/wasm-module.js';
 
-const kuzuWasm = await loadKuzuWasm();
+/** The builds the worker would load: the single-threaded one for `:memory:`, the Node.js one for files. */
+const engine = 'wasm';
+const [inMemory, onDisk] = await Promise.all([loadWasmBuild(engine, ':memory:'), loadWasmBuild(engine, 'file')]);
+const buildFor = (path: string): WasmBuild => (isInMemoryPath(path) ? inMemory : onDisk);
 
-/** Both engines, opened on the calling thread (as the worker does). */
+/** Both engines, opened on the calling thread (as the worker does). `wasm`: the wasm engine under test. */
 export const engines = {
-  wasm: (path: string): SyncDatabase => new WasmDatabase(kuzuWasm, path, 64 << 20),
+  wasm: (path: string): SyncDatabase => new WasmDatabase(buildFor(path), path, 64 << 20),
   native: (path: string): SyncDatabase => new NativeDatabase(loadKuzuNative(), path, 64 << 20),
 };
 
@@ -17,6 +21,9 @@ export class Recording implements SyncDatabase {
   constructor(private readonly db: SyncDatabase) {}
   get inMemory() {
     return this.db.inMemory;
+  }
+  get files() {
+    return this.db.files;
   }
   execute(cypher: string, params?: Record<string, unknown>) {
     this.statements.push(cypher);

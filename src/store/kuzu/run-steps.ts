@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { quoteIdentifier as q } from '../../protocol/identifiers.js';
 import { csvHeader, csvSafe, encodeCsv, NULL_SENTINEL, type CsvReader } from './csv.js';
-import { DatabaseError, type SyncDatabase } from './sync-database.js';
+import { DatabaseError, type ScratchFiles, type SyncDatabase } from './sync-database.js';
 import type {
   QueryStep,
   ReadResult,
@@ -33,6 +33,16 @@ export function scratchFile(): string {
   }
   return join(scratchDir, `rows-${process.pid}-${++fileCounter}.csv`);
 }
+
+/** Files in this process's file system, for engines that read it. */
+export const processFiles: ScratchFiles = {
+  write(data) {
+    const file = scratchFile();
+    writeFileSync(file, data);
+    return file;
+  },
+  remove: (file) => rmSync(file, { force: true }),
+};
 
 /** The path is ours, but it still goes into query text: refuse anything that could end the literal. */
 const SAFE_PATH = /^[A-Za-z0-9_\-./\\:]+$/;
@@ -70,10 +80,10 @@ function perRow(db: SyncDatabase, step: RowsStep, row: RowValue[]): Row[] {
 const CSV_OPTIONS = `HEADER=false, PARALLEL=false, AUTO_DETECT=false, DELIM=',', QUOTE='"', ESCAPE='"'`;
 
 function viaCsv(db: SyncDatabase, step: RowsStep, rows: RowValue[][], reader: CsvReader): Row[] {
-  const file = scratchFile();
-  if (!SAFE_PATH.test(file)) throw new DatabaseError(`unsafe scratch path ${file}`);
-  writeFileSync(file, encodeCsv(rows, reader));
+  const files = db.files ?? processFiles;
+  const file = files.write(encodeCsv(rows, reader));
   try {
+    if (!SAFE_PATH.test(file)) throw new DatabaseError(`unsafe scratch path ${file}`);
     if (reader === 'copy') {
       const { table, fields } = step.copy!;
       db.execute(`COPY ${q(table)}(${fields.map(q).join(', ')}) FROM '${file}' (${CSV_OPTIONS})`);
@@ -85,7 +95,7 @@ function viaCsv(db: SyncDatabase, step: RowsStep, rows: RowValue[][], reader: Cs
         `(${CSV_OPTIONS}, NULL_STRINGS=['${NULL_SENTINEL}']) ${body}`,
     );
   } finally {
-    rmSync(file, { force: true });
+    files.remove(file);
   }
 }
 

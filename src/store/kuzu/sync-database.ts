@@ -12,6 +12,17 @@ export interface SyncDatabase {
   /** Drop cached prepared statements (after schema changes or a rollback). */
   forgetPrepared(): void;
   close(): void;
+  /**
+   * Where the engine reads a CSV from, when not from this process's file system (kuzu-wasm's
+   * single-threaded build keeps its files in its own memory).
+   */
+  readonly files?: ScratchFiles;
+}
+
+export interface ScratchFiles {
+  /** Writes `data` to a new file; its path, as the engine opens it. */
+  write(data: string): string;
+  remove(path: string): void;
 }
 
 /** Kuzu keeps a database in memory for either path. */

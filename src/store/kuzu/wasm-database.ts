@@ -1,59 +1,29 @@
-import { createRequire } from 'node:module';
 import { normalizeRow } from './normalize.js';
 import { PREPARED_CACHE_LIMIT, PreparedCache } from './prepared-cache.js';
-import { DatabaseError, isInMemoryPath, type SyncDatabase } from './sync-database.js';
+import { DatabaseError, isInMemoryPath, type ScratchFiles, type SyncDatabase } from './sync-database.js';
 import type { Row } from './steps.js';
-
-const require = createRequire(import.meta.url);
-
-interface KuzuQueryResult {
-  isSuccess(): boolean;
-  getErrorMessage(): string;
-  getAllObjects(): Record<string, unknown>[];
-  close(): void;
-}
-interface KuzuPrepared {
-  isSuccess(): boolean;
-  getErrorMessage(): string;
-  close(): void;
-}
-interface KuzuConnection {
-  query(cypher: string): KuzuQueryResult;
-  prepare(cypher: string): KuzuPrepared;
-  execute(p: KuzuPrepared, params: Record<string, unknown>): KuzuQueryResult;
-  close(): void;
-}
-interface KuzuSyncModule {
-  init(): Promise<void>;
-  Database: new (path: string, bufferPoolSize: number, maxNumThreads: number) => { close(): void };
-  Connection: new (db: unknown) => KuzuConnection;
-}
-
-let modulePromise: Promise<KuzuSyncModule> | undefined;
-
-/** The sync build blocks its thread; kuzu-sync loads it only inside its own worker thread. */
-export function loadKuzuWasm(): Promise<KuzuSyncModule> {
-  modulePromise ??= (async () => {
-    const kuzu = require('kuzu-wasm/nodejs/sync') as KuzuSyncModule;
-    await kuzu.init();
-    return kuzu;
-  })();
-  return modulePromise;
-}
+import { memfsFiles, type WasmBuild, type WasmConnection, type WasmPrepared } from './wasm-module.js';
 
 export class WasmDatabase implements SyncDatabase {
   readonly inMemory: boolean;
+  readonly files: ScratchFiles | undefined;
   private readonly db: { close(): void };
-  private readonly conn: KuzuConnection;
-  private readonly prepared = new PreparedCache<KuzuPrepared>(PREPARED_CACHE_LIMIT, (p) => p.close());
+  private readonly conn: WasmConnection;
+  private readonly prepared = new PreparedCache<WasmPrepared>(PREPARED_CACHE_LIMIT, (p) => p.close());
 
-  constructor(kuzu: KuzuSyncModule, path: string, bufferSize: number) {
+  /** `build`: the one loadWasmBuild gives for this path (kuzu-wasm's or its fork's). */
+  constructor(build: WasmBuild, path: string, bufferSize: number) {
     // One thread per database. Kuzu's default (all cores) starts a pthread pool per database: with 50
     // databases in a process that measured 2.4x slower to open and 1.8x the memory, for no gain on
     // the small statements sync is made of.
     this.inMemory = isInMemoryPath(path);
+    // The single-threaded build would keep a "file" in its own memory, lost at exit.
+    if (build.memfs && !this.inMemory) throw new DatabaseError(`${path}: the in-memory build cannot open files`);
+    const kuzu = build.module;
     this.db = new kuzu.Database(path, bufferSize, 1);
     this.conn = new kuzu.Connection(this.db);
+    // A CSV to load goes where this build reads files from: its own memory.
+    this.files = build.memfs ? memfsFiles(kuzu) : undefined;
   }
 
   execute(cypher: string, params?: Record<string, unknown>): Row[] {
@@ -73,7 +43,7 @@ export class WasmDatabase implements SyncDatabase {
     }
   }
 
-  private prepare(cypher: string): KuzuPrepared {
+  private prepare(cypher: string): WasmPrepared {
     const p = this.conn.prepare(cypher);
     if (!p.isSuccess()) {
       const message = p.getErrorMessage();

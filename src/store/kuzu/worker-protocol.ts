@@ -1,7 +1,8 @@
+import type { Engine } from './file-format.js';
 import type { RunOptions, RunResult, Step } from './steps.js';
 
-/** Which Kuzu runs in the worker: kuzu-wasm's sync build, or the native `kuzu` package. */
-export type Engine = 'wasm' | 'native';
+/** Which Kuzu runs in the worker: kuzu-wasm's sync build, its fork's, or the native `kuzu` package. */
+export type { Engine };
 
 /** Messages between the main thread and the database worker. */
 export type WorkerRequest =

@@ -1,5 +1,5 @@
 /**
- * The database thread. kuzu-wasm's sync build runs here, so statements cost no round trips through
+ * The database thread. kuzu-wasm's sync build (or its fork's) runs here, so statements cost no round trips through
  * the async wrapper (measured 3x cheaper per call) and the main thread stays free for sockets and timers.
  * One worker hosts many databases: they share one wasm memory either way. The native engine runs
  * here too, for the same reason: its sync calls block the thread they are made on.
@@ -8,7 +8,8 @@ import { parentPort } from 'node:worker_threads';
 import { loadKuzuNative, NativeDatabase } from './native-database.js';
 import { runSteps } from './run-steps.js';
 import type { SyncDatabase } from './sync-database.js';
-import { loadKuzuWasm, WasmDatabase } from './wasm-database.js';
+import { WasmDatabase } from './wasm-database.js';
+import { loadWasmBuild } from './wasm-module.js';
 import type { WorkerRequest, WorkerResponse } from './worker-protocol.js';
 
 const port = parentPort!;
@@ -21,7 +22,7 @@ async function handle(req: WorkerRequest): Promise<WorkerResponse> {
       const db =
         req.engine === 'native'
           ? new NativeDatabase(loadKuzuNative(), req.path, req.bufferSize)
-          : new WasmDatabase(await loadKuzuWasm(), req.path, req.bufferSize);
+          : new WasmDatabase(await loadWasmBuild(req.engine, req.path), req.path, req.bufferSize);
       const handle = nextHandle++;
       databases.set(handle, db);
       return { id: req.id, ok: true, handle };
