@@ -24,7 +24,7 @@ export function canonicalSnapshot(schema: GraphSchema, nodes: SnapshotNode[], ed
       edges: schema.edges
         .map((t) => ({
           label: t.label,
-          pairs: t.pairs.map(([f, to]): [string, string] => [f, to]).sort((a, b) => cmp(a.join('|'), b.join('|'))),
+          pairs: t.pairs.map(([f, to]): [string, string] => [f, to]).sort((a, b) => cmp(a[0], b[0]) || cmp(a[1], b[1])),
           properties: sortedKeys(t.properties),
         }))
         .sort((a, b) => cmp(a.label, b.label)),

@@ -5,7 +5,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { snapshotDigest } from '../../src/store/canonical.js';
+import { canonicalSnapshot, snapshotDigest } from '../../src/store/canonical.js';
 import { caughtUp, client, server } from '../helpers/sync.js';
 
 test('two replicas that converged by different routes: equal digests, the same export text', async () => {
@@ -58,6 +58,37 @@ test('two replicas that converged by different routes: equal digests, the same e
     await Promise.all([a.close(), b.close()]);
     await s.close();
   }
+});
+
+test('canonical order: edge pairs by from then to, names by code unit, whatever order they came in', () => {
+  const pairs: Array<[string, string]> = [
+    ['AB', 'C'],
+    ['A', 'B'],
+    ['a', 'A'],
+    ['A', 'AB'],
+  ];
+  const s = canonicalSnapshot(
+    {
+      nodes: [
+        { label: 'b', properties: { z: 'STRING', B: 'DOUBLE', a: 'BOOLEAN' } },
+        { label: 'B', properties: {} },
+      ],
+      edges: [{ label: 'E', pairs, properties: {} }],
+    },
+    [],
+    [],
+  );
+  assert.equal(s.schema.edges[0]!.pairs, [
+    ['A', 'AB'],
+    ['A', 'B'],
+    ['AB', 'C'],
+    ['a', 'A'],
+  ]);
+  assert.equal(
+    s.schema.nodes.map((t) => t.label),
+    ['B', 'b'],
+  );
+  assert.equal(Object.keys(s.schema.nodes[1]!.properties), ['B', 'a', 'z']);
 });
 
 test('a replica that differs in one value, one label or one edge end has another digest', () => {

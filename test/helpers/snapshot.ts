@@ -1,7 +1,17 @@
+import * as assert from 'uvu/assert';
 import type { Snapshot } from '../../src/protocol/types.js';
 
-/** A snapshot in a canonical order, so two graphs compare with deepEqual. */
+/**
+ * `s` itself, once checked to be in canonical order: exportSnapshot sorts (#19, item 5), so every
+ * comparison of two exports through this helper also checks that order, against a sort of its own.
+ */
 export function canonical(s: Snapshot): Snapshot {
+  const sorted = sortedCopy(s);
+  assert.is(JSON.stringify(s), JSON.stringify(sorted), 'exportSnapshot is in canonical order');
+  return s;
+}
+
+function sortedCopy(s: Snapshot): Snapshot {
   const byId = <T extends { id: string }>(a: T, b: T) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
   const sortKeys = <T extends object>(o: T): T =>
     Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1))) as T;
