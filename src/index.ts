@@ -29,7 +29,8 @@ export {
 } from './store/graph-store.js';
 export type { KuzuDriver, KuzuConnection } from './store/kuzu/driver.js';
 export type { Step, RunResult, RunOptions } from './store/kuzu/steps.js';
-export { nativeDriver, wasmDriver } from './store/kuzu/worker-driver.js';
+export { defaultDriver, ladybugDriver, nativeDriver, wasmDriver } from './store/kuzu/worker-driver.js';
+export type { FileFormat } from './store/kuzu/file-format.js';
 export { clientMachine } from '../machines/client.machine.js';
 export { connectionMachine, backoffDelay, type ConnectionStatus } from '../machines/connection.machine.js';
 export { patchMachine } from '../machines/patch.machine.js';

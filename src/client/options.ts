@@ -58,7 +58,10 @@ export interface SyncClientOptions<S extends SchemaDef | undefined = undefined> 
    */
   inspect?: InspectOption;
   logger?: Logger;
-  /** Default: kuzu-wasm in a worker thread shared by the clients of this process. */
+  /**
+   * Default: kuzu-wasm in a worker thread shared by the clients of this process (its fork with
+   * KUZU_SYNC_ENGINE=ladybug). `ladybugDriver()`: LadybugDB's wasm build, its own file format.
+   */
   driver?: KuzuDriver;
   /** Random source for backoff jitter (tests make it deterministic). Default Math.random. */
   random?: () => number;

@@ -4,7 +4,7 @@ import { DeclaredSchema } from '../schema/declared.js';
 import { graphSchemaOf } from '../schema/define.js';
 import { GraphStore } from '../store/graph-store.js';
 import type { KuzuDriver } from '../store/kuzu/driver.js';
-import { nativeDriver, wasmDriver } from '../store/kuzu/worker-driver.js';
+import { defaultDriver, ladybugDriver, nativeDriver, wasmDriver } from '../store/kuzu/worker-driver.js';
 import { Authority } from './authority.js';
 import { createPromRegistry, ServerMetrics } from './metrics.js';
 import type { Logger, SyncServerOptions } from './options.js';
@@ -20,10 +20,14 @@ export interface ServerState {
 }
 
 function serverDriver(choice: SyncServerOptions['driver']): KuzuDriver {
-  if (choice === undefined || choice === 'wasm') return wasmDriver({ thread: 'kuzu-sync-server' });
+  if (choice === undefined) return defaultDriver({ thread: 'kuzu-sync-server' });
+  if (choice === 'wasm') return wasmDriver({ thread: 'kuzu-sync-server' });
+  if (choice === 'ladybug') return ladybugDriver({ thread: 'kuzu-sync-server-ladybug' });
   if (choice === 'native') return nativeDriver();
   if (typeof choice !== 'object' || choice === null || typeof choice.open !== 'function') {
-    throw new Error(`kuzu-sync: driver must be 'wasm', 'native' or a KuzuDriver, got ${JSON.stringify(choice)}`);
+    throw new Error(
+      `kuzu-sync: driver must be 'wasm', 'native', 'ladybug' or a KuzuDriver, got ${JSON.stringify(choice)}`,
+    );
   }
   return choice;
 }

@@ -40,9 +40,11 @@ export interface SyncServerOptions {
   bufferSize?: number;
   /**
    * 'wasm' (default): kuzu-wasm in a worker thread of its own. 'native': the native `kuzu` 0.11.3
-   * package (install it yourself; same file format, faster bulk writes, fsync). Or any KuzuDriver.
+   * package (install it yourself; same file format, faster bulk writes, fsync). 'ladybug': the
+   * maintained fork's wasm build, `@ladybugdb/wasm-core` 0.22.3 (install it yourself; its own file
+   * format). Or any KuzuDriver. Unset: kuzu-wasm, or the fork with KUZU_SYNC_ENGINE=ladybug.
    */
-  driver?: 'wasm' | 'native' | KuzuDriver;
+  driver?: 'wasm' | 'native' | 'ladybug' | KuzuDriver;
   /** Null: HTTP 401 at the upgrade. */
   authenticate?: (req: IncomingMessage) => Principal | null | Promise<Principal | null>;
   /** A string is the reason for a `forbidden` rejection. */

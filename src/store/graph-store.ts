@@ -6,9 +6,10 @@ import { EDGE_RETURN, edgeOfRow, nodeOfRow } from './entity-rows.js';
 import { acquireFileLock, type FileLock } from './file-lock.js';
 import { fold, GraphModel } from './graph-model.js';
 import type { KuzuConnection, KuzuDriver } from './kuzu/driver.js';
+import { checkFile, checkRecord, META_ENGINE, META_STORAGE, readHeader } from './kuzu/file-format.js';
 import type { QueryStep, ReadResult, Row, RunOptions, Step } from './kuzu/steps.js';
 import { isInMemoryPath } from './kuzu/sync-database.js';
-import { wasmDriver } from './kuzu/worker-driver.js';
+import { defaultDriver } from './kuzu/worker-driver.js';
 import type { TablesTouched } from './tables-touched.js';
 import { WriteTx } from './write-tx.js';
 
@@ -106,13 +107,20 @@ export class GraphStore {
   static async open(path = ':memory:', options: GraphStoreOptions = {}): Promise<GraphStore> {
     const lock = isInMemoryPath(path) ? undefined : acquireFileLock(path);
     try {
-      const driver = options.driver ?? wasmDriver();
+      const driver = options.driver ?? defaultDriver();
+      const { format } = driver;
+      // Before the engine sees the file: another engine's file is refused, never rewritten.
+      const created = isInMemoryPath(path) || readHeader(path).kind === 'none';
+      if (format && !isInMemoryPath(path)) checkFile(path, format);
       const conn = await driver.open(path, { bufferSize: options.bufferSize ?? DEFAULT_BUFFER_SIZE });
       const store = new GraphStore(path, conn, lock);
       try {
         if (options.meta ?? true) {
           const cypher = 'CREATE NODE TABLE IF NOT EXISTS _Meta(key STRING, value STRING, PRIMARY KEY(key))';
           await store.run([{ kind: 'query', cypher, ddl: true }]);
+          // Who created the database, once; a record of another storage version is refused.
+          const record = format && checkRecord(path, format, await store.getMeta([META_ENGINE, META_STORAGE]), created);
+          if (record) await store.run([GraphStore.metaStep(record)]);
         }
         await store.loadModel();
       } catch (e) {

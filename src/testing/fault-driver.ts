@@ -1,6 +1,7 @@
 import type { KuzuConnection, KuzuDriver } from '../store/kuzu/driver.js';
 import type { RunOptions, RunResult, Step } from '../store/kuzu/steps.js';
-import { wasmDriver } from '../store/kuzu/worker-driver.js';
+import type { FileFormat } from '../store/kuzu/file-format.js';
+import { defaultDriver } from '../store/kuzu/worker-driver.js';
 
 /** One `run` a store asked of its database: the steps of one transaction (or one read). */
 export interface DriverRun {
@@ -65,6 +66,7 @@ interface Fault {
  */
 export class FaultDriver implements KuzuDriver {
   readonly name: string;
+  readonly format: FileFormat | undefined;
   readonly runs: Array<DriverRun & { outcome: RunOutcome }> = [];
   readonly held: HeldRun[] = [];
   /** Runs handed out by nextHeld: answering one twice does nothing, so stopHolding answers them all. */
@@ -74,8 +76,9 @@ export class FaultDriver implements KuzuDriver {
   private waiters: Array<() => void> = [];
   private closeFailure: string | undefined;
 
-  constructor(private readonly inner: KuzuDriver = wasmDriver()) {
+  constructor(private readonly inner: KuzuDriver = defaultDriver()) {
     this.name = `faults(${inner.name})`;
+    this.format = inner.format;
   }
 
   async open(path: string, options: { bufferSize: number }): Promise<KuzuConnection> {

@@ -2,9 +2,10 @@ import { loadKuzuNative, NativeDatabase } from '../../src/store/kuzu/native-data
 import { isInMemoryPath, type SyncDatabase } from '../../src/store/kuzu/sync-database.js';
 import { WasmDatabase } from '../../src/store/kuzu/wasm-database.js';
 import { loadWasmBuild, type WasmBuild } from '../../src/store/kuzu/wasm-module.js';
+import { defaultEngine } from '../../src/store/kuzu/worker-driver.js';
 
 /** The builds the worker would load: the single-threaded one for `:memory:`, the Node.js one for files. */
-const engine = 'wasm';
+const engine = defaultEngine();
 const [inMemory, onDisk] = await Promise.all([loadWasmBuild(engine, ':memory:'), loadWasmBuild(engine, 'file')]);
 const buildFor = (path: string): WasmBuild => (isInMemoryPath(path) ? inMemory : onDisk);
 

@@ -116,7 +116,10 @@ test('Kuzu runs with one thread, and an unreadable file fails at open', async ()
 });
 
 test("createSyncServer refuses a driver that is neither 'wasm', 'native' nor a KuzuDriver", async () => {
-  await rejects(server({ driver: 'Native' as never }), /driver must be 'wasm', 'native' or a KuzuDriver, got "Native"/);
+  await rejects(
+    server({ driver: 'Native' as never }),
+    /driver must be 'wasm', 'native', 'ladybug' or a KuzuDriver, got "Native"/,
+  );
 });
 
 test("driver: 'native' server: clients converge, and what it accepted survives a restart", async () => {

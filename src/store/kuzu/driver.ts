@@ -1,3 +1,4 @@
+import type { FileFormat } from './file-format.js';
 import type { RunOptions, RunResult, Step } from './steps.js';
 
 /**
@@ -7,6 +8,11 @@ import type { RunOptions, RunResult, Step } from './steps.js';
  */
 export interface KuzuDriver {
   readonly name: string;
+  /**
+   * The files it reads and writes. With it, a database file written in another format is refused
+   * (`incompatible_file`) before the engine sees it, and `_Meta` records who created the database.
+   */
+  readonly format?: FileFormat;
   open(path: string, options: { bufferSize: number }): Promise<KuzuConnection>;
 }
 

@@ -1,3 +1,6 @@
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { SyncError } from '../../protocol/errors.js';
+
 /** The engines kuzu-sync runs in its worker. */
 export type Engine = 'wasm' | 'native' | 'ladybug';
 export type WasmEngine = 'wasm' | 'ladybug';
@@ -29,3 +32,85 @@ export const WASM_FORMATS: Record<WasmEngine, FileFormat> = {
 export const NATIVE_FORMAT = format('kuzu', '0.11.3', 'KUZU', 39);
 
 export const FORMATS: Record<Engine, FileFormat> = { ...WASM_FORMATS, native: NATIVE_FORMAT };
+
+/** What a file's first 12 bytes say: nothing yet (new or empty), or who can read it. */
+export type FileHeader = { kind: 'none' } | { kind: 'kuzu'; magic: string; storageVersion: number } | { kind: 'other' };
+
+export function readHeader(path: string): FileHeader {
+  let fd: number;
+  try {
+    if (statSync(path).isDirectory()) return { kind: 'other' };
+    fd = openSync(path, 'r');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'none' };
+    throw e;
+  }
+  try {
+    const buf = Buffer.alloc(12);
+    const n = readSync(fd, buf, 0, 12, 0);
+    if (n === 0) return { kind: 'none' };
+    const magic = buf.toString('latin1', 0, 4);
+    if (n < 12 || !/^[A-Z]{4}$/.test(magic)) return { kind: 'other' };
+    return { kind: 'kuzu', magic, storageVersion: Number(buf.readBigUInt64LE(4)) };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The engine that writes this magic and storage version, for errors; or a plain description. */
+export function writerOf(magic: string, storageVersion: number): string {
+  const known = Object.values(FORMATS).filter((f) => f.magic === magic && f.storageVersion === storageVersion);
+  const names = [...new Set(known.map((f) => f.engine))];
+  const what = `${magic} storage version ${storageVersion}`;
+  return names.length ? `${names.join(' or ')} (${what})` : what;
+}
+
+const describe = (f: FileFormat) => `${f.engine} (${f.magic} storage version ${f.storageVersion})`;
+
+/**
+ * Refuses, before any engine opens it, a database file that `format` cannot read as it is: one
+ * written by another engine or another storage version. The file is only read.
+ */
+export function checkFile(path: string, f: FileFormat): void {
+  const header = readHeader(path);
+  if (header.kind === 'none') return;
+  if (header.kind === 'other') {
+    throw new SyncError('incompatible_file', `${path} is not a Kuzu database file; the driver is ${describe(f)}`);
+  }
+  if (header.magic === f.magic && header.storageVersion === f.storageVersion) return;
+  throw new SyncError(
+    'incompatible_file',
+    `${path} was written by ${writerOf(header.magic, header.storageVersion)}, which ${describe(f)} cannot open; ` +
+      `convert it with: kuzu-sync migrate ${path} <new-file> --to ${f.magic === 'LBUG' ? 'ladybug' : 'kuzu'}`,
+  );
+}
+
+/** The `_Meta` record of who created a database (written once, at creation). */
+export const META_ENGINE = 'engine';
+export const META_STORAGE = 'storageVersion';
+
+/**
+ * The record a database opened by `f` must carry, checked against what `_Meta` holds: a file
+ * without one was created before the record existed: by kuzu-wasm 0.11.3 when its header says
+ * Kuzu's format (checkFile let it through). Returns the record to write, if any.
+ */
+export function checkRecord(
+  path: string,
+  f: FileFormat,
+  meta: Record<string, string | undefined>,
+  created: boolean,
+): Record<string, string> | undefined {
+  const engine = meta[META_ENGINE];
+  const storage = meta[META_STORAGE];
+  if (engine === undefined || storage === undefined) {
+    const writer = created || f.magic !== WASM_FORMATS.wasm.magic ? f : WASM_FORMATS.wasm;
+    return { [META_ENGINE]: writer.engine, [META_STORAGE]: String(writer.storageVersion) };
+  }
+  if (Number(storage) !== f.storageVersion) {
+    throw new SyncError(
+      'incompatible_file',
+      `${path} records that ${engine} (storage version ${storage}) created it; the driver is ${describe(f)}`,
+    );
+  }
+  return undefined;
+}

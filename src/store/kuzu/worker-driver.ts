@@ -1,6 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import type { KuzuConnection, KuzuDriver } from './driver.js';
+import { FORMATS, type WasmEngine } from './file-format.js';
 import type { RunOptions, RunResult, Step } from './steps.js';
+import { resolvePackage } from './wasm-module.js';
 import type { Engine, WorkerRequest, WorkerResponse } from './worker-protocol.js';
 
 /**
@@ -127,7 +129,10 @@ function host(name: string): WorkerHost {
 function workerDriver(engine: Engine, name: string, threadName: string): KuzuDriver {
   return {
     name,
+    format: FORMATS[engine],
     async open(path, { bufferSize }) {
+      // An optional package that is missing fails here, before a worker starts.
+      if (engine === 'ladybug') resolvePackage(engine, 'nodejs/sync');
       const h = host(threadName);
       const handle = await h.open(engine, path, bufferSize);
       let closed = false;
@@ -163,4 +168,32 @@ export function wasmDriver(options: { thread?: string } = {}): KuzuDriver {
  */
 export function nativeDriver(options: { thread?: string } = {}): KuzuDriver {
   return workerDriver('native', 'kuzu-native', options.thread ?? 'kuzu-sync-native');
+}
+
+/**
+ * LadybugDB's wasm build (`@ladybugdb/wasm-core` 0.22.3, an optional peer dependency), the
+ * maintained fork of Kuzu, in a worker thread of its own. Same API and the same traps as
+ * kuzu-wasm; its own file format (`LBUG`, storage version 49): `kuzu-sync migrate` converts.
+ */
+export function ladybugDriver(options: { thread?: string } = {}): KuzuDriver {
+  return workerDriver('ladybug', 'ladybug-wasm', options.thread ?? 'kuzu-sync-ladybug');
+}
+
+/**
+ * The engine used when no driver is given: kuzu-wasm, or its fork with `KUZU_SYNC_ENGINE=ladybug`
+ * (how CI runs the suites on both).
+ */
+export function defaultEngine(): WasmEngine {
+  const v = process.env.KUZU_SYNC_ENGINE;
+  if (v === undefined || v === '' || v === 'wasm' || v === 'kuzu') return 'wasm';
+  if (v === 'ladybug') return 'ladybug';
+  throw new Error(`kuzu-sync: KUZU_SYNC_ENGINE must be wasm or ladybug, got ${JSON.stringify(v)}`);
+}
+
+/** `wasmDriver()` or `ladybugDriver()`, as `defaultEngine()` says. */
+export function defaultDriver(options: { thread?: string } = {}): KuzuDriver {
+  if (defaultEngine() === 'ladybug') {
+    return ladybugDriver(options.thread === undefined ? {} : { thread: `${options.thread}-ladybug` });
+  }
+  return wasmDriver(options);
 }
