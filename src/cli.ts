@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { SchemaDef } from './schema/define.js';
 import { metricsPathProblem } from './server/metrics.js';
+import { defaultEngine } from './store/kuzu/worker-driver.js';
+import { migrateDatabase } from './store/migrate.js';
 import { createSyncServer, type SyncServer } from './server/sync-server.js';
 import type { Logger, SyncServerOptions } from './server/options.js';
 
@@ -10,13 +12,16 @@ const HELP = `kuzu-sync: a sync server for KuzuDB graphs
 
 Usage:
   kuzu-sync serve [options]
+  kuzu-sync migrate <from-db> <to-db> --to ladybug|kuzu
 
 Options:
   --port <n>               port to listen on (default 8080; 0 = any free port)
   --host <addr>            address to bind (default 127.0.0.1; 0.0.0.0 for all)
   --path <path>            WebSocket path (default /sync)
   --db <file>              database file (default: in memory, lost on exit)
-  --driver <engine>        wasm (default) or native (needs: npm install kuzu@0.11.3)
+  --driver <engine>        wasm (default, kuzu-wasm 0.11.3), native (npm install kuzu@0.11.3)
+                           or ladybug (npm install @ladybugdb/wasm-core@0.22.3); a file
+                           written by another engine is refused: convert it with migrate
   --conflict <strategy>    last-writer-wins (default) or reject-stale
   --max-message-bytes <n>  larger frames are refused (default 1048576)
   --log-retention <n>      accepted patches kept for deltas (default 100000)
@@ -31,7 +36,11 @@ Options:
   -h, --help               this text
 
 Clients connect to ws://<host>:<port><path>. SIGINT or SIGTERM finishes what is queued,
-closes every connection and the database, then exits.`;
+closes every connection and the database, then exits.
+
+migrate converts a database file (a server's or a client's, closed) from kuzu-wasm 0.11.3 to
+LadybugDB's wasm build (--to ladybug) or back (--to kuzu) into a new file, with kuzu-sync's own
+tables: the log, client seqs and serverId of a server, the pending patches of a client.`;
 
 function fail(message: string): never {
   console.error(`kuzu-sync: ${message}; see kuzu-sync --help`);
@@ -52,13 +61,15 @@ const OPTIONS = {
   'no-compression': { type: 'boolean' },
   'metrics-path': { type: 'string' },
   quiet: { type: 'boolean' },
+  to: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
 type Flags = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+type Command = { command: 'serve'; values: Flags } | { command: 'migrate'; from: string; to: string; values: Flags };
 
-/** The flags, or undefined when the user asked for help (or gave no command). Exits on a bad one. */
-function readFlags(): Flags | undefined {
+/** The command, or undefined when the user asked for help (or gave no command). Exits on a bad one. */
+function readCommand(): Command | undefined {
   let parsed;
   try {
     parsed = parseArgs({ allowPositionals: true, options: OPTIONS });
@@ -69,10 +80,16 @@ function readFlags(): Flags | undefined {
   }
   const { values, positionals } = parsed;
   if (values.help || positionals.length === 0) return undefined;
+  if (positionals[0] === 'migrate') {
+    if (positionals.length !== 3) fail('migrate takes two files: <from-db> <to-db>');
+    if (values.to !== 'ladybug' && values.to !== 'kuzu') fail('migrate needs --to ladybug or --to kuzu');
+    return { command: 'migrate', from: positionals[1]!, to: positionals[2]!, values };
+  }
   if (positionals[0] !== 'serve' || positionals.length > 1) {
     fail(`unknown command ${JSON.stringify(positionals.join(' '))}`);
   }
-  return values;
+  if (values.to !== undefined) fail('--to is an option of migrate');
+  return { command: 'serve', values };
 }
 
 function wholeNumber(name: string, v: string | undefined): number | undefined {
@@ -91,8 +108,10 @@ function serverOptions(values: Flags): SyncServerOptions {
   const metricsPath = values['metrics-path'];
   const metricsProblem = metricsPath === undefined ? undefined : metricsPathProblem(metricsPath, path);
   if (metricsProblem) fail(`--metrics-path ${metricsProblem}`);
-  const driver = values.driver ?? 'wasm';
-  if (driver !== 'wasm' && driver !== 'native') fail(`--driver must be wasm or native`);
+  const driver = values.driver;
+  if (driver !== undefined && driver !== 'wasm' && driver !== 'native' && driver !== 'ladybug') {
+    fail(`--driver must be wasm, native or ladybug`);
+  }
   const conflict = values.conflict ?? 'last-writer-wins';
   if (conflict !== 'last-writer-wins' && conflict !== 'reject-stale') {
     fail(`--conflict must be last-writer-wins or reject-stale`);
@@ -111,7 +130,7 @@ function serverOptions(values: Flags): SyncServerOptions {
     ...(values.host ? { host: values.host } : {}),
     ...(values.path ? { path: values.path } : {}),
     ...(values.db ? { databasePath: values.db } : {}),
-    driver,
+    ...(driver !== undefined ? { driver } : {}),
     conflictStrategy: conflict,
     ...(maxMessageBytes !== undefined ? { maxMessageBytes } : {}),
     ...(logRetention !== undefined ? { logRetention } : {}),
@@ -160,12 +179,24 @@ function closeOnSignals(server: SyncServer): void {
   process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
+const ENGINE_NAMES = { wasm: 'kuzu-wasm', native: 'native kuzu', ladybug: 'ladybug-wasm' } as const;
+
+async function migrate(from: string, to: string, target: 'ladybug' | 'kuzu'): Promise<void> {
+  const started = Date.now();
+  const { tables } = await migrateDatabase(from, to, target);
+  const rows = Object.values(tables).reduce((a, b) => a + b, 0);
+  const n = Object.keys(tables).length;
+  console.log(`${stamp()} ${from} -> ${to} (${target}): ${n} tables, ${rows} rows, ${Date.now() - started} ms`);
+}
+
 async function main(): Promise<void> {
-  const values = readFlags();
-  if (!values) return console.log(HELP);
+  const cmd = readCommand();
+  if (!cmd) return console.log(HELP);
+  if (cmd.command === 'migrate') return migrate(cmd.from, cmd.to, cmd.values.to as 'ladybug' | 'kuzu');
+  const values = cmd.values;
   const options = serverOptions(values);
   const server = await createSyncServer(options);
-  const engine = options.driver === 'native' ? 'native kuzu' : 'kuzu-wasm';
+  const engine = ENGINE_NAMES[(options.driver as keyof typeof ENGINE_NAMES | undefined) ?? defaultEngine()];
   const what = `database ${values.db ?? ':memory:'}, ${engine}, version ${server.getVersion()}`;
   console.log(`${stamp()} kuzu-sync listening on ${server.url} (${what})`);
   if (options.metricsPath !== undefined) {

@@ -17,7 +17,7 @@ test('--help explains the command and its flags', () => {
     assert.match(r.stdout, flag);
   for (const [args, message] of [
     [['--port', 'eighty'], /--port must be a whole number/],
-    [['--driver', 'postgres'], /--driver must be wasm or native/],
+    [['--driver', 'postgres'], /--driver must be wasm, native or ladybug/],
     [['--metrics-path', 'metrics'], /--metrics-path must be a path starting with one \//],
   ] as const) {
     const bad = spawnSync(process.execPath, ['--import', 'tsx', cli, 'serve', ...args], { encoding: 'utf8' });
