@@ -1,5 +1,7 @@
 /**
- * npm run bench [-- --quick] [-- --only burst,fan-out]   (scenario names: see `scenarios` below)
+ * npm run bench [-- --quick] [-- --only burst,fan-out] [-- --engines wasm,ladybug]
+ * (scenario names: see `scenarios` below; engines: both by default, each scenario on kuzu-wasm and
+ * then on LadybugDB's wasm build, rows of their own marked [kuzu-wasm] / [ladybug])
  *
  * Every scenario measures ours and a baseline in this same run, interleaved over several rounds,
  * and reports medians and their ratio: absolute times on a shared 2-core machine mean little,
@@ -9,7 +11,8 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { wasmDriver } from '../src/index.js';
+import { ladybugDriver, wasmDriver } from '../src/index.js';
+import type { WasmEngine } from '../src/store/kuzu/file-format.js';
 import { RawKuzu } from './lib/raw-kuzu.js';
 import { formatTable, type Result } from './lib/report.js';
 import type { Context, Scenario } from './lib/scenario.js';
@@ -46,36 +49,72 @@ if (unknown?.length) {
   process.exit(2);
 }
 
+const enginesAt = argv.indexOf('--engines');
+const engines = (enginesAt >= 0 ? (argv[enginesAt + 1]?.split(',') ?? []) : ['wasm', 'ladybug']) as WasmEngine[];
+if (!engines.length || engines.some((e) => e !== 'wasm' && e !== 'ladybug')) {
+  console.error('--engines takes wasm, ladybug or both: wasm,ladybug');
+  process.exit(2);
+}
+const ENGINE_LABEL: Record<WasmEngine, string> = { wasm: 'kuzu-wasm', ladybug: 'ladybug' };
+
+/** A row of an engine's pass: its tag, and the scenarios' words for the engine (they say kuzu-wasm). */
+function onEngine(r: Result, engine: WasmEngine, tag: string): Result {
+  const say = (text: string) => (engine === 'wasm' ? text : text.replaceAll('kuzu-wasm', '@ladybugdb/wasm-core'));
+  return {
+    ...r,
+    scenario: r.scenario + tag,
+    baselineIs: say(r.baselineIs),
+    ...(r.note !== undefined ? { note: say(r.note) } : {}),
+    engine,
+  };
+}
+
 const started = performance.now();
-const servers = new SyncServerHost();
-const moreServers = new SyncServerHost();
+const hosts = new Map(
+  engines.map((e) => [e, { servers: new SyncServerHost(e), moreServers: new SyncServerHost(e) }] as const),
+);
 // The clients' Kuzu worker stops 5 s after its last database closes and costs seconds to start
 // again: one idle database held for the whole run keeps it between scenarios (never timed anyway).
-// The three wasm start-ups of a run (server process, client worker, raw baselines) overlap.
-const [keepWorker] = await Promise.all([
-  wasmDriver().open(':memory:', { bufferSize: 16 << 20 }),
-  servers.warm(),
-  RawKuzu.init(),
-]);
+// The wasm start-ups of a run (server process, client worker, raw baselines) overlap.
+const keepWorkers = await Promise.all(
+  engines.map(async (e) => {
+    const driver = e === 'wasm' ? wasmDriver() : ladybugDriver();
+    const [keep] = await Promise.all([
+      driver.open(':memory:', { bufferSize: 16 << 20 }),
+      hosts.get(e)!.servers.warm(),
+      RawKuzu.init(':memory:', e),
+    ]);
+    return keep;
+  }),
+);
 const results: Result[] = [];
 try {
   for (const s of scenarios) {
     if (only && !only.includes(s.name)) continue;
-    const t = performance.now();
-    const ctx: Context = { quick, servers, moreServers, log: (line) => console.error(`[${s.name}] ${line}`) };
-    ctx.log('start');
-    results.push(...(await s.run(ctx)));
-    ctx.log(`done in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    // Side by side: the scenario on each engine in turn, each pass with its own rows.
+    for (const engine of engines) {
+      // Clients opened here and child processes started now take the engine from the environment.
+      process.env.KUZU_SYNC_ENGINE = engine;
+      process.env.BENCH_ENGINE = engine;
+      const tag = engines.length > 1 ? ` [${ENGINE_LABEL[engine]}]` : '';
+      const t = performance.now();
+      const log = (line: string) => console.error(`[${s.name}${tag}] ${line}`);
+      const ctx: Context = { quick, engine, ...hosts.get(engine)!, log };
+      ctx.log('start');
+      for (const r of await s.run(ctx)) results.push(onEngine(r, engine, tag));
+      ctx.log(`done in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    }
   }
 } finally {
-  await keepWorker.close();
-  await Promise.all([servers.stop(), moreServers.stop()]);
+  await Promise.all(keepWorkers.map((k) => k.close()));
+  await Promise.all([...hosts.values()].flatMap((h) => [h.servers.stop(), h.moreServers.stop()]));
 }
 
 const run = {
   date: new Date().toISOString(),
   mode: quick ? 'quick' : 'full',
   ...(only ? { only } : {}),
+  engines,
   node: process.version,
   cpus: cpus().length,
   seconds: Math.round((performance.now() - started) / 1000),

@@ -39,11 +39,17 @@ export class Child<Info = unknown> {
   }
 
   /** Starts `script` (a .ts module next to this one) and waits for its ready message. */
-  static async start<Info>(script: string, args: unknown[] = [], timeoutMs = 300_000): Promise<Child<Info>> {
+  static async start<Info>(
+    script: string,
+    args: unknown[] = [],
+    timeoutMs = 300_000,
+    env: NodeJS.ProcessEnv = process.env,
+  ): Promise<Child<Info>> {
     const file = fileURLToPath(new URL(script, import.meta.url));
     const boot = fileURLToPath(new URL('../boot.mjs', import.meta.url));
     const proc = spawn(process.execPath, [boot, file, JSON.stringify(args)], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      env,
     });
     const ready = await new Promise<Ready>((resolve, reject) => {
       const timer = setTimeout(() => {

@@ -20,6 +20,8 @@ export interface Result {
   note?: string;
   /** Supporting figures (medians), e.g. where the CPU went. */
   detail?: Record<string, number>;
+  /** The engine of the pass that measured it (see bench/run.ts --engines). */
+  engine?: string;
 }
 
 export interface RatioSpec {

@@ -4,6 +4,7 @@
  * for any of them. Started by `startServer`.
  */
 import { createSyncServer, type SyncServerOptions } from '../../src/index.js';
+import type { WasmEngine } from '../../src/store/kuzu/file-format.js';
 import { Child, isEntry, serveParent, settledRssMb, type Handlers } from './child.js';
 import type { Item } from './items.js';
 import { listen } from './listen.js';
@@ -85,8 +86,19 @@ async function setup(
 
 export type ServerChild = Child<ServerInfo>;
 
-export function startServer(kind: ServerKind, options: Partial<SyncServerOptions> = {}): Promise<ServerChild> {
-  return Child.start<ServerInfo>('./server-child.ts', [kind, options]);
+/** The environment of a child on `engine`: kuzu-sync's default engine and the baselines' (RawKuzu). */
+export const engineEnv = (engine: WasmEngine): NodeJS.ProcessEnv => ({
+  ...process.env,
+  KUZU_SYNC_ENGINE: engine,
+  BENCH_ENGINE: engine,
+});
+
+export function startServer(
+  kind: ServerKind,
+  options: Partial<SyncServerOptions> = {},
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ServerChild> {
+  return Child.start<ServerInfo>('./server-child.ts', [kind, options], undefined, env);
 }
 
 export const serverStats = (child: ServerChild) => child.request<ServerStats>('stats');
@@ -113,15 +125,18 @@ export interface SyncServerHandle extends CpuSource {
 export class SyncServerHost {
   private child: Promise<ServerChild> | undefined;
 
+  /** `engine`: the default engine of its servers (a scenario may still name a driver). */
+  constructor(private readonly engine: WasmEngine = 'wasm') {}
+
   /** Starts the process ahead of the first scenario. */
   async warm(): Promise<void> {
-    this.child ??= startServer('kuzu-sync');
+    this.child ??= startServer('kuzu-sync', {}, engineEnv(this.engine));
     await this.child;
   }
 
   async fresh(options: Partial<SyncServerOptions> = {}): Promise<SyncServerHandle> {
     // Always a restart, even of a just-started process: a scenario never inherits another's data.
-    this.child ??= startServer('kuzu-sync');
+    this.child ??= startServer('kuzu-sync', {}, engineEnv(this.engine));
     const child = await this.child;
     const info = await child.request<ServerInfo>('restart', options);
     return { url: info.url, stats: () => serverStats(child), ...serverCpu(child) };
