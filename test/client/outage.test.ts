@@ -1,8 +1,12 @@
 /**
  * Reconnecting after a short outage with the default options (#19, item 6): the server is gone for
  * 10 s and comes back on the same port with the same database. Every client must be ready again
- * within 20 s of the outage's start (the cap of the backoff, 5 s, bounds it to about 15 s; with the
- * old 60 s cap a 10 s outage took 25 s), and what it wrote meanwhile reaches the others.
+ * within 8 s of the server being back (the backoff's cap, 5 s, and 3 s for the handshake on a busy
+ * machine), and what it wrote meanwhile reaches the others. Four clients take the default jitter;
+ * a fifth always draws the longest wait (random 0.999), so the bound is met at worst, not by luck:
+ * with the old defaults (cap 60 s) that client is ready 24 s after the server is back. Timed from
+ * the server being back, not from the outage's start: the server's own restart takes 0.2-6 s here,
+ * depending on the load of the machine.
  */
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -14,7 +18,7 @@ import { caughtUp, synced, until } from '../helpers/sync.js';
 import { tempDir } from '../helpers/temp.js';
 
 const OUTAGE_MS = 10_000;
-const BOUND_MS = 20_000;
+const BOUND_MS = 8000;
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** When the client is next ready, in performance.now() time. */
@@ -27,13 +31,21 @@ const nextReady = (c: SyncClient): Promise<number> =>
     });
   });
 
-test('after a 10 s server outage, clients with default options are ready within 20 s of its start', async () => {
+test('after a 10 s server outage, clients with default options are ready within 8 s of the server being back', async () => {
   const databasePath = join(tempDir(), 'server.kz');
   let s = await createSyncServer({ port: 0, databasePath });
   const port = s.port;
-  // Default reconnectInterval, maxReconnectInterval and heartbeatInterval: only the logger is quiet.
+  // Default reconnectInterval, maxReconnectInterval and heartbeatInterval: only the logger is quiet
+  // (and c4 draws the longest wait every time).
   const clients = await Promise.all(
-    [0, 1, 2, 3].map((i) => createSyncClient({ serverUrl: s.url, clientId: `c${i}`, logger: quiet })),
+    [0, 1, 2, 3, 4].map((i) =>
+      createSyncClient({
+        serverUrl: s.url,
+        clientId: `c${i}`,
+        logger: quiet,
+        ...(i === 4 ? { random: () => 0.999 } : {}),
+      }),
+    ),
   );
   try {
     await clients[0]!.createNode('Item', { n: 0 }, { id: 'before' });
@@ -56,8 +68,8 @@ test('after a 10 s server outage, clients with default options are ready within 
       `# outage ${s1(up - down)} s: ready ${fromStart.map(s1).join(', ')} s after its start ` +
         `(${fromUp.map(s1).join(', ')} s after the server was back)`,
     );
-    for (const t of fromStart)
-      assert.ok(t < BOUND_MS, `ready ${s1(t)} s after the outage began (bound ${BOUND_MS / 1000} s)`);
+    for (const t of fromUp)
+      assert.ok(t < BOUND_MS, `ready ${s1(t)} s after the server was back (bound ${BOUND_MS / 1000} s)`);
 
     await synced(...clients);
     await caughtUp(s, ...clients);
