@@ -1,31 +1,14 @@
 import { SyncError } from './errors.js';
 
-/** Labels and property keys: letters first, then letters, digits and `_`; 64 characters at most. */
-export const IDENTIFIER_PATTERN = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
-
 /**
- * Cypher and Kuzu keywords. Identifiers are always quoted with backticks when they reach a query,
- * so this list is a second line of defence and keeps names readable in hand-written Cypher.
+ * Labels and property keys: letters first, then letters, digits and `_`; 64 characters at most.
+ * Cypher keywords are fine (`order`, `from`, `type`, a label `Match`): every generated query quotes
+ * names with backticks, and the pattern keeps backticks out of names.
  */
-const KEYWORDS = new Set(
-  `ACYCLIC ADD ALL ALTER AND ANY AS ASC ASCENDING ATTACH BEGIN BY CALL CASE CAST CHECKPOINT COLUMN
-  COMMENT COMMIT COMMIT_SKIP_CHECKPOINT CONTAINS COPY COUNT CREATE CYCLE DATABASE DBTYPE DEFAULT DELETE
-  DESC DESCENDING DETACH DISTINCT DROP ELSE END ENDS EXISTS EXPLAIN EXPORT EXTENSION FALSE FROM GLOB
-  GRAPH GROUP HEADERS HINT IMPORT IF IN INCREMENT INSTALL IS JOIN KEY LIMIT LOAD LOGICAL MACRO MATCH
-  MAXVALUE MERGE MINVALUE MULTI_JOIN NO NODE NOT NONE NULL ON ONLY OPTIONAL OR ORDER PRIMARY PROFILE
-  PROJECT READ REL REMOVE RENAME RETURN ROLLBACK ROLLBACK_SKIP_CHECKPOINT SEQUENCE SET SHORTEST SINGLE
-  SKIP START STARTS STRUCT TABLE THEN TO TRAIL TRANSACTION TRUE TYPE UNINSTALL UNION UNWIND UPDATE USE
-  WHEN WHERE WITH WRITE WSHORTEST XOR YIELD MANDATORY SCALAR OF CONSTRAINT DO FOR REQUIRE UNIQUE ASSERT`
-    .split(/\s+/)
-    .filter(Boolean),
-);
+export const IDENTIFIER_PATTERN = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 
 /** Names kuzu-sync uses itself inside user tables. */
 const RESERVED_PROPERTY_KEYS = new Set(['ID']);
-
-export function isCypherKeyword(name: string): boolean {
-  return KEYWORDS.has(name.toUpperCase());
-}
 
 /** Why `name` is not a valid label or key, or null when it is. */
 export function identifierProblem(name: unknown, kind: 'label' | 'property key'): string | null {
@@ -36,7 +19,6 @@ export function identifierProblem(name: unknown, kind: 'label' | 'property key')
   if (!IDENTIFIER_PATTERN.test(name)) {
     return `${kind} ${JSON.stringify(name.slice(0, 80))} must match ${IDENTIFIER_PATTERN}`;
   }
-  if (isCypherKeyword(name)) return `${kind} ${JSON.stringify(name)} is a Cypher keyword`;
   // The decoder refuses these keys anywhere in a frame (prototype pollution): refused here too, a
   // write that uses one fails at once instead of being refused by the server after it is sent.
   if (name === 'constructor' || name === 'prototype') {

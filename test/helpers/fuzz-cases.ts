@@ -61,7 +61,7 @@ const WORDS = [
   '1; COPY',
   '*/',
 ];
-const KEYWORDS = ['MATCH', 'return', 'Create', 'DELETE', 'WHERE', 'node', 'REL', 'TABLE', 'limit', 'Order'];
+const RESERVED = ['_Meta', '_Log', '_x', 'constructor', 'prototype'];
 
 export class FuzzGenerator {
   private seq = 0;
@@ -82,12 +82,12 @@ export class FuzzGenerator {
     return parts.join(r.chance(0.5) ? '' : ' ');
   }
 
-  /** A label or key that must be refused: always holds a character outside [A-Za-z0-9_], or is a keyword or too long. */
+  /** A label or key that must be refused: always holds a character outside [A-Za-z0-9_], or is reserved or too long. */
   private badIdentifier(): string {
     const r = this.rng;
     switch (r.int(5)) {
       case 0:
-        return r.pick(KEYWORDS);
+        return r.pick(RESERVED);
       case 1:
         return 'A'.repeat(65 + r.int(200));
       case 2:

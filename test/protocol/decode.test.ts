@@ -55,7 +55,6 @@ const table: Array<[string, string | Buffer, string, { isBinary?: boolean; maxBy
   ['unknown op', patch({}, { op: 'drop_table' }), 'bad_message'],
   ['label injection', patch({}, { label: 'Person) DETACH DELETE n //' }), 'invalid_identifier'],
   ['label backtick', patch({}, { label: 'P`erson' }), 'invalid_identifier'],
-  ['label keyword', patch({}, { label: 'MATCH' }), 'invalid_identifier'],
   ['label underscore', patch({}, { label: '_Meta' }), 'invalid_identifier'],
   ['label unicode', patch({}, { label: 'Pérson' }), 'invalid_identifier'],
   ['label too long', patch({}, { label: 'P' + 'x'.repeat(64) }), 'invalid_identifier'],
@@ -178,7 +177,7 @@ test('the client refuses server messages with identifiers that would reach query
 });
 
 test('identifier assertions throw typed errors before anything runs', () => {
-  for (const bad of ['', '1abc', 'a b', 'a-b', 'é', '_x', 'RETURN', 'return', 'x'.repeat(65), 'a;b', 'a`b']) {
+  for (const bad of ['', '1abc', 'a b', 'a-b', 'é', '_x', 'x'.repeat(65), 'a;b', 'a`b']) {
     try {
       assertLabel(bad);
       assert.unreachable(`accepted ${bad}`);
@@ -188,6 +187,7 @@ test('identifier assertions throw typed errors before anything runs', () => {
     }
   }
   assertLabel('Person_2');
+  assertLabel('RETURN'); // a keyword is a fine name: every query quotes it
   try {
     assertPropertyKey('ID');
     assert.unreachable('id is reserved');
@@ -198,7 +198,7 @@ test('identifier assertions throw typed errors before anything runs', () => {
 
 test('v2: a batch frame decodes each message on its own, in order; a bad one spoils only itself', () => {
   const good = JSON.parse(patch());
-  const bad = { ...good, patch: { ...good.patch, ops: [{ op: 'create_node', label: 'RETURN', id: 'n' }] } };
+  const bad = { ...good, patch: { ...good.patch, ops: [{ op: 'create_node', label: 'RET`URN', id: 'n' }] } };
   const frame = JSON.stringify([good, { type: 'heartbeat', ts: 1 }, bad, { type: 'nope' }, 7]);
   const out = decodeClientFrame(frame);
   assert.equal(

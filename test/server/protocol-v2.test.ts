@@ -22,7 +22,7 @@ test('v2: a batch is answered message by message, in order, and the answers come
     const [state] = await a.sync(0, { protocol: 2 });
     assert.is(state!.protocol, 2, 'the server says it answers in v2');
     const p1 = a.makePatch([node('n1')]);
-    const bad = a.makePatch([{ op: 'create_node', label: 'RETURN', id: 'n2', properties: {} }]);
+    const bad = a.makePatch([{ op: 'create_node', label: '_Log', id: 'n2', properties: {} }]);
     const p3 = a.makePatch([node('n3')]);
     a.send([
       { type: 'patch', patch: p1 },
