@@ -3,7 +3,7 @@
  * another engine's format is refused with `incompatible_file` before any engine sees it, its bytes
  * unchanged.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -89,6 +89,16 @@ test('a kuzu-wasm file under ladybug, and the reverse: incompatible_file naming 
   assert.ok(readFileSync(path).equals(before));
 });
 
+test("a file of the fork's native build (LBUG, storage version 43), which its wasm build would rewrite: refused", async () => {
+  const path = await fileOf(ladybugDriver(), 'lb-native.kz');
+  const bytes = readFileSync(path);
+  bytes.writeBigUInt64LE(43n, 4);
+  writeFileSync(path, bytes);
+  const e = await rejects(GraphStore.open(path, { driver: ladybugDriver() }), 'incompatible_file');
+  assert.match(e.message, /was written by LBUG storage version 43, which @ladybugdb\/wasm-core 0\.22\.3/);
+  assert.ok(readFileSync(path).equals(bytes), 'byte for byte unchanged');
+});
+
 test('a file without the record, from before it: recorded as kuzu-wasm 0.11.3 by either Kuzu engine', async () => {
   for (const driver of [wasmDriver(), nativeDriver()]) {
     const path = join(dir, `old-${driver.name}.kz`);
@@ -107,7 +117,7 @@ test('a record of another storage version is refused; so is a file that is not a
   const e = await rejects(GraphStore.open(path, { driver: wasmDriver() }), 'incompatible_file');
   assert.match(e.message, /kuzu-wasm 0\.12\.0 \(storage version 40\)/);
   const junk = join(dir, 'junk.kz');
-  (await import('node:fs')).writeFileSync(junk, 'hello, this is not a graph');
+  writeFileSync(junk, 'hello, this is not a graph');
   await rejects(GraphStore.open(junk, { driver: ladybugDriver() }), 'incompatible_file');
   assert.is(readFileSync(junk, 'utf8'), 'hello, this is not a graph');
 });
