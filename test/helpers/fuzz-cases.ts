@@ -61,7 +61,7 @@ const WORDS = [
   '1; COPY',
   '*/',
 ];
-const RESERVED = ['_Meta', '_Log', '_x', 'constructor', 'prototype'];
+const RESERVED = ['_Meta', '_Log', '_x', '_'];
 
 export class FuzzGenerator {
   private seq = 0;
