@@ -46,7 +46,6 @@ const alice = await createSyncClient({
   serverUrl,
   clientId: `example-a-${process.pid}`,
   databasePath: ':memory:',
-  reconnectInterval: 5000,
   heartbeatInterval: 30000,
   ...(inspect ? { inspect } : {}),
 });
@@ -119,6 +118,27 @@ await bob.whenSynced({ timeout: 30_000 });
 await alice.whenSynced({ timeout: 30_000 });
 for (const k of knows) console.log(`  on A: ${k.a} KNOWS ${k.b} since ${k.since}`);
 console.log(`  Server version:  ${alice.getServerVersion()} on A, ${bob.getServerVersion()} on B`);
+
+step('A and B upsert one entity at once: their fields merge, and each handle says when the server confirmed');
+// An upsert creates, or sets the given properties of what exists: never `already_exists`.
+const acme = `acme-${run}`;
+const [byA, byB] = await Promise.all([
+  alice.write.upsertNode('Company', acme, { name: 'Acme', run }),
+  bob.write.upsertNode('Company', acme, { founded: 1999, run }),
+]);
+const [okA, okB] = await Promise.all([byA.confirmed, byB.confirmed]);
+console.log(`  A's upsert ${byA.patchId} confirmed at version ${okA.version}, B's ${byB.patchId} at ${okB.version}`);
+// Each has its own write confirmed; the other's arrives as a broadcast.
+const both = Math.max(okA.version ?? 0, okB.version ?? 0);
+for (const end = Date.now() + 30_000; Math.min(alice.getServerVersion(), bob.getServerVersion()) < both; ) {
+  if (Date.now() > end) throw new Error('the broadcasts did not arrive within 30 s');
+  await new Promise((r) => setTimeout(r, 10));
+}
+const [company] = await alice.query('MATCH (c:Company {id: $id}) RETURN c.name AS name, c.founded AS founded', {
+  id: acme,
+});
+console.log(`  on A: ${company!.name}, founded ${company!.founded}`);
+console.log(`  A and B hold the same graph (equal digests): ${(await alice.digest()) === (await bob.digest())}`);
 
 step('Closing');
 await alice.close();

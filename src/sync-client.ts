@@ -1,18 +1,33 @@
 import { randomUUID } from 'node:crypto';
 import { ClientRuntime, type Clock } from './client/runtime.js';
-import type { BatchWriter, LiveQuery, Logger, SyncClient, SyncClientOptions } from './client/options.js';
+import { Fates } from './client/fates.js';
+import type {
+  BatchWriter,
+  HandleWrites,
+  LiveQuery,
+  Logger,
+  SyncClient,
+  SyncClientOptions,
+  WriteHandle,
+  Writes,
+} from './client/options.js';
+import { batchWriter, givesId, makeWrites } from './client/writes.js';
 import { LiveQueries } from './client/live-queries.js';
 import { Replica } from './client/replica.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from './protocol/decode.js';
 import { assertValidOp } from './protocol/validate.js';
 import { SyncError } from './protocol/errors.js';
-import type { GraphSchema, Op, Patch, Props, Value } from './protocol/types.js';
+import type { GraphSchema, Op, Patch } from './protocol/types.js';
 import { graphSchemaOf, type SchemaDef } from './schema/define.js';
 import { GraphStore } from './store/graph-store.js';
 import { isInMemoryPath } from './store/kuzu/sync-database.js';
 
 export type {
   BatchWriter,
+  Confirmation,
+  HandleWrites,
+  PendingPatch,
+  WriteHandle,
   SyncClient,
   SyncClientEvents,
   SyncClientOptions,
@@ -27,39 +42,6 @@ const quietLogger: Logger = {
   warn: (...a) => console.warn(...a),
   error: (...a) => console.error(...a),
 };
-
-/** Collects the ops of one batch; every method validates at once and throws a typed error. */
-class Batch implements BatchWriter {
-  readonly ops: Op[] = [];
-  private push(op: Op): void {
-    this.ops.push(assertValidOp(op));
-  }
-  createNode(label: string, properties: Props = {}, options: { id?: string } = {}): string {
-    const id = options.id ?? randomUUID();
-    this.push({ op: 'create_node', label, id, properties });
-    return id;
-  }
-  setProperty(target: 'node' | 'edge', id: string, key: string, value: Value | null): void {
-    this.push({ op: 'set_property', target, id, key, value });
-  }
-  createEdge(
-    label: string,
-    fromId: string,
-    toId: string,
-    properties: Props = {},
-    options: { id?: string } = {},
-  ): string {
-    const id = options.id ?? randomUUID();
-    this.push({ op: 'create_edge', label, id, from: fromId, to: toId, properties });
-    return id;
-  }
-  deleteNode(id: string): void {
-    this.push({ op: 'delete_node', id });
-  }
-  deleteEdge(id: string): void {
-    this.push({ op: 'delete_edge', id });
-  }
-}
 
 /**
  * A client: a local KuzuDB graph kept in sync with a kuzu-sync server. Writes are memory-first:
@@ -100,6 +82,7 @@ export async function openClient(
   const databasePath = options.databasePath ?? ':memory:';
   const store = await GraphStore.open(databasePath, {
     meta: !isInMemoryPath(databasePath),
+    holder: options.clientId ? `sync client ${options.clientId}` : 'a sync client',
     ...(options.bufferSize !== undefined ? { bufferSize: options.bufferSize } : {}),
     ...(options.driver ? { driver: options.driver } : {}),
   });
@@ -134,35 +117,39 @@ export async function openClient(
   store.readsAfterCommit = (tables) => lives.committed(tables);
   runtime.onChanged = () => lives.pendingChanged();
   const write = (ops: Op[]): Promise<Patch> => runtime.executor.write(ops);
-  const one = (op: Op) => write([assertValidOp(op)]);
+  const fates = new Fates(runtime.events);
+  runtime.onRenumbered = (moves) => fates.renumbered(moves);
+  const handle = <T>(patch: Patch, id: T): WriteHandle<T> => ({
+    id,
+    patchId: patch.id,
+    confirmed: fates.confirmed(patch.id),
+  });
+  const writes = makeWrites(async (op, id, name) => {
+    await write([assertValidOp(op)]);
+    return givesId(name) ? id : undefined;
+  });
+  const handleWrites: HandleWrites = {
+    ...makeWrites(async (op, id) => handle(await write([assertValidOp(op)]), id)),
+    async batch<R>(build: (tx: BatchWriter) => R) {
+      const b = batchWriter();
+      const id = build(b.writer as BatchWriter);
+      if (!b.ops.length) throw new SyncError('invalid_value', 'this batch has no writes: there is nothing to confirm');
+      return handle(await write(b.ops), id);
+    },
+  } as HandleWrites;
 
   const client: SyncClient = {
     clientId: runtime.replica.clientId,
     actor: runtime.actor,
-    async createNode(label, properties = {}, opts = {}) {
-      const id = opts.id ?? randomUUID();
-      await one({ op: 'create_node', label, id, properties });
-      return id;
-    },
-    async setProperty(target, id, key, value) {
-      await one({ op: 'set_property', target, id, key, value });
-    },
-    async createEdge(label, fromId, toId, properties = {}, opts = {}) {
-      const id = opts.id ?? randomUUID();
-      await one({ op: 'create_edge', label, id, from: fromId, to: toId, properties });
-      return id;
-    },
-    async deleteNode(id) {
-      await one({ op: 'delete_node', id });
-    },
-    async deleteEdge(id) {
-      await one({ op: 'delete_edge', id });
-    },
+    ...(writes as unknown as Writes<undefined, 'client'>),
+    write: handleWrites,
     async batch(build) {
-      const b = new Batch();
-      build(b);
+      const b = batchWriter();
+      build(b.writer as BatchWriter);
       if (b.ops.length) await write(b.ops);
     },
+    pendingPatches: () =>
+      runtime.replica.entries.map(({ patch }) => ({ patchId: patch.id, seq: patch.seq, ops: patch.ops })),
     query,
     // The row type is the caller's word for what its RETURN gives: rows are not checked against it.
     live: <R>(cypher: string, params = {}) => lives.live(cypher, params) as unknown as LiveQuery<R>,
@@ -179,7 +166,7 @@ export async function openClient(
     on: (event, listener) => runtime.events.on(event, listener),
     close: () => {
       lives.closeAll();
-      return runtime.close();
+      return runtime.close().finally(() => fates.closed());
     },
   };
   return { client, runtime };

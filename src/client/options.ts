@@ -3,7 +3,7 @@ import type { AnyActorRef, InspectionEvent, Observer } from 'xstate';
 import type { ConnectionStatus } from '../../machines/connection.machine.js';
 import type { HistogramSnapshot } from '../histogram.js';
 import type { SyncError } from '../protocol/errors.js';
-import type { ErrorCode, Patch, Snapshot, Value } from '../protocol/types.js';
+import type { ErrorCode, Op, Patch, Snapshot, Value } from '../protocol/types.js';
 import type {
   EdgeLabel,
   EdgeProps,
@@ -82,38 +82,78 @@ export interface SyncClientOptions<S extends SchemaDef | undefined = undefined> 
   schema?: S;
 }
 
-/** What a write gives back: at once in a batch, as a promise on the client. */
-type Out<T, Async extends boolean> = Async extends true ? Promise<T> : T;
+/**
+ * How a write is made: in a batch (it gives back at once), on the client (a promise, once the write
+ * is in the local view), or on `client.write` (a promise of a handle to the write's fate).
+ */
+export type WriteMode = 'batch' | 'client' | 'handle';
+type Out<T, M extends WriteMode> = M extends 'batch' ? T : M extends 'client' ? Promise<T> : Promise<WriteHandle>;
+
+/** The server's word on a patch: accepted (or processed before), at `version` when it says which. */
+export interface Confirmation {
+  patchId: string;
+  version?: number;
+}
 
 /**
- * The five writes, typed by the schema `S` (see `defineSchema`), once for both places they are made:
- * a batch (`Async` false) and the client (`Async` true).
+ * A write and its fate. `confirmed` resolves once the server has accepted the patch, and rejects
+ * with its `SyncError` (code, reason, patchId) when the server rejects it; on `close()` it rejects
+ * with `closed` (the patch stays pending). Nobody has to await it.
  */
-export interface Writes<S extends SchemaDef | undefined, Async extends boolean> {
-  createNode<L extends NodeLabel<S>>(
-    label: L,
-    properties?: NodeProps<S, L>,
-    options?: { id?: string },
-  ): Out<string, Async>;
+export interface WriteHandle<T = string> {
+  /** The node or edge written (a batch: what its build function returned). */
+  id: T;
+  /** The patch as first sent; a server reset may renumber it, and `confirmed` follows. */
+  patchId: string;
+  confirmed: Promise<Confirmation>;
+}
+
+/**
+ * The seven writes, typed by the schema `S` (see `defineSchema`), once for every way they are made
+ * (see WriteMode). Upserts create, or set the given properties of the node or edge that exists: never
+ * `already_exists`, and concurrent upserts merge key by key.
+ */
+export interface Writes<S extends SchemaDef | undefined, M extends WriteMode> {
+  createNode<L extends NodeLabel<S>>(label: L, properties?: NodeProps<S, L>, options?: { id?: string }): Out<string, M>;
   setProperty<K extends PropertyKeyOf<S>>(
     target: 'node' | 'edge',
     id: string,
     key: K,
     value: PropertyValue<S, K & string> | null,
-  ): Out<void, Async>;
+  ): Out<void, M>;
   createEdge<L extends EdgeLabel<S>>(
     label: L,
     fromId: string,
     toId: string,
     properties?: EdgeProps<S, L>,
     options?: { id?: string },
-  ): Out<string, Async>;
-  deleteNode(id: string): Out<void, Async>;
-  deleteEdge(id: string): Out<void, Async>;
+  ): Out<string, M>;
+  deleteNode(id: string): Out<void, M>;
+  deleteEdge(id: string): Out<void, M>;
+  upsertNode<L extends NodeLabel<S>>(label: L, id: string, properties?: NodeProps<S, L>): Out<string, M>;
+  upsertEdge<L extends EdgeLabel<S>>(
+    label: L,
+    id: string,
+    fromId: string,
+    toId: string,
+    properties?: EdgeProps<S, L>,
+  ): Out<string, M>;
+}
+
+/** `client.write`: the writes with handles, a batch too. */
+export interface HandleWrites<S extends SchemaDef | undefined = undefined> extends Writes<S, 'handle'> {
+  batch<R>(build: (tx: BatchWriter<S>) => R): Promise<WriteHandle<R>>;
+}
+
+/** What `pendingPatches()` lists: a patch the server has not answered yet. */
+export interface PendingPatch {
+  patchId: string;
+  seq: number;
+  ops: Op[];
 }
 
 /** The writes of one `batch`, each checked at once. */
-export interface BatchWriter<S extends SchemaDef | undefined = undefined> extends Writes<S, false> {}
+export interface BatchWriter<S extends SchemaDef | undefined = undefined> extends Writes<S, 'batch'> {}
 
 export interface RejectedEvent {
   patchId: string;
@@ -162,9 +202,13 @@ export interface SyncClientEvents {
  * the database in group commits and the server after that. If the database refuses a group, its
  * writes leave the local view and each is reported by a `rejected` event.
  */
-export interface SyncClient<S extends SchemaDef | undefined = undefined> extends Writes<S, true> {
+export interface SyncClient<S extends SchemaDef | undefined = undefined> extends Writes<S, 'client'> {
   readonly clientId: string;
   batch(build: (tx: BatchWriter<S>) => void): Promise<void>;
+  /** The same writes, each giving a handle to its fate: `const { id, confirmed } = await client.write.createNode(...)`. */
+  readonly write: HandleWrites<S>;
+  /** Every patch not answered yet, oldest first, with its ops: after a restart too (with a databasePath). */
+  pendingPatches(): PendingPatch[];
   /** A read-only, parameterized Cypher query; it sees every write resolved before it was made. */
   query(cypher: string, params?: Record<string, Value | null>): Promise<Record<string, unknown>[]>;
   /**

@@ -286,6 +286,9 @@ export class Replica {
     const drop = processed.map((p) => p.entry);
     // A server with no history of ours never saw these: they all get new seqs, tried again on its state.
     const renumber = continuity ? [] : [...this.entries];
+    // Made before any contact, they knew nothing of the server's state: version 0 is their true base
+    // (reject-stale judges them so). After a reset, the old base counts another server's versions.
+    const based = this.serverId === undefined ? 0 : version;
     const nextSeq = Math.max(continuity ? this.nextSeq : 1, lastSeq + 1) + renumber.length;
     const meta = { serverId, version, ackedSeq: lastSeq, nextSeq, schema: schema ? JSON.stringify(schema) : '' };
 
@@ -303,7 +306,7 @@ export class Replica {
             throw new SyncError('internal', `delta patch ${d.patch.id} does not apply here (${a.error.message})`);
         }
       },
-      continuity ? undefined : { from: lastSeq + 1, baseVersion: version, entries: renumber, out: result.renumbered },
+      continuity ? undefined : { from: lastSeq + 1, baseVersion: based, entries: renumber, out: result.renumbered },
     );
     result.unapplied = unapplied;
     this.serverId = serverId;

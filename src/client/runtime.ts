@@ -49,6 +49,8 @@ export class ClientRuntime {
   private metricsTimer: ReturnType<typeof setInterval> | undefined;
   /** Something a waiter may be waiting for changed (a verdict, the store went idle): live queries' info. */
   onChanged: (() => void) | undefined;
+  /** A server reset gave pending patches new ids: write handles follow them. */
+  onRenumbered: ((moves: ReconcileResult['renumbered']) => void) | undefined;
   /** The server's last refusal of this client (a 401, or a clientId its principal may not use). */
   private refusal: SyncError | undefined;
 
@@ -268,6 +270,7 @@ export class ClientRuntime {
   private reconciled(res: ReconcileResult): void {
     this.needsSnapshot = false;
     this.outbox.renumber(res.renumbered);
+    this.onRenumbered?.(res.renumbered);
     this.outbox.settle(res.settled);
     for (const p of res.applied) if (p.patch.clientId !== this.replica.clientId) this.events.emit('patch', p);
     this.outbox.noLongerApplies(res.unapplied);

@@ -1,4 +1,4 @@
-import type { Op, Props } from '../protocol/types.js';
+import type { Op, PlainOp, Props } from '../protocol/types.js';
 
 /** What is known of one node or edge while a run of ops is replayed. */
 export interface EntityState {
@@ -17,7 +17,7 @@ export class Overlay {
   readonly edges = new Map<string, EntityState | null>();
 
   /** Applies `op` to what is known. Ops on unknown entities change nothing known. */
-  apply(op: Op, incident: string[] = []): void {
+  apply(op: PlainOp, incident: string[] = []): void {
     switch (op.op) {
       case 'create_node':
         this.nodes.set(op.id, { label: op.label, props: { ...op.properties } });
@@ -59,10 +59,10 @@ function propValue(props: Props, key: string) {
 }
 
 /**
- * The ops that undo `op`, given the state just before it. Undo records are ordinary ops, so a
+ * The ops that undo `op` (an upsert as it resolved), given the state just before it. Undo records are ordinary ops, so a
  * rollback is just another patch applied in the same transaction as everything else.
  */
-export function invertOp(op: Op, before: Overlay, incident: string[] = []): Op[] {
+export function invertOp(op: PlainOp, before: Overlay, incident: string[] = []): Op[] {
   switch (op.op) {
     case 'create_node':
       return [{ op: 'delete_node', id: op.id }];

@@ -14,11 +14,13 @@ export function opEntities(op: Op): string[] {
 export function forOpEntities(op: Op, f: (key: string) => void): void {
   switch (op.op) {
     case 'create_node':
+    case 'upsert_node':
     case 'delete_node':
       return f(`n:${op.id}`);
     case 'set_property':
       return f(`${op.target === 'node' ? 'n' : 'e'}:${op.id}`);
     case 'create_edge':
+    case 'upsert_edge':
       f(`e:${op.id}`);
       f(`n:${op.from}`);
       return f(`n:${op.to}`);

@@ -22,8 +22,10 @@ function acceptsOp(op: unknown): boolean {
   if (!isRecord(op)) return false;
   switch (op.op) {
     case 'create_node':
+    case 'upsert_node':
       return label(op.label) && id(op.id) && props(op.properties);
     case 'create_edge':
+    case 'upsert_edge':
       return label(op.label) && id(op.id) && id(op.from) && id(op.to) && props(op.properties);
     case 'set_property':
       return (
@@ -43,8 +45,10 @@ function acceptsOp(op: unknown): boolean {
 function cleanOp(op: Op): Op {
   switch (op.op) {
     case 'create_node':
+    case 'upsert_node':
       return { op: op.op, label: op.label, id: op.id, properties: normalizeProps(op.properties ?? {}) };
     case 'create_edge':
+    case 'upsert_edge':
       return {
         op: op.op,
         label: op.label,

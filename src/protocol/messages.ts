@@ -95,6 +95,16 @@ const CreateEdge = object('create_edge', {
   properties: propsOrEmpty,
 });
 const DeleteEdge = object('delete_edge', { op: literal('delete_edge'), id: entityId });
+/** Create, or set each given property of the one that exists: never `already_exists`. */
+const UpsertNode = object('upsert_node', { op: literal('upsert_node'), label, id: entityId, properties: propsOrEmpty });
+const UpsertEdge = object('upsert_edge', {
+  op: literal('upsert_edge'),
+  label,
+  id: entityId,
+  from: entityId,
+  to: entityId,
+  properties: propsOrEmpty,
+});
 
 export const OpSchema = variants(
   'op',
@@ -104,6 +114,8 @@ export const OpSchema = variants(
     delete_node: DeleteNode,
     create_edge: CreateEdge,
     delete_edge: DeleteEdge,
+    upsert_node: UpsertNode,
+    upsert_edge: UpsertEdge,
   },
   (tag) => bad(`unknown op ${JSON.stringify(String(tag)).slice(0, 40)}`),
 );
@@ -263,6 +275,10 @@ export type SetPropertyOp = Infer<typeof SetProperty>;
 export type DeleteNodeOp = Infer<typeof DeleteNode>;
 export type CreateEdgeOp = Infer<typeof CreateEdge>;
 export type DeleteEdgeOp = Infer<typeof DeleteEdge>;
+export type UpsertNodeOp = Infer<typeof UpsertNode>;
+export type UpsertEdgeOp = Infer<typeof UpsertEdge>;
+/** The ops a store carries out as they are: an upsert first resolves into one or more of these. */
+export type PlainOp = Exclude<Op, UpsertNodeOp | UpsertEdgeOp>;
 export type Patch = Infer<typeof PatchShape>;
 export type VersionedPatch = Infer<typeof VersionedPatchSchema>;
 export type NodeTableSchema = Infer<typeof NodeTable>;

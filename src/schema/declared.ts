@@ -55,8 +55,10 @@ export class DeclaredSchema {
   check(op: Op, graph: LabelLookup): void {
     switch (op.op) {
       case 'create_node':
+      case 'upsert_node':
         return this.checkProps(this.node(op.label), op.properties);
-      case 'create_edge': {
+      case 'create_edge':
+      case 'upsert_edge': {
         const rel = this.edge(op.label);
         const [from, to] = [graph.nodeLabel(op.from), graph.nodeLabel(op.to)];
         if (from !== undefined && to !== undefined && !rel.pairs.has(`${from}|${to}`)) {

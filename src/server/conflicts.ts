@@ -49,6 +49,16 @@ export class ConflictTracker {
         };
       case 'delete_edge':
         return { set: [`edge:${op.id}`, `edge:${op.id}.*`], check: [`edge:${op.id}`, `edge:${op.id}.*`] };
+      case 'upsert_node':
+      case 'upsert_edge': {
+        // Judged field by field, like a set_property per key: another client's create or delete of
+        // the node since the base makes it stale too, a change to another of its keys does not.
+        const e = `${op.op === 'upsert_node' ? 'node' : 'edge'}:${op.id}`;
+        const fields = Object.keys(op.properties).map((k) => `${e}.${k.toLowerCase()}`);
+        const ends = op.op === 'upsert_edge' ? [`node:${op.from}`, `node:${op.to}`] : [];
+        const edges = op.op === 'upsert_edge' ? [`node:${op.from}.edges`, `node:${op.to}.edges`] : [];
+        return { set: [...fields, `${e}.*`, ...edges], check: [e, ...fields, ...ends] };
+      }
       case 'set_property': {
         const e = `${op.target}:${op.id}`;
         const p = `${e}.${op.key.toLowerCase()}`;

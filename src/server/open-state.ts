@@ -54,7 +54,11 @@ export async function openServerState(
   // A malformed schema fails here, before the database is even opened.
   const declared = options.schema ? new DeclaredSchema(graphSchemaOf(options.schema)) : undefined;
   const driver = serverDriver(options.driver);
-  const storeOptions = { driver, ...(options.bufferSize ? { bufferSize: options.bufferSize } : {}) };
+  const storeOptions = {
+    driver,
+    holder: 'a sync server',
+    ...(options.bufferSize ? { bufferSize: options.bufferSize } : {}),
+  };
   const store = await GraphStore.open(options.databasePath ?? ':memory:', storeOptions);
   const log = new ServerLog(store, options.logRetention ?? 100_000, options.rejectionRetention ?? 10_000);
   const gauges = { connectedClients, version: () => log.version };

@@ -12,14 +12,15 @@ export interface FileLock {
   release(): void;
 }
 
-const held = new Set<string>();
+/** Lock paths held by this process, and by what (for the message to the second opener). */
+const held = new Map<string, string>();
 let exitHookInstalled = false;
 
 function releaseAllOnExit(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.on('exit', () => {
-    for (const lockPath of held) rmSync(lockPath, { force: true });
+    for (const lockPath of held.keys()) rmSync(lockPath, { force: true });
   });
 }
 
@@ -129,20 +130,21 @@ function takeOver(files: LockFiles, path: string, owner: string, me: string, dep
   }
 }
 
-/** `files` is for tests that race takers; the lock is always on disk. */
-export function acquireFileLock(dbPath: string, files = diskFiles): FileLock {
+/** `holder` names what opens the database (`sync client c1`), for the error a second opener gets. */
+export function acquireFileLock(dbPath: string, holder = 'a store', files = diskFiles): FileLock {
   const lockPath = `${dbPath}.lock`;
-  if (held.has(lockPath)) {
+  const holding = held.get(lockPath);
+  if (holding !== undefined) {
     throw new SyncError(
       'locked',
-      `database ${dbPath} is already open in this process; open it once and share the store`,
+      `database ${dbPath} is already open in this process (pid ${process.pid}), by ${holding}; open it once and share it`,
     );
   }
   const me = `${process.pid}@${hostname()}#${randomBytes(6).toString('hex')}`;
   for (let attempt = 0; attempt < 50; attempt++) {
     try {
       files.create(lockPath, me);
-      held.add(lockPath);
+      held.set(lockPath, holder);
       releaseAllOnExit();
       return {
         release() {

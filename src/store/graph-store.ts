@@ -31,6 +31,8 @@ export interface GraphStoreOptions {
    * and every table costs a kuzu-wasm database several MB of memory.
    */
   meta?: boolean;
+  /** What opens it (`sync client c1`, `the sync server`): named to a second opener in this process. */
+  holder?: string;
 }
 
 export type QueryErrorCode = 'query_syntax' | 'query_failed' | 'unknown_label' | 'unknown_property';
@@ -105,7 +107,7 @@ export class GraphStore {
   ) {}
 
   static async open(path = ':memory:', options: GraphStoreOptions = {}): Promise<GraphStore> {
-    const lock = isInMemoryPath(path) ? undefined : acquireFileLock(path);
+    const lock = isInMemoryPath(path) ? undefined : acquireFileLock(path, options.holder);
     try {
       const driver = options.driver ?? defaultDriver();
       const { format } = driver;

@@ -1,6 +1,6 @@
 import { SyncError } from '../protocol/errors.js';
 import { quoteIdentifier as q } from '../protocol/identifiers.js';
-import type { ColumnType, Op, Props, Value } from '../protocol/types.js';
+import type { ColumnType, Op, PlainOp, Props, Value } from '../protocol/types.js';
 import { columnTypeOf, describeColumn, describeType, EMPTY_ARRAY_COLUMN, fitsColumn } from '../protocol/values.js';
 import { fold, type Column, type GraphModel, type NodeTable, type RelTable } from './graph-model.js';
 import type { RowsStep, RowValue } from './kuzu/steps.js';
@@ -210,11 +210,43 @@ function requireEdge(model: GraphModel, id: string) {
 }
 
 /**
+ * What `op` comes to on the graph as the model has it: an upsert is a create when its node or edge
+ * does not exist, else a set_property per given key (none: nothing to do). Every replica resolves a
+ * patch against the same state (the server in version order, a client under its pending patches),
+ * so they all come to the same graph. Other ops are what they are.
+ */
+export function resolveOp(model: GraphModel, op: Op): PlainOp[] {
+  switch (op.op) {
+    case 'upsert_node': {
+      const label = model.nodeLabel(op.id);
+      if (label === undefined) return [{ ...op, op: 'create_node' }];
+      if (fold(label) !== fold(op.label)) {
+        throw new SyncError('type_mismatch', `node ${JSON.stringify(op.id)} is a ${label}, not a ${op.label}`);
+      }
+      return sets('node', op.id, op.properties);
+    }
+    case 'upsert_edge': {
+      const e = model.edge(op.id);
+      if (!e) return [{ ...op, op: 'create_edge' }];
+      if (fold(e.label) !== fold(op.label) || e.from !== op.from || e.to !== op.to) {
+        const [was, given] = [`${e.label} ${e.from}->${e.to}`, `${op.label} ${op.from}->${op.to}`];
+        throw new SyncError('type_mismatch', `edge ${JSON.stringify(op.id)} is ${was}, not ${given}`);
+      }
+      return sets('edge', op.id, op.properties);
+    }
+    default:
+      return [op];
+  }
+}
+
+const sets = (target: 'node' | 'edge', id: string, props: Props): PlainOp[] =>
+  Object.entries(props).map(([key, value]) => ({ op: 'set_property', target, id, key, value }));
+
+/**
  * Validates `op` against the model, applies it to the model, and says which statements carry it out.
  * Throws a SyncError (and leaves the model for the caller to revert) when the op cannot apply.
  */
-export function planOp(model: GraphModel, op: Op, fit = false): OpPlan {
-  if (fit) model.declared?.check(op, model);
+export function planOp(model: GraphModel, op: PlainOp): OpPlan {
   const out: Statement[] = [];
   switch (op.op) {
     case 'create_node': {
@@ -278,7 +310,7 @@ export function planOp(model: GraphModel, op: Op, fit = false): OpPlan {
   }
 }
 
-function planSetProperty(model: GraphModel, op: Extract<Op, { op: 'set_property' }>, out: Statement[]): void {
+function planSetProperty(model: GraphModel, op: Extract<PlainOp, { op: 'set_property' }>, out: Statement[]): void {
   if (op.target === 'node') {
     const table = model.nodeTable(requireNode(model, op.id))!;
     const col = setColumn(model, table, op.key, op.value, out);

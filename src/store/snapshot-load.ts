@@ -1,6 +1,6 @@
 import { SyncError } from '../protocol/errors.js';
 import { quoteIdentifier as q } from '../protocol/identifiers.js';
-import type { ColumnType, Op, Props, Snapshot } from '../protocol/types.js';
+import type { ColumnType, PlainOp, Props, Snapshot } from '../protocol/types.js';
 import { fitsColumn, valueProblem } from '../protocol/values.js';
 import { fold, type Column, type GraphModel, type NodeTable } from './graph-model.js';
 import type { RowValue } from './kuzu/steps.js';
@@ -19,7 +19,7 @@ import {
 export interface SnapshotSink {
   add(statement: Statement): void;
   /** An entity the snapshot creates, as an op, so undo capture later in the transaction knows it. */
-  created(op: Op): void;
+  created(op: PlainOp): void;
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Op } from '../protocol/types.js';
+import type { PlainOp } from '../protocol/types.js';
 import type { GraphModel } from './graph-model.js';
 
 /**
@@ -11,7 +11,7 @@ export type TablesTouched = ReadonlySet<string> | 'all';
  * Adds the tables `op` changes, read against the model before the op: a node's or edge's label, and
  * for a deleted node the labels of the edges that go with it.
  */
-export function addOpTables(model: GraphModel, op: Op, into: Set<string>): void {
+export function addOpTables(model: GraphModel, op: PlainOp, into: Set<string>): void {
   const add = (label: string | undefined) => label !== undefined && into.add(label.toLowerCase());
   switch (op.op) {
     case 'create_node':

@@ -1,14 +1,14 @@
 import { Overlay, invertOp } from '../patch/invert.js';
 import { SyncError, toSyncError } from '../protocol/errors.js';
 import { quoteIdentifier as q } from '../protocol/identifiers.js';
-import type { GraphSchema, Op, Snapshot } from '../protocol/types.js';
+import type { GraphSchema, Op, PlainOp, Snapshot } from '../protocol/types.js';
 import { DeclaredSchema } from '../schema/declared.js';
 import { Batcher } from './batcher.js';
 import { planDeclare } from './declare.js';
 import { EDGE_RETURN, edgeOfRow, nodeOfRow } from './entity-rows.js';
 import type { GraphModel } from './graph-model.js';
 import type { Row, Step } from './kuzu/steps.js';
-import { edgeKey, nodeKey, planOp, type Statement } from './planner.js';
+import { edgeKey, nodeKey, planOp, resolveOp, type Statement } from './planner.js';
 import { planSnapshotLoad } from './snapshot-load.js';
 import { addOpTables, type TablesTouched } from './tables-touched.js';
 
@@ -18,7 +18,7 @@ export type Applied =
   { ok: true; inverse: Op[]; tables: ReadonlySet<string> } | { ok: false; error: SyncError; opIndex: number };
 
 interface AppliedOp {
-  op: Op;
+  op: PlainOp;
   incident: string[];
   /** The unit the op belongs to when its inverse is captured. */
   unit: { inverses: Op[][]; applied: Extract<Applied, { ok: true }> } | undefined;
@@ -70,15 +70,18 @@ export class WriteTx {
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i]!;
       try {
-        if (options.capture) {
-          const need = this.noteReads(op);
-          if (need) needs.push(need);
+        if (options.fit) this.model.declared?.check(op, this.model);
+        for (const plain of resolveOp(this.model, op)) {
+          if (options.capture) {
+            const need = this.noteReads(plain);
+            if (need) needs.push(need);
+          }
+          addOpTables(this.model, plain, tables);
+          const plan = planOp(this.model, plain);
+          for (const s of plan.statements) statements.push(s);
+          planned.push({ op: plain, incident: plan.incident ?? NO_INCIDENT, unit });
+          this.noteCreated(plain, createdHere);
         }
-        addOpTables(this.model, op, tables);
-        const plan = planOp(this.model, op, options.fit);
-        for (const s of plan.statements) statements.push(s);
-        planned.push({ op, incident: plan.incident ?? NO_INCIDENT, unit });
-        this.noteCreated(op, createdHere);
       } catch (e) {
         this.model.revertTo(mark);
         for (const key of createdHere) this.created.delete(key);
@@ -135,7 +138,7 @@ export class WriteTx {
    * Entities the transaction created itself are known without reading. Returned as a thunk so a unit
    * that fails to plan leaves no reads behind; undefined when there is nothing to read (creates).
    */
-  private noteReads(op: Op): (() => void) | undefined {
+  private noteReads(op: PlainOp): (() => void) | undefined {
     if (op.op === 'create_node' || op.op === 'create_edge') return undefined;
     const model = this.model;
     const thunks: Array<() => void> = [];
@@ -177,7 +180,7 @@ export class WriteTx {
     return () => thunks.forEach((f) => f());
   }
 
-  private noteCreated(op: Op, undo: string[]): void {
+  private noteCreated(op: PlainOp, undo: string[]): void {
     const key = op.op === 'create_node' ? nodeKey(op.id) : op.op === 'create_edge' ? edgeKey(op.id) : undefined;
     if (key === undefined || this.created.has(key)) return;
     this.created.add(key);

@@ -135,7 +135,7 @@ test('bad writes throw typed errors locally and nothing is applied or sent', asy
     [() => c.setProperty('node', 'missing', 'n', 1), 'not_found'],
     [() => c.createNode('Thing', {}, { id }), 'already_exists'],
     [() => c.createEdge('LINKS', id, 'missing'), 'not_found'],
-    [() => c.createEdge('REL', id, id), 'invalid_identifier'],
+    [() => c.createEdge('Thing', id, id), 'invalid_identifier'], // a node label already
   ] as Array<[() => Promise<unknown>, string]>) {
     const e = await rejects(call(), code);
     assert.instance(e, SyncError);

@@ -44,7 +44,7 @@ port.on('message', (dbPath: string) => {
   lock = undefined;
   let done: string;
   try {
-    lock = acquireFileLock(dbPath, files);
+    lock = acquireFileLock(dbPath, 'a racer', files);
     done = 'got';
   } catch (e) {
     done = (e as { code?: string }).code === 'locked' ? 'busy' : `error ${(e as Error).message}`;

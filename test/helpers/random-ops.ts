@@ -23,6 +23,9 @@ export async function randomWrite(client: SyncClient, rng: Rng, space = 12): Pro
     'unlink',
     'setEdge',
     'batch',
+    'upsert',
+    'upsert',
+    'upsertEdge',
   ] as const);
   let what: string = kind;
   try {
@@ -70,8 +73,26 @@ export async function randomWrite(client: SyncClient, rng: Rng, space = 12): Pro
         what = `batch ${x},${y}`;
         await client.batch((tx) => {
           tx.setProperty('node', x, 'b', rng.int(1000));
-          tx.setProperty('node', y, 'a', `v${rng.int(100)}`);
+          if (rng.chance(0.5)) tx.upsertNode('Thing', y, { a: `v${rng.int(100)}` });
+          else tx.setProperty('node', y, 'a', `v${rng.int(100)}`);
         });
+        break;
+      }
+      case 'upsert': {
+        // Shared ids: two clients upserting one node at once must merge, never already_exists.
+        const id = node();
+        const props = rng.chance(0.5)
+          ? { a: value('a') }
+          : { b: value('b'), ...(rng.chance(0.5) ? { a: value('a') } : {}) };
+        what = `upsert ${id} ${Object.keys(props).join(',')}`;
+        await client.upsertNode('Thing', id, props);
+        break;
+      }
+      case 'upsertEdge': {
+        const id = edge();
+        const [f, t] = [node(), node()];
+        what = `upsert ${id} ${f}->${t}`;
+        await client.upsertEdge('LINKS', id, f, t, { w: rng.int(10) });
         break;
       }
     }

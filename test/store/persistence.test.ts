@@ -52,8 +52,8 @@ test('a file database reopened after close has its data, meta entries and schema
 
 test('a second open of one file is refused with a clear message, in this process and in another', async () => {
   const path = join(dir, 'locked.kz');
-  const a = await GraphStore.open(path);
-  const twice = await rejects(GraphStore.open(path), /already open in this process/);
+  const a = await GraphStore.open(path, { holder: 'sync client c1' });
+  const twice = await rejects(GraphStore.open(path), /already open in this process \(pid \d+\), by sync client c1/);
   assert.is((twice as { code?: string }).code, 'locked');
   const child = spawnSync(
     process.execPath,

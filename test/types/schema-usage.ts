@@ -37,6 +37,20 @@ export async function typed(client: SyncClient<typeof schema>): Promise<void> {
   await client.setProperty('node', ann, 'age', 'forty');
   // @ts-expect-error: no such key anywhere in the schema
   await client.setProperty('node', ann, 'nick', 'A');
+  await client.upsertNode('Person', 'p1', { age: 3 });
+  await client.upsertEdge('LIVES_IN', 'e1', ann, oslo, { since: 1 });
+  // @ts-expect-error: upserts are typed like creates
+  await client.upsertNode('Person', 'p1', { age: 'x' });
+  // @ts-expect-error: and their edges too
+  await client.upsertEdge('LIVES_IN', 'e1', ann, oslo, { since: 'then' });
+  const handle = await client.write.createNode('City', { name: 'Trondheim' });
+  const id: string = handle.id;
+  const version: number | undefined = (await handle.confirmed).version;
+  // @ts-expect-error: handle writes are typed like the others
+  await client.write.upsertNode('City', 'c', { name: 1 });
+  const built = await client.write.batch((tx) => tx.createNode('City', { name: 'Bodø' }));
+  const builtId: string = built.id;
+  void [id, version, builtId];
   await client.batch((tx) => {
     tx.createNode('City', { name: 'Bergen' });
     // @ts-expect-error: a batch's writes are typed like the client's

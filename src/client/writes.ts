@@ -1,0 +1,65 @@
+import { randomUUID } from 'node:crypto';
+import { assertValidOp } from '../protocol/validate.js';
+import type { Op, Props, Value } from '../protocol/types.js';
+
+/**
+ * The op each write makes, and the id of what it writes: one place for the three ways a write is
+ * made (in a batch, on the client, and on `client.write` with a handle).
+ */
+const opsOf = {
+  createNode(label: string, properties: Props = {}, options: { id?: string } = {}) {
+    const id = options.id ?? randomUUID();
+    return { id, op: { op: 'create_node', label, id, properties } as Op };
+  },
+  setProperty: (target: 'node' | 'edge', id: string, key: string, value: Value | null) => ({
+    id,
+    op: { op: 'set_property', target, id, key, value } as Op,
+  }),
+  createEdge(label: string, fromId: string, toId: string, properties: Props = {}, options: { id?: string } = {}) {
+    const id = options.id ?? randomUUID();
+    return { id, op: { op: 'create_edge', label, id, from: fromId, to: toId, properties } as Op };
+  },
+  deleteNode: (id: string) => ({ id, op: { op: 'delete_node', id } as Op }),
+  deleteEdge: (id: string) => ({ id, op: { op: 'delete_edge', id } as Op }),
+  upsertNode: (label: string, id: string, properties: Props = {}) => ({
+    id,
+    op: { op: 'upsert_node', label, id, properties } as Op,
+  }),
+  upsertEdge: (label: string, id: string, fromId: string, toId: string, properties: Props = {}) => ({
+    id,
+    op: { op: 'upsert_edge', label, id, from: fromId, to: toId, properties } as Op,
+  }),
+};
+
+export type WriteName = keyof typeof opsOf;
+
+/** The writes that give back the id they create or upsert; the others give nothing (or a handle). */
+export const givesId = (name: WriteName): boolean => name !== 'setProperty' && !name.startsWith('delete');
+
+type Made<R> = { [K in WriteName]: (...args: Parameters<(typeof opsOf)[K]>) => R };
+
+/**
+ * The seven writes, each handing its op to `finish`, which checks it (assertValidOp) and says what the
+ * write returns. An async `finish` turns a refused op into a rejected promise, not a throw.
+ */
+export function makeWrites<R>(finish: (op: Op, id: string, name: WriteName) => R): Made<R> {
+  const made = {} as Record<WriteName, (...args: never[]) => R>;
+  for (const name of Object.keys(opsOf) as WriteName[]) {
+    const of = opsOf[name] as (...args: unknown[]) => { id: string; op: Op };
+    made[name] = (...args) => {
+      const { id, op } = of(...args);
+      return finish(op, id, name);
+    };
+  }
+  return made as Made<R>;
+}
+
+/** Collects the ops of one batch; every write validates at once and throws a typed error. */
+export function batchWriter(): { ops: Op[]; writer: Made<string | undefined> } {
+  const ops: Op[] = [];
+  const writer = makeWrites((op, id, name) => {
+    ops.push(assertValidOp(op));
+    return givesId(name) ? id : undefined;
+  });
+  return { ops, writer };
+}
