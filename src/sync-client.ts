@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { ClientRuntime, type Clock } from './client/runtime.js';
 import { Fates } from './client/fates.js';
 import type {
@@ -91,7 +90,7 @@ export async function openClient(
     const replica = await Replica.open(
       store,
       options.clientId,
-      randomUUID,
+      () => crypto.randomUUID(),
       options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
       schema,
     );

@@ -1,6 +1,7 @@
 import { encodeMessage } from '../protocol/encode.js';
 import { SyncError, toSyncError } from '../protocol/errors.js';
 import type { Op, Patch } from '../protocol/types.js';
+import { utf8Length } from '../protocol/utf8.js';
 import type { Applied, GraphStore } from '../store/graph-store.js';
 import type { Step } from '../store/kuzu/steps.js';
 import type { Entry, PendingPatches } from './pending.js';
@@ -59,7 +60,7 @@ export class LocalWrites {
     // The server cannot take a larger frame: refused here, the write loses nothing and holds
     // nothing back (the server would reject it, and one beyond its hard limit cuts the socket).
     const frame = encodeMessage({ type: 'patch', patch });
-    const size = Buffer.byteLength(frame);
+    const size = utf8Length(frame);
     if (size > this.maxMessageBytes) {
       return {
         ok: false,

@@ -121,7 +121,7 @@ export class ClientRuntime {
       this.metricsTimer = setInterval(() => {
         if (this.events.listened('metrics')) this.events.emit('metrics', this.getMetrics());
       }, every);
-      this.metricsTimer.unref();
+      this.metricsTimer.unref?.(); // a browser's timer is a number, with nothing to unref
     }
     this.actor.start();
     // Pending patches restored from the database get their actors back, waiting for the connection

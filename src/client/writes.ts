@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { assertValidOp } from '../protocol/validate.js';
 import type { Op, Props, Value } from '../protocol/types.js';
 
@@ -8,7 +7,7 @@ import type { Op, Props, Value } from '../protocol/types.js';
  */
 const opsOf = {
   createNode(label: string, properties: Props = {}, options: { id?: string } = {}) {
-    const id = options.id ?? randomUUID();
+    const id = options.id ?? crypto.randomUUID();
     return { id, op: { op: 'create_node', label, id, properties } as Op };
   },
   setProperty: (target: 'node' | 'edge', id: string, key: string, value: Value | null) => ({
@@ -16,7 +15,7 @@ const opsOf = {
     op: { op: 'set_property', target, id, key, value } as Op,
   }),
   createEdge(label: string, fromId: string, toId: string, properties: Props = {}, options: { id?: string } = {}) {
-    const id = options.id ?? randomUUID();
+    const id = options.id ?? crypto.randomUUID();
     return { id, op: { op: 'create_edge', label, id, from: fromId, to: toId, properties } as Op };
   },
   deleteNode: (id: string) => ({ id, op: { op: 'delete_node', id } as Op }),

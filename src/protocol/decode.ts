@@ -1,5 +1,6 @@
 import { ClientMessageSchema, PatchEnvelopeSchema, ServerMessageSchema } from './messages.js';
 import type { ClientMessage, ErrorCode, ServerMessage } from './types.js';
+import { utf8Length, utf8Text } from './utf8.js';
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 1 << 20;
 const MAX_DEPTH = 32;
@@ -26,14 +27,9 @@ type Raw = string | Buffer | ArrayBuffer | Buffer[];
 const asRecord = (v: unknown) =>
   typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
 
-function toText(raw: Raw): string {
-  if (typeof raw === 'string') return raw;
-  if (Array.isArray(raw)) return Buffer.concat(raw).toString('utf8');
-  // Buffer.from(aBuffer) would copy it first: every message, on both ends.
-  return (Buffer.isBuffer(raw) ? raw : Buffer.from(raw)).toString('utf8');
-}
+const toText = (raw: Raw): string => (typeof raw === 'string' ? raw : utf8Text(raw));
 export function byteLength(raw: Raw): number {
-  if (typeof raw === 'string') return Buffer.byteLength(raw);
+  if (typeof raw === 'string') return utf8Length(raw);
   if (Array.isArray(raw)) return raw.reduce((n, b) => n + b.length, 0);
   return raw.byteLength;
 }
@@ -136,7 +132,7 @@ function tooLarge(failure: Failure, raw: Raw, maxBytes: number): Decoded<ClientM
     return [m?.type === 'patch' ? withEnvelope(failure, asRecord(m.patch)) : failure];
   }
   return checkedMessages(frame, (m) => {
-    const size = Buffer.byteLength(JSON.stringify(m));
+    const size = utf8Length(JSON.stringify(m));
     if (size <= maxBytes) return clientMessage(m);
     const r = asRecord(m);
     const own = tooLargeFailure(size, maxBytes);

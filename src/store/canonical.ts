@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { GraphSchema, Props, Snapshot, SnapshotEdge, SnapshotNode } from '../protocol/types.js';
 
 /** Code-unit order, the same in every locale and runtime (not localeCompare). */
@@ -43,10 +42,11 @@ export function canonicalSnapshot(schema: GraphSchema, nodes: SnapshotNode[], ed
  * are left out: they are not the data, and replicas holding the same data may differ in them (a
  * rolled-back write leaves the table it created behind, empty; a client creates its own schema's).
  */
-export function snapshotDigest(s: Snapshot): string {
-  const h = createHash('sha256');
-  h.update('kuzu-sync digest v1\n');
-  for (const n of s.nodes) h.update(`n${JSON.stringify(n)}\n`);
-  for (const e of s.edges) h.update(`e${JSON.stringify(e)}\n`);
-  return h.digest('hex');
+export async function snapshotDigest(s: Snapshot): Promise<string> {
+  const lines = ['kuzu-sync digest v1\n'];
+  for (const n of s.nodes) lines.push(`n${JSON.stringify(n)}\n`);
+  for (const e of s.edges) lines.push(`e${JSON.stringify(e)}\n`);
+  // Web Crypto, not node:crypto: the same code runs in browsers (#21).
+  const hash = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(lines.join('')));
+  return Array.from(new Uint8Array(hash), (b) => b.toString(16).padStart(2, '0')).join('');
 }

@@ -74,7 +74,9 @@ function deadOwner(files: LockFiles, path: string): string | undefined {
   return m && m[2] === hostname() && !alive(Number(m[1])) ? owner : undefined;
 }
 
-const pause = new Int32Array(new SharedArrayBuffer(4));
+/** Made on first use: a SharedArrayBuffer at load time breaks a page without COOP/COEP that bundles this. */
+let pauseCell: Int32Array | undefined;
+const pause = (ms: number) => Atomics.wait((pauseCell ??= new Int32Array(new SharedArrayBuffer(4))), 0, 0, ms);
 
 /**
  * Creates `path` holding `content`, or throws EEXIST. Written aside and linked into place, so nobody
@@ -120,7 +122,7 @@ function takeOver(files: LockFiles, path: string, owner: string, me: string, dep
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     const deadTaker = deadOwner(files, guard);
     if (deadTaker !== undefined && depth < MAX_TAKEOVER_DEPTH) takeOver(files, guard, deadTaker, me, depth + 1);
-    else Atomics.wait(pause, 0, 0, 2); // someone else is taking over: let them finish
+    else pause(2); // someone else is taking over: let them finish
     return;
   }
   try {

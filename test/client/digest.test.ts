@@ -91,14 +91,14 @@ test('canonical order: edge pairs by from then to, names by code unit, whatever 
   assert.equal(Object.keys(s.schema.nodes[1]!.properties), ['B', 'a', 'z']);
 });
 
-test('a replica that differs in one value, one label or one edge end has another digest', () => {
+test('a replica that differs in one value, one label or one edge end has another digest', async () => {
   const schema = { nodes: [], edges: [] };
   const base = {
     schema,
     nodes: [{ label: 'P', id: 'n1', properties: { a: 1 } }],
     edges: [{ label: 'E', id: 'e1', from: 'n1', to: 'n1', properties: {} }],
   };
-  const d = snapshotDigest(base);
+  const d = await snapshotDigest(base);
   const variants = [
     { ...base, nodes: [{ label: 'P', id: 'n1', properties: { a: '1' } }] },
     { ...base, nodes: [{ label: 'Q', id: 'n1', properties: { a: 1 } }] },
@@ -106,10 +106,10 @@ test('a replica that differs in one value, one label or one edge end has another
     { ...base, nodes: [] },
     { ...base, edges: [{ label: 'E', id: 'e1', from: 'n1', to: 'n2', properties: {} }] },
   ];
-  for (const v of variants) assert.is.not(snapshotDigest(v), d, JSON.stringify(v));
+  for (const v of variants) assert.is.not(await snapshotDigest(v), d, JSON.stringify(v));
   // Tables and columns are not data: an empty table a rolled-back write left behind changes nothing.
   const withTable = { ...base, schema: { nodes: [{ label: 'Ghost', properties: { x: 'STRING' } }], edges: [] } };
-  assert.is(snapshotDigest(withTable as typeof base), d);
+  assert.is(await snapshotDigest(withTable as typeof base), d);
 });
 
 test.run();
