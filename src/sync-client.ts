@@ -1,20 +1,10 @@
 import { ClientRuntime, type Clock } from './client/runtime.js';
 import { Fates } from './client/fates.js';
-import type {
-  BatchWriter,
-  HandleWrites,
-  LiveQuery,
-  Logger,
-  SyncClient,
-  SyncClientOptions,
-  WriteHandle,
-  Writes,
-} from './client/options.js';
-import { batchWriter, givesId, makeWrites } from './client/writes.js';
+import type { LiveQuery, Logger, SyncClient, SyncClientOptions } from './client/options.js';
+import { clientWrites } from './client/writes.js';
 import { LiveQueries } from './client/live-queries.js';
 import { Replica } from './client/replica.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from './protocol/decode.js';
-import { assertValidOp } from './protocol/validate.js';
 import { SyncError } from './protocol/errors.js';
 import type { GraphSchema, Op, Patch } from './protocol/types.js';
 import { graphSchemaOf, type SchemaDef } from './schema/define.js';
@@ -118,35 +108,14 @@ export async function openClient(
   const write = (ops: Op[]): Promise<Patch> => runtime.executor.write(ops);
   const fates = new Fates(runtime.events);
   runtime.onRenumbered = (moves) => fates.renumbered(moves);
-  const handle = <T>(patch: Patch, id: T): WriteHandle<T> => ({
-    id,
-    patchId: patch.id,
-    confirmed: fates.confirmed(patch.id),
-  });
-  const writes = makeWrites(async (op, id, name) => {
-    await write([assertValidOp(op)]);
-    return givesId(name) ? id : undefined;
-  });
-  const handleWrites: HandleWrites = {
-    ...makeWrites(async (op, id) => handle(await write([assertValidOp(op)]), id)),
-    async batch<R>(build: (tx: BatchWriter) => R) {
-      const b = batchWriter();
-      const id = build(b.writer as BatchWriter);
-      if (!b.ops.length) throw new SyncError('invalid_value', 'this batch has no writes: there is nothing to confirm');
-      return handle(await write(b.ops), id);
-    },
-  } as HandleWrites;
+  const writes = clientWrites(write, fates);
 
   const client: SyncClient = {
     clientId: runtime.replica.clientId,
     actor: runtime.actor,
-    ...(writes as unknown as Writes<undefined, 'client'>),
-    write: handleWrites,
-    async batch(build) {
-      const b = batchWriter();
-      build(b.writer as BatchWriter);
-      if (b.ops.length) await write(b.ops);
-    },
+    ...writes.plain,
+    write: writes.withHandles,
+    batch: writes.batch,
     pendingPatches: () =>
       runtime.replica.entries.map(({ patch }) => ({ patchId: patch.id, seq: patch.seq, ops: patch.ops })),
     query,

@@ -1,5 +1,8 @@
+import { SyncError } from '../protocol/errors.js';
 import { assertValidOp } from '../protocol/validate.js';
-import type { Op, Props, Value } from '../protocol/types.js';
+import type { Op, Patch, Props, Value } from '../protocol/types.js';
+import type { Fates } from './fates.js';
+import type { BatchWriter, HandleWrites, WriteHandle, Writes } from './options.js';
 
 /**
  * The op each write makes, and the id of what it writes: one place for the three ways a write is
@@ -30,10 +33,10 @@ const opsOf = {
   }),
 };
 
-export type WriteName = keyof typeof opsOf;
+type WriteName = keyof typeof opsOf;
 
 /** The writes that give back the id they create or upsert; the others give nothing (or a handle). */
-export const givesId = (name: WriteName): boolean => name !== 'setProperty' && !name.startsWith('delete');
+const givesId = (name: WriteName): boolean => name !== 'setProperty' && !name.startsWith('delete');
 
 type Made<R> = { [K in WriteName]: (...args: Parameters<(typeof opsOf)[K]>) => R };
 
@@ -41,7 +44,7 @@ type Made<R> = { [K in WriteName]: (...args: Parameters<(typeof opsOf)[K]>) => R
  * The seven writes, each handing its op to `finish`, which checks it (assertValidOp) and says what the
  * write returns. An async `finish` turns a refused op into a rejected promise, not a throw.
  */
-export function makeWrites<R>(finish: (op: Op, id: string, name: WriteName) => R): Made<R> {
+function makeWrites<R>(finish: (op: Op, id: string, name: WriteName) => R): Made<R> {
   const made = {} as Record<WriteName, (...args: never[]) => R>;
   for (const name of Object.keys(opsOf) as WriteName[]) {
     const of = opsOf[name] as (...args: unknown[]) => { id: string; op: Op };
@@ -54,11 +57,42 @@ export function makeWrites<R>(finish: (op: Op, id: string, name: WriteName) => R
 }
 
 /** Collects the ops of one batch; every write validates at once and throws a typed error. */
-export function batchWriter(): { ops: Op[]; writer: Made<string | undefined> } {
+function batchWriter(): { ops: Op[]; writer: Made<string | undefined> } {
   const ops: Op[] = [];
   const writer = makeWrites((op, id, name) => {
     ops.push(assertValidOp(op));
     return givesId(name) ? id : undefined;
   });
   return { ops, writer };
+}
+
+/**
+ * The client's writes, on `write` (one patch each, or one per batch): plain (`client.createNode`
+ * gives the id once the write is in the local view), and with handles (`client.write`).
+ */
+export function clientWrites(write: (ops: Op[]) => Promise<Patch>, fates: Fates) {
+  const handle = <T>(patch: Patch, id: T): WriteHandle<T> => ({
+    id,
+    patchId: patch.id,
+    confirmed: fates.confirmed(patch.id),
+  });
+  const plain = makeWrites(async (op, id, name) => {
+    await write([assertValidOp(op)]);
+    return givesId(name) ? id : undefined;
+  }) as unknown as Writes<undefined, 'client'>;
+  const withHandles = {
+    ...makeWrites(async (op, id) => handle(await write([assertValidOp(op)]), id)),
+    async batch<R>(build: (tx: BatchWriter) => R) {
+      const b = batchWriter();
+      const id = build(b.writer as BatchWriter);
+      if (!b.ops.length) throw new SyncError('invalid_value', 'this batch has no writes: there is nothing to confirm');
+      return handle(await write(b.ops), id);
+    },
+  } as HandleWrites;
+  const batch = async (build: (tx: BatchWriter) => void): Promise<void> => {
+    const b = batchWriter();
+    build(b.writer as BatchWriter);
+    if (b.ops.length) await write(b.ops);
+  };
+  return { plain, withHandles, batch };
 }

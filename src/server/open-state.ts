@@ -10,6 +10,13 @@ import { createPromRegistry, ServerMetrics } from './metrics.js';
 import type { Logger, SyncServerOptions } from './options.js';
 import { ServerLog } from './server-log.js';
 
+/**
+ * The server's buffer pool: one database per process, so room for about 1,000 labels (each holds
+ * about 1 MiB of the pool; 128 MiB, a client's default, stopped a server at 122). The pool is a cap,
+ * not a reservation: six servers with 1 GiB in one worker thread took 424 MB RSS.
+ */
+const SERVER_BUFFER_SIZE = 1024 * 1024 * 1024;
+
 export interface ServerState {
   store: GraphStore;
   log: ServerLog;
@@ -57,7 +64,7 @@ export async function openServerState(
   const storeOptions = {
     driver,
     holder: 'a sync server',
-    ...(options.bufferSize ? { bufferSize: options.bufferSize } : {}),
+    bufferSize: options.bufferSize ?? SERVER_BUFFER_SIZE,
   };
   const store = await GraphStore.open(options.databasePath ?? ':memory:', storeOptions);
   const log = new ServerLog(store, options.logRetention ?? 100_000, options.rejectionRetention ?? 10_000);

@@ -35,6 +35,17 @@ export interface GraphStoreOptions {
   holder?: string;
 }
 
+/**
+ * A transaction the database refused. A full buffer pool is the likely one in the field, and often
+ * comes from the number of tables: say what to do about it.
+ */
+function databaseError(message: string): SyncError {
+  const hint = /buffer pool is full/i.test(message)
+    ? ' (every label, node or edge, holds about 1 MiB of the pool, so 128 MiB hold about 120: raise bufferSize)'
+    : '';
+  return new SyncError('internal', `database: ${message}${hint}`);
+}
+
 export type QueryErrorCode = 'query_syntax' | 'query_failed' | 'unknown_label' | 'unknown_property';
 
 /**
@@ -151,7 +162,7 @@ export class GraphStore {
   private async runUnlocked(steps: Step[], options: Pick<RunOptions, 'readOnly' | 'reads'> = {}): Promise<Row[][]> {
     if (this.closed) throw new SyncError('closed', 'the store is closed');
     const res = await this.conn.run(steps, { ...options, transaction: true });
-    if (!res.ok) throw new SyncError('internal', `database: ${res.message}`);
+    if (!res.ok) throw databaseError(res.message);
     return res.results;
   }
 
@@ -242,7 +253,7 @@ export class GraphStore {
       return;
     }
     const res = await this.conn.run(steps, { transaction: true, readsAfter: after.steps });
-    if (!res.ok) throw new SyncError('internal', `database: ${res.message}`);
+    if (!res.ok) throw databaseError(res.message);
     // A driver that does not know readsAfter: the lock is still held, so nothing comes in between.
     const answers = res.readsAfter ?? (await Promise.all(after.steps.map((s) => this.readAlone(s))));
     after.done(answers.map((a) => (a.ok ? a.rows : QueryError.fromKuzu(a.message))));
