@@ -101,6 +101,8 @@ export async function openClient(
     forEachPending: (f) => {
       for (const e of runtime.replica.entries) f(e.tables);
     },
+    // On the store's way back, not a turn of the event loop later (broadcast to emission, #16).
+    afterBookkeeping: (f) => runtime.executor.afterBookkeeping(f),
     logger,
   });
   store.readsAfterCommit = (tables) => lives.committed(tables);

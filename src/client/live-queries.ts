@@ -44,6 +44,12 @@ export interface LiveDeps {
   version(): number;
   /** Calls `f` with the tables of each pending local patch (undefined: not known, every table). */
   forEachPending(f: (tables: PatchTables | undefined) => void): void;
+  /**
+   * Calls `f` once the client's own bookkeeping of the transaction that just committed (its version,
+   * its pending patches) is done, so subscribers are told of the result and its info at once. Without
+   * it, the next turn of the event loop.
+   */
+  afterBookkeeping?(f: () => void): void;
   logger: Logger;
 }
 
@@ -79,11 +85,12 @@ export class LiveQueries {
     const due = [...this.open].filter((q) => q.reads(tables));
     if (!due.length) return undefined;
     const asked = due.map((q) => q.ask());
+    const later = this.deps.afterBookkeeping ?? ((f: () => void) => void setImmediate(f));
     return {
       steps: due.map((q) => ({ kind: 'query', cypher: q.cypher, params: q.params })),
-      // In the next turn: the client's own bookkeeping of the transaction (its version, its pending
-      // patches) happens on its way back from the store, and subscribers are told of both at once.
-      done: (results) => void setImmediate(() => due.forEach((q, i) => q.answer(asked[i]!, results[i]!))),
+      // Not yet: the client's own bookkeeping of the transaction (its version, its pending patches)
+      // happens on its way back from the store, and subscribers are told of both at once.
+      done: (results) => later(() => due.forEach((q, i) => q.answer(asked[i]!, results[i]!))),
     };
   }
 

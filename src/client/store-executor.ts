@@ -66,6 +66,9 @@ export class StoreExecutor {
   refusal: SyncError | undefined;
   /** Writes resolved since the last one that waited for a turn of the event loop (see afterYield). */
   private sinceYield = 0;
+  /** A run of requests is in progress: what `afterBookkeeping` is given waits for its end. */
+  private running = false;
+  private readonly afterRun: Array<() => void> = [];
 
   constructor(private readonly deps: ExecutorDeps) {}
 
@@ -148,6 +151,28 @@ export class StoreExecutor {
     this.deps.changed();
   }
 
+  /**
+   * Calls `f` once the bookkeeping of the transaction that just committed is done: at the end of the
+   * current run (a group commit's, a batch of server changes', a rollback's, a reconciliation's), on
+   * the way back from the store, with no turn of the event loop in between; outside a run, in the
+   * next turn. Live queries hear of their re-runs this way (LiveDeps.afterBookkeeping).
+   */
+  afterBookkeeping(f: () => void): void {
+    if (this.running) this.afterRun.push(f);
+    else setImmediate(f);
+  }
+
+  /** What waited for the end of the run, in order. */
+  private runEnded(): void {
+    for (const f of this.afterRun.splice(0)) {
+      try {
+        f();
+      } catch (e) {
+        this.deps.logger.error('kuzu-sync: a reader of a commit failed:', e);
+      }
+    }
+  }
+
   /** The client closed: nothing will answer what is still waiting. */
   rejectAll(error: SyncError): void {
     for (const d of this.deferreds.values()) d.reject(error);
@@ -188,11 +213,15 @@ export class StoreExecutor {
         while (j < batch.length && batch[j]!.kind === kind) j++;
       const run = batch.slice(i, j);
       i = j;
+      this.running = true;
       try {
         await this.runOfKind(run);
       } catch (e) {
         for (const r of run) if ('requestId' in r) this.settle(r.requestId, undefined, toSyncError(e));
         if (kind !== 'local') this.deps.resync(e);
+      } finally {
+        this.running = false;
+        this.runEnded();
       }
     }
   }
@@ -250,6 +279,8 @@ export class StoreExecutor {
       this.deps.logger.error('kuzu-sync: a group commit failed; its writes left the local view:', res.failed.error);
       this.deps.commitFailed(res.failed.patches, res.failed.error);
     }
+    // A transaction of its own, even in a run that goes on (exclusively): its readers hear of it now.
+    this.runEnded();
   }
 
   /** Runs `fn`, which changes the graph, with the staged writes committed and new ones held back. */

@@ -80,6 +80,40 @@ test('a label not known yet gives [] until it comes; then each committed change 
   }
 });
 
+test("another client's change is told on the store's way back, with the version that includes it", async () => {
+  const s = await server();
+  const a = await client(s);
+  const b = await client(s);
+  try {
+    await Promise.all([a.whenSynced({ timeout: 10_000 }), b.whenSynced({ timeout: 10_000 })]);
+    const live = b.live(PEOPLE);
+    const heard: Array<{ rows: number; version: number; serverVersion: number; store: unknown }> = [];
+    live.subscribe((rows, info) =>
+      heard.push({
+        rows: rows.length,
+        version: info.version,
+        serverVersion: b.getServerVersion(),
+        store: b.actor.system.get('store')?.getSnapshot().value,
+      }),
+    );
+    await until(() => heard.length === 1, 10_000, 'the first result');
+    let patched: number | undefined;
+    b.on('patch', ({ version }) => (patched = version));
+    await a.createNode('Person', { name: 'Ada' }, { id: 'ada' });
+    await until(() => heard.length === 2, 10_000, "B's live query sees A's write");
+    const told = heard[1]!;
+    assert.is(told.rows, 1);
+    assert.is(told.version, patched, 'the version of the broadcast it shows');
+    assert.is(told.serverVersion, patched);
+    // No turn of the event loop after the worker's answer: the store has not gone idle yet.
+    assert.is(told.store, 'writing');
+  } finally {
+    await a.close();
+    await b.close();
+    await s.close();
+  }
+});
+
 test('a change to another label never runs it again; a burst of writes in one group commit is one emission', async () => {
   const { s, c, db, live, seen } = await watching([{ name: 'Ada', id: 'ada' }]);
   try {
