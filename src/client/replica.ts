@@ -64,10 +64,8 @@ export class Replica {
   serverId: string | undefined;
   /** The server version this client has applied. */
   version = 0;
-  /**
-   * Called in the same synchronous step that moves the version and drops the confirmed entries: a
-   * reader never sees one without the other (the outbox's accepted events wait for it).
-   */
+  /** Called in the same synchronous step that moves the version and drops the confirmed entries: a
+   * reader never sees one without the other (the outbox's accepted events wait for it). */
   onConfirmed: (() => void) | undefined;
   nextSeq = 1;
   /** The highest seq whose outcome this client knows. */
@@ -134,10 +132,8 @@ export class Replica {
 
   // ---- the server's changes ---------------------------------------------------------
 
-  /**
-   * Takes in accepted patches (others' broadcasts, and the acceptance of our own) and returns those
-   * now ready to apply, in version order: a missing version holds back the ones after it.
-   */
+  /** Takes in accepted patches (others' broadcasts, and the acceptance of our own) and returns those
+   * now ready to apply, in version order: a missing version holds back the ones after it. */
   readyChanges(changes: ServerChange[]): ReadyChange[] {
     for (const c of changes) if (c.version !== undefined && c.version > this.version) this.future.set(c.version, c);
     const ready: ReadyChange[] = [];
@@ -286,8 +282,7 @@ export class Replica {
     const drop = processed.map((p) => p.entry);
     // A server with no history of ours never saw these: they all get new seqs, tried again on its state.
     const renumber = continuity ? [] : [...this.entries];
-    // Made before any contact, they knew nothing of the server's state: version 0 is their true base
-    // (reject-stale judges them so). After a reset, the old base counts another server's versions.
+    // Made before any contact, they knew nothing of its state: base 0 (reject-stale judges them so).
     const based = this.serverId === undefined ? 0 : version;
     const nextSeq = Math.max(continuity ? this.nextSeq : 1, lastSeq + 1) + renumber.length;
     const meta = { serverId, version, ackedSeq: lastSeq, nextSeq, schema: schema ? JSON.stringify(schema) : '' };
