@@ -1,4 +1,5 @@
 import { assertEvent, assign, fromCallback, fromPromise, sendParent, sendTo, setup } from 'xstate';
+import { CLOSE_FORBIDDEN, CLOSE_UNAUTHORIZED } from '../src/protocol/close-codes.js';
 import type { ServerMessage, SyncStateMessage } from '../src/protocol/types.js';
 import { reconciliationMachine } from './reconciliation.machine.js';
 
@@ -42,6 +43,13 @@ export type SocketEvent =
  */
 export const isRefusal = (m: ServerMessage): boolean =>
   m.type === 'error' && m.patchId === undefined && (m.code === 'forbidden' || m.code === 'unauthorized');
+
+/**
+ * The same refusals made after the upgrade, as close codes (what a browser-style connection gets):
+ * 4401 is a 401, 4403 a clientId its principal may not use. The error code each stands for, or undefined.
+ */
+export const refusalOfClose = (code: number | undefined): 'unauthorized' | 'forbidden' | undefined =>
+  code === CLOSE_UNAUTHORIZED ? 'unauthorized' : code === CLOSE_FORBIDDEN ? 'forbidden' : undefined;
 
 /**
  * The messages the connection statechart acts on: heartbeats, sync_state chunks and refusals. The
@@ -138,6 +146,8 @@ export const connectionMachine = setup({
     isHeartbeat: ({ event }) => event.type === 'SOCKET.MESSAGE' && event.message.type === 'heartbeat',
     isSyncState: ({ event }) => event.type === 'SOCKET.MESSAGE' && event.message.type === 'sync_state',
     refused: ({ event }) => event.type === 'SOCKET.MESSAGE' && isRefusal(event.message),
+    /** Closed with 4401 or 4403: refused after the upgrade, as a 401 or a refused clientId. */
+    closedAsRefused: ({ event }) => event.type === 'SOCKET.CLOSED' && refusalOfClose(event.code) !== undefined,
     twoHeartbeatsMissed: ({ context }) => context.missedHeartbeats >= 2,
   },
   delays: {
@@ -164,7 +174,7 @@ export const connectionMachine = setup({
       initial: 'connecting',
       invoke: { id: 'socket', src: 'socket', input: ({ context }) => ({ attempt: context.attempt }) },
       on: {
-        'SOCKET.CLOSED': 'backoff',
+        'SOCKET.CLOSED': [{ guard: 'closedAsRefused', target: '#connection.unauthorized' }, { target: 'backoff' }],
         'SOCKET.MESSAGE': [
           { guard: 'refused', target: '#connection.unauthorized' },
           // Anything else here is a late chunk of an answer already handled: nothing to do.
@@ -282,7 +292,10 @@ export const connectionMachine = setup({
       after: { backoff: 'online' },
       on: { 'CLIENT.CLOSE': 'closed' },
     },
-    /** The server said 401, or refused this clientId: hammering it will not help. Waits for an explicit CLIENT.CONNECT. */
+    /**
+     * The server said 401 (or closed with 4401), or refused this clientId (an error `forbidden`, or
+     * close 4403): hammering it will not help. Waits for an explicit CLIENT.CONNECT.
+     */
     unauthorized: {
       entry: [{ type: 'reportStatus', params: { status: 'unauthorized' } }, 'notifyLost'],
       on: { 'CLIENT.CONNECT': 'online', 'CLIENT.CLOSE': 'closed' },

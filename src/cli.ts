@@ -32,6 +32,9 @@ Options:
   --no-compression         turn permessage-deflate off
   --metrics-path <path>    serve Prometheus metrics at this HTTP path on the same port
                            (e.g. /metrics; off by default; no authentication)
+  --allowed-origin <url>   a page origin that may connect (e.g. https://app.example.com);
+                           repeatable; others get HTTP 403, requests without an Origin
+                           header (Node clients) pass; default: any origin
   --quiet                  no log line per connection
   -h, --help               this text
 
@@ -60,6 +63,7 @@ const OPTIONS = {
   schema: { type: 'string' },
   'no-compression': { type: 'boolean' },
   'metrics-path': { type: 'string' },
+  'allowed-origin': { type: 'string', multiple: true },
   quiet: { type: 'boolean' },
   to: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -119,6 +123,12 @@ function serverOptions(values: Flags): SyncServerOptions {
   const maxMessageBytes = wholeNumber('max-message-bytes', values['max-message-bytes']);
   const logRetention = wholeNumber('log-retention', values['log-retention']);
   const rejectionRetention = wholeNumber('rejection-retention', values['rejection-retention']);
+  const allowedOrigins = values['allowed-origin'];
+  for (const origin of allowedOrigins ?? []) {
+    if (!/^https?:\/\/[^/]/.test(origin) && origin !== 'null') {
+      fail(`--allowed-origin must be an origin such as https://app.example.com, got ${JSON.stringify(origin)}`);
+    }
+  }
   const logger: Logger = {
     debug() {},
     info: (...a) => values.quiet || console.log(stamp(), ...a),
@@ -138,6 +148,7 @@ function serverOptions(values: Flags): SyncServerOptions {
     ...(values.schema !== undefined ? { schema: readSchema(values.schema) } : {}),
     compression: !values['no-compression'],
     ...(metricsPath !== undefined ? { metricsPath } : {}),
+    ...(allowedOrigins !== undefined ? { allowedOrigins } : {}),
     logger,
   };
 }

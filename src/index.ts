@@ -16,6 +16,8 @@ export {
 export type * from './client/options.js';
 export { createSyncServer, type SyncServer } from './server/sync-server.js';
 export type { SyncServerOptions, Principal, PatchContext } from './server/options.js';
+export { bearerToken, tokenProtocols, tokenUrl, type TokenIn } from './net/bearer.js';
+export { CLOSE_FORBIDDEN, CLOSE_UNAUTHORIZED } from './protocol/close-codes.js';
 export type { SyncServerMetrics } from './server/metrics.js';
 export type { HistogramSnapshot } from './histogram.js';
 export type { Conflict, ConflictStrategy } from './server/conflicts.js';

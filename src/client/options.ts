@@ -2,6 +2,7 @@ import type { Logger } from '../logger.js';
 import type { AnyActorRef, InspectionEvent, Observer } from 'xstate';
 import type { ConnectionStatus } from '../../machines/connection.machine.js';
 import type { HistogramSnapshot } from '../histogram.js';
+import type { TokenIn } from '../net/bearer.js';
 import type { SyncError } from '../protocol/errors.js';
 import type { ErrorCode, Op, Patch, Snapshot, Value } from '../protocol/types.js';
 import type {
@@ -50,8 +51,14 @@ export interface SyncClientOptions<S extends SchemaDef | undefined = undefined> 
   maxReconnectInterval?: number;
   /** Heartbeat period while ready, ms. Default 30000; two missed answers = connection lost. */
   heartbeatInterval?: number;
-  /** Sent as `Authorization: Bearer <token>` on every connect. */
+  /** Sent as `Authorization: Bearer <token>` on every connect (see `tokenIn`). */
   token?: string | (() => string | Promise<string>);
+  /**
+   * Where the token goes: 'header' (default, `Authorization: Bearer`), 'subprotocol' (the pair
+   * `kuzu-sync`, `kuzu-sync.bearer.<token>`) or 'query' (`?token=`), the two ways a browser has. The
+   * server's `bearerToken(req)` reads all three. A refusal then comes as close code 4401, not HTTP 401.
+   */
+  tokenIn?: TokenIn;
   /**
    * Passed to the root actor, so it covers every actor of the client: XState's inspection callback
    * or observer, or a Stately inspector itself (anything with an `inspect` of that kind).

@@ -165,6 +165,7 @@ export class ClientRuntime {
     const socket = socketActor({
       url: this.options.serverUrl,
       ...(this.options.token !== undefined ? { token: this.options.token } : {}),
+      ...(this.options.tokenIn !== undefined ? { tokenIn: this.options.tokenIn } : {}),
       opened: (ws) => {
         this.protocol = PROTOCOL_VERSION;
         this.transport.opened(ws);

@@ -1,6 +1,7 @@
 import WebSocket from 'ws';
 import { fromCallback } from 'xstate';
-import { isControlMessage, type SocketEvent } from '../../machines/connection.machine.js';
+import { isControlMessage, refusalOfClose, type SocketEvent } from '../../machines/connection.machine.js';
+import { tokenProtocols, tokenUrl, type TokenIn } from '../net/bearer.js';
 import { decodeServerFrame } from '../protocol/decode.js';
 import { SyncError } from '../protocol/errors.js';
 import type { ServerMessage } from '../protocol/types.js';
@@ -8,6 +9,8 @@ import type { ServerMessage } from '../protocol/types.js';
 export interface SocketHooks {
   url: string;
   token?: string | (() => string | Promise<string>);
+  /** Where the token goes: `Authorization: Bearer` (default), a subprotocol, or the query string. */
+  tokenIn?: TokenIn;
   /** The socket is open: sending goes through it until it closes. */
   opened(ws: WebSocket): void;
   closed(ws: WebSocket): void;
@@ -20,7 +23,8 @@ export interface SocketHooks {
 /**
  * The socket actor: one WebSocket per invocation, reported to the connection machine as SOCKET.*
  * events, closed when the machine leaves `online`. A 401 at the upgrade is reported as such so the
- * machine stops instead of hammering the server.
+ * machine stops instead of hammering the server; so are close codes 4401 and 4403 (the same refusals,
+ * made after the upgrade), which SOCKET.CLOSED carries to the machine.
  */
 export function socketActor(hooks: SocketHooks) {
   return fromCallback<{ type: 'noop' }, { attempt: number }>(({ sendBack }) => {
@@ -39,10 +43,9 @@ export function socketActor(hooks: SocketHooks) {
       send({ type: 'SOCKET.DATA', messages });
     };
     void (async () => {
-      let headers: Record<string, string> = {};
+      let token: string | undefined;
       try {
-        const token = typeof hooks.token === 'function' ? await hooks.token() : hooks.token;
-        if (token) headers = { authorization: `Bearer ${token}` };
+        token = typeof hooks.token === 'function' ? await hooks.token() : hooks.token;
       } catch (e) {
         if (stopped) return; // the attempt timed out meanwhile: its failure is old news
         hooks.error(new SyncError('unauthorized', `token provider failed: ${(e as Error).message}`));
@@ -50,10 +53,15 @@ export function socketActor(hooks: SocketHooks) {
         return;
       }
       if (stopped) return;
-      const socket = new WebSocket(hooks.url, {
-        headers,
-        perMessageDeflate: { threshold: 1024, clientNoContextTakeover: true, serverNoContextTakeover: true },
-      });
+      const tokenIn = token ? (hooks.tokenIn ?? 'header') : undefined;
+      const socket = new WebSocket(
+        tokenIn === 'query' ? tokenUrl(hooks.url, token!) : hooks.url,
+        tokenIn === 'subprotocol' ? tokenProtocols(token!) : [],
+        {
+          headers: tokenIn === 'header' ? { authorization: `Bearer ${token}` } : {},
+          perMessageDeflate: { threshold: 1024, clientNoContextTakeover: true, serverNoContextTakeover: true },
+        },
+      );
       ws = socket;
       let unauthorized = false;
       socket.on('unexpected-response', (_req, res) => {
@@ -93,7 +101,10 @@ export function socketActor(hooks: SocketHooks) {
       socket.on('close', (code, reason) => {
         hooks.closed(socket);
         flushData();
-        if (!unauthorized) send({ type: 'SOCKET.CLOSED', code, reason: reason.toString() });
+        if (unauthorized) return;
+        const refusal = refusalOfClose(code);
+        if (refusal) hooks.error(new SyncError(refusal, `the server refused the connection (close ${code})`));
+        send({ type: 'SOCKET.CLOSED', code, reason: reason.toString() });
       });
     })();
     return () => {

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import { sendCoalesced } from '../net/coalesce.js';
 import { FrameBatcher, type Frame } from '../net/frames.js';
+import { CLOSE_FORBIDDEN } from '../protocol/close-codes.js';
 import { encodeError } from '../protocol/encode.js';
 import type { ErrorCode } from '../protocol/types.js';
 import type { Peer } from './authority.js';
@@ -19,6 +20,8 @@ const BATCH_FRAME_BYTES = 96 * 1024;
 /** One client socket: who it is, when it was last heard, and a send that protects the server. */
 export class Connection implements Peer {
   clientId: string | undefined;
+  /** Refused (4403 on its way): nothing more it sends is processed. */
+  forbidden = false;
   lastSeen = Date.now();
   readonly remote: string;
   private readonly frames: FrameBatcher;
@@ -49,6 +52,18 @@ export class Connection implements Peer {
     // 1011: the server met a condition it could not handle. A turn later, so what this tick queued
     // (frames gather per microtask, socket writes per process tick) goes out before the close.
     setImmediate(() => this.ws.close(1011, reason));
+  }
+
+  /**
+   * Refuses the clientId a sync_request asked for with an error `forbidden`. A connection that has
+   * not synced yet is then closed with 4403 (a turn later, like drop), which a browser sees and after
+   * which a client does not retry; one that already syncs as another clientId keeps it.
+   */
+  forbid(message: string): void {
+    this.error('forbidden', message);
+    if (this.clientId !== undefined) return;
+    this.forbidden = true;
+    setImmediate(() => this.ws.close(CLOSE_FORBIDDEN, 'forbidden'));
   }
 
   private write({ text, count }: Frame): void {

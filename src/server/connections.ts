@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
+import { CLOSE_REPLACED } from '../protocol/close-codes.js';
 import type { Authority } from './authority.js';
 import { Connection } from './connection.js';
 import type { ServerMetrics } from './metrics.js';
@@ -79,7 +80,7 @@ export class Connections implements Iterable<Connection> {
       if (other === conn || other.clientId !== clientId) continue;
       this.options.logger.info(`kuzu-sync: ${other.name} replaced by a new connection`);
       this.options.authority.subscribers.delete(other);
-      other.ws.close(4000, 'replaced by a newer connection');
+      other.ws.close(CLOSE_REPLACED, 'replaced by a newer connection');
     }
   }
 

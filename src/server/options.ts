@@ -45,8 +45,21 @@ export interface SyncServerOptions {
    * format). Or any KuzuDriver. Unset: kuzu-wasm, or the fork with KUZU_SYNC_ENGINE=ladybug.
    */
   driver?: 'wasm' | 'native' | 'ladybug' | KuzuDriver;
-  /** Null: HTTP 401 at the upgrade. */
+  /**
+   * Null: refused. A Node client (no `Origin`, token in the header or none) gets HTTP 401 at the
+   * upgrade; a browser-style request (an `Origin`, or the token in a subprotocol or the query
+   * string) gets the upgrade, closed at once with code 4401, since a browser sees a refused upgrade
+   * only as 1006. `bearerToken(req)` reads the token from wherever it came. A principal that may not
+   * sync as the clientId it asks for gets an error `forbidden`, then close code 4403.
+   */
   authenticate?: (req: IncomingMessage) => Principal | null | Promise<Principal | null>;
+  /**
+   * The pages that may connect: origins (`https://app.example.com`), or a function of the `Origin`
+   * header. Any other gets HTTP 403 at the upgrade. A request without an `Origin` (a Node client;
+   * browsers always send one) is allowed by a list; a function decides for it too (`undefined`).
+   * Unset: any origin. Set it when `authenticate` trusts cookies, or any page could connect as its user.
+   */
+  allowedOrigins?: string[] | ((origin: string | undefined) => boolean);
   /** A string is the reason for a `forbidden` rejection. */
   authorize?: (principal: Principal, patch: Patch) => true | string | Promise<true | string>;
   /** A string is the reason for a `validation_failed` rejection. */

@@ -27,6 +27,7 @@ export function createRouter(deps: RouterDeps): (conn: Connection, data: Buffer 
     // Only a connection that has said who it is can have a patch settled as a rejection.
     const envelopeOfOversized = conn.clientId !== undefined;
     for (const decoded of decodeClientFrame(data, { maxBytes: maxMessageBytes, isBinary, envelopeOfOversized })) {
+      if (conn.forbidden) return;
       if (decoded.ok) route(deps, conn, decoded.message, receivedAt);
       else refuse(deps, conn, decoded.error, receivedAt);
     }
@@ -58,14 +59,14 @@ function refuse({ authority, metrics }: RouterDeps, conn: Connection, error: Dec
   }
 }
 
-/** A connection syncs as one clientId, one its principal may use, and holds it alone. */
+/** A connection syncs as one clientId, one its principal may use (refused at the handshake: 4403), and holds it alone. */
 function syncRequest({ authority, connections }: RouterDeps, conn: Connection, m: SyncRequestMessage): void {
   const allowed = conn.principal.clientIds;
   if (allowed && !allowed.includes(m.clientId)) {
-    return conn.error('forbidden', `this principal may not sync as ${JSON.stringify(m.clientId)}`);
+    return conn.forbid(`this principal may not sync as ${JSON.stringify(m.clientId)}`);
   }
   if (conn.clientId !== undefined && conn.clientId !== m.clientId) {
-    return conn.error('forbidden', `this connection already syncs as ${JSON.stringify(conn.clientId)}`);
+    return conn.forbid(`this connection already syncs as ${JSON.stringify(conn.clientId)}`);
   }
   if (conn.clientId === undefined) {
     connections.replaceOthers(conn, m.clientId);

@@ -1,12 +1,14 @@
 import type { Server } from 'node:http';
 import type { Registry } from 'prom-client';
 import { WebSocketServer } from 'ws';
+import { selectProtocol } from '../net/bearer.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../protocol/decode.js';
 import type { Snapshot } from '../protocol/types.js';
 import { Connections } from './connections.js';
 import { metricsHandler, metricsPathProblem, type SyncServerMetrics } from './metrics.js';
 import { openServerState, type ServerState } from './open-state.js';
 import type { Logger, SyncServerOptions } from './options.js';
+import { originCheck } from './origins.js';
 import { createRouter } from './router.js';
 import { createHttpServer, listen } from './upgrade.js';
 
@@ -42,6 +44,9 @@ function webSocketServer(options: SyncServerOptions, maxMessageBytes: number): W
   return new WebSocketServer({
     noServer: true,
     maxPayload: hardFrameLimit(maxMessageBytes),
+    // A browser that offered subprotocols fails the connection unless one is echoed: `kuzu-sync`,
+    // never the one that carries a token.
+    handleProtocols: (protocols) => selectProtocol(protocols),
     // ws applies `threshold` only without context takeover; with it, every frame is compressed
     // (measured 45x slower for small frames).
     perMessageDeflate:
@@ -58,6 +63,7 @@ export async function createSyncServer(options: SyncServerOptions = {}): Promise
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   const metricsProblem = options.metricsPath === undefined ? undefined : metricsPathProblem(options.metricsPath, path);
   if (metricsProblem) throw new Error(`kuzu-sync: metricsPath ${metricsProblem}`);
+  const originAllowed = originCheck(options.allowedOrigins);
 
   let connections: Connections | undefined;
   const state = await openServerState(options, logger, () => connections?.size ?? 0);
@@ -79,6 +85,7 @@ export async function createSyncServer(options: SyncServerOptions = {}): Promise
     logger,
     wss,
     authenticate: options.authenticate,
+    originAllowed,
     ...(registry && options.metricsPath ? { serveHttp: metricsHandler(options.metricsPath, registry) } : {}),
     onConnection: (ws, principal, req) => live.accept(ws, principal, req),
   });

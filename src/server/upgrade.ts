@@ -1,7 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { WebSocket, WebSocketServer } from 'ws';
+import { tokenSource } from '../net/bearer.js';
+import { CLOSE_UNAUTHORIZED } from '../protocol/close-codes.js';
 import type { Logger, Principal, SyncServerOptions } from './options.js';
+import type { OriginCheck } from './origins.js';
 import { requestPath } from './request-path.js';
 
 export interface HttpDeps {
@@ -9,6 +12,8 @@ export interface HttpDeps {
   logger: Logger;
   wss: WebSocketServer;
   authenticate: SyncServerOptions['authenticate'];
+  /** The `Origin` check (`allowedOrigins`): a refused one gets HTTP 403 at the upgrade. */
+  originAllowed: OriginCheck;
   /** Answers a plain HTTP request it serves (the metrics path); false leaves it to the default. */
   serveHttp?: (req: IncomingMessage, res: ServerResponse) => boolean;
   onConnection(ws: WebSocket, principal: Principal, req: IncomingMessage): void;
@@ -19,8 +24,31 @@ function refuse(socket: Duplex, status: number, text: string): void {
 }
 
 /**
- * The HTTP side: an upgrade on the sync path is authenticated, then handed to ws; anything else on
- * the path is a 404 at the upgrade. Plain requests get a 426 that says where to connect.
+ * A request a browser could have made: it has an `Origin` (browsers always send one; Node clients do
+ * not), or its token came the way only a browser needs (subprotocol, query). A browser sees a refused
+ * upgrade only as close code 1006, the same as a network error, so it is refused after the upgrade.
+ */
+function browserStyle(req: IncomingMessage): boolean {
+  if (req.headers.origin !== undefined) return true;
+  const source = tokenSource(req);
+  return source === 'subprotocol' || source === 'query';
+}
+
+/** Completes the upgrade only to close it at once with `code`: nothing is read from the socket. */
+function closeAfterUpgrade(deps: HttpDeps, req: IncomingMessage, socket: Duplex, head: Buffer, code: number): void {
+  deps.wss.handleUpgrade(req, socket, head, (ws) => {
+    ws.on('error', () => {});
+    ws.close(code, 'unauthorized');
+    // A peer that never answers the close is cut off, not waited for.
+    setTimeout(() => ws.terminate(), 2000).unref();
+  });
+}
+
+/**
+ * The HTTP side: an upgrade on the sync path has its Origin checked (403), is authenticated, then
+ * handed to ws; anything else on the path is a 404 at the upgrade. Plain requests get a 426 that says
+ * where to connect. An authentication that fails is HTTP 401 at the upgrade for a Node client, and
+ * for a browser-style request an accepted upgrade closed at once with 4401.
  */
 export function createHttpServer(deps: HttpDeps): Server {
   const { path } = deps;
@@ -31,13 +59,30 @@ export function createHttpServer(deps: HttpDeps): Server {
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     if (requestPath(req) !== path) return refuse(socket, 404, 'Not Found');
+    const origin = req.headers.origin;
+    if (!originAllowed(deps, origin)) {
+      deps.logger.warn(`kuzu-sync: refused an upgrade from origin ${JSON.stringify(origin)} (allowedOrigins)`);
+      return refuse(socket, 403, 'Forbidden');
+    }
     void authenticate(deps, req).then((principal) => {
       if (principal === 'failed') return refuse(socket, 500, 'Internal Server Error');
-      if (!principal) return refuse(socket, 401, 'Unauthorized');
+      if (!principal) {
+        if (browserStyle(req)) return closeAfterUpgrade(deps, req, socket, head, CLOSE_UNAUTHORIZED);
+        return refuse(socket, 401, 'Unauthorized');
+      }
       deps.wss.handleUpgrade(req, socket, head, (ws) => deps.onConnection(ws, principal, req));
     });
   });
   return http;
+}
+
+function originAllowed(deps: HttpDeps, origin: string | undefined): boolean {
+  try {
+    return deps.originAllowed(origin);
+  } catch (e) {
+    deps.logger.error('kuzu-sync: allowedOrigins threw:', e);
+    return false;
+  }
 }
 
 async function authenticate(deps: HttpDeps, req: IncomingMessage): Promise<Principal | null | 'failed'> {

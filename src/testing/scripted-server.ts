@@ -107,9 +107,10 @@ export class ScriptedServer {
     this.held.shift()?.socket.destroy();
   }
 
-  /** Close the open socket, from the server's side. */
-  close(): void {
-    this.ws?.terminate();
+  /** Close the open socket, from the server's side: cut off, or a close frame with `code` (e.g. 4401). */
+  close(code?: number): void {
+    if (code === undefined) this.ws?.terminate();
+    else this.ws?.close(code, 'scripted');
   }
 
   send(m: ServerMessage): void {

@@ -12,6 +12,7 @@ import { coverageReport, generatePaths, type ModelPath, type ModelStep } from '.
 import { probe } from '../../src/testing/probe.js';
 import { runPath, type PathDriver } from '../../src/testing/run-path.js';
 import { ScriptedServer } from '../../src/testing/scripted-server.js';
+import { rejects } from '../helpers/assert.js';
 import { BASE_SERVER, clientHarness, closeHarness, localValue, type ClientHarness } from './harness.js';
 
 const INPUT = {
@@ -61,7 +62,14 @@ export function connectionEvents(s: AnyMachineSnapshot): EventObject[] {
       case 'SOCKET.UNAUTHORIZED':
         return s.matches({ online: 'connecting' }) ? [{ type: t }] : [];
       case 'SOCKET.CLOSED':
-        return online ? [{ type: t }] : [];
+        if (!online) return [];
+        // An open socket may also be closed with a refusal (#21): 4401 as a 401, 4403 as a refused clientId.
+        if (!socketOpen || s.matches({ online: 'closing' })) return [{ type: t }];
+        return [
+          { type: t },
+          { type: t, code: 4401, variant: 'close 4401' },
+          { type: t, code: 4403, variant: 'close 4403' },
+        ];
       case 'SOCKET.DATA':
         return socketOpen ? [{ type: t, messages: [{ type: 'error', code: 'internal', message: 'scripted' }] }] : [];
       case 'SOCKET.MESSAGE': {
@@ -91,7 +99,7 @@ const coverage = generatePaths(connectionMachine, {
   events: connectionEvents,
   key: (s) => s.context.missedHeartbeats,
   input: INPUT,
-  simplePaths: 12,
+  simplePaths: 13,
 });
 for (const line of coverageReport(coverage)) console.log(`# ${line}`);
 
@@ -136,7 +144,7 @@ async function exec(h: H, step: ModelStep, i: number, path: ModelPath): Promise<
   if (t === 'SOCKET.UNAUTHORIZED') return h.server.refuse();
   if (t === 'SOCKET.CLOSED') {
     if (h.server.held.length) h.server.drop();
-    else h.server.close();
+    else h.server.close((e as { code?: number }).code);
     return;
   }
   if (t === 'SOCKET.DATA') {
@@ -258,6 +266,10 @@ async function check(h: H, step: ModelStep, i: number, path: ModelPath): Promise
   if (is('unauthorized')) {
     await until(h, () => h.client.getStatus() === 'unauthorized', 'status unauthorized');
     assert.is(h.clock.pending().length, 0, 'after a 401 no retry is scheduled');
+    // What whenSynced reports: a refused clientId (an error forbidden, or close 4403) or a 401 (or 4401).
+    const e = step.event as { code?: number; message?: { code?: string } };
+    const expected = e.code === 4403 || e.message?.code === 'forbidden' ? 'forbidden' : 'unauthorized';
+    await rejects(h.client.whenSynced(), expected);
   }
   if (is('closed')) await until(h, () => h.client.getStatus() === 'closed', 'status closed');
 }

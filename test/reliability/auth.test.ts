@@ -36,9 +36,13 @@ test('a principal cannot sync or write as another clientId', async () => {
   await bob.createNode('Note', { text: 'bob 1' }, { id: 'b1' });
   await synced(bob);
 
+  const refused = await RawPeer.connect(s.url, 'alice', bearer('alice'));
+  refused.send({ type: 'sync_request', clientId: 'bob', fromVersion: 0, protocol: 1 });
+  assert.is(((await refused.next((m) => m.type === 'error')) as { code: string }).code, 'forbidden', 'syncing as bob');
+  // Then the server closes it with 4403, which a browser sees (#21).
+  await until(() => refused.closed, 10_000, 'the refused connection closed');
+  assert.is(refused.closeCode, 4403);
   const peer = await RawPeer.connect(s.url, 'alice', bearer('alice'));
-  peer.send({ type: 'sync_request', clientId: 'bob', fromVersion: 0, protocol: 1 });
-  assert.is(((await peer.next((m) => m.type === 'error')) as { code: string }).code, 'forbidden', 'syncing as bob');
   await peer.sync(0);
   // A patch in bob's name, with bob's next seq: refused, and bob's own seq is untouched.
   const from = peer.received.length;
