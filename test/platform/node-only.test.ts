@@ -14,8 +14,8 @@ const root = join(dirname(new URL(import.meta.url).pathname), '../..');
 /** The Node-only pieces #21 puts behind interfaces (transport, driver, lock), and why each is here. */
 const EXPECTED: Record<string, string[]> = {
   'src/client/socket.ts': ['ws'], // the transport: the native WebSocket in browsers
-  'src/client/transport.ts': ['Buffer', 'ws'],
-  'src/net/coalesce.ts': ['node:stream', 'process', 'ws'], // cork and nextTick, for ws
+  'src/client/transport.ts': ['Buffer'],
+  'src/net/coalesce.ts': ['process'], // nextTick, to cork ws's socket
   'src/store/file-lock.ts': ['node:crypto', 'node:fs', 'node:os', 'process'], // Web Locks in browsers
   'src/store/kuzu/file-format.ts': ['Buffer', 'node:fs'], // reads a database file's header
   'src/store/kuzu/wasm-module.ts': ['node:fs', 'node:module', 'node:path', 'node:vm'], // the driver
@@ -24,7 +24,8 @@ const EXPECTED: Record<string, string[]> = {
 
 function nodeUses(source: string): string[] {
   const found = new Set<string>();
-  for (const m of source.matchAll(/^import[^'"]*from '((?:node:[a-z_/]+)|ws)';/gm)) found.add(m[1]!);
+  // Type-only imports vanish from the JavaScript: they need nothing at run time.
+  for (const m of source.matchAll(/^import(?! type)[^'"]*from '((?:node:[a-z_/]+)|ws)';/gm)) found.add(m[1]!);
   // Code, not comments or strings: a use is `Buffer.x`, `process.x` at an identifier boundary.
   const code = source.replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '').replace(/'(?:[^'\\\n]|\\.)*'|`(?:[^`\\]|\\.)*`/g, "''");
   for (const g of ['Buffer', 'process']) if (new RegExp(`(?<![\\w.])${g}\\.`).test(code)) found.add(g);
