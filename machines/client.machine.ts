@@ -38,7 +38,7 @@ export interface ClientInput {
  * here. Actors find each other by systemId: 'client', 'store', 'connection', 'reconciliation',
  * 'frame:<n>', 'patch:<id>'.
  *
- *   starting -> running -> closing (flush, close the socket) -> stopping (close the database) -> closed
+ *   starting -> running -> closing (flush, close the socket) -> stopping (drain the store, close the database) -> closed
  */
 export const clientMachine = setup({
   types: {
@@ -95,7 +95,6 @@ export const clientMachine = setup({
         'CLIENT.CONNECT': { actions: 'connect' },
         // Never before: a seq on the wire whose row a crash could lose would come back with other ops.
         'PATCH.COMMITTED': { actions: { type: 'transmitNew', params: ({ event }) => ({ patches: event.patches }) } },
-        'PATCH.DONE': { actions: { type: 'settlePatch', params: ({ event }) => event } },
         'CONNECTION.READY': { actions: 'transmitAll' },
         'CONNECTION.LOST': { actions: 'markUnsent' },
         'CONNECTION.DATA': { actions: { type: 'routeData', params: ({ event }) => ({ messages: event.messages }) } },
@@ -106,20 +105,25 @@ export const clientMachine = setup({
     closing: {
       entry: 'closeConnection',
       on: {
-        'PATCH.DONE': { actions: { type: 'settlePatch', params: ({ event }) => event } },
         'CONNECTION.DATA': { actions: { type: 'routeData', params: ({ event }) => ({ messages: event.messages }) } },
         'CONNECTION.LOST': { actions: 'markUnsent' },
         // The connection machine reaches its final state once it has flushed and closed.
         'xstate.done.actor.connection': 'stopping',
       },
     },
+    /**
+     * The store drains, then the database closes. The patch actors live on until then: a rebase that
+     * was running when the connection closed settles some of them, and the user must hear of those
+     * (their rows have left the database).
+     */
     stopping: {
-      entry: 'stopPatches',
       invoke: { src: 'shutdown', onDone: 'closed', onError: 'closed' },
     },
-    closed: { type: 'final' },
+    closed: { type: 'final', entry: 'stopPatches' },
   },
   on: {
+    // Verdicts are news in every state: one the store learns while the client closes too.
+    'PATCH.DONE': { actions: { type: 'settlePatch', params: ({ event }) => event } },
     'CONNECTION.STATUS': { actions: { type: 'reportStatus', params: ({ event }) => ({ status: event.status }) } },
   },
 });

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { rejects } from '../helpers/assert.js';
-import { client, server } from '../helpers/sync.js';
+import { RawPeer } from '../helpers/raw-peer.js';
+import { client, server, until } from '../helpers/sync.js';
 import { tempDir } from '../helpers/temp.js';
 
 const dir = tempDir();
@@ -97,6 +98,48 @@ test('close() sends what was written before it, awaited or not; a write made dur
     assert.is((e as { code?: string }).code, 'closed');
   }
   await s.close();
+});
+
+test('close() while a reconnect reconciles: each verdict that reconciliation learns is reported, or the patch stays pending', async () => {
+  const s = await server();
+  const opts = { databasePath: join(dir, 'reconciling.kz'), clientId: 'rc' };
+  const first = await client(s, opts);
+  await first.whenSynced({ timeout: 10_000 }); // the server is known: no renumbering later
+  await first.close();
+  const offline = await client(s, { ...opts, autoConnect: false });
+  for (let i = 0; i < 3; i++) await offline.createNode('Item', { n: i }, { id: `r${i}` });
+  const written = offline.pendingPatches();
+  await offline.close();
+  // The server processes them, and the client never hears it (as when its socket died).
+  const peer = await RawPeer.connect(s.url, 'rc');
+  await peer.sync();
+  for (const p of written) {
+    peer.send({ type: 'patch', patch: { id: p.patchId, clientId: 'rc', seq: p.seq, baseVersion: 0, ops: p.ops } });
+    assert.is((await peer.response(p.patchId)).status, 'accepted');
+  }
+  await peer.close();
+
+  const c = await client(s, { ...opts, autoConnect: false });
+  const heard: string[] = [];
+  c.on('accepted', (a) => heard.push(a.patchId));
+  c.on('rejected', (r) => heard.push(r.patchId));
+  // The answer is in; the rebase that settles the three is running when close() comes.
+  let closing: Promise<void> | undefined;
+  c.on('status', (st) => {
+    if (st === 'reconciling') closing ??= c.close();
+  });
+  c.connect();
+  await until(() => closing !== undefined, 10_000, 'the reconnect to reconcile');
+  await closing;
+  const again = await client(s, { ...opts, autoConnect: false });
+  const still = again.pendingPatches().map((p) => p.patchId);
+  await again.close();
+  await s.close();
+  assert.equal(
+    [...heard, ...still].sort(),
+    written.map((p) => p.patchId).sort(),
+    `heard ${heard.join(', ') || 'nothing'}; still pending ${still.join(', ') || 'nothing'}`,
+  );
 });
 
 test("close() after the client's root actor failed (a bug) still ends everything: the process exits on its own", () => {
