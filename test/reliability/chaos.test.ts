@@ -34,6 +34,8 @@ for (const seed of (process.env.CHAOS_HARD_SEEDS ?? '13').split(',').map(Number)
     const r = await runChaos({ seed, steps: STEPS, ...HARD });
     console.log(`\n# ${summary(r)}`);
     add(r);
+    // Too slow to shrink within CI's budget: the whole trace, for the seed to be replayed.
+    if (r.violations.length) console.log(`trace (seed ${seed}, hard):\n${r.trace.map((l) => `  ${l}`).join('\n')}`);
     assert.equal(r.violations, [], `seed ${seed} (hard settings)`);
     assert.ok(r.writes > 0 && r.faults > 0, 'the run wrote and injected faults');
   });

@@ -110,6 +110,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
 
   const clients: SyncClient[] = [];
   const runtimes: Array<Awaited<ReturnType<typeof openClient>>['runtime']> = [];
+  const said = (who: string, level: string, a: unknown[]) => {
+    const line = `  (${who} ${level}: ${a.map((x) => (x instanceof Error ? x.message : String(x))).join(' ')})`;
+    report.trace.push(line);
+    log(line);
+  };
   const open = async (i: number) => {
     const { client, runtime } = await openClient({
       serverUrl: proxy.url,
@@ -118,10 +123,24 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       reconnectInterval: 30,
       maxReconnectInterval: 300,
       heartbeatInterval: 2000,
-      logger: { debug() {}, info() {}, warn() {}, error: (...a) => log(`client c${i} error: ${a.join(' ')}`) },
+      // What a client warns of goes into the trace: a failing run's trace then says what it saw.
+      logger: {
+        debug() {},
+        info() {},
+        warn: (...a) => said(`c${i}`, 'warn', a),
+        error: (...a) => said(`c${i}`, 'error', a),
+      },
     });
     client.on('accepted', (a) => accepted.set(a.patchId, a.version));
     client.on('rejected', (r) => rejected.add(r.patchId));
+    // No server here is ever reset or replaced: a patch that changes its id lost its history.
+    const told = runtime.onRenumbered;
+    runtime.onRenumbered = (moves) => {
+      for (const { from, to } of moves)
+        if (from !== to.id)
+          report.violations.push(`c${i} renumbered ${from} as ${to.id} (it took the server for a new one)`);
+      told?.(moves);
+    };
     clients[i] = client;
     runtimes[i] = runtime;
   };
@@ -209,8 +228,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       } else if (roll < 0.92) {
         report.clientKills++;
         collectChild();
+        // 'close', not 'exit': the lines it wrote before it died may still be in the pipe at exit.
         await new Promise<void>((r) => {
-          child!.once('exit', () => r());
+          child!.once('close', () => r());
           child!.kill('SIGKILL');
         });
         collectChild();

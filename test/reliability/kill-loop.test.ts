@@ -35,7 +35,7 @@ for (const when of [40, 400]) {
     try {
       await lines.until((l) => l.e === 'resolved' && l.i === when - 1, 60_000, `${when} resolved writes`);
       child.kill('SIGKILL');
-      await new Promise((r) => child.once('exit', r));
+      await new Promise((r) => child.once('close', r)); // its last lines read, not only its exit
       const resolved = lines.lines.filter((l) => l.e === 'resolved').length;
       const flushed = Math.max(-1, ...lines.lines.filter((l) => l.e === 'flushed').map((l) => l.i as number)) + 1;
       const seenByServer = await itemIds(s);
