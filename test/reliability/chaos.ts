@@ -269,7 +269,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     await proxy.stop();
 
     // ---- invariants -----------------------------------------------------------------------
+    // What the child had pending each time it started: where a lost patch was last seen.
+    const restarts: string[][] = [];
     for (const l of childEvents) {
+      if (l.e === 'started') restarts.push(l.pending as string[]);
       if (l.e === 'created') note('child', l.id as string);
       if (l.e === 'accepted') accepted.set(l.id as string, l.version as number | undefined);
       if (l.e === 'rejected') rejected.add(l.id as string);
@@ -312,7 +315,12 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       for (const id of ids) {
         if (!accepted.has(id) && !rejected.has(id)) {
           report.lost++;
-          report.violations.push(`patch ${id} of ${clientId} was never settled (lost)`);
+          const seen = restarts.flatMap((p, k) => (p.includes(id) ? [k] : []));
+          const where =
+            clientId === 'child'
+              ? ` (pending at the child's starts ${JSON.stringify(seen)} of ${restarts.length})`
+              : '';
+          report.violations.push(`patch ${id} of ${clientId} was never settled (lost)${where}`);
         }
       }
     }
