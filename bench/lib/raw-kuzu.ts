@@ -1,6 +1,6 @@
 import { DEFAULT_BUFFER_SIZE } from '../../src/store/graph-store.js';
 import type { WasmEngine } from '../../src/store/kuzu/file-format.js';
-import { processFiles } from '../../src/store/kuzu/run-steps.js';
+import { processFiles } from '../../src/store/kuzu/process-files.js';
 import type { ScratchFiles } from '../../src/store/kuzu/sync-database.js';
 import { loadWasmBuild, memfsFiles, type WasmConnection } from '../../src/store/kuzu/wasm-module.js';
 import { ITEM_DDL, itemsCsv, type Item } from './items.js';

@@ -1,4 +1,3 @@
-import WebSocket from 'ws';
 import { fromCallback } from 'xstate';
 import { isControlMessage, refusalOfClose, type SocketEvent } from '../../machines/connection.machine.js';
 import { tokenProtocols, tokenUrl, type TokenIn } from '../net/bearer.js';
@@ -6,14 +5,55 @@ import { decodeServerFrame } from '../protocol/decode.js';
 import { SyncError } from '../protocol/errors.js';
 import type { ServerMessage } from '../protocol/types.js';
 
+type Frame = Parameters<typeof decodeServerFrame>[0];
+
+/** A WebSocket as the client uses it: `ws` in Node (node-socket.ts), the native one in browsers. */
+export interface ClientSocket {
+  readonly isOpen: boolean;
+  /** Sends a text frame (`compress`: a hint, for ws); returns its length in bytes. */
+  send(text: string, compress: boolean): number;
+  /** Closes it (1000) when open, else drops it. */
+  close(): void;
+}
+
+export interface SocketListeners {
+  open(): void;
+  message(data: Frame, bytes: number, isBinary: boolean): void;
+  /** HTTP 401 at the upgrade (only ws can see it; a browser sees 1006): the socket closes after. */
+  unauthorized(): void;
+  close(code: number, reason: string): void;
+}
+
+/** Opens a socket; `headers` only when `tokenIn` is `header` (browsers cannot send them). */
+export type OpenSocket = (
+  url: string,
+  protocols: string[],
+  headers: Record<string, string>,
+  on: SocketListeners,
+) => ClientSocket;
+
+let platformSocket: OpenSocket | undefined;
+
+/**
+ * The browser entry sets the native WebSocket here (#21). Unset, `ws` is loaded on the first
+ * connection: only then, so nothing else of the client reaches it.
+ */
+export function useSocket(open: OpenSocket): void {
+  platformSocket = open;
+}
+
+async function opener(): Promise<OpenSocket> {
+  return (platformSocket ??= (await import('./node-socket.js')).openNodeSocket);
+}
+
 export interface SocketHooks {
   url: string;
   token?: string | (() => string | Promise<string>);
   /** Where the token goes: `Authorization: Bearer` (default), a subprotocol, or the query string. */
   tokenIn?: TokenIn;
   /** The socket is open: sending goes through it until it closes. */
-  opened(ws: WebSocket): void;
-  closed(ws: WebSocket): void;
+  opened(ws: ClientSocket): void;
+  closed(ws: ClientSocket): void;
   bytesIn(n: number): void;
   /** The protocol the server answers in (its sync_state says so). */
   serverProtocol(protocol: number): void;
@@ -28,7 +68,7 @@ export interface SocketHooks {
  */
 export function socketActor(hooks: SocketHooks) {
   return fromCallback<{ type: 'noop' }, { attempt: number }>(({ sendBack }) => {
-    let ws: WebSocket | undefined;
+    let ws: ClientSocket | undefined;
     let stopped = false;
     const send = (e: SocketEvent) => {
       if (!stopped) sendBack(e);
@@ -44,7 +84,9 @@ export function socketActor(hooks: SocketHooks) {
     };
     void (async () => {
       let token: string | undefined;
+      let open: OpenSocket;
       try {
+        open = await opener();
         token = typeof hooks.token === 'function' ? await hooks.token() : hooks.token;
       } catch (e) {
         if (stopped) return; // the attempt timed out meanwhile: its failure is old news
@@ -54,28 +96,7 @@ export function socketActor(hooks: SocketHooks) {
       }
       if (stopped) return;
       const tokenIn = token ? (hooks.tokenIn ?? 'header') : undefined;
-      const socket = new WebSocket(
-        tokenIn === 'query' ? tokenUrl(hooks.url, token!) : hooks.url,
-        tokenIn === 'subprotocol' ? tokenProtocols(token!) : [],
-        {
-          headers: tokenIn === 'header' ? { authorization: `Bearer ${token}` } : {},
-          perMessageDeflate: { threshold: 1024, clientNoContextTakeover: true, serverNoContextTakeover: true },
-        },
-      );
-      ws = socket;
       let unauthorized = false;
-      socket.on('unexpected-response', (_req, res) => {
-        if (res.statusCode === 401) {
-          unauthorized = true;
-          hooks.error(new SyncError('unauthorized', `the server refused the connection (401)`));
-          send({ type: 'SOCKET.UNAUTHORIZED' });
-        }
-        socket.terminate();
-      });
-      socket.on('open', () => {
-        hooks.opened(socket);
-        send({ type: 'SOCKET.OPEN' });
-      });
       const receive = (m: ServerMessage) => {
         if (!isControlMessage(m)) {
           if (unsent.push(m) === 1) queueMicrotask(flushData);
@@ -87,32 +108,44 @@ export function socketActor(hooks: SocketHooks) {
         if (m.type === 'sync_state' && m.protocol !== undefined) hooks.serverProtocol(m.protocol);
         send({ type: 'SOCKET.MESSAGE', message: m });
       };
-      socket.on('message', (data, isBinary) => {
-        const buf = data as Buffer;
-        hooks.bytesIn(buf.length);
-        for (const decoded of decodeServerFrame(buf, { isBinary })) {
-          if (decoded.ok) receive(decoded.message);
-          else hooks.error(new SyncError(decoded.error.code, `from the server: ${decoded.error.message}`));
-        }
-      });
-      socket.on('error', () => {
-        // 'close' follows and carries the outcome.
-      });
-      socket.on('close', (code, reason) => {
-        hooks.closed(socket);
-        flushData();
-        if (unauthorized) return;
-        const refusal = refusalOfClose(code);
-        if (refusal) hooks.error(new SyncError(refusal, `the server refused the connection (close ${code})`));
-        send({ type: 'SOCKET.CLOSED', code, reason: reason.toString() });
-      });
+      const socket = open(
+        tokenIn === 'query' ? tokenUrl(hooks.url, token!) : hooks.url,
+        tokenIn === 'subprotocol' ? tokenProtocols(token!) : [],
+        tokenIn === 'header' ? { authorization: `Bearer ${token}` } : {},
+        {
+          unauthorized() {
+            unauthorized = true;
+            hooks.error(new SyncError('unauthorized', `the server refused the connection (401)`));
+            send({ type: 'SOCKET.UNAUTHORIZED' });
+          },
+          open() {
+            hooks.opened(socket);
+            send({ type: 'SOCKET.OPEN' });
+          },
+          message(data, bytes, isBinary) {
+            hooks.bytesIn(bytes);
+            for (const decoded of decodeServerFrame(data, { isBinary })) {
+              if (decoded.ok) receive(decoded.message);
+              else hooks.error(new SyncError(decoded.error.code, `from the server: ${decoded.error.message}`));
+            }
+          },
+          close(code, reason) {
+            hooks.closed(socket);
+            flushData();
+            if (unauthorized) return;
+            const refusal = refusalOfClose(code);
+            if (refusal) hooks.error(new SyncError(refusal, `the server refused the connection (close ${code})`));
+            send({ type: 'SOCKET.CLOSED', code, reason });
+          },
+        },
+      );
+      ws = socket;
     })();
     return () => {
       stopped = true;
       if (ws) {
         hooks.closed(ws);
-        if (ws.readyState === WebSocket.OPEN) ws.close(1000);
-        else ws.terminate();
+        ws.close();
       }
     };
   });

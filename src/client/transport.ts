@@ -1,9 +1,8 @@
-import type WebSocket from 'ws';
-import { sendCoalesced } from '../net/coalesce.js';
 import { FrameBatcher, type Frame } from '../net/frames.js';
 import { encodeMessage } from '../protocol/encode.js';
 import type { ClientMessage } from '../protocol/types.js';
 import type { Metrics } from './metrics.js';
+import type { ClientSocket } from './socket.js';
 
 /**
  * The socket the connection statechart opened, as the rest of the client sees it: messages go out
@@ -11,7 +10,7 @@ import type { Metrics } from './metrics.js';
  * Once the server has answered in protocol 2, what one tick sends leaves in as few frames as fit.
  */
 export class Transport {
-  private ws: WebSocket | undefined;
+  private ws: ClientSocket | undefined;
   private readonly frames: FrameBatcher;
 
   constructor(
@@ -21,13 +20,13 @@ export class Transport {
     this.frames = new FrameBatcher(maxFrameBytes, (frame) => this.write(frame));
   }
 
-  opened(ws: WebSocket): void {
+  opened(ws: ClientSocket): void {
     this.ws = ws;
     // A new connection, perhaps to another server: one message per frame until it says otherwise.
     this.frames.batching = false;
   }
 
-  closed(ws: WebSocket): void {
+  closed(ws: ClientSocket): void {
     if (this.ws === ws) this.ws = undefined;
   }
 
@@ -41,14 +40,12 @@ export class Transport {
 
   /** A message already encoded (a patch, once, when it was written). */
   sendEncoded(json: string): void {
-    if (this.ws && this.ws.readyState === this.ws.OPEN) this.frames.push(json);
+    if (this.ws?.isOpen) this.frames.push(json);
   }
 
   private write({ text, count }: Frame): void {
     const ws = this.ws;
-    if (!ws || ws.readyState !== ws.OPEN) return;
-    const data = Buffer.from(text);
-    this.metrics.bytesOut += data.length;
-    sendCoalesced(ws, data, { compress: count === 1 });
+    if (!ws?.isOpen) return;
+    this.metrics.bytesOut += ws.send(text, count === 1);
   }
 }

@@ -3,17 +3,20 @@ import { quoteIdentifier as q } from '../protocol/identifiers.js';
 import type { ColumnType, Snapshot } from '../protocol/types.js';
 import { canonicalSnapshot, snapshotDigest } from './canonical.js';
 import { EDGE_RETURN, edgeOfRow, nodeOfRow } from './entity-rows.js';
-import { acquireFileLock, type FileLock } from './file-lock.js';
+import type { FileLock } from './file-lock.js';
 import { fold, GraphModel } from './graph-model.js';
 import type { KuzuConnection, KuzuDriver } from './kuzu/driver.js';
-import { checkFile, checkRecord, META_ENGINE, META_STORAGE, readHeader } from './kuzu/file-format.js';
+import { checkRecord, META_ENGINE, META_STORAGE } from './kuzu/formats.js';
 import type { QueryStep, ReadResult, Row, RunOptions, Step } from './kuzu/steps.js';
 import { isInMemoryPath } from './kuzu/sync-database.js';
-import { defaultDriver } from './kuzu/worker-driver.js';
+import { QueryError } from './query-error.js';
+import type { StoreHost } from './store-host.js';
 import type { TablesTouched } from './tables-touched.js';
 import { WriteTx } from './write-tx.js';
 
 export { WriteTx, type Applied } from './write-tx.js';
+export { QueryError, type QueryErrorCode } from './query-error.js';
+export type { StoreHost } from './store-host.js';
 
 /**
  * Default KuzuDB buffer pool per database. The seed's 1 GiB cannot work for many clients in one
@@ -33,6 +36,8 @@ export interface GraphStoreOptions {
   meta?: boolean;
   /** What opens it (`sync client c1`, `the sync server`): named to a second opener in this process. */
   holder?: string;
+  /** The platform's lock, file check and default driver; default `GraphStore.defaultHost`. */
+  host?: StoreHost;
 }
 
 /**
@@ -44,33 +49,6 @@ function databaseError(message: string): SyncError {
     ? ' (every label, node or edge, holds about 1 MiB of the pool, so 128 MiB hold about 120: raise bufferSize)'
     : '';
   return new SyncError('internal', `database: ${message}${hint}`);
-}
-
-export type QueryErrorCode = 'query_syntax' | 'query_failed' | 'unknown_label' | 'unknown_property';
-
-/**
- * A user query failed. `unknown_label` and `unknown_property`: it names a label or property this
- * replica has not seen yet (another replica may have); `query_syntax`: Cypher's parser refused it;
- * `query_failed`: anything else (a write in a read, a bad parameter, a variable out of scope).
- */
-export class QueryError extends Error {
-  override readonly name = 'QueryError';
-  constructor(
-    message: string,
-    readonly code: QueryErrorCode = 'query_failed',
-  ) {
-    super(message);
-  }
-
-  /** From Kuzu's own text, which is not an API: the codes are. */
-  static fromKuzu(message: string): QueryError {
-    const table = /^Binder exception: Table (\S+) does not exist/.exec(message);
-    if (table) return new QueryError(`no label ${table[1]} in this replica (yet)`, 'unknown_label');
-    const prop = /^Binder exception: Cannot find property (\S+) for (\S+?)\.?$/.exec(message);
-    if (prop)
-      return new QueryError(`no property ${prop[1]} on ${prop[2]}'s label in this replica (yet)`, 'unknown_property');
-    return new QueryError(message, /^Parser exception/.test(message) ? 'query_syntax' : 'query_failed');
-  }
 }
 
 /** Reads to run right after a transaction commits, and where their results go (see readsAfterCommit). */
@@ -117,14 +95,20 @@ export class GraphStore {
     private readonly lock: FileLock | undefined,
   ) {}
 
+  /**
+   * Set by the browser entry (#21). Unset, Node's host is loaded when a store first opens: only
+   * then, so the store itself reaches no Node module (the browser bundle leaves that one out).
+   */
+  static defaultHost: StoreHost | undefined;
+
   static async open(path = ':memory:', options: GraphStoreOptions = {}): Promise<GraphStore> {
-    const lock = isInMemoryPath(path) ? undefined : acquireFileLock(path, options.holder);
+    const host = options.host ?? (GraphStore.defaultHost ??= (await import('./node-store-host.js')).nodeStoreHost);
+    const lock = isInMemoryPath(path) ? undefined : await host.lock(path, options.holder);
     try {
-      const driver = options.driver ?? defaultDriver();
+      const driver = options.driver ?? host.defaultDriver();
       const { format } = driver;
       // Before the engine sees the file: another engine's file is refused, never rewritten.
-      const created = isInMemoryPath(path) || readHeader(path).kind === 'none';
-      if (format && !isInMemoryPath(path)) checkFile(path, format);
+      const created = isInMemoryPath(path) || host.checkFile(path, format);
       const conn = await driver.open(path, { bufferSize: options.bufferSize ?? DEFAULT_BUFFER_SIZE });
       const store = new GraphStore(path, conn, lock);
       try {

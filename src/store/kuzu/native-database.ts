@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { normalizeRow } from './normalize.js';
 import { PREPARED_CACHE_LIMIT, PreparedCache } from './prepared-cache.js';
+import { processFiles } from './process-files.js';
 import { DatabaseError, isInMemoryPath, type SyncDatabase } from './sync-database.js';
 import type { Row } from './steps.js';
 
@@ -73,6 +74,8 @@ const asDatabaseError = (e: unknown): DatabaseError =>
  */
 export class NativeDatabase implements SyncDatabase {
   readonly inMemory: boolean;
+  /** The native engine reads this process's file system. */
+  readonly files = processFiles;
   private readonly db: { closeSync(): void };
   private readonly conn: NativeConnection;
   private readonly prepared = new PreparedCache<NativePrepared>(PREPARED_CACHE_LIMIT, () => {});

@@ -1,9 +1,6 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { quoteIdentifier as q } from '../../protocol/identifiers.js';
 import { csvHeader, csvSafe, encodeCsv, NULL_SENTINEL, type CsvReader } from './csv.js';
-import { DatabaseError, type ScratchFiles, type SyncDatabase } from './sync-database.js';
+import { DatabaseError, type SyncDatabase } from './sync-database.js';
 import type {
   QueryStep,
   ReadResult,
@@ -21,28 +18,6 @@ import type {
  * file, planning) that a handful of 0.5 ms executions beat.
  */
 export const CSV_MIN_ROWS = 24;
-
-let scratchDir: string | undefined;
-let fileCounter = 0;
-
-/** A fresh file path in this process's scratch folder (removed at exit), for CSV loads. */
-export function scratchFile(): string {
-  if (!scratchDir) {
-    scratchDir = mkdtempSync(join(tmpdir(), 'kuzu-sync-'));
-    process.once('exit', () => rmSync(scratchDir!, { recursive: true, force: true }));
-  }
-  return join(scratchDir, `rows-${process.pid}-${++fileCounter}.csv`);
-}
-
-/** Files in this process's file system, for engines that read it. */
-export const processFiles: ScratchFiles = {
-  write(data) {
-    const file = scratchFile();
-    writeFileSync(file, data);
-    return file;
-  },
-  remove: (file) => rmSync(file, { force: true }),
-};
 
 /** The path is ours, but it still goes into query text: refuse anything that could end the literal. */
 const SAFE_PATH = /^[A-Za-z0-9_\-./\\:]+$/;
@@ -80,7 +55,9 @@ function perRow(db: SyncDatabase, step: RowsStep, row: RowValue[]): Row[] {
 const CSV_OPTIONS = `HEADER=false, PARALLEL=false, AUTO_DETECT=false, DELIM=',', QUOTE='"', ESCAPE='"'`;
 
 function viaCsv(db: SyncDatabase, step: RowsStep, rows: RowValue[][], reader: CsvReader): Row[] {
-  const files = db.files ?? processFiles;
+  const files = db.files;
+  // Every engine says where it reads files from (process-files.ts in Node, MEMFS in kuzu-wasm's own memory).
+  if (!files) throw new DatabaseError('this database reads no scratch files: bulk loads need them');
   const file = files.write(encodeCsv(rows, reader));
   try {
     if (!SAFE_PATH.test(file)) throw new DatabaseError(`unsafe scratch path ${file}`);

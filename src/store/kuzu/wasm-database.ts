@@ -2,7 +2,7 @@ import { normalizeRow } from './normalize.js';
 import { PREPARED_CACHE_LIMIT, PreparedCache } from './prepared-cache.js';
 import { DatabaseError, isInMemoryPath, type ScratchFiles, type SyncDatabase } from './sync-database.js';
 import type { Row } from './steps.js';
-import { memfsFiles, type WasmBuild, type WasmConnection, type WasmPrepared } from './wasm-module.js';
+import { memfsFiles, type WasmBuild, type WasmConnection, type WasmPrepared } from './wasm-api.js';
 
 export class WasmDatabase implements SyncDatabase {
   readonly inMemory: boolean;
@@ -23,7 +23,7 @@ export class WasmDatabase implements SyncDatabase {
     this.db = new kuzu.Database(path, bufferSize, 1);
     this.conn = new kuzu.Connection(this.db);
     // A CSV to load goes where this build reads files from: its own memory.
-    this.files = build.memfs ? memfsFiles(kuzu) : undefined;
+    this.files = build.files ?? (build.memfs ? memfsFiles(kuzu) : undefined);
   }
 
   execute(cypher: string, params?: Record<string, unknown>): Row[] {

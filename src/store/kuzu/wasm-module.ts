@@ -3,47 +3,13 @@ import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { compileFunction } from 'node:vm';
 import { WASM_FORMATS, type WasmEngine } from './file-format.js';
-import { DatabaseError, isInMemoryPath, type ScratchFiles } from './sync-database.js';
+import { processFiles } from './process-files.js';
+import { DatabaseError, isInMemoryPath } from './sync-database.js';
+import { checkVersion, memfsFiles, type KuzuSyncModule, type WasmBuild } from './wasm-api.js';
+
+export * from './wasm-api.js';
 
 const require = createRequire(import.meta.url);
-
-export interface WasmQueryResult {
-  isSuccess(): boolean;
-  getErrorMessage(): string;
-  getAllObjects(): Record<string, unknown>[];
-  close(): void;
-}
-export interface WasmPrepared {
-  isSuccess(): boolean;
-  getErrorMessage(): string;
-  close(): void;
-}
-export interface WasmConnection {
-  query(cypher: string): WasmQueryResult;
-  prepare(cypher: string): WasmPrepared;
-  execute(p: WasmPrepared, params: Record<string, unknown>): WasmQueryResult;
-  close(): void;
-}
-export interface WasmFS {
-  writeFile(path: string, data: string): void;
-  unlink(path: string): void;
-}
-/** What kuzu-sync uses of a sync build (kuzu-wasm's, or its fork's: the same API). */
-export interface KuzuSyncModule {
-  init(): Promise<void>;
-  getVersion(): string;
-  getStorageVersion(): bigint | number;
-  getFS(): WasmFS;
-  Database: new (path: string, bufferPoolSize: number, maxNumThreads: number) => { close(): void };
-  Connection: new (db: unknown) => WasmConnection;
-}
-
-/** A loaded build, and whether its files live in its own memory (the single-threaded build). */
-export interface WasmBuild {
-  readonly engine: WasmEngine;
-  readonly module: KuzuSyncModule;
-  readonly memfs: boolean;
-}
 
 /**
  * The sync builds block their thread; kuzu-sync loads them only inside its own worker thread (and
@@ -68,7 +34,7 @@ export function loadWasmBuild(engine: WasmEngine, path: string): Promise<WasmBui
       const module = memfs ? loadSingle(engine) : (requirePackage(engine, 'nodejs/sync') as KuzuSyncModule);
       await module.init();
       checkVersion(engine, module);
-      return { engine, module, memfs };
+      return { engine, module, memfs, files: memfs ? memfsFiles(module) : processFiles };
     })();
     // A failed load (a missing package) is tried again next time, not remembered.
     build.catch(() => builds.delete(key));
@@ -105,19 +71,6 @@ export function resolvePackage(engine: WasmEngine, subpath: string): string {
   }
 }
 
-/** Another version of a package is another file format: refuse it rather than guess. */
-function checkVersion(engine: WasmEngine, module: KuzuSyncModule): void {
-  const { packageName, version, storageVersion } = WASM_FORMATS[engine];
-  const found = module.getVersion();
-  const storage = Number(module.getStorageVersion());
-  if (found !== version || storage !== storageVersion) {
-    throw new DatabaseError(
-      `driver '${engine}' needs ${packageName} ${version} (storage version ${storageVersion}); ` +
-        `found ${found} (storage version ${storage})`,
-    );
-  }
-}
-
 function loadSingle(engine: WasmEngine): KuzuSyncModule {
   const file = resolvePackage(engine, 'sync');
   return compileBundle(readFileSync(file, 'utf8'), file, require);
@@ -150,19 +103,4 @@ export function compileBundle(source: string, file: string, req: NodeJS.Require)
   );
   if (missing.length) throw unknown(`no ${missing.join(', ')}`);
   return module as KuzuSyncModule;
-}
-
-let fileCounter = 0;
-
-/** Scratch files (CSV loads) of a single-threaded build: in its own memory, where it reads them. */
-export function memfsFiles(module: KuzuSyncModule): ScratchFiles {
-  const fs = module.getFS();
-  return {
-    write(data) {
-      const file = `/tmp/kuzu-sync-rows-${++fileCounter}.csv`;
-      fs.writeFile(file, data);
-      return file;
-    },
-    remove: (file) => fs.unlink(file),
-  };
 }

@@ -1,0 +1,26 @@
+/**
+ * kuzu-sync in a browser (the package's `browser` export condition, #21): the same createSyncClient,
+ * over the native WebSocket, with kuzu-wasm's sync build in a module Web Worker (browserDriver) and
+ * Web Locks instead of lock files. Bundle it with scripts/bundle-browser.mjs, which puts the worker
+ * and kuzu-wasm's build next to it.
+ */
+import { browserDriver } from './browser/driver.js';
+import { webLock } from './browser/web-lock.js';
+import { openWebSocket } from './browser/web-socket.js';
+import { useSocket } from './client/socket.js';
+import { GraphStore } from './store/graph-store.js';
+
+export { createSyncClient } from './sync-client.js';
+export type * from './sync-client.js';
+export { SyncError } from './protocol/errors.js';
+export { QueryError } from './store/query-error.js';
+export { browserDriver, type BrowserDriverOptions } from './browser/driver.js';
+export { webLock } from './browser/web-lock.js';
+
+useSocket(openWebSocket);
+GraphStore.defaultHost = {
+  defaultDriver: () => browserDriver(),
+  lock: (path, holder) => webLock(path, holder),
+  // No files yet: a browser database is in memory (browserDriver refuses a path).
+  checkFile: () => true,
+};

@@ -1,0 +1,107 @@
+import { SyncError } from '../protocol/errors.js';
+import type { KuzuConnection, KuzuDriver } from '../store/kuzu/driver.js';
+import { WASM_FORMATS } from '../store/kuzu/formats.js';
+import type { RunResult } from '../store/kuzu/steps.js';
+import { isInMemoryPath } from '../store/kuzu/sync-database.js';
+import type { WorkerResponse } from '../store/kuzu/worker-protocol.js';
+import { type BrowserRequest, Databases } from './databases.js';
+import { browser, type WorkerLike } from './dom.js';
+
+type Request = BrowserRequest extends infer R ? (R extends unknown ? Omit<R, 'id'> : never) : never;
+
+export interface BrowserDriverOptions {
+  /** Where the databases run: a module Web Worker (default), or the page's own thread. */
+  thread?: 'worker' | 'main';
+  /** The worker bundle; default `kuzu-sync-worker.js` next to this bundle. */
+  workerUrl?: string | URL;
+  /** kuzu-wasm's sync build (`kuzu-wasm/sync/index.js`); default `kuzu-wasm-sync.js` next to this bundle. */
+  kuzuUrl?: string | URL;
+}
+
+/** One thread's databases, asked by message. */
+interface Thread {
+  request(req: Request): Promise<WorkerResponse>;
+}
+
+let nextId = 1;
+const mainThread = (): Thread => {
+  const databases = new Databases();
+  return { request: (req) => databases.answer({ ...req, id: nextId++ } as BrowserRequest) };
+};
+
+/** A module Web Worker; if it dies, every request in flight fails and the next starts another. */
+function workerThread(url: string): Thread {
+  const Worker = browser.Worker;
+  if (!Worker) throw new SyncError('internal', 'no Web Worker here: use browserDriver({ thread: "main" })');
+  let worker: WorkerLike | undefined;
+  const pending = new Map<number, { resolve: (r: WorkerResponse) => void; reject: (e: Error) => void }>();
+  const start = (): WorkerLike => {
+    const w = new Worker(url, { type: 'module', name: 'kuzu-sync' });
+    w.onmessage = ({ data }) => {
+      const res = data as WorkerResponse;
+      pending.get(res.id)?.resolve(res);
+      pending.delete(res.id);
+    };
+    w.onerror = (e) => {
+      for (const p of pending.values()) p.reject(new Error(`kuzu worker failed: ${e.message ?? 'no message'}`));
+      pending.clear();
+      if (worker === w) worker = undefined;
+      w.terminate();
+    };
+    return w;
+  };
+  return {
+    request(req) {
+      const w = (worker ??= start());
+      const id = nextId++;
+      return new Promise((resolve, reject) => {
+        pending.set(id, { resolve, reject });
+        w.postMessage({ ...req, id });
+      });
+    },
+  };
+}
+
+const threads = new Map<string, Thread>();
+
+/**
+ * kuzu-wasm 0.11.3's default sync build in a browser, behind the same KuzuDriver as Node's drivers
+ * and running the same step runner: in a module Web Worker shared by the page's databases, or on
+ * the page's thread. In memory only for now: a `databasePath` (IndexedDB, #21 item 2) is refused.
+ */
+export function browserDriver(options: BrowserDriverOptions = {}): KuzuDriver {
+  const here = (file: string) => new URL(file, import.meta.url).href;
+  const kuzuUrl = String(options.kuzuUrl ?? here('./kuzu-wasm-sync.js'));
+  const workerUrl = String(options.workerUrl ?? here('./kuzu-sync-worker.js'));
+  const key = options.thread === 'main' ? 'main' : workerUrl;
+  return {
+    name: 'kuzu-wasm-browser',
+    format: WASM_FORMATS.wasm,
+    async open(path, { bufferSize }) {
+      if (!isInMemoryPath(path)) {
+        throw new SyncError('invalid_value', `${path}: a browser client keeps its database in memory for now`);
+      }
+      let thread = threads.get(key);
+      if (!thread) threads.set(key, (thread = key === 'main' ? mainThread() : workerThread(workerUrl)));
+      const ask = async (req: Request) => {
+        const res = await thread.request(req);
+        if (!res.ok) throw new Error(res.error);
+        return res;
+      };
+      const { handle } = (await ask({ type: 'open', path, bufferSize, kuzuUrl })) as { handle: number };
+      let closed = false;
+      const connection: KuzuConnection = {
+        async run(steps, opts = {}) {
+          if (closed) throw new Error('database is closed');
+          return ((await ask({ type: 'run', handle, steps, options: opts })) as { result: RunResult }).result;
+        },
+        async close() {
+          if (closed) return;
+          closed = true;
+          await ask({ type: 'close', handle });
+        },
+      };
+      return connection;
+    },
+  };
+}
