@@ -1,0 +1,51 @@
+// The test page's side (plain JavaScript, served as is): the bundle's createSyncClient, driven by
+// test/browser/browser.test.ts through window.kz. Values cross to Node as JSON.
+import * as ks from './kuzu-sync.js';
+
+const clients = new Map();
+const events = [];
+
+window.kz = {
+  async open(name, options) {
+    const started = performance.now();
+    const client = await ks.createSyncClient(options);
+    clients.set(name, client);
+    client.on('error', (e) => events.push({ name, type: 'error', code: e.code, message: e.message }));
+    client.on('status', (s) => events.push({ name, type: 'status', status: typeof s === 'string' ? s : s?.status }));
+    return { clientId: client.clientId, ms: performance.now() - started };
+  },
+  async call(name, method, ...args) {
+    return await clients.get(name)[method](...args);
+  },
+  get(name, what) {
+    const c = clients.get(name);
+    return { status: c.getStatus(), pending: c.getPendingPatchCount(), version: c.getServerVersion() }[what];
+  },
+  events: () => events,
+  /** Two holds of one name: the second must be refused (SyncError locked). */
+  async lockTwice(name) {
+    const first = await ks.webLock(name, 'the first');
+    try {
+      await ks.webLock(name, 'the second');
+      return { refused: false };
+    } catch (e) {
+      return { refused: true, code: e.code, message: e.message };
+    } finally {
+      first.release();
+    }
+  },
+  /** One hold, released at once: refused while another tab holds the name. */
+  async tryLock(name) {
+    try {
+      (await ks.webLock(name)).release();
+      return { refused: false };
+    } catch (e) {
+      return { refused: true, code: e.code, message: e.message };
+    }
+  },
+  async lockAgain(name) {
+    (await ks.webLock(name)).release();
+    return true;
+  },
+};
+window.kzReady = true;
