@@ -17,7 +17,7 @@ export { QueryError } from './store/query-error.js';
 export { browserDriver, type BrowserDriverOptions } from './browser/driver.js';
 export { webLock } from './browser/web-lock.js';
 
-useSocket(openWebSocket);
+useSocket(openWebSocket, 'subprotocol');
 GraphStore.defaultHost = {
   defaultDriver: () => browserDriver(),
   lock: (path, holder) => webLock(path, holder),

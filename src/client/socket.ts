@@ -32,19 +32,27 @@ export type OpenSocket = (
   on: SocketListeners,
 ) => ClientSocket;
 
-let platformSocket: OpenSocket | undefined;
+interface PlatformSocket {
+  open: OpenSocket;
+  /** Where a token goes when the options do not say. */
+  tokenIn: TokenIn;
+}
+let platform: PlatformSocket | undefined;
 
 /**
- * The browser entry sets the native WebSocket here (#21). Unset, `ws` is loaded on the first
- * connection: only then, so nothing else of the client reaches it.
+ * The browser entry sets the native WebSocket here, tokens by subprotocol (#21). Unset, `ws` is
+ * loaded on the first connection: only then, so nothing else of the client reaches it.
  */
-export function useSocket(open: OpenSocket): void {
-  platformSocket = open;
+export function useSocket(open: OpenSocket, tokenIn: TokenIn = 'header'): void {
+  platform = { open, tokenIn };
 }
 
-async function opener(): Promise<OpenSocket> {
-  return (platformSocket ??= (await import('./node-socket.js')).openNodeSocket);
+async function opener(): Promise<PlatformSocket> {
+  return (platform ??= { open: (await import('./node-socket.js')).openNodeSocket, tokenIn: 'header' });
 }
+
+/** A SyncError as it is, anything else as `internal`. */
+const asSyncError = (e: unknown) => (e instanceof SyncError ? e : new SyncError('internal', String(e)));
 
 export interface SocketHooks {
   url: string;
@@ -85,8 +93,9 @@ export function socketActor(hooks: SocketHooks) {
     void (async () => {
       let token: string | undefined;
       let open: OpenSocket;
+      let tokenIn: TokenIn | undefined;
       try {
-        open = await opener();
+        ({ open, tokenIn } = await opener());
         token = typeof hooks.token === 'function' ? await hooks.token() : hooks.token;
       } catch (e) {
         if (stopped) return; // the attempt timed out meanwhile: its failure is old news
@@ -95,7 +104,7 @@ export function socketActor(hooks: SocketHooks) {
         return;
       }
       if (stopped) return;
-      const tokenIn = token ? (hooks.tokenIn ?? 'header') : undefined;
+      tokenIn = token ? (hooks.tokenIn ?? tokenIn) : undefined;
       let unauthorized = false;
       const receive = (m: ServerMessage) => {
         if (!isControlMessage(m)) {
@@ -108,37 +117,46 @@ export function socketActor(hooks: SocketHooks) {
         if (m.type === 'sync_state' && m.protocol !== undefined) hooks.serverProtocol(m.protocol);
         send({ type: 'SOCKET.MESSAGE', message: m });
       };
-      const socket = open(
-        tokenIn === 'query' ? tokenUrl(hooks.url, token!) : hooks.url,
-        tokenIn === 'subprotocol' ? tokenProtocols(token!) : [],
-        tokenIn === 'header' ? { authorization: `Bearer ${token}` } : {},
-        {
-          unauthorized() {
-            unauthorized = true;
-            hooks.error(new SyncError('unauthorized', `the server refused the connection (401)`));
-            send({ type: 'SOCKET.UNAUTHORIZED' });
-          },
-          open() {
-            hooks.opened(socket);
-            send({ type: 'SOCKET.OPEN' });
-          },
-          message(data, bytes, isBinary) {
-            hooks.bytesIn(bytes);
-            for (const decoded of decodeServerFrame(data, { isBinary })) {
-              if (decoded.ok) receive(decoded.message);
-              else hooks.error(new SyncError(decoded.error.code, `from the server: ${decoded.error.message}`));
-            }
-          },
-          close(code, reason) {
-            hooks.closed(socket);
-            flushData();
-            if (unauthorized) return;
-            const refusal = refusalOfClose(code);
-            if (refusal) hooks.error(new SyncError(refusal, `the server refused the connection (close ${code})`));
-            send({ type: 'SOCKET.CLOSED', code, reason });
-          },
+      const listeners: SocketListeners = {
+        unauthorized() {
+          unauthorized = true;
+          hooks.error(new SyncError('unauthorized', `the server refused the connection (401)`));
+          send({ type: 'SOCKET.UNAUTHORIZED' });
         },
-      );
+        open() {
+          hooks.opened(socket);
+          send({ type: 'SOCKET.OPEN' });
+        },
+        message(data, bytes, isBinary) {
+          hooks.bytesIn(bytes);
+          for (const decoded of decodeServerFrame(data, { isBinary })) {
+            if (decoded.ok) receive(decoded.message);
+            else hooks.error(new SyncError(decoded.error.code, `from the server: ${decoded.error.message}`));
+          }
+        },
+        close(code, reason) {
+          hooks.closed(socket);
+          flushData();
+          if (unauthorized) return;
+          const refusal = refusalOfClose(code);
+          if (refusal) hooks.error(new SyncError(refusal, `the server refused the connection (close ${code})`));
+          send({ type: 'SOCKET.CLOSED', code, reason });
+        },
+      };
+      let socket: ClientSocket;
+      try {
+        socket = open(
+          tokenIn === 'query' ? tokenUrl(hooks.url, token!) : hooks.url,
+          tokenIn === 'subprotocol' ? tokenProtocols(token!) : [],
+          tokenIn === 'header' ? { authorization: `Bearer ${token}` } : {},
+          listeners,
+        );
+      } catch (e) {
+        // A socket the platform cannot open (a browser asked for a header): said, and closed.
+        hooks.error(asSyncError(e));
+        send({ type: 'SOCKET.CLOSED', reason: (e as Error).message });
+        return;
+      }
       ws = socket;
     })();
     return () => {

@@ -131,6 +131,12 @@ function suite(): void {
       await until(async () =>
         (await inPage<Row[]>(h.page, 'events')).some((e) => e.name === 'refused' && e.code === 'unauthorized'),
       );
+      // A token the server takes, with no tokenIn: a browser sends it as a subprotocol.
+      await inPage(h.page, 'open', 'allowed', { serverUrl: guarded.url, clientId: 'allowed', token: 'good', ...quick });
+      await inPage(h.page, 'call', 'allowed', 'createNode', 'Person', { name: 'Dan' });
+      await inPage(h.page, 'call', 'allowed', 'whenSynced', { timeout: 20_000 });
+      assert.is(guarded.getVersion(), 1);
+      await inPage(h.page, 'call', 'allowed', 'close');
       const err = await h.page.evaluate(
         `kz.call('refused', 'whenSynced', { timeout: 5000 }).then(() => 'synced', (e) => e.code)`,
       );
@@ -156,6 +162,21 @@ function suite(): void {
     } finally {
       await other.close();
     }
+  });
+
+  test("on the page's own thread too (browserDriver({ thread: 'main' })): the same graph", async () => {
+    const opened = await inPage<{ ms: number }>(
+      h.page,
+      'open',
+      'main',
+      { serverUrl: s.url, clientId: 'main', ...quick },
+      'main',
+    );
+    await inPage(h.page, 'call', 'main', 'whenSynced', { timeout: 20_000 });
+    await until(async () => (await inPage<number>(h.page, 'get', 'main', 'version')) === s.getVersion());
+    assert.is(await inPage<string>(h.page, 'call', 'main', 'digest'), await s.digest());
+    await inPage(h.page, 'call', 'main', 'close');
+    console.log(`a second client, on the main thread, up in ${Math.round(opened.ms)} ms`);
   });
 
   test('the page client closes cleanly', async () => {

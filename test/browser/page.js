@@ -6,9 +6,11 @@ const clients = new Map();
 const events = [];
 
 window.kz = {
-  async open(name, options) {
+  /** `thread: 'main'`: kuzu-wasm on the page's own thread instead of the Web Worker. */
+  async open(name, options, thread) {
     const started = performance.now();
-    const client = await ks.createSyncClient(options);
+    const driver = thread ? { driver: ks.browserDriver({ thread }) } : {};
+    const client = await ks.createSyncClient({ ...options, ...driver });
     clients.set(name, client);
     client.on('error', (e) => events.push({ name, type: 'error', code: e.code, message: e.message }));
     client.on('status', (s) => events.push({ name, type: 'status', status: typeof s === 'string' ? s : s?.status }));
