@@ -4,6 +4,7 @@ import type { TablesTouched } from '../store/tables-touched.js';
 import type { Logger } from '../logger.js';
 import type { PatchTables } from './pending.js';
 import { tablesRead } from './query-tables.js';
+import { nextTurn } from './next-turn.js';
 
 type Row = Record<string, unknown>;
 
@@ -85,7 +86,7 @@ export class LiveQueries {
     const due = [...this.open].filter((q) => q.reads(tables));
     if (!due.length) return undefined;
     const asked = due.map((q) => q.ask());
-    const later = this.deps.afterBookkeeping ?? ((f: () => void) => void setImmediate(f));
+    const later = this.deps.afterBookkeeping ?? nextTurn;
     return {
       steps: due.map((q) => ({ kind: 'query', cypher: q.cypher, params: q.params })),
       // Not yet: the client's own bookkeeping of the transaction (its version, its pending patches)

@@ -7,6 +7,7 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from './metrics.js';
 import type { LocalResult } from './local-writes.js';
 import type { ReconcileResult, Replica, Unapplied } from './replica.js';
+import { nextTurn } from './next-turn.js';
 
 /** About 10-20 ms of an awaited loop: the pipeline (commit, send, server) keeps pace with it. */
 const YIELD_EVERY = 200;
@@ -102,7 +103,7 @@ export class StoreExecutor {
    * un-awaited writes, only that one waits).
    */
   private afterYield(patch: Patch): Promise<Patch> {
-    return new Promise((resolve) => setImmediate(() => resolve(patch)));
+    return new Promise((resolve) => nextTurn(() => resolve(patch)));
   }
 
   /** A read sees every write resolved before it was made: it waits for what is queued and staged. */
@@ -159,7 +160,7 @@ export class StoreExecutor {
    */
   afterBookkeeping(f: () => void): void {
     if (this.running) this.afterRun.push(f);
-    else setImmediate(f);
+    else nextTurn(f);
   }
 
   /** What waited for the end of the run, in order. */

@@ -56,6 +56,12 @@ function suite(): void {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  test('the bundle stays small: growth past these bounds is a decision, not an accident', () => {
+    // Measured at 148 KB and 6.8 KB (esbuild 0.28.2, minified); kuzu-wasm's build is copied as it is.
+    assert.ok(h.sizes['kuzu-sync.js']!.bytes < 180_000, `kuzu-sync.js ${h.sizes['kuzu-sync.js']!.bytes} bytes`);
+    assert.ok(h.sizes['kuzu-sync-worker.js']!.bytes < 16_000, `worker ${h.sizes['kuzu-sync-worker.js']!.bytes} bytes`);
+  });
+
   test('the walkthrough in the page against a Node client: writes both ways, equal digests', async () => {
     const opened = await inPage<{ clientId: string; ms: number }>(h.page, 'open', 'page', {
       serverUrl: s.url,
@@ -95,6 +101,14 @@ function suite(): void {
     console.log(
       `page client up in ${Math.round(opened.ms)} ms; walkthrough ${Math.round(performance.now() - started)} ms`,
     );
+  });
+
+  test('an awaited loop of 300 writes in the page reaches the Node client', async () => {
+    const ms = await inPage<number>(h.page, 'writeMany', 'page', 'Item', 300);
+    await call('whenSynced', { timeout: 30_000 });
+    await until(async () => (await node.query('MATCH (i:Item) RETURN count(*) AS c'))[0]!.c === 300);
+    assert.is(await call<string>('digest'), await s.digest());
+    console.log(`300 awaited writes in the page: ${Math.round(ms)} ms`);
   });
 
   test('the server stops; the page writes offline; the server restarts on its port and gets them', async () => {

@@ -19,6 +19,12 @@ window.kz = {
   async call(name, method, ...args) {
     return await clients.get(name)[method](...args);
   },
+  /** `count` awaited writes in a row (the executor yields a turn every so often: no setImmediate here). */
+  async writeMany(name, label, count) {
+    const started = performance.now();
+    for (let i = 0; i < count; i++) await clients.get(name).createNode(label, { n: i });
+    return performance.now() - started;
+  },
   get(name, what) {
     const c = clients.get(name);
     return { status: c.getStatus(), pending: c.getPendingPatchCount(), version: c.getServerVersion() }[what];

@@ -1,7 +1,7 @@
 /**
  * What the client needs of Node (#21: the same createSyncClient in browsers). Walks the module graph
  * from an entry and lists, per module, its Node built-ins, `ws`, and uses of Node's globals
- * (`Buffer`, `process`, a timer's `unref()`). Node's platform pieces (the `ws` socket, the lock file,
+ * (`Buffer`, `process`, `setImmediate`, a timer's `unref()`). Node's platform pieces (the `ws` socket, the lock file,
  * the worker thread) are loaded lazily, by `import()`, only when no browser entry has set its own:
  * statically, neither entry reaches any Node-only module, and the lazy ones are exactly those the
  * browser bundle leaves out. The lists may only shrink: a shared module that starts to lean on Node
@@ -33,6 +33,9 @@ function nodeUses(source: string): string[] {
   // Code, not comments or strings: a use is `Buffer.x`, `process.x` at an identifier boundary.
   const code = source.replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '').replace(/'(?:[^'\\\n]|\\.)*'|`(?:[^`\\]|\\.)*`/g, "''");
   for (const g of ['Buffer', 'process']) if (new RegExp(`(?<![\\w.])${g}\\.`).test(code)) found.add(g);
+  // Node's globals that browsers lack.
+  if (/(?<![\w.])setImmediate\(/.test(code)) found.add('setImmediate');
+  for (const g of ['__dirname', '__filename']) if (new RegExp(`(?<![\\w.])${g}\\b`).test(code)) found.add(g);
   // A browser's timer is a number: unref() on it throws.
   if (/\.unref\(\)/.test(code)) found.add('unref()');
   return [...found].sort();
