@@ -103,6 +103,16 @@ function suite(): void {
     );
   });
 
+  test("a live query in the page follows the Node client's writes", async () => {
+    await inPage(h.page, 'live', 'page', 'MATCH (c:City) RETURN c.name AS name ORDER BY name');
+    await node.createNode('City', { name: 'Oslo' });
+    await node.createNode('City', { name: 'Bergen' });
+    await until(async () => {
+      const seen = await inPage<Row[][]>(h.page, 'liveSeen');
+      return JSON.stringify(seen.at(-1)) === JSON.stringify([{ name: 'Bergen' }, { name: 'Oslo' }]);
+    });
+  });
+
   test('an awaited loop of 300 writes in the page reaches the Node client', async () => {
     const ms = await inPage<number>(h.page, 'writeMany', 'page', 'Item', 300);
     await call('whenSynced', { timeout: 30_000 });

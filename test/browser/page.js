@@ -25,6 +25,13 @@ window.kz = {
     for (let i = 0; i < count; i++) await clients.get(name).createNode(label, { n: i });
     return performance.now() - started;
   },
+  /** A live query's results so far, each as the subscriber got it. */
+  live(name, cypher) {
+    const seen = [];
+    clients.get(name).live(cypher).subscribe((rows) => seen.push(rows));
+    return (window.liveSeen = seen).length;
+  },
+  liveSeen: () => window.liveSeen,
   get(name, what) {
     const c = clients.get(name);
     return { status: c.getStatus(), pending: c.getPendingPatchCount(), version: c.getServerVersion() }[what];
