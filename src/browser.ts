@@ -14,13 +14,14 @@ export { createSyncClient } from './sync-client.js';
 export type * from './sync-client.js';
 export { SyncError } from './protocol/errors.js';
 export { QueryError } from './store/query-error.js';
-export { browserDriver, type BrowserDriverOptions } from './browser/driver.js';
+export { browserDriver, type BrowserDriverOptions, persistenceStats } from './browser/driver.js';
 export { webLock } from './browser/web-lock.js';
 
 useSocket(openWebSocket, 'subprotocol');
 GraphStore.defaultHost = {
   defaultDriver: () => browserDriver(),
   lock: (path, holder) => webLock(path, holder),
-  // No files yet: a browser database is in memory (browserDriver refuses a path).
+  // A databasePath names an IndexedDB directory (browserDriver): the tab holds it through Web Locks,
+  // and there is no header to read before the engine loads it; `_Meta` records its writer.
   checkFile: () => true,
 };

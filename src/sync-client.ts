@@ -132,7 +132,11 @@ export async function openClient(
     getStatus: () => runtime.status,
     getMetrics: () => runtime.getMetrics(),
     whenSynced: (opts = {}) => runtime.whenSynced(opts.timeout),
-    flush: async () => void (await runtime.executor.request({ kind: 'barrier' })),
+    // Committed, then durable: in a browser, saved to IndexedDB (#21).
+    flush: async () => {
+      await runtime.executor.request({ kind: 'barrier' });
+      await store.durable();
+    },
     on: (event, listener) => runtime.events.on(event, listener),
     close: () => {
       lives.closeAll();

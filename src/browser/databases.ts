@@ -1,14 +1,26 @@
 import { runSteps } from '../store/kuzu/run-steps.js';
 import type { RunOptions, RunResult, Step } from '../store/kuzu/steps.js';
 import { WasmDatabase } from '../store/kuzu/wasm-database.js';
-import { checkVersion, type KuzuSyncModule, type WasmBuild } from '../store/kuzu/wasm-api.js';
+import { checkVersion, type KuzuSyncModule, memfsFiles, type WasmBuild } from '../store/kuzu/wasm-api.js';
 import type { WorkerResponse } from '../store/kuzu/worker-protocol.js';
+import { isInMemoryPath } from '../store/kuzu/sync-database.js';
+import { IdbDirectory, type SyncStats, syncStats } from './idb-files.js';
 
 /** What the browser's database thread is asked: Node's worker protocol, plus where kuzu-wasm is. */
 export type BrowserRequest =
   | { id: number; type: 'open'; path: string; bufferSize: number; kuzuUrl: string }
   | { id: number; type: 'run'; handle: number; steps: Step[]; options: RunOptions }
-  | { id: number; type: 'close'; handle: number };
+  | { id: number; type: 'close'; handle: number }
+  /** Answered once a save to IndexedDB that started after it is done (in memory: at once). */
+  | { id: number; type: 'durable'; handle: number }
+  /** CHECKPOINT, then save (the page is going away): best effort. */
+  | { id: number; type: 'persist'; handle: number }
+  | { id: number; type: 'stats' };
+
+export type BrowserResponse = WorkerResponse | { id: number; ok: true; stats: SyncStats };
+
+/** With no write for this long, a persisted database is checkpointed and saved. */
+const IDLE_MS = 500;
 
 const builds = new Map<string, Promise<WasmBuild>>();
 
@@ -31,46 +43,140 @@ export function loadBrowserBuild(url: string): Promise<WasmBuild> {
   return build;
 }
 
+/** A database and, when it is persisted, its directory in IndexedDB and what is owed to it. */
+interface Open {
+  db: WasmDatabase;
+  dir: IdbDirectory | undefined;
+  /** A save queued and not started: asking again joins it. */
+  queued?: Promise<void>;
+  /** Written since the last CHECKPOINT. */
+  dirty: boolean;
+  idle?: ReturnType<typeof setTimeout>;
+}
+
 /**
  * The databases of one thread (a Web Worker's, or the page's own), run by the same step runner as
- * Node's worker: requests are answered in arrival order, as there.
+ * Node's worker: requests are answered in arrival order, as there. A persisted database's saves to
+ * IndexedDB run in the same line (never two at once, never under a statement): one is queued after
+ * each write, and joined by every write and `durable` request made before it starts.
  */
 export class Databases {
-  private readonly open = new Map<number, WasmDatabase>();
+  private readonly open = new Map<number, Open>();
   private nextHandle = 1;
   private queue: Promise<unknown> = Promise.resolve();
 
-  answer(req: BrowserRequest): Promise<WorkerResponse> {
-    const res = this.queue.then(async (): Promise<WorkerResponse> => {
+  answer(req: BrowserRequest): Promise<BrowserResponse> {
+    if (req.type === 'durable' || req.type === 'persist') {
+      const o = this.open.get(req.handle);
+      const done = req.type === 'persist' ? this.inLine(() => this.checkpoint(o)) : this.save(o);
+      return done.then(
+        (): BrowserResponse => ({ id: req.id, ok: true }),
+        (e): BrowserResponse => ({ id: req.id, ok: false, error: e instanceof Error ? e.message : String(e) }),
+      );
+    }
+    return this.inLine(async (): Promise<BrowserResponse> => {
       try {
         return await this.handle(req);
       } catch (e) {
         return { id: req.id, ok: false, error: e instanceof Error ? e.message : String(e) };
       }
     });
-    this.queue = res;
+  }
+
+  /** Runs `job` after everything asked before it. */
+  private inLine<T>(job: () => Promise<T>): Promise<T> {
+    const res = this.queue.then(job);
+    this.queue = res.catch(() => undefined);
     return res;
   }
 
-  private async handle(req: BrowserRequest): Promise<WorkerResponse> {
+  /** A save of `o` that starts after now: the queued one, or a new one. */
+  private save(o: Open | undefined): Promise<void> {
+    const dir = o?.dir;
+    if (!o || !dir) return Promise.resolve();
+    o.queued ??= this.inLine(async () => {
+      o.queued = undefined;
+      await dir.save();
+    });
+    return o.queued;
+  }
+
+  /** CHECKPOINT (a WAL-only copy reopens slowly), then a save. */
+  private async checkpoint(o: Open | undefined): Promise<void> {
+    if (!o?.dir) return;
+    clearTimeout(o.idle);
+    if (o.dirty) {
+      o.db.execute('CHECKPOINT');
+      o.dirty = false;
+    }
+    void this.save(o).catch(() => undefined);
+  }
+
+  private wrote(o: Open): void {
+    if (!o.dir) return;
+    o.dirty = true;
+    this.save(o).catch(() => undefined);
+    clearTimeout(o.idle);
+    o.idle = setTimeout(() => void this.inLine(() => this.checkpoint(o)).catch(() => undefined), IDLE_MS);
+  }
+
+  private async handle(req: BrowserRequest): Promise<BrowserResponse> {
     switch (req.type) {
       case 'open': {
-        const db = new WasmDatabase(await loadBrowserBuild(req.kuzuUrl), req.path, req.bufferSize);
         const handle = this.nextHandle++;
-        this.open.set(handle, db);
+        this.open.set(handle, await openDatabase(req));
         return { id: req.id, ok: true, handle };
       }
       case 'run': {
-        const db = this.open.get(req.handle);
-        if (!db) return { id: req.id, ok: false, error: 'database is closed' };
-        const result: RunResult = runSteps(db, req.steps, req.options);
+        const o = this.open.get(req.handle);
+        if (!o) return { id: req.id, ok: false, error: 'database is closed' };
+        const result: RunResult = runSteps(o.db, req.steps, req.options);
+        if (result.ok && !req.options.readOnly && !req.options.reads) this.wrote(o);
         return { id: req.id, ok: true, result };
       }
       case 'close': {
-        this.open.get(req.handle)?.close();
+        const o = this.open.get(req.handle);
         this.open.delete(req.handle);
+        if (o) await closeDatabase(o);
         return { id: req.id, ok: true };
       }
+      case 'stats':
+        return { id: req.id, ok: true, stats: { ...syncStats } };
+      default:
+        return { id: req.id, ok: false, error: `not asked here: ${req.type}` };
     }
+  }
+}
+
+/** In memory, or on a file of an IndexedDB directory loaded first. */
+async function openDatabase(req: Extract<BrowserRequest, { type: 'open' }>): Promise<Open> {
+  const build = await loadBrowserBuild(req.kuzuUrl);
+  if (isInMemoryPath(req.path))
+    return { db: new WasmDatabase(build, req.path, req.bufferSize), dir: undefined, dirty: false };
+  const dir = await IdbDirectory.open(build.module, req.path);
+  try {
+    // The build keeps its files in its own memory, which IDBFS now saves: a file here is a real one.
+    const files = memfsFiles(build.module);
+    const db = new WasmDatabase({ ...build, memfs: false, files }, dir.file, req.bufferSize);
+    return { db, dir, dirty: false };
+  } catch (e) {
+    dir.unmount();
+    throw e;
+  }
+}
+
+/** A persisted database is checkpointed, closed, saved and unmounted: a reopen loads it again. */
+async function closeDatabase(o: Open): Promise<void> {
+  clearTimeout(o.idle);
+  if (!o.dir) return o.db.close();
+  try {
+    o.db.execute('CHECKPOINT');
+  } finally {
+    o.db.close();
+  }
+  try {
+    await o.dir.save();
+  } finally {
+    o.dir.unmount();
   }
 }

@@ -32,6 +32,7 @@ interface BrowserGlobals {
   WebSocket?: new (url: string, protocols?: string[]) => WebSocketLike;
   Worker?: new (url: string | URL, options?: { type: 'module'; name?: string }) => WorkerLike;
   navigator?: { locks?: LockManagerLike };
+  addEventListener?(type: 'pagehide', listener: () => void): void;
 }
 
 export const browser = globalThis as unknown as BrowserGlobals;

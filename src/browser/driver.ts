@@ -3,8 +3,7 @@ import type { KuzuConnection, KuzuDriver } from '../store/kuzu/driver.js';
 import { WASM_FORMATS } from '../store/kuzu/formats.js';
 import type { RunResult } from '../store/kuzu/steps.js';
 import { isInMemoryPath } from '../store/kuzu/sync-database.js';
-import type { WorkerResponse } from '../store/kuzu/worker-protocol.js';
-import { type BrowserRequest, Databases } from './databases.js';
+import { type BrowserRequest, type BrowserResponse, Databases } from './databases.js';
 import { browser, type WorkerLike } from './dom.js';
 
 type Request = BrowserRequest extends infer R ? (R extends unknown ? Omit<R, 'id'> : never) : never;
@@ -20,7 +19,7 @@ export interface BrowserDriverOptions {
 
 /** One thread's databases, asked by message. */
 interface Thread {
-  request(req: Request): Promise<WorkerResponse>;
+  request(req: Request): Promise<BrowserResponse>;
 }
 
 let nextId = 1;
@@ -34,11 +33,11 @@ function workerThread(url: string): Thread {
   const Worker = browser.Worker;
   if (!Worker) throw new SyncError('internal', 'no Web Worker here: use browserDriver({ thread: "main" })');
   let worker: WorkerLike | undefined;
-  const pending = new Map<number, { resolve: (r: WorkerResponse) => void; reject: (e: Error) => void }>();
+  const pending = new Map<number, { resolve: (r: BrowserResponse) => void; reject: (e: Error) => void }>();
   const start = (): WorkerLike => {
     const w = new Worker(url, { type: 'module', name: 'kuzu-sync' });
     w.onmessage = ({ data }) => {
-      const res = data as WorkerResponse;
+      const res = data as BrowserResponse;
       pending.get(res.id)?.resolve(res);
       pending.delete(res.id);
     };
@@ -64,13 +63,39 @@ function workerThread(url: string): Thread {
 
 const threads = new Map<string, Thread>();
 
+/** Persisted databases open in this page: saved, best effort, when the page goes away. */
+const persisted = new Set<() => void>();
+let listening = false;
+function onPageHide(persist: () => void): () => void {
+  if (!listening) {
+    listening = true;
+    browser.addEventListener?.('pagehide', () => {
+      for (const p of persisted) p();
+    });
+  }
+  persisted.add(persist);
+  return () => persisted.delete(persist);
+}
+
+/** How long this page's database thread spent saving to IndexedDB (tests and bench). */
+export async function persistenceStats(options: BrowserDriverOptions = {}): Promise<unknown> {
+  const thread = threads.get(
+    options.thread === 'main' ? 'main' : String(options.workerUrl ?? here('./kuzu-sync-worker.js')),
+  );
+  const res = thread && (await thread.request({ type: 'stats' }));
+  return res && 'stats' in res ? res.stats : undefined;
+}
+
+const here = (file: string) => new URL(file, import.meta.url).href;
+
 /**
  * kuzu-wasm 0.11.3's default sync build in a browser, behind the same KuzuDriver as Node's drivers
  * and running the same step runner: in a module Web Worker shared by the page's databases, or on
- * the page's thread. In memory only for now: a `databasePath` (IndexedDB, #21 item 2) is refused.
+ * the page's thread. A `databasePath` names a database kept in IndexedDB (IDBFS): loaded before it
+ * opens, saved after each write (coalesced), checkpointed and saved when idle, on close and on
+ * `pagehide`; `durable()` (the client's flush) waits for a save that covers every earlier write.
  */
 export function browserDriver(options: BrowserDriverOptions = {}): KuzuDriver {
-  const here = (file: string) => new URL(file, import.meta.url).href;
   const kuzuUrl = String(options.kuzuUrl ?? here('./kuzu-wasm-sync.js'));
   const workerUrl = String(options.workerUrl ?? here('./kuzu-sync-worker.js'));
   const key = options.thread === 'main' ? 'main' : workerUrl;
@@ -78,9 +103,6 @@ export function browserDriver(options: BrowserDriverOptions = {}): KuzuDriver {
     name: 'kuzu-wasm-browser',
     format: WASM_FORMATS.wasm,
     async open(path, { bufferSize }) {
-      if (!isInMemoryPath(path)) {
-        throw new SyncError('invalid_value', `${path}: a browser client keeps its database in memory for now`);
-      }
       let thread = threads.get(key);
       if (!thread) threads.set(key, (thread = key === 'main' ? mainThread() : workerThread(workerUrl)));
       const ask = async (req: Request) => {
@@ -90,14 +112,20 @@ export function browserDriver(options: BrowserDriverOptions = {}): KuzuDriver {
       };
       const { handle } = (await ask({ type: 'open', path, bufferSize, kuzuUrl })) as { handle: number };
       let closed = false;
+      const persist = () => void thread.request({ type: 'persist', handle }).catch(() => undefined);
+      const forget = isInMemoryPath(path) ? () => false : onPageHide(persist);
       const connection: KuzuConnection = {
         async run(steps, opts = {}) {
           if (closed) throw new Error('database is closed');
           return ((await ask({ type: 'run', handle, steps, options: opts })) as { result: RunResult }).result;
         },
+        async durable() {
+          if (!closed) await ask({ type: 'durable', handle });
+        },
         async close() {
           if (closed) return;
           closed = true;
+          forget();
           await ask({ type: 'close', handle });
         },
       };

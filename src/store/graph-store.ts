@@ -353,6 +353,11 @@ export class GraphStore {
     this.model.commitThrough();
   }
 
+  /** Every transaction committed before the call is durable (the driver's `durable`, #21). */
+  async durable(): Promise<void> {
+    if (!this.closed) await this.conn.durable?.();
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     await this.mutex.run(async () => {

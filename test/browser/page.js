@@ -16,6 +16,22 @@ window.kz = {
     client.on('status', (s) => events.push({ name, type: 'status', status: typeof s === 'string' ? s : s?.status }));
     return { clientId: client.clientId, ms: performance.now() - started };
   },
+  /** Like open, but a refusal comes back as its code (a second tab on one databasePath). */
+  async tryOpen(name, options) {
+    try {
+      return { opened: (await kz.open(name, options)).clientId };
+    } catch (e) {
+      return { code: e.code, message: e.message };
+    }
+  },
+  /** Opens, then times the first query: a reload of a database kept in IndexedDB. */
+  async openAndQuery(name, options, cypher) {
+    const started = performance.now();
+    const opened = await kz.open(name, options);
+    const rows = await clients.get(name).query(cypher);
+    return { ...opened, rows, version: clients.get(name).getServerVersion(), firstQueryMs: performance.now() - started };
+  },
+  persistenceStats: () => ks.persistenceStats(),
   async call(name, method, ...args) {
     return await clients.get(name)[method](...args);
   },

@@ -18,5 +18,10 @@ export interface KuzuDriver {
 
 export interface KuzuConnection {
   run(steps: Step[], options?: RunOptions): Promise<RunResult>;
+  /**
+   * Resolves once every write it ran before the call will survive a restart: a browser's database
+   * is saved to IndexedDB (#21). Without it (Node's drivers), a committed write already is.
+   */
+  durable?(): Promise<void>;
   close(): Promise<void>;
 }
