@@ -52,6 +52,11 @@ interface Open {
   /** Written since the last CHECKPOINT. */
   dirty: boolean;
   idle?: ReturnType<typeof setTimeout>;
+  /**
+   * Closed (saved and unmounted): what was queued before it learnt so does nothing. A save of an
+   * unmounted directory would find it empty and empty the IndexedDB database to match.
+   */
+  closed?: boolean;
 }
 
 /**
@@ -74,6 +79,9 @@ export class Databases {
         (e): BrowserResponse => ({ id: req.id, ok: false, error: e instanceof Error ? e.message : String(e) }),
       );
     }
+    // A save queued before this request runs before it: whoever asks from now on needs a later one.
+    const asked = req.type === 'run' || req.type === 'close' ? this.open.get(req.handle) : undefined;
+    if (asked) asked.queued = undefined;
     return this.inLine(async (): Promise<BrowserResponse> => {
       try {
         return await this.handle(req);
@@ -90,20 +98,25 @@ export class Databases {
     return res;
   }
 
-  /** A save of `o` that starts after now: the queued one, or a new one. */
+  /**
+   * A save of `o` after everything asked of it so far: the queued one (nothing was asked of `o`
+   * since it was queued: `answer` forgets it then), or a new one.
+   */
   private save(o: Open | undefined): Promise<void> {
     const dir = o?.dir;
     if (!o || !dir) return Promise.resolve();
-    o.queued ??= this.inLine(async () => {
-      o.queued = undefined;
-      await dir.save();
+    if (o.queued) return o.queued;
+    const job: Promise<void> = this.inLine(async () => {
+      if (o.queued === job) o.queued = undefined;
+      if (!o.closed) await dir.save();
     });
-    return o.queued;
+    o.queued = job;
+    return job;
   }
 
   /** CHECKPOINT (a WAL-only copy reopens slowly), then a save. */
   private async checkpoint(o: Open | undefined): Promise<void> {
-    if (!o?.dir) return;
+    if (!o?.dir || o.closed) return;
     clearTimeout(o.idle);
     if (o.dirty) {
       o.db.execute('CHECKPOINT');
@@ -168,6 +181,7 @@ async function openDatabase(req: Extract<BrowserRequest, { type: 'open' }>): Pro
 /** A persisted database is checkpointed, closed, saved and unmounted: a reopen loads it again. */
 async function closeDatabase(o: Open): Promise<void> {
   clearTimeout(o.idle);
+  o.closed = true;
   if (!o.dir) return o.db.close();
   try {
     o.db.execute('CHECKPOINT');
