@@ -275,13 +275,32 @@ export class StoreExecutor {
   private async commitStaged(): Promise<void> {
     if (!this.deps.replica.local.hasStaged) return;
     const res = await this.deps.replica.local.commitStaged();
-    if (res.committed.length) this.deps.committed(res.committed);
+    if (res.committed.length) this.goOut(res.committed);
     if (res.failed) {
       this.deps.logger.error('kuzu-sync: a group commit failed; its writes left the local view:', res.failed.error);
       this.deps.commitFailed(res.failed.patches, res.failed.error);
     }
     // A transaction of its own, even in a run that goes on (exclusively): its readers hear of it now.
     this.runEnded();
+  }
+
+  /**
+   * Committed patches may go on the wire once their rows would survive a crash: a seq sent and then
+   * lost with its row is given again after the restart, and the server answers the new patch
+   * `ignored`, judged by the old one. In a browser that is once IndexedDB has them, a save later
+   * (saves run in order, so the patches still go out in seq order). Meanwhile the store runs on.
+   */
+  private goOut(patches: Patch[]): void {
+    const store = this.deps.replica.store;
+    if (!store.savesLater) return this.deps.committed(patches);
+    store.durable().then(
+      () => this.deps.committed(patches),
+      (e: unknown) => {
+        // Sent unsaved rather than held forever: a crash before the next save could then lose them.
+        this.deps.logger.error('kuzu-sync: saving the database failed; sending the patches anyway:', e);
+        this.deps.committed(patches);
+      },
+    );
   }
 
   /** Runs `fn`, which changes the graph, with the staged writes committed and new ones held back. */

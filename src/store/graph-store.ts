@@ -358,6 +358,11 @@ export class GraphStore {
     if (!this.closed) await this.conn.durable?.();
   }
 
+  /** A commit is durable only once `durable()` says so (a browser's IndexedDB), not when it returns. */
+  get savesLater(): boolean {
+    return this.conn.durable !== undefined;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     await this.mutex.run(async () => {

@@ -61,6 +61,8 @@ interface Fault {
  * - `drop(match)`: runs matching are answered as done without running: a database that loses writes.
  *
  * - `failClose(message)`: the next close fails (the database is closed all the same).
+ * - `savesLater` (an option): its connections have `durable()`, which waits until the test calls
+ *   `save()`: a browser's database, durable once saved to IndexedDB.
  *
  * Every run is logged in `runs` with its outcome.
  */
@@ -76,7 +78,14 @@ export class FaultDriver implements KuzuDriver {
   private waiters: Array<() => void> = [];
   private closeFailure: string | undefined;
 
-  constructor(private readonly inner: KuzuDriver = defaultDriver()) {
+  /** Saves asked for (`durable()`) and not done yet: see `savesLater`. */
+  private readonly saves: Array<() => void> = [];
+
+  constructor(
+    private readonly inner: KuzuDriver = defaultDriver(),
+    /** Its commits are durable only once saved, as a browser's in IndexedDB: `durable()` waits for `save()`. */
+    private readonly options: { savesLater?: boolean } = {},
+  ) {
     this.name = `faults(${inner.name})`;
     this.format = inner.format;
   }
@@ -92,7 +101,26 @@ export class FaultDriver implements KuzuDriver {
         this.closeFailure = undefined;
         if (failure !== undefined) throw new Error(failure);
       },
+      ...(this.options.savesLater
+        ? {
+            durable: () =>
+              new Promise<void>((resolve) => {
+                this.saves.push(resolve);
+                this.notify();
+              }),
+          }
+        : {}),
     };
+  }
+
+  /** How many saves wait for `save()` (a driver made with `savesLater`). */
+  get pendingSaves(): number {
+    return this.saves.length;
+  }
+
+  /** Completes every save asked for so far. */
+  save(): void {
+    for (const done of this.saves.splice(0)) done();
   }
 
   /** The next close reports `message` as its failure (after closing for real). */

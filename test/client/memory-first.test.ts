@@ -47,6 +47,31 @@ test('a write resolves before its commit; a read waits for it; the wire waits fo
   }
 });
 
+test('where a commit is durable only once saved (a browser), a patch goes on the wire after the save, not the commit', async () => {
+  const s = await server();
+  const db = new FaultDriver(undefined, { savesLater: true });
+  const c = await client(s, { driver: db });
+  try {
+    const saved = async (id: string) => {
+      await c.createNode('Item', {}, { id });
+      await db.until(() => db.pendingSaves > 0, 10_000, 'the client to wait for the save after its commit');
+    };
+    await saved('seed');
+    db.save();
+    await c.whenSynced({ timeout: 10_000 });
+    await saved('a');
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(await items(s), ['seed'], 'committed and not saved: a crash now would give its seq again');
+    db.save();
+    await c.whenSynced({ timeout: 10_000 });
+    assert.equal(await items(s), ['a', 'seed']);
+  } finally {
+    db.save();
+    await c.close();
+    await s.close();
+  }
+});
+
 test('a refused group commit: its writes and those staged after it leave the local view, rejected', async () => {
   const s = await server();
   const db = new FaultDriver();
