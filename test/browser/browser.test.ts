@@ -4,7 +4,7 @@
  * on 127.0.0.1 and a Node client. Without /usr/bin/chromium the suite skips, saying why, except
  * under CI=true, where a missing browser fails it.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,21 +14,10 @@ import type { SyncClient } from '../../src/client/options.js';
 import { bearerToken } from '../../src/net/bearer.js';
 import type { SyncServer } from '../../src/server/sync-server.js';
 import { client, server, until } from '../helpers/sync.js';
-import { CHROMIUM, type Harness, inPage, openHarness } from './harness.js';
+import { ifChromium } from './chromium.js';
+import { type Harness, inPage, openHarness } from './harness.js';
 
-const ci = process.env.CI === 'true';
-if (!existsSync(CHROMIUM)) {
-  const why = `no browser at ${CHROMIUM} (apt-get install chromium)`;
-  if (ci) {
-    test('a browser to test in', () => assert.unreachable(`${why}: under CI=true this fails, never skips`));
-  } else {
-    // No test at all rather than test.skip: test/run.ts counts uvu's skips against its total.
-    console.log(`test/browser skipped: ${why}`);
-  }
-  test.run();
-} else {
-  suite();
-}
+ifChromium('test/browser', suite);
 
 type Row = Record<string, unknown>;
 

@@ -1,15 +1,29 @@
 /**
  * Debian's Chromium (never a downloaded one), launched by playwright-core with a fresh profile in a
- * temp dir that close() removes: for the example's test and its screenshot script. The flags are the
- * ones test/browser/harness.ts launches with (that file keeps its own copy; it exports CHROMIUM only).
+ * temp dir that close() removes: for every suite of test/browser, the example's screenshot script
+ * and the browser bench.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
-import { CHROMIUM } from './harness.js';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
 
-export { CHROMIUM };
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/**
+ * Runs `suite` when there is a browser. Without one: under CI=true a failing test, never a skip;
+ * elsewhere no test at all, and why (not test.skip: test/run.ts counts uvu's skips against its total).
+ */
+export function ifChromium(name: string, suite: () => void): void {
+  if (existsSync(CHROMIUM)) return suite();
+  const why = `no browser at ${CHROMIUM} (apt-get install chromium)`;
+  if (process.env.CI === 'true')
+    test('a browser to test in', () => assert.unreachable(`${why}: under CI=true this fails, never skips`));
+  else console.log(`${name} skipped: ${why}`);
+  test.run();
+}
 
 export const CHROMIUM_ARGS = [
   '--headless',

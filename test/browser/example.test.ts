@@ -6,26 +6,14 @@
  * Real parts only: the example's own server, Debian's Chromium, kuzu-wasm in a Web Worker.
  * Without /usr/bin/chromium the suite skips, saying why, except under CI=true, where it fails.
  */
-import { existsSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type Example, startExample } from '../../examples/browser/serve.js';
 import { until } from '../helpers/sync.js';
-import { CHROMIUM, type Chromium, launchChromium } from './chromium.js';
+import { type Chromium, ifChromium, launchChromium } from './chromium.js';
 
-const ci = process.env.CI === 'true';
-if (!existsSync(CHROMIUM)) {
-  const why = `no browser at ${CHROMIUM} (apt-get install chromium)`;
-  if (ci) {
-    test('a browser to test in', () => assert.unreachable(`${why}: under CI=true this fails, never skips`));
-  } else {
-    console.log(`test/browser/example skipped: ${why}`);
-  }
-  test.run();
-} else {
-  suite();
-}
+ifChromium('test/browser/example', suite);
 
 const notes = (p: Page) => p.$$eval('#notes li.note span:first-child', (els) => els.map((e) => e.textContent));
 const text = (p: Page, id: string) => p.$eval(`#${id}`, (e) => e.textContent ?? '');

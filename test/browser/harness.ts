@@ -7,20 +7,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { bundleBrowser } from '../../scripts/bundle-browser.mjs';
-
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+import { type Chromium, launchChromium } from './chromium.js';
 
 const TYPES: Record<string, string> = {
   '.js': 'text/javascript',
@@ -65,28 +54,19 @@ function staticServer(dir: string): Promise<Server> {
 
 export async function openHarness(): Promise<Harness> {
   const out = mkdtempSync(join(tmpdir(), 'kuzu-sync-bundle-'));
-  const profile = mkdtempSync(join(tmpdir(), 'kuzu-sync-chromium-'));
   const sizes = await bundleBrowser(out);
   const http = await staticServer(out);
   const base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
-  let context: BrowserContext | undefined;
+  let browser: Chromium;
   try {
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ARGS, // the profile goes in as --user-data-dir: a fresh one, removed after
-    });
+    browser = await launchChromium();
   } catch (e) {
     http.close();
+    rmSync(out, { recursive: true, force: true });
     throw e;
   }
-  const ctx = context;
   const newPage = async () => {
-    const p = await ctx.newPage();
-    p.on('pageerror', (e) => console.error(`[page] ${e.message}`));
-    p.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') console.error(`[page ${m.type()}] ${m.text()}`);
-    });
+    const p = await browser.newPage();
     await p.goto(`${base}/`);
     await p.waitForFunction('window.kzReady === true');
     return p;
@@ -97,10 +77,9 @@ export async function openHarness(): Promise<Harness> {
     newPage,
     sizes,
     async close() {
-      await ctx.close().catch(() => {});
+      await browser.close();
       http.close();
       rmSync(out, { recursive: true, force: true });
-      rmSync(profile, { recursive: true, force: true });
     },
   };
 }

@@ -5,7 +5,7 @@
  * from its stored version (a delta, not a snapshot). Without /usr/bin/chromium the suite skips,
  * saying why, except under CI=true, where a missing browser fails it.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,17 +15,10 @@ import * as assert from 'uvu/assert';
 import type { SyncClient } from '../../src/client/options.js';
 import type { SyncServer } from '../../src/server/sync-server.js';
 import { client, server, until } from '../helpers/sync.js';
-import { CHROMIUM, type Harness, inPage, openHarness } from './harness.js';
+import { ifChromium } from './chromium.js';
+import { type Harness, inPage, openHarness } from './harness.js';
 
-const ci = process.env.CI === 'true';
-if (!existsSync(CHROMIUM)) {
-  const why = `no browser at ${CHROMIUM} (apt-get install chromium)`;
-  if (ci) test('a browser to test in', () => assert.unreachable(`${why}: under CI=true this fails, never skips`));
-  else console.log(`test/browser/persistence skipped: ${why}`);
-  test.run();
-} else {
-  suite();
-}
+ifChromium('test/browser/persistence', suite);
 
 type Row = Record<string, unknown>;
 type Pending = Array<{ patchId: string; seq: number }>;
