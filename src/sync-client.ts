@@ -9,6 +9,7 @@ import { SyncError } from './protocol/errors.js';
 import type { GraphSchema, Op, Patch } from './protocol/types.js';
 import { graphSchemaOf, type SchemaDef } from './schema/define.js';
 import { GraphStore } from './store/graph-store.js';
+import { randomId } from './client/random-id.js';
 import { isInMemoryPath } from './store/kuzu/sync-database.js';
 
 export type {
@@ -80,7 +81,7 @@ export async function openClient(
     const replica = await Replica.open(
       store,
       options.clientId,
-      () => crypto.randomUUID(),
+      randomId,
       options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
       schema,
     );

@@ -3,6 +3,7 @@ import { assertValidOp } from '../protocol/validate.js';
 import type { Op, Patch, Props, Value } from '../protocol/types.js';
 import type { Fates } from './fates.js';
 import type { BatchWriter, HandleWrites, WriteHandle, Writes } from './options.js';
+import { randomId } from './random-id.js';
 
 /**
  * The op each write makes, and the id of what it writes: one place for the three ways a write is
@@ -10,7 +11,7 @@ import type { BatchWriter, HandleWrites, WriteHandle, Writes } from './options.j
  */
 const opsOf = {
   createNode(label: string, properties: Props = {}, options: { id?: string } = {}) {
-    const id = options.id ?? crypto.randomUUID();
+    const id = options.id ?? randomId();
     return { id, op: { op: 'create_node', label, id, properties } as Op };
   },
   setProperty: (target: 'node' | 'edge', id: string, key: string, value: Value | null) => ({
@@ -18,7 +19,7 @@ const opsOf = {
     op: { op: 'set_property', target, id, key, value } as Op,
   }),
   createEdge(label: string, fromId: string, toId: string, properties: Props = {}, options: { id?: string } = {}) {
-    const id = options.id ?? crypto.randomUUID();
+    const id = options.id ?? randomId();
     return { id, op: { op: 'create_edge', label, id, from: fromId, to: toId, properties } as Op };
   },
   deleteNode: (id: string) => ({ id, op: { op: 'delete_node', id } as Op }),
