@@ -18,6 +18,7 @@ import { formatTable, type Result } from './lib/report.js';
 import type { Context, Scenario } from './lib/scenario.js';
 import { SyncServerHost } from './lib/server-child.js';
 import { awaitedLoop } from './scenarios/awaited-loop.js';
+import { browser } from './scenarios/browser.js';
 import { burst } from './scenarios/burst.js';
 import { coldSync } from './scenarios/cold-sync.js';
 import { fanOut } from './scenarios/fan-out.js';
@@ -37,6 +38,7 @@ const scenarios: Scenario[] = [
   reconnect,
   outage,
   memory,
+  browser,
 ];
 
 const argv = process.argv.slice(2);
