@@ -112,15 +112,19 @@ export function browserDriver(options: BrowserDriverOptions = {}): KuzuDriver {
       };
       const { handle } = (await ask({ type: 'open', path, bufferSize, kuzuUrl })) as { handle: number };
       let closed = false;
+      const inMemory = isInMemoryPath(path);
       const persist = () => void thread.request({ type: 'persist', handle }).catch(() => undefined);
-      const forget = isInMemoryPath(path) ? () => false : onPageHide(persist);
+      const forget = inMemory ? () => false : onPageHide(persist);
+      // Only a persisted database has a save to wait for: without `durable`, a commit is as durable
+      // as it gets, and the client sends its patches without a round trip to this thread first.
+      const durable = async () => {
+        if (!closed) await ask({ type: 'durable', handle });
+      };
       const connection: KuzuConnection = {
+        ...(inMemory ? {} : { durable }),
         async run(steps, opts = {}) {
           if (closed) throw new Error('database is closed');
           return ((await ask({ type: 'run', handle, steps, options: opts })) as { result: RunResult }).result;
-        },
-        async durable() {
-          if (!closed) await ask({ type: 'durable', handle });
         },
         async close() {
           if (closed) return;

@@ -3,7 +3,7 @@ import type { KuzuDriver } from './kuzu/driver.js';
 import type { FileFormat } from './kuzu/formats.js';
 
 /**
- * What opening a store needs of its platform (#21): Node's is in graph-store.ts (a lock file, the
+ * What opening a store needs of its platform (#21): Node's is node-store-host.ts (a lock file, the
  * file's header, a worker thread), a browser's in src/browser/ (Web Locks, a Web Worker).
  */
 export interface StoreHost {
