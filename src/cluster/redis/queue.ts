@@ -1,0 +1,31 @@
+import type { Connections } from './connection.js';
+import { ClusterArgumentError } from './errors.js';
+import { BlockingReader, newestId, type StreamEntry, trimBelow } from './streams.js';
+
+/**
+ * A plain stream with ids Redis picks: gateways -> sequencer (`ks:{graph}:in`) and sequencer -> one
+ * gateway (`ks:{graph}:gw:<id>`). add() after a RedisUnavailableError with `maybeApplied` may add
+ * twice: readers dedupe by what the body says (the sequencer's seq ledger does).
+ */
+export interface QueueStream {
+  /** XADD * b body; the new entry's id. */
+  add(body: string): Promise<string>;
+  /** Blocks up to blockMs for entries after afterId, on a connection of its own; [] on timeout. */
+  read(afterId: string, blockMs: number, count: number): Promise<StreamEntry[]>;
+  trim(minId: string): Promise<void>;
+  /** The newest entry's id, '0-0' when the stream is empty: read after it for what comes next. */
+  last(): Promise<string>;
+}
+
+export function queueStream(conn: Connections, key: string): QueueStream {
+  const reader = new BlockingReader(conn, key);
+  return {
+    async add(body) {
+      if (typeof body !== 'string') throw new ClusterArgumentError('body must be a string');
+      return conn.call(`add to ${key}`, (c) => c.xAdd(key, '*', { b: body }));
+    },
+    read: (afterId, blockMs, count) => reader.read(afterId, blockMs, count),
+    trim: (minId) => trimBelow(conn, key, minId),
+    last: () => newestId(conn, key),
+  };
+}
