@@ -35,6 +35,11 @@ Options:
   --allowed-origin <url>   a page origin that may connect (e.g. https://app.example.com);
                            repeatable; others get HTTP 403, requests without an Origin
                            header (Node clients) pass; default: any origin
+  --redis <url>            cluster mode: redis://host:port, shared by every process of the graph
+  --role <role>            with --redis: gateway (clients connect here; no database),
+                           sequencer (judges and commits to --db; takes no clients) or
+                           standby (follows the log in --db; takes over when the sequencer dies)
+  --graph <name>           with --redis: the graph's name in Redis (default: default)
   --quiet                  no log line per connection
   -h, --help               this text
 
@@ -64,6 +69,9 @@ const OPTIONS = {
   'no-compression': { type: 'boolean' },
   'metrics-path': { type: 'string' },
   'allowed-origin': { type: 'string', multiple: true },
+  redis: { type: 'string' },
+  role: { type: 'string' },
+  graph: { type: 'string' },
   quiet: { type: 'boolean' },
   to: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -129,6 +137,7 @@ function serverOptions(values: Flags): SyncServerOptions {
       fail(`--allowed-origin must be an origin such as https://app.example.com, got ${JSON.stringify(origin)}`);
     }
   }
+  const cluster = clusterOptions(values);
   const logger: Logger = {
     debug() {},
     info: (...a) => values.quiet || console.log(stamp(), ...a),
@@ -149,8 +158,25 @@ function serverOptions(values: Flags): SyncServerOptions {
     compression: !values['no-compression'],
     ...(metricsPath !== undefined ? { metricsPath } : {}),
     ...(allowedOrigins !== undefined ? { allowedOrigins } : {}),
+    ...(cluster ? { cluster } : {}),
     logger,
   };
+}
+
+function clusterOptions(values: Flags): SyncServerOptions['cluster'] {
+  const { redis, role, graph } = values;
+  if (redis === undefined) {
+    if (role !== undefined || graph !== undefined) fail('--role and --graph need --redis');
+    return undefined;
+  }
+  if (!/^rediss?:\/\//.test(redis)) fail(`--redis must be a redis:// URL, got ${JSON.stringify(redis)}`);
+  if (role !== 'sequencer' && role !== 'gateway' && role !== 'standby') {
+    fail('--role must be sequencer, gateway or standby');
+  }
+  const name = graph ?? 'default';
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name))
+    fail(`--graph must be letters, digits, _ . -, up to 64, got ${JSON.stringify(name)}`);
+  return { redisUrl: redis, role, graph: name };
 }
 
 /** A schema file, as defineSchema takes it; its contents are checked when the server starts. */
@@ -208,7 +234,9 @@ async function main(): Promise<void> {
   const options = serverOptions(values);
   const server = await createSyncServer(options);
   const engine = ENGINE_NAMES[(options.driver as keyof typeof ENGINE_NAMES | undefined) ?? defaultEngine()];
-  const what = `database ${values.db ?? ':memory:'}, ${engine}, version ${server.getVersion()}`;
+  const c = options.cluster;
+  const db = `database ${values.db ?? ':memory:'}, ${engine}, version ${server.getVersion()}`;
+  const what = !c ? db : `cluster ${c.role} of graph ${c.graph}${c.role === 'gateway' ? '' : `, ${db}`}`;
   console.log(`${stamp()} kuzu-sync listening on ${server.url} (${what})`);
   if (options.metricsPath !== undefined) {
     console.log(`${stamp()} metrics at ${new URL(options.metricsPath, server.url.replace(/^ws/, 'http'))}`);

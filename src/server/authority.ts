@@ -1,13 +1,16 @@
-import { encodeAccepted, encodeError, encodePatchBroadcast, encodePatchResponse, toJson } from '../protocol/encode.js';
+import { encodeError, encodePatchBroadcast, toJson } from '../protocol/encode.js';
 import { SyncError, toSyncError } from '../protocol/errors.js';
 import type { ErrorCode, Patch, PatchStatus, SyncRequestMessage } from '../protocol/types.js';
-import { unreachable } from '../protocol/unreachable.js';
 import type { GraphStore, WriteTx } from '../store/graph-store.js';
+import type { Step } from '../store/kuzu/steps.js';
 import { appChecks } from './app-checks.js';
 import { ConflictTracker, type ConflictStrategy } from './conflicts.js';
 import type { Logger, PatchContext, Principal } from './options.js';
-import type { LogEntry, Rejection, ServerLog } from './server-log.js';
+import { emptyRecord, type GroupRecord, type LogEntry, type Rejection, type ServerLog } from './server-log.js';
+import { clientOf, type Item, type PatchItem, patchIdOf, patchResponse, seqOf, type Verdict } from './verdicts.js';
 import { answerSyncRequest } from './sync-answer.js';
+import { type ClusterHooks, StepDown } from './cluster-hooks.js';
+import type { Submitter } from './submitter.js';
 
 /** A connection as the authority sees it. */
 export interface Peer {
@@ -20,18 +23,6 @@ export interface Peer {
   drop(reason: string): void;
 }
 
-type Item =
-  | { kind: 'patch'; peer: Peer; patch: Patch; receivedAt: number }
-  | { kind: 'invalid'; peer: Peer; clientId: string; seq: number; code: ErrorCode; reason: string; receivedAt: number }
-  | { kind: 'sync'; peer: Peer; request: SyncRequestMessage };
-
-type PatchItem = Extract<Item, { kind: 'patch' | 'invalid' }>;
-
-type Verdict =
-  | { status: 'accepted'; version: number; entry: LogEntry }
-  | { status: 'rejected'; code: ErrorCode; reason: string; bump: boolean }
-  | { status: 'ignored' };
-
 export interface AuthorityOptions {
   conflictStrategy: ConflictStrategy;
   authorize?: (principal: Principal, patch: Patch) => true | string | Promise<true | string>;
@@ -39,6 +30,7 @@ export interface AuthorityOptions {
   logger: Logger;
   /** Patches committed in one transaction at most. */
   maxGroup?: number;
+  cluster?: ClusterHooks;
 }
 
 export interface AuthorityEvents {
@@ -52,10 +44,6 @@ export interface AuthorityEvents {
   onSyncAnswered?(mode: 'delta' | 'snapshot'): void;
 }
 
-const patchIdOf = (item: PatchItem) => (item.kind === 'patch' ? item.patch.id : `${item.clientId}:${item.seq}`);
-const clientOf = (item: PatchItem) => (item.kind === 'patch' ? item.patch.clientId : item.clientId);
-const seqOf = (item: PatchItem) => (item.kind === 'patch' ? item.patch.seq : item.seq);
-
 /**
  * The single writer of the server. Patches queue here and are committed in groups: each patch is
  * judged (exactly-once, order, authorization, validation, conflicts, the graph itself), the accepted
@@ -63,7 +51,7 @@ const seqOf = (item: PatchItem) => (item.kind === 'patch' ? item.patch.seq : ite
  * Only then do answers and broadcasts go out, in version order. A sync_request is answered in the
  * same queue, so a client's snapshot or delta and the broadcasts after it never leave a gap.
  */
-export class Authority {
+export class Authority implements Submitter {
   readonly subscribers = new Set<Peer>();
   private readonly queue: Item[] = [];
   private pumping: Promise<void> | undefined;
@@ -71,6 +59,7 @@ export class Authority {
   private readonly dropped = new WeakSet<Peer>();
   private readonly tracker = new ConflictTracker((id) => this.store.model.edge(id));
   private readonly maxGroup: number;
+  private stepped: StepDown | undefined;
 
   constructor(
     private readonly store: GraphStore,
@@ -93,6 +82,11 @@ export class Authority {
     }
   }
 
+  /** A peer left: it hears nothing more. */
+  forget(peer: Peer): void {
+    this.subscribers.delete(peer);
+  }
+
   submitPatch(peer: Peer, patch: Patch, receivedAt: number): void {
     this.enqueue({ kind: 'patch', peer, patch, receivedAt });
   }
@@ -109,6 +103,7 @@ export class Authority {
   }
 
   private enqueue(item: Item): void {
+    if (this.stepped) return;
     this.queue.push(item);
     // Started a microtask later: every message of the frame being read is queued by then, and the
     // first group takes them all rather than one patch (a transaction of its own).
@@ -136,6 +131,7 @@ export class Authority {
       try {
         await this.commitGroup(group);
       } catch (e) {
+        if (e instanceof StepDown) return this.stepDown(e);
         if (e instanceof AfterCommit) {
           await this.recover(group, e.cause);
           continue;
@@ -147,11 +143,22 @@ export class Authority {
           try {
             await this.commitGroup([item]);
           } catch (err) {
-            await this.commitFailure(item, toSyncError(err)).catch((fatal) => this.unrecorded(item, fatal));
+            if (err instanceof StepDown) return this.stepDown(err);
+            await this.commitFailure(item, toSyncError(err)).catch((fatal) =>
+              fatal instanceof StepDown ? this.stepDown(fatal) : this.unrecorded(item, fatal),
+            );
+            if (this.stepped) return;
           }
         }
       }
     }
+  }
+
+  private stepDown(why: StepDown): void {
+    this.stepped = why;
+    this.queue.length = 0;
+    this.options.logger.error('kuzu-sync: this authority steps down:', why.message);
+    this.options.cluster?.steppedDown(why);
   }
 
   /**
@@ -186,7 +193,8 @@ export class Authority {
   private async answer(peer: Peer, request: SyncRequestMessage): Promise<void> {
     try {
       const mode = await answerSyncRequest(this.store, this.log, peer, request);
-      this.subscribers.add(peer);
+      if (this.options.cluster) this.options.cluster.subscribe(peer);
+      else this.subscribers.add(peer);
       this.events.onSyncAnswered?.(mode);
     } catch (e) {
       this.options.logger.error('kuzu-sync: could not answer sync_request:', (e as Error).message);
@@ -230,38 +238,39 @@ export class Authority {
     const seen = new Map<string, number>();
     const classified = group.map((item) => this.classify(item, seen));
     const prechecks = await this.prechecks(group, classified);
-
-    const entries: LogEntry[] = [];
-    const seqs = new Map<string, number>();
-    const rejections = new Map<string, Rejection>();
     const verdicts: Verdict[] = [];
-    let version = this.log.version;
-    let compactTo: number | undefined;
     const groupTracker = this.options.conflictStrategy === 'last-writer-wins' ? undefined : this.tracker;
-
+    let record: GroupRecord;
     try {
-      await this.store.write((tx: WriteTx) => {
+      record = await this.commitRecord((tx: WriteTx) => {
         // Planning is synchronous; everything below either commits together or not at all.
+        const r = emptyRecord(this.log.version);
         group.forEach((item, i) => {
           const c = classified[i]!;
           let verdict: Verdict;
           if (c !== 'process') verdict = c;
           else if (prechecks[i]) verdict = { status: 'rejected', ...prechecks[i]!, bump: true };
           else
-            verdict = this.judge((item as Extract<PatchItem, { kind: 'patch' }>).patch, tx, version + 1, groupTracker);
-          if (verdict.status === 'accepted') version = verdict.version;
+            verdict = this.judge(
+              (item as Extract<PatchItem, { kind: 'patch' }>).patch,
+              tx,
+              r.version + 1,
+              groupTracker,
+            );
+          if (verdict.status === 'accepted') r.version = verdict.version;
           const bumped = verdict.status === 'rejected' && verdict.bump;
-          if (verdict.status === 'accepted' || bumped) seqs.set(clientOf(item), seqOf(item));
-          if (verdict.status === 'accepted') entries.push(verdict.entry);
+          if (verdict.status === 'accepted' || bumped) r.seqs.set(clientOf(item), seqOf(item));
+          if (verdict.status === 'accepted') r.entries.push(verdict.entry);
           if (verdict.status === 'rejected' && verdict.bump) {
-            rejections.set(patchIdOf(item), { code: verdict.code, reason: verdict.reason });
+            r.rejections.set(patchIdOf(item), { code: verdict.code, reason: verdict.reason });
           }
           verdicts.push(verdict);
         });
         // From the versions the group really took: rejected patches take none, and a point past them
         // would drop retained log entries (and, with a short log, pass the version itself).
-        compactTo = this.log.compactionPoint(version);
-        for (const step of this.log.groupSteps(entries, seqs, rejections, version, compactTo)) tx.afterWrites(step);
+        r.compactTo = this.log.compactionPoint(r.version);
+        for (const step of this.recordSteps(r)) tx.afterWrites(step);
+        return r;
       });
     } catch (e) {
       // Stamps of this group were recorded to judge its later patches; they stay only if it commits.
@@ -270,11 +279,34 @@ export class Authority {
     }
     try {
       this.tracker.commit();
-      this.log.committed(entries, seqs, rejections, version, compactTo);
-      if (compactTo !== undefined) this.tracker.forget(compactTo);
+      this.log.committed(record);
+      if (record.compactTo !== undefined) this.tracker.forget(record.compactTo);
       this.publish(group, verdicts);
     } catch (e) {
       throw new AfterCommit(e);
+    }
+  }
+
+  /** What commits with a group: the server's tables, and in a cluster where in the log it goes. */
+  private recordSteps(r: GroupRecord): Step[] {
+    const steps = this.log.groupSteps(r);
+    return this.options.cluster ? [...steps, ...this.options.cluster.stepsFor(r)] : steps;
+  }
+
+  /** Runs a group's transaction; in a cluster, the log takes the group first. */
+  private async commitRecord(build: (tx: WriteTx) => GroupRecord): Promise<GroupRecord> {
+    const cluster = this.options.cluster;
+    if (!cluster) return (await this.store.write(build)).value;
+    let appended = false;
+    const beforeCommit = async (r: GroupRecord) => {
+      await cluster.append(r);
+      appended = true;
+    };
+    try {
+      return (await this.store.write(build, { beforeCommit })).value;
+    } catch (e) {
+      if (!appended || e instanceof StepDown) throw e;
+      throw new StepDown(`the log holds a group this database could not commit: ${(e as Error).message}`);
     }
   }
 
@@ -313,55 +345,37 @@ export class Authority {
     const reason = 'the server could not apply this patch';
     const failed: Verdict = { status: 'rejected', code: 'internal', reason, bump: true };
     const verdict = c === 'process' ? failed : c;
-    const seqs = new Map<string, number>();
-    const rejections = new Map<string, Rejection>();
-    if (verdict.status === 'rejected' && verdict.bump) {
-      seqs.set(clientOf(item), seqOf(item));
-      rejections.set(patchIdOf(item), { code: verdict.code, reason: verdict.reason });
-    }
-    const steps = this.log.groupSteps([], seqs, rejections, this.log.version, undefined);
-    await this.store.run(steps);
-    this.log.committed([], seqs, rejections, this.log.version, undefined);
+    const record = await this.commitRecord((tx) => {
+      const r = emptyRecord(this.log.version);
+      if (verdict.status === 'rejected' && verdict.bump) {
+        r.seqs.set(clientOf(item), seqOf(item));
+        r.rejections.set(patchIdOf(item), { code: verdict.code, reason: verdict.reason });
+      }
+      for (const step of this.recordSteps(r)) tx.afterWrites(step);
+      return r;
+    });
+    this.log.committed(record);
     this.publish([item], [verdict]);
   }
 
-  /** Answers and broadcasts, after the commit, in version order. */
+  /**
+   * Answers and broadcasts, after the commit, in version order. In a cluster the gateways tell what
+   * the log holds (acceptances and recorded rejections, to the patch's client wherever it is now);
+   * only the rest is answered here.
+   */
   private publish(group: PatchItem[], verdicts: Verdict[]): void {
     let broadcasts = 0;
     const now = performance.now();
+    const inCluster = this.options.cluster !== undefined;
     for (let i = 0; i < group.length; i++) {
       const item = group[i]!;
       const v = verdicts[i]!;
-      if (v.status === 'accepted') broadcasts += this.broadcast(item.peer, v.entry);
-      item.peer.send(this.response(item, v));
+      const inLog = v.status === 'accepted' || (v.status === 'rejected' && v.bump);
+      if (v.status === 'accepted' && !inCluster) broadcasts += this.broadcast(item.peer, v.entry);
+      if (!(inCluster && inLog)) item.peer.send(patchResponse(item, v, this.log));
       this.events.onAnswered?.(v.status, v.status === 'rejected' ? v.code : undefined, item.receivedAt, now);
     }
     this.events.onCommitted?.(broadcasts);
-  }
-
-  private response(item: PatchItem, v: Verdict): string {
-    const patchId = patchIdOf(item);
-    switch (v.status) {
-      case 'accepted':
-        return encodeAccepted(patchId, v.version);
-      case 'rejected':
-        return encodePatchResponse({
-          type: 'patch_response',
-          patchId,
-          status: 'rejected',
-          code: v.code,
-          reason: v.reason,
-        });
-      case 'ignored': {
-        // A re-send: say what became of it the first time, so a client whose answer was lost settles it.
-        const o = this.log.outcome(clientOf(item), seqOf(item));
-        const version = o.version !== undefined ? { version: o.version } : {};
-        const rejected = o.code ? { code: o.code, reason: o.reason } : {};
-        return encodePatchResponse({ type: 'patch_response', patchId, status: 'ignored', ...version, ...rejected });
-      }
-      default:
-        return unreachable(v);
-    }
   }
 
   /** To every other subscriber; encoded once for all of them, and only if there is one. */

@@ -1,15 +1,15 @@
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import { CLOSE_REPLACED } from '../protocol/close-codes.js';
-import type { Authority } from './authority.js';
 import { Connection } from './connection.js';
 import type { ServerMetrics } from './metrics.js';
 import type { Logger, Principal } from './options.js';
+import type { Submitter } from './submitter.js';
 
 export interface ConnectionsOptions {
   logger: Logger;
   metrics: ServerMetrics;
-  authority: Authority;
+  authority: Submitter;
   maxBufferedBytes: number;
   /** The largest frame sent (the peers' limit, like ours: maxMessageBytes). */
   maxFrameBytes: number;
@@ -59,7 +59,7 @@ export class Connections implements Iterable<Connection> {
     });
     ws.on('close', (code) => {
       this.open.delete(conn);
-      authority.subscribers.delete(conn);
+      authority.forget(conn);
       logger.info(`kuzu-sync: ${conn.name} disconnected (${code})`);
     });
     ws.on('message', (data, isBinary) => {
@@ -79,7 +79,7 @@ export class Connections implements Iterable<Connection> {
     for (const other of this.open) {
       if (other === conn || other.clientId !== clientId) continue;
       this.options.logger.info(`kuzu-sync: ${other.name} replaced by a new connection`);
-      this.options.authority.subscribers.delete(other);
+      this.options.authority.forget(other);
       other.ws.close(CLOSE_REPLACED, 'replaced by a newer connection');
     }
   }

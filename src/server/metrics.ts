@@ -45,12 +45,15 @@ export interface SyncServerMetrics {
   slowClientDrops: number;
   /** The server's version now (a gauge). */
   version: number;
+  /** In a cluster, gateways and standbys: how many versions this process is behind the cluster's log. */
+  clusterLag?: number;
 }
 
 /** The live figures `getMetrics()` reads at the time of asking rather than counting. */
 export interface MetricsGauges {
   connectedClients(): number;
   version(): number;
+  clusterLag?(): number;
 }
 
 function bump<K>(map: Map<K, number>, key: K, by = 1): void {
@@ -128,6 +131,7 @@ export class ServerMetrics implements AuthorityEvents {
       decodeErrors: Object.fromEntries(this.decodeErrors),
       slowClientDrops: this.slowClientDrops,
       version: this.gauges.version(),
+      ...(this.gauges.clusterLag ? { clusterLag: this.gauges.clusterLag() } : {}),
     };
   }
 }
@@ -247,6 +251,9 @@ export async function createPromRegistry(metrics: ServerMetrics, gauges: Metrics
   gauge('kuzu_sync_version', 'The server version: the number of accepted patches in its database.', () =>
     gauges.version(),
   );
+  const lag = gauges.clusterLag;
+  if (lag)
+    gauge('kuzu_sync_cluster_lag_versions', "Versions this gateway or standby is behind the cluster's log.", lag);
   return registry;
 }
 

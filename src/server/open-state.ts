@@ -6,6 +6,7 @@ import { GraphStore } from '../store/graph-store.js';
 import type { KuzuDriver } from '../store/kuzu/driver.js';
 import { defaultDriver, ladybugDriver, nativeDriver, wasmDriver } from '../store/kuzu/worker-driver.js';
 import { Authority } from './authority.js';
+import type { ClusterHooks } from './cluster-hooks.js';
 import { createPromRegistry, ServerMetrics } from './metrics.js';
 import type { Logger, SyncServerOptions } from './options.js';
 import { ServerLog } from './server-log.js';
@@ -52,12 +53,37 @@ async function declareSchema(store: GraphStore, declared: DeclaredSchema): Promi
   await store.write((tx) => tx.declare(declared));
 }
 
-/** The database and everything kept in step with it. A failure on the way closes the database again. */
-export async function openServerState(
+/** The authority over `store`: judges, versions and commits (in a cluster, the sequencer's). */
+export async function startAuthority(
+  store: GraphStore,
+  log: ServerLog,
+  metrics: ServerMetrics,
   options: SyncServerOptions,
   logger: Logger,
+  cluster?: ClusterHooks,
+): Promise<Authority> {
+  const authority = new Authority(
+    store,
+    log,
+    {
+      conflictStrategy: options.conflictStrategy ?? 'last-writer-wins',
+      ...(options.authorize ? { authorize: options.authorize } : {}),
+      ...(options.validatePatch ? { validatePatch: options.validatePatch } : {}),
+      ...(cluster ? { cluster } : {}),
+      logger,
+    },
+    metrics,
+  );
+  await authority.init();
+  return authority;
+}
+
+/** The database, its log and metrics: what every server holding a graph has, authority or not. */
+export async function openServerStore(
+  options: SyncServerOptions,
   connectedClients: () => number,
-): Promise<ServerState> {
+  clusterLag?: () => number,
+): Promise<Omit<ServerState, 'authority'>> {
   // A malformed schema fails here, before the database is even opened.
   const declared = options.schema ? new DeclaredSchema(graphSchemaOf(options.schema)) : undefined;
   const driver = serverDriver(options.driver);
@@ -68,27 +94,30 @@ export async function openServerState(
   };
   const store = await GraphStore.open(options.databasePath ?? ':memory:', storeOptions);
   const log = new ServerLog(store, options.logRetention ?? 100_000, options.rejectionRetention ?? 10_000);
-  const gauges = { connectedClients, version: () => log.version };
+  const gauges = { connectedClients, version: () => log.version, ...(clusterLag ? { clusterLag } : {}) };
   const metrics = new ServerMetrics(gauges);
   try {
     if (declared) await declareSchema(store, declared);
     await log.load();
-    const authority = new Authority(
-      store,
-      log,
-      {
-        conflictStrategy: options.conflictStrategy ?? 'last-writer-wins',
-        ...(options.authorize ? { authorize: options.authorize } : {}),
-        ...(options.validatePatch ? { validatePatch: options.validatePatch } : {}),
-        logger,
-      },
-      metrics,
-    );
-    await authority.init();
     const registry = options.metricsPath !== undefined ? await createPromRegistry(metrics, gauges) : undefined;
-    return { store, log, metrics, authority, registry };
+    return { store, log, metrics, registry };
   } catch (e) {
     await store.close();
+    throw e;
+  }
+}
+
+/** The database and everything kept in step with it. A failure on the way closes the database again. */
+export async function openServerState(
+  options: SyncServerOptions,
+  logger: Logger,
+  connectedClients: () => number,
+): Promise<ServerState> {
+  const opened = await openServerStore(options, connectedClients);
+  try {
+    return { ...opened, authority: await startAuthority(opened.store, opened.log, opened.metrics, options, logger) };
+  } catch (e) {
+    await opened.store.close();
     throw e;
   }
 }

@@ -27,6 +27,22 @@ export interface PatchContext {
 
 export type { Logger };
 
+/** Cluster mode: one of the processes sharing one graph through Redis Streams. */
+export interface ClusterOptions {
+  /** `redis://host:port`. Run Redis with AOF on (`appendfsync always`): the log is the truth. */
+  redisUrl: string;
+  /**
+   * 'gateway': holds the clients' WebSockets and no graph. 'sequencer': judges, versions and commits
+   * (to `databasePath`), writing the log first; it accepts no clients. 'standby': keeps its own
+   * database current from the log and becomes the sequencer when the sequencer's lease lapses.
+   */
+  role: 'sequencer' | 'gateway' | 'standby';
+  /** The graph's name: its Redis keys are `ks:{graph}:...`. Letters, digits, `_.-`, up to 64. */
+  graph: string;
+  /** How long a silent sequencer keeps the lease: about the longest a failover waits. Default 2000 ms. */
+  leaseMs?: number;
+}
+
 export interface SyncServerOptions {
   /** 0 = any free port. Default 8080. */
   port?: number;
@@ -97,4 +113,6 @@ export interface SyncServerOptions {
    */
   metricsPath?: string;
   logger?: Logger;
+  /** Cluster mode (see ClusterOptions). Unset: one process, no Redis. */
+  cluster?: ClusterOptions;
 }

@@ -2,13 +2,13 @@ import { byteLength, decodeClientFrame, type DecodeError } from '../protocol/dec
 import { encodeHeartbeat } from '../protocol/encode.js';
 import type { ClientMessage, SyncRequestMessage } from '../protocol/types.js';
 import { unreachable } from '../protocol/unreachable.js';
-import type { Authority } from './authority.js';
 import type { Connection } from './connection.js';
 import type { Connections } from './connections.js';
 import type { ServerMetrics } from './metrics.js';
+import type { Submitter } from './submitter.js';
 
 export interface RouterDeps {
-  authority: Authority;
+  authority: Submitter;
   connections: Connections;
   metrics: ServerMetrics;
   maxMessageBytes: number;

@@ -27,6 +27,24 @@ export interface LogEntry {
   json: Json<Patch>;
 }
 
+/** What one group leaves in the log: the same things the server's own tables record of it. */
+export interface GroupRecord {
+  entries: LogEntry[];
+  seqs: Map<string, number>;
+  rejections: Map<string, Rejection>;
+  /** The version after the group. */
+  version: number;
+  compactTo: number | undefined;
+}
+
+export const emptyRecord = (version: number): GroupRecord => ({
+  entries: [],
+  seqs: new Map(),
+  rejections: new Map(),
+  version,
+  compactTo: undefined,
+});
+
 export class ServerLog {
   serverId = '';
   version = 0;
@@ -95,13 +113,7 @@ export class ServerLog {
   }
 
   /** Steps that record a committed group: they run in the group's transaction. */
-  groupSteps(
-    entries: LogEntry[],
-    seqs: Map<string, number>,
-    rejections: Map<string, Rejection>,
-    version: number,
-    compactTo: number | undefined,
-  ): Step[] {
+  groupSteps({ entries, seqs, rejections, version, compactTo }: GroupRecord): Step[] {
     const steps = chunkSteps(entries);
     const [only] = seqs.size === 1 ? seqs : [];
     if (only && this.lastSeq.has(only[0]) && this.versionStored && compactTo === undefined) {
@@ -141,13 +153,7 @@ export class ServerLog {
   }
 
   /** Mirror a committed group in memory. */
-  committed(
-    entries: LogEntry[],
-    seqs: Map<string, number>,
-    rejections: Map<string, Rejection>,
-    version: number,
-    compactTo: number | undefined,
-  ): void {
+  committed({ entries, seqs, rejections, version, compactTo }: GroupRecord): void {
     for (const e of entries) {
       this.accepted.set(e.patch.id, e.version);
       this.order.push({ version: e.version, id: e.patch.id });

@@ -7,6 +7,8 @@ import type { Snapshot } from '../protocol/types.js';
 import { Connections } from './connections.js';
 import { metricsHandler, metricsPathProblem, type SyncServerMetrics } from './metrics.js';
 import { openServerState, type ServerState } from './open-state.js';
+import type { Submitter } from './submitter.js';
+import type { ServerMetrics } from './metrics.js';
 import type { Logger, SyncServerOptions } from './options.js';
 import { originCheck } from './origins.js';
 import { createRouter } from './router.js';
@@ -35,7 +37,7 @@ export interface SyncServer {
   close(): Promise<void>;
 }
 
-const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** Frames larger than this are not even buffered: ws closes the socket (1009). Smaller oversize frames get an error. */
 const hardFrameLimit = (maxMessageBytes: number) => Math.max(4 * maxMessageBytes, 4 << 20);
@@ -57,72 +59,106 @@ function webSocketServer(options: SyncServerOptions, maxMessageBytes: number): W
 }
 
 export async function createSyncServer(options: SyncServerOptions = {}): Promise<SyncServer> {
+  if (options.cluster) {
+    // Loaded only here: a single process never loads the Redis client.
+    const { createClusterServer } = await import('../cluster/cluster-server.js');
+    return createClusterServer(options, options.cluster);
+  }
+  const logger = options.logger ?? silentLogger;
+  let connections: Connections | undefined;
+  const state = await openServerState(options, logger, () => connections?.size ?? 0);
+  const front = await openFront(options, { ...state, submitter: state.authority }).catch(async (e: unknown) => {
+    await state.store.close();
+    throw e;
+  });
+  connections = front.live;
+  const close = async () => {
+    await closeFront(front, () => state.authority.drain());
+    await state.store.close();
+  };
+  return graphServer(state, front.live, front.at, close);
+}
+
+export interface Front {
+  live: Connections;
+  http: Server;
+  wss: WebSocketServer;
+  at: { url: string; port: number };
+}
+
+/**
+ * The sockets' side of a server: HTTP, upgrades, connections, the router. Decoded messages go to
+ * `submitter` (the authority, or a gateway's forwarder to the sequencer).
+ */
+export async function openFront(
+  options: SyncServerOptions,
+  deps: { submitter: Submitter; metrics: ServerMetrics; registry: Registry | undefined; noClients?: boolean },
+): Promise<Front> {
   const logger = options.logger ?? silentLogger;
   const path = options.path ?? '/sync';
   const host = options.host ?? '127.0.0.1';
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   const metricsProblem = options.metricsPath === undefined ? undefined : metricsPathProblem(options.metricsPath, path);
   if (metricsProblem) throw new Error(`kuzu-sync: metricsPath ${metricsProblem}`);
-  const originAllowed = originCheck(options.allowedOrigins);
-
-  let connections: Connections | undefined;
-  const state = await openServerState(options, logger, () => connections?.size ?? 0);
-  const { authority, metrics, registry } = state;
+  const { submitter, metrics, registry } = deps;
   const live = new Connections({
     logger,
     metrics,
-    authority,
+    authority: submitter,
     maxBufferedBytes: options.maxBufferedBytes ?? 16 << 20,
     maxFrameBytes: maxMessageBytes,
     heartbeatTimeout: options.heartbeatTimeout ?? 90_000,
     onMessage: (conn, data, isBinary) => route(conn, data, isBinary),
   });
-  connections = live;
-  const route = createRouter({ authority, connections: live, metrics, maxMessageBytes });
+  const route = createRouter({ authority: submitter, connections: live, metrics, maxMessageBytes });
   const wss = webSocketServer(options, maxMessageBytes);
   const http = createHttpServer({
     path,
     logger,
     wss,
     authenticate: options.authenticate,
-    originAllowed,
+    originAllowed: originCheck(options.allowedOrigins),
     ...(registry && options.metricsPath ? { serveHttp: metricsHandler(options.metricsPath, registry) } : {}),
     onConnection: (ws, principal, req) => live.accept(ws, principal, req),
+    ...(deps.noClients ? { noClients: true } : {}),
   });
-  const port = await listen(http, options.port ?? 8080, host).catch(async (e: unknown) => {
+  const port = await listen(http, options.port ?? 8080, host).catch((e: unknown) => {
     live.stopSweep();
-    await state.store.close();
     throw e;
   });
-  return handle(state, live, () => closeServer(state, live, http, wss), {
-    url: `ws://${host.includes(':') ? `[${host}]` : host}:${port}${path}`,
-    port,
-  });
+  return { live, http, wss, at: { url: `ws://${host.includes(':') ? `[${host}]` : host}:${port}${path}`, port } };
 }
 
-/** Stop taking connections, answer what was already sent, then close the sockets and the database. */
-async function closeServer(state: ServerState, live: Connections, http: Server, wss: WebSocketServer) {
+/** Stop taking connections, answer what was already sent (`drain`), then close the sockets. */
+export async function closeFront({ live, http, wss }: Front, drain: () => Promise<void>): Promise<void> {
   live.stopSweep();
   await new Promise<void>((resolve) => {
     http.close(() => resolve());
-    void state.authority.drain().then(() => live.closeAll(1000));
+    void drain().then(() => live.closeAll(1000));
   });
-  await state.authority.drain();
+  await drain();
   wss.close();
-  await state.store.close();
 }
 
-function handle(
-  state: ServerState,
-  live: Connections,
-  close: () => Promise<void>,
+export const once = <T>(fn: () => Promise<T>): (() => Promise<T>) => {
+  let p: Promise<T> | undefined;
+  return () => (p ??= fn());
+};
+
+/** A server that holds the graph: it answers about it from its own database. */
+export function graphServer(
+  state: Omit<ServerState, 'authority'>,
+  live: Pick<Connections, 'size' | 'terminateAll'>,
   at: { url: string; port: number },
+  close: () => Promise<void>,
 ): SyncServer {
   const { store, log, metrics, registry } = state;
-  let closing: Promise<void> | undefined;
   return {
     ...at,
-    serverId: log.serverId,
+    // A standby adopts the cluster's serverId: read it when asked.
+    get serverId() {
+      return log.serverId;
+    },
     getVersion: () => log.version,
     connectionCount: () => live.size,
     getMetrics: () => metrics.snapshot(),
@@ -131,6 +167,6 @@ function handle(
     exportSnapshot: () => store.exportSnapshot(),
     digest: () => store.digest(),
     disconnectAll: () => live.terminateAll(),
-    close: () => (closing ??= close()),
+    close: once(close),
   };
 }

@@ -52,6 +52,11 @@ function databaseError(message: string): SyncError {
 }
 
 /** Reads to run right after a transaction commits, and where their results go (see readsAfterCommit). */
+export interface WriteHooks<T> {
+  /** Makes the plan durable elsewhere first (a cluster's log, which a crash then leaves this database behind). */
+  beforeCommit?(value: T): Promise<void>;
+}
+
 export interface CommitReads {
   steps: QueryStep[];
   /** Once the transaction has committed: each read's rows, or its error, in the order of `steps`. */
@@ -157,8 +162,9 @@ export class GraphStore {
    * known before the write and can be stored in the same transaction as the data.
    * While writes are staged (see `stage`), only a write that leaves the model alone may run: the
    * staged group commits after it, and a change to the model here would reach the database first.
+   * `beforeCommit` runs once the plan is made, under the same lock: if it throws, nothing commits.
    */
-  async write<T>(build: (tx: WriteTx) => T): Promise<{ value: T }> {
+  async write<T>(build: (tx: WriteTx) => T, hooks: WriteHooks<T> = {}): Promise<{ value: T }> {
     return this.mutex.run(async () => {
       if (this.closed) throw new SyncError('closed', 'the store is closed');
       const mark = this.model.mark();
@@ -170,6 +176,7 @@ export class GraphStore {
         neutral = end === mark;
         if (!neutral && this.staged)
           throw new SyncError('internal', 'a write that changes the graph must wait for the staged writes');
+        if (hooks.beforeCommit) await hooks.beforeCommit(value);
         await this.commitTx(tx);
         // Neutral, it has no journal of its own: what lies before its mark may be a staged group's.
         if (!neutral) this.model.commitThrough(end);

@@ -1,0 +1,106 @@
+/**
+ * Cluster mode in one process: a real redis-server, a sequencer, a standby and two gateways made by
+ * createSyncServer, and clients on different gateways. The process-level faults (kill -9) are in
+ * failover.test.ts.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { join } from 'node:path';
+import type { SyncClient, SyncClientOptions } from '../../src/client/options.js';
+import type { ClusterOptions } from '../../src/server/options.js';
+import type { SyncServer } from '../../src/server/sync-server.js';
+import { assertConverged, client, server, until } from '../helpers/sync.js';
+import { tempDir } from '../helpers/temp.js';
+import { ifRedis, type RedisServer, startRedis } from './redis-server.js';
+
+ifRedis('cluster', () => {
+  let redis: RedisServer;
+  const open: Array<SyncServer | SyncClient> = [];
+  let graphs = 0;
+
+  test.before(async () => {
+    redis = await startRedis();
+  });
+  test.after.each(async () => {
+    for (const x of open.splice(0).reverse()) await x.close();
+  });
+  test.after(async () => {
+    await redis.stop();
+  });
+
+  const node = async (role: ClusterOptions['role'], graph: string) => {
+    const s = await server({ cluster: { redisUrl: redis.url, role, graph, leaseMs: 600 } });
+    open.push(s);
+    return s;
+  };
+  const cluster = async () => {
+    const graph = `g${++graphs}`;
+    const sequencer = await node('sequencer', graph);
+    const gateways = [await node('gateway', graph), await node('gateway', graph)];
+    return { graph, sequencer, gateways };
+  };
+  const joined = async (s: SyncServer, options: Partial<SyncClientOptions> = {}) => {
+    const c = await client(s, options);
+    open.push(c);
+    return c;
+  };
+
+  test('clients on different gateways converge with the sequencer', async () => {
+    const { sequencer, gateways } = await cluster();
+    const [a, b] = [await joined(gateways[0]!), await joined(gateways[1]!)];
+    for (let i = 0; i < 20; i++) await a.createNode('Person', { name: `A${i}` }, { id: `a${i}` });
+    await Promise.all(Array.from({ length: 20 }, (_, i) => b.createNode('Person', { age: i }, { id: `b${i}` })));
+    await until(async () => (await b.query("MATCH (p:Person {id: 'a3'}) RETURN p.id")).length === 1);
+    await b.setProperty('node', 'a3', 'name', 'changed by b');
+    await assertConverged(sequencer, a, b);
+    assert.is(sequencer.getVersion(), 41);
+    assert.equal(await a.query("MATCH (p:Person {id: 'a3'}) RETURN p.name AS n"), [{ n: 'changed by b' }]);
+    await until(() => gateways.every((g) => g.getVersion() === 41), 10_000, 'gateways to read the whole log');
+  });
+
+  test('a rejection reaches its client through the log, and is rolled back there only', async () => {
+    const graph = `g${++graphs}`;
+    const sequencer = await server({
+      cluster: { redisUrl: redis.url, role: 'sequencer', graph },
+      validatePatch: (p) => (JSON.stringify(p.ops).includes('forbidden') ? 'no' : true),
+    });
+    open.push(sequencer);
+    const gateway = await node('gateway', graph);
+    const [a, b] = [await joined(gateway), await joined(gateway)];
+    await a.createNode('Item', { note: 'fine' }, { id: 'ok' });
+    const bad = await a.write.createNode('Item', { note: 'forbidden' }, { id: 'x' });
+    const error = await bad.confirmed.then(
+      () => undefined,
+      (e: { code?: string }) => e,
+    );
+    assert.is(error?.code, 'validation_failed');
+    await assertConverged(sequencer, a, b);
+    assert.equal(await b.query('MATCH (i:Item) RETURN i.id AS id'), [{ id: 'ok' }]);
+  });
+
+  test('a client that moves to another gateway re-sends and gets ignored: every patch once', async () => {
+    const { sequencer, gateways } = await cluster();
+    const databasePath = join(tempDir(), 'mover.kz');
+    const a = await joined(gateways[0]!, { databasePath });
+    for (let i = 0; i < 30; i++) await a.createNode('N', {}, { id: `n${i}` });
+    // Closed with its patches on the wire: some reach the sequencer through gateway 0, some not.
+    await a.close();
+    open.splice(open.indexOf(a), 1);
+    const again = await joined(gateways[1]!, { databasePath });
+    await assertConverged(sequencer, again);
+    assert.is(sequencer.getVersion(), 30);
+    assert.is(again.pendingPatches().length, 0);
+  });
+
+  test('a gateway holds no graph; the sequencer takes no clients', async () => {
+    const { sequencer, gateways } = await cluster();
+    const err = await gateways[0]!.query('RETURN 1').catch((e: Error) => e.message);
+    assert.match(String(err), 'holds no graph');
+    const refused = await client(sequencer, { reconnectInterval: 50 });
+    open.push(refused);
+    const r = await refused.whenSynced({ timeout: 500 }).catch((e: { code?: string }) => e.code);
+    assert.is(r, 'timeout');
+  });
+
+  test.run();
+});
