@@ -1,6 +1,7 @@
 import { ClientRuntime, type Clock } from './client/runtime.js';
 import { Fates } from './client/fates.js';
 import type { LiveQuery, Logger, SyncClient, SyncClientOptions } from './client/options.js';
+import { serverUrls } from './client/server-urls.js';
 import { clientWrites } from './client/writes.js';
 import { LiveQueries } from './client/live-queries.js';
 import { Replica } from './client/replica.js';
@@ -47,9 +48,7 @@ export async function createSyncClient<S extends SchemaDef | undefined = undefin
 
 /** Refuses options that cannot work, before anything opens; returns the schema they give, if any. */
 function checkOptions(options: SyncClientOptions<SchemaDef | undefined>): GraphSchema | undefined {
-  if (typeof options?.serverUrl !== 'string' || !/^wss?:\/\//.test(options.serverUrl)) {
-    throw new SyncError('invalid_value', 'serverUrl must be a ws:// or wss:// URL');
-  }
+  serverUrls(options?.serverUrl);
   if (
     options.maxMessageBytes !== undefined &&
     !(Number.isSafeInteger(options.maxMessageBytes) && options.maxMessageBytes > 0)

@@ -30,8 +30,11 @@ export function inspectorOf(option: InspectOption): InspectObserver {
 }
 
 export interface SyncClientOptions<S extends SchemaDef | undefined = undefined> {
-  /** ws:// or wss:// */
-  serverUrl: string;
+  /**
+   * ws:// or wss://. A list: the gateways of a cluster (or any servers of one graph); the first is
+   * tried first, and each lost connection tries the next.
+   */
+  serverUrl: string | string[];
   /** Default: the one stored in `databasePath`, else crypto.randomUUID(). Must be stable to resume pending patches. */
   clientId?: string;
   /** Default ':memory:'. A path makes the graph AND the pending patches durable. */

@@ -13,6 +13,7 @@ import { Metrics } from './metrics.js';
 import { inspectorOf, type Logger, type SyncClientEvents, type SyncClientOptions } from './options.js';
 import { Outbox } from './outbox.js';
 import type { ReconcileResult, Replica } from './replica.js';
+import { serverUrls } from './server-urls.js';
 import { socketActor } from './socket.js';
 import { StoreExecutor } from './store-executor.js';
 import { Transport } from './transport.js';
@@ -162,8 +163,11 @@ export class ClientRuntime {
 
   private connectionLogic() {
     const random = this.options.random ?? Math.random;
+    const urls = serverUrls(this.options.serverUrl);
+    let turn = 0;
     const socket = socketActor({
-      url: this.options.serverUrl,
+      // A connection that was lost (or never made) tries the next server of the list.
+      url: () => urls[turn++ % urls.length]!,
       ...(this.options.token !== undefined ? { token: this.options.token } : {}),
       ...(this.options.tokenIn !== undefined ? { tokenIn: this.options.tokenIn } : {}),
       opened: (ws) => {

@@ -55,7 +55,8 @@ async function opener(): Promise<PlatformSocket> {
 const asSyncError = (e: unknown) => (e instanceof SyncError ? e : new SyncError('internal', String(e)));
 
 export interface SocketHooks {
-  url: string;
+  /** Where this attempt connects: asked once per socket (a cluster's gateways take turns). */
+  url(): string;
   token?: string | (() => string | Promise<string>);
   /** Where the token goes: `Authorization: Bearer` (default), a subprotocol, or the query string. */
   tokenIn?: TokenIn;
@@ -144,9 +145,10 @@ export function socketActor(hooks: SocketHooks) {
         },
       };
       let socket: ClientSocket;
+      const url = hooks.url();
       try {
         socket = open(
-          tokenIn === 'query' ? tokenUrl(hooks.url, token!) : hooks.url,
+          tokenIn === 'query' ? tokenUrl(url, token!) : url,
           tokenIn === 'subprotocol' ? tokenProtocols(token!) : [],
           tokenIn === 'header' ? { authorization: `Bearer ${token}` } : {},
           listeners,

@@ -33,11 +33,11 @@ export const server = (options: SyncServerOptions = {}): Promise<SyncServer> =>
 
 /** Fast reconnects: tests should not wait out production backoffs. */
 export const client = <S extends SchemaDef | undefined = undefined>(
-  s: { url: string } | string,
+  s: { url: string } | string | string[],
   options: Partial<SyncClientOptions<S>> = {},
 ): Promise<SyncClient<S>> =>
   createSyncClient<S>({
-    serverUrl: typeof s === 'string' ? s : s.url,
+    serverUrl: typeof s === 'string' || Array.isArray(s) ? s : s.url,
     reconnectInterval: 50,
     maxReconnectInterval: 500,
     heartbeatInterval: 5000,
