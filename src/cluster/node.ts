@@ -131,7 +131,8 @@ export class ClusterNode {
     const authority = await startAuthority(store, log, metrics, this.options, this.logger, appender);
     const sequencer = new Sequencer(this.redis, authority, this.logger, await this.redis.inbox.last());
     this.leading = { appender, authority, sequencer };
-    this.logger.info(`kuzu-sync: sequencer of epoch ${epoch} from version ${log.version} (${this.owner})`);
+    // Said even when quiet: a takeover is what an operator looks for first.
+    this.logger.warn(`kuzu-sync: sequencer of epoch ${epoch} from version ${log.version} (${this.owner})`);
   }
 
   /** Stops leading: what the database holds is the truth again, and the log goes on from there. */
