@@ -26,5 +26,6 @@ export const itemProps = (it: Item) => ({ k: it.k, name: it.name });
 export const itemsCsv = (rows: readonly Item[]): string =>
   encodeCsv(
     rows.map((r) => [r.id, r.k, r.name]),
+    ['STRING', 'DOUBLE', 'STRING'],
     'copy',
   );

@@ -6,6 +6,8 @@ import { NULL_SENTINEL } from '../../src/store/kuzu/csv.js';
 import { CSV_MIN_ROWS } from '../../src/store/kuzu/run-steps.js';
 import { GraphStore } from '../../src/store/graph-store.js';
 import { canonical } from '../helpers/snapshot.js';
+import { tempDir } from '../helpers/temp.js';
+import { join } from 'node:path';
 
 const nasty = [
   'plain',
@@ -161,6 +163,32 @@ test('a snapshot loaded into another database reproduces the graph', async () =>
   );
   await a.close();
   await b.close();
+});
+
+test('a snapshot whose rows lack a number, a boolean or a list loads into existing tables (LOAD FROM)', async () => {
+  for (const path of [':memory:', join(tempDir(), 'nulls.kz')]) {
+    const a = await GraphStore.open(':memory:');
+    const n = CSV_MIN_ROWS * 2;
+    const props = (i: number): Props =>
+      i % 3 === 0 ? {} : { k: i + 0.5, ok: i % 2 === 0, tags: [`t${i}`], name: `n${i}` };
+    await a.write((tx) =>
+      tx.apply(
+        Array.from({ length: n }, (_, i): Op => ({ op: 'create_node', label: 'N', id: `n${i}`, properties: props(i) })),
+      ),
+    );
+    const snap = await a.exportSnapshot();
+    const b = await GraphStore.open(path);
+    // The table exists before the load: its rows go by LOAD FROM, never COPY.
+    await b.write((tx) =>
+      tx.apply([
+        { op: 'create_node', label: 'N', id: 'old', properties: { k: 1.5, ok: true, tags: ['x'], name: 'x' } },
+      ]),
+    );
+    await b.write((tx) => tx.replaceAll(snap));
+    assert.equal(canonical(await b.exportSnapshot()), canonical(snap), path);
+    await a.close();
+    await b.close();
+  }
 });
 
 test('a column added by a unit that failed comes back with the type of its next first value', async () => {

@@ -6,6 +6,8 @@ import type { RowValue, StepColumnType } from './steps.js';
  * kuzu-wasm 0.11.3:
  * - "" and an empty field both read as NULL unless NULL_STRINGS is set; NULL_STRINGS applies to
  *   quoted fields too, so a string equal to the sentinel cannot travel by CSV.
+ * - LOAD FROM honours NULL_STRINGS in STRING columns only: in any other (numbers, booleans, lists)
+ *   the sentinel fails the cast, and an empty field reads as NULL (kuzu-wasm and the fork alike).
  * - COPY honours NULL_STRINGS in no column but strings (a number column fails on the sentinel): its
  *   CSV writes NULL as an empty field, so an empty string cannot travel by it.
  * - strings in a STRING[] are not unquoted, and ',' '[' ']' split them: only plain words are safe.
@@ -40,10 +42,10 @@ function field(value: RowValue, nullField: string): string {
   return quote('[' + (value as Array<string | number | boolean>).map(String).join(',') + ']');
 }
 
-export function encodeCsv(rows: RowValue[][], reader: CsvReader = 'load'): string {
-  const nullField = reader === 'load' ? NULL_SENTINEL : '';
+export function encodeCsv(rows: RowValue[][], columns: StepColumnType[], reader: CsvReader = 'load'): string {
+  const nulls = columns.map((t) => (reader === 'load' && t === 'STRING' ? NULL_SENTINEL : ''));
   let out = '';
-  for (const row of rows) out += row.map((v) => field(v, nullField)).join(',') + '\n';
+  for (const row of rows) out += row.map((v, i) => field(v, nulls[i]!)).join(',') + '\n';
   return out;
 }
 

@@ -58,7 +58,7 @@ function viaCsv(db: SyncDatabase, step: RowsStep, rows: RowValue[][], reader: Cs
   const files = db.files;
   // Every engine says where it reads files from (process-files.ts in Node, MEMFS in kuzu-wasm's own memory).
   if (!files) throw new DatabaseError('this database reads no scratch files: bulk loads need them');
-  const file = files.write(encodeCsv(rows, reader));
+  const file = files.write(encodeCsv(rows, step.columns, reader));
   try {
     if (!SAFE_PATH.test(file)) throw new DatabaseError(`unsafe scratch path ${file}`);
     if (reader === 'copy') {
