@@ -43,15 +43,13 @@ function lagGauge(redis: ClusterRedis, version: () => number): { lag: () => numb
 
 async function gateway(options: SyncServerOptions, redis: ClusterRedis, logger: Logger): Promise<SyncServer> {
   const forwarder = new Forwarder(redis, logger);
-  const fanout = new Fanout(redis, forwarder, logger, await redis.log.last());
-  const lag = lagGauge(redis, () => fanout.version);
+  let version = () => 0;
+  const lag = lagGauge(redis, () => version());
   let connected = () => 0;
-  const gauges: MetricsGauges = {
-    connectedClients: () => connected(),
-    version: () => fanout.version,
-    clusterLag: lag.lag,
-  };
+  const gauges: MetricsGauges = { connectedClients: () => connected(), version: () => version(), clusterLag: lag.lag };
   const metrics = new ServerMetrics(gauges);
+  const fanout = new Fanout(redis, forwarder, logger, metrics, await redis.log.last());
+  version = () => fanout.version;
   const registry = options.metricsPath !== undefined ? await createPromRegistry(metrics, gauges) : undefined;
   const front = await openFront(options, { submitter: forwarder, metrics, registry });
   const live = front.live;

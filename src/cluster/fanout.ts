@@ -1,10 +1,13 @@
-import { encodeAccepted, encodePatchBroadcast, encodePatchResponse } from '../protocol/encode.js';
+import { encodeAccepted, encodePatchBroadcast, encodePatchResponse, type Json } from '../protocol/encode.js';
 import type { Peer } from '../server/authority.js';
+import { sendDelta } from '../server/sync-answer.js';
+import type { Patch } from '../protocol/types.js';
+import type { ServerMetrics } from '../server/metrics.js';
 import type { Logger } from '../server/options.js';
 import type { GroupRecord } from '../server/server-log.js';
 import { loop } from './backoff.js';
 import type { Forwarder } from './forwarder.js';
-import { parseReplies } from './messages.js';
+import { parseDeltaOrder, parseReplies } from './messages.js';
 import { clientOfPatchId, compareIds, decodeLogRecord, parseId } from './records.js';
 import type { ClusterRedis, StreamEntry } from './redis/index.js';
 
@@ -36,6 +39,7 @@ export class Fanout {
     private readonly redis: ClusterRedis,
     private readonly forwarder: Forwarder,
     private readonly logger: Logger,
+    private readonly metrics: ServerMetrics,
     start: string,
   ) {
     this.position = start;
@@ -80,6 +84,7 @@ export class Fanout {
         if (!peer) continue;
         if (kind === 'm') peer.send(text);
         else if (kind === 'd') peer.drop(text);
+        else if (kind === 'D') await this.queued(() => this.sendDelta(peer, text));
         else await this.queued(() => this.subscribe(peer, text));
       }
     }
@@ -124,6 +129,42 @@ export class Fanout {
         from = e.id;
       }
     }
+  }
+
+  /** A delta the sequencer ordered: its head from there, its patches from the log. */
+  private async sendDelta(peer: Peer, text: string): Promise<void> {
+    const order = parseDeltaOrder(text);
+    if (!order) return peer.drop('the sequencer sent an unreadable answer');
+    try {
+      await sendDelta(
+        (from, limit) => this.patchesAfter(from, limit, order.head.version),
+        peer,
+        order.head,
+        order.first,
+      );
+      this.metrics.onSyncAnswered('delta');
+    } catch (e) {
+      // Trimmed meanwhile: the client asks again, and gets a snapshot.
+      this.logger.warn(`kuzu-sync: a delta from the log failed: ${(e as Error).message}`);
+      peer.drop('the delta is no longer in the log');
+    }
+  }
+
+  private async patchesAfter(from: number, limit: number, upTo: number) {
+    const out: Array<{ version: number; json: Json<Patch> }> = [];
+    for (let after = `${from}-0`; out.length < limit; ) {
+      const entries = await this.redis.log.range(after, 64);
+      if (!entries.length) break;
+      for (const e of entries) {
+        after = e.id;
+        const r = decodeLogRecord(e.body);
+        if (r.kind === 'group') {
+          for (const x of r.group.entries) if (x.version > from && x.version <= upTo) out.push(x);
+        }
+        if (parseId(e.id)[0] >= upTo) return contiguous(out, from);
+      }
+    }
+    return contiguous(out, from);
   }
 
   private dropAll(reason: string): void {
@@ -171,4 +212,10 @@ function framesOf(g: GroupRecord): Frames {
     frames.splice(at < 0 ? frames.length : at, 0, { client, seq, own });
   }
   return frames;
+}
+
+function contiguous<T extends { version: number }>(rows: T[], from: number): T[] {
+  if (rows.length && rows[0]!.version !== from + 1)
+    throw new Error(`the log starts at version ${rows[0]!.version}, not ${from + 1}`);
+  return rows;
 }

@@ -6,7 +6,7 @@ import type { Logger, SyncServerOptions } from '../server/options.js';
 import { loop, sleep } from './backoff.js';
 import { Follower, loadPosition } from './follower.js';
 import { LogAppender } from './log-appender.js';
-import { encodeTakeover, nextId } from './records.js';
+import { encodeTakeover, floorOf, nextId } from './records.js';
 import { type ClusterRedis, FencedError } from './redis/index.js';
 import { Sequencer } from './sequencer.js';
 
@@ -127,7 +127,8 @@ export class ClusterNode {
     }
     this.follower.position = mark;
     const { store, log, metrics } = this.state;
-    const appender = new LogAppender(this.redis, epoch, mark, this.logger);
+    const [oldest] = await this.redis.log.range('0-0', 1);
+    const appender = new LogAppender(this.redis, epoch, mark, floorOf(oldest!.body), this.logger);
     const authority = await startAuthority(store, log, metrics, this.options, this.logger, appender);
     const sequencer = new Sequencer(this.redis, authority, this.logger, await this.redis.inbox.last());
     this.leading = { appender, authority, sequencer };

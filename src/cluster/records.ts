@@ -65,6 +65,12 @@ export function decodeLogRecord(body: string): LogRecord {
   };
 }
 
+/** The version after which a log starting with this entry holds every patch. */
+export function floorOf(oldestBody: string): number {
+  const r = decodeLogRecord(oldestBody);
+  return r.kind === 'takeover' ? r.version : r.group.version - r.group.entries.length;
+}
+
 /** An entry id as [version, n]. */
 export function parseId(id: string): [number, number] {
   const dash = id.indexOf('-');

@@ -1,8 +1,9 @@
+import type { FirstChunk, SyncStateHead } from '../protocol/encode.js';
 import type { Authority } from '../server/authority.js';
 import type { Logger, Principal } from '../server/options.js';
 import { loop } from './backoff.js';
 import type { Subscribable } from './log-appender.js';
-import { type InboxMessage, parseInbox, type Reply } from './messages.js';
+import { encodeDeltaOrder, type InboxMessage, parseInbox, type Reply } from './messages.js';
 import type { ClusterRedis } from './redis/index.js';
 import { TickBatches } from './tick-batches.js';
 
@@ -25,6 +26,9 @@ class RemotePeer implements Subscribable {
   }
   subscribed(position: string): void {
     this.out.push(this.gateway, [this.conn, 's', position]);
+  }
+  deltaFromLog(head: SyncStateHead, first: FirstChunk): void {
+    this.out.push(this.gateway, [this.conn, 'D', encodeDeltaOrder(head, first)]);
   }
 }
 

@@ -192,7 +192,8 @@ export class Authority implements Submitter {
 
   private async answer(peer: Peer, request: SyncRequestMessage): Promise<void> {
     try {
-      const mode = await answerSyncRequest(this.store, this.log, peer, request);
+      const cluster = this.options.cluster;
+      const mode = await answerSyncRequest(this.store, this.log, peer, request, cluster && cluster.delta.bind(cluster));
       if (this.options.cluster) this.options.cluster.subscribe(peer);
       else this.subscribers.add(peer);
       this.events.onSyncAnswered?.(mode);

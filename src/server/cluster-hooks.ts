@@ -1,4 +1,5 @@
 import type { Peer } from './authority.js';
+import type { FirstChunk, SyncStateHead } from '../protocol/encode.js';
 import type { Step } from '../store/kuzu/steps.js';
 import type { GroupRecord } from './server-log.js';
 
@@ -13,6 +14,8 @@ export interface ClusterHooks {
   append(record: GroupRecord): Promise<void>;
   /** The authority stopped for good: it processes nothing more. */
   steppedDown(why: StepDown): void;
+  /** Whether `peer`'s gateway sends this delta from the cluster's log (then it is not sent here). */
+  delta(peer: Peer, head: SyncStateHead, first: FirstChunk): boolean;
   /** A sync answer went out to `peer`: it hears the log from here on. */
   subscribe(peer: Peer): void;
 }

@@ -6,7 +6,14 @@ import {
   type Json,
   type SyncStateHead,
 } from '../protocol/encode.js';
-import type { GraphSchema, SnapshotEdge, SnapshotNode, SyncRequestMessage, VersionedPatch } from '../protocol/types.js';
+import type {
+  GraphSchema,
+  Patch,
+  SnapshotEdge,
+  SnapshotNode,
+  SyncRequestMessage,
+  VersionedPatch,
+} from '../protocol/types.js';
 import type { GraphStore } from '../store/graph-store.js';
 import type { Peer } from './authority.js';
 import type { ServerLog } from './server-log.js';
@@ -28,6 +35,8 @@ export async function answerSyncRequest(
   log: ServerLog,
   peer: Peer,
   request: SyncRequestMessage,
+  /** A cluster's gateway sends the delta from the cluster's log, if this says it can. */
+  deltaElsewhere?: (peer: Peer, h: SyncStateHead, first: FirstChunk) => boolean,
 ): Promise<'delta' | 'snapshot'> {
   const h: SyncStateHead = {
     serverId: log.serverId,
@@ -48,7 +57,7 @@ export async function answerSyncRequest(
   const sameServer = request.serverId === undefined || request.serverId === log.serverId;
   if (request.ackedSeq !== undefined && sameServer) log.acknowledged(request.clientId, request.ackedSeq);
   if (await deltaWorks(store, log, request)) {
-    await sendDelta(log, peer, h, first);
+    if (!deltaElsewhere?.(peer, h, first)) await sendDelta((from, limit) => log.readLog(from, limit), peer, h, first);
     return 'delta';
   }
   await sendSnapshot(store, peer, { ...h, mode: 'snapshot' }, first);
@@ -64,7 +73,11 @@ async function deltaWorks(store: GraphStore, log: ServerLog, request: SyncReques
   return (await log.logBytesAfter(request.fromVersion)) <= snapshotBytes;
 }
 
-async function sendDelta(log: ServerLog, peer: Peer, h: SyncStateHead, first: FirstChunk): Promise<void> {
+/** The log's patches after `from`, in version order, about `limit` of them; none once it ends. */
+export type LogReader = (from: number, limit: number) => Promise<Array<{ version: number; json: Json<Patch> }>>;
+
+/** A delta answer, chunked, from the patches `readLog` gives. */
+export async function sendDelta(readLog: LogReader, peer: Peer, h: SyncStateHead, first: FirstChunk): Promise<void> {
   // The log holds each patch as the JSON text it was accepted as: frames are spliced from it.
   let parts: Array<Json<VersionedPatch>> = [];
   let bytes = 0;
@@ -76,7 +89,7 @@ async function sendDelta(log: ServerLog, peer: Peer, h: SyncStateHead, first: Fi
     bytes = 0;
   };
   for (let from = h.fromVersion; from < h.version; ) {
-    const rows = await log.readLog(from, LOG_PAGE);
+    const rows = await readLog(from, LOG_PAGE);
     if (rows.length === 0) break;
     for (const r of rows) {
       const part = encodeVersionedPatch(r.json, r.version);

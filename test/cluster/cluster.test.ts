@@ -11,6 +11,8 @@ import type { ClusterOptions } from '../../src/server/options.js';
 import type { SyncServer } from '../../src/server/sync-server.js';
 import { assertConverged, client, server, until } from '../helpers/sync.js';
 import { tempDir } from '../helpers/temp.js';
+import { parseId } from '../../src/cluster/records.js';
+import { connectCluster } from '../../src/cluster/redis/index.js';
 import { ifRedis, type RedisServer, startRedis } from './redis-server.js';
 
 ifRedis('cluster', () => {
@@ -90,6 +92,41 @@ ifRedis('cluster', () => {
     await assertConverged(sequencer, again);
     assert.is(sequencer.getVersion(), 30);
     assert.is(again.pendingPatches().length, 0);
+  });
+
+  /** A client that closes, misses `n` writes of another, and reopens on its file through `gateway`. */
+  const catchUp = async (sequencer: SyncServer, gateway: SyncServer, n: number) => {
+    const databasePath = join(tempDir(), 'late.kz');
+    const late = await joined(gateway, { databasePath });
+    const other = await joined(gateway);
+    await other.createNode('N', {}, { id: 'first' });
+    await assertConverged(sequencer, late, other);
+    await late.close();
+    open.splice(open.indexOf(late), 1);
+    for (let i = 0; i < n; i++) await other.createNode('N', { i }, { id: `n${i}` });
+    const again = await joined(gateway, { databasePath });
+    await assertConverged(sequencer, again, other);
+  };
+
+  test('a delta comes from the log, read by the gateway, not from the sequencer', async () => {
+    const { sequencer, gateways } = await cluster();
+    const before = gateways[1]!.getMetrics().syncRequests.delta;
+    await catchUp(sequencer, gateways[1]!, 30);
+    assert.ok(gateways[1]!.getMetrics().syncRequests.delta > before, 'the gateway sent a delta');
+  });
+
+  test("the log is trimmed with the sequencer's own; a client behind it gets a snapshot", async () => {
+    const graph = `g${++graphs}`;
+    const sequencer = await server({ cluster: { redisUrl: redis.url, role: 'sequencer', graph }, logRetention: 10 });
+    open.push(sequencer);
+    const gateway = await node('gateway', graph);
+    const snapshots = sequencer.getMetrics().syncRequests.snapshot;
+    await catchUp(sequencer, gateway, 40);
+    assert.ok(sequencer.getMetrics().syncRequests.snapshot > snapshots, 'the sequencer sent a snapshot');
+    const r = await connectCluster(redis.url, graph);
+    const [oldest] = await r.log.range('0-0', 1);
+    await r.close();
+    assert.ok(parseId(oldest!.id)[0] > 10, `the log was trimmed (its oldest entry is ${oldest!.id})`);
   });
 
   test('a gateway holds no graph; the sequencer takes no clients', async () => {
