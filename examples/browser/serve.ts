@@ -9,7 +9,7 @@
  *
  * test/browser/example.test.ts starts it in-process through `startExample`.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleBrowser } from '../../scripts/bundle-browser.mjs';
 import { createSyncServer, type SyncServer, type SyncServerOptions } from '../../src/index.js';
+import { sendFile } from './static-file.js';
 
 export interface ExampleOptions {
   /** The page's port (default 0: any free one). */
@@ -38,16 +39,16 @@ export interface Example {
 }
 
 const here = (name: string) => fileURLToPath(new URL(`./${name}`, import.meta.url));
-const BUNDLE = ['kuzu-sync.js', 'kuzu-sync-worker.js', 'kuzu-wasm-sync.js'];
+const BUNDLE = ['kuzu-sync.js', 'kuzu-sync-worker.js', 'kuzu-wasm-sync.js', 'kuzu-wasm-sync.wasm'];
 
-/** The page's files, the bundle's three, and /config.json (where the sync server is): nothing else. */
+/** The page's files, the bundle's four, and /config.json (where the sync server is): nothing else. */
 function pageServer(bundleDir: string, config: object): Server {
-  const files: Record<string, [path: string, type: string]> = {
-    '/': [here('index.html'), 'text/html; charset=utf-8'],
-    '/app.js': [here('app.js'), 'text/javascript'],
-    '/two.html': [here('two.html'), 'text/html; charset=utf-8'],
+  const files: Record<string, string> = {
+    '/': here('index.html'),
+    '/app.js': here('app.js'),
+    '/two.html': here('two.html'),
   };
-  for (const f of BUNDLE) files[`/${f}`] = [join(bundleDir, f), 'text/javascript'];
+  for (const f of BUNDLE) files[`/${f}`] = join(bundleDir, f);
   return createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     if (path === '/config.json') {
@@ -56,12 +57,8 @@ function pageServer(bundleDir: string, config: object): Server {
       return;
     }
     const file = files[path];
-    if (!file) {
-      res.writeHead(path === '/favicon.ico' ? 204 : 404).end();
-      return;
-    }
-    res.writeHead(200, { 'content-type': file[1], 'cache-control': 'no-store' });
-    res.end(readFileSync(file[0]));
+    if (file) sendFile(req, res, file);
+    else res.writeHead(path === '/favicon.ico' ? 204 : 404).end();
   });
 }
 

@@ -1,14 +1,15 @@
 import { runSteps } from '../store/kuzu/run-steps.js';
 import type { RunOptions, RunResult, Step } from '../store/kuzu/steps.js';
 import { WasmDatabase } from '../store/kuzu/wasm-database.js';
-import { checkVersion, type KuzuSyncModule, memfsFiles, type WasmBuild } from '../store/kuzu/wasm-api.js';
+import { memfsFiles } from '../store/kuzu/wasm-api.js';
 import type { WorkerResponse } from '../store/kuzu/worker-protocol.js';
 import { isInMemoryPath } from '../store/kuzu/sync-database.js';
 import { IdbDirectory, type SyncStats, syncStats } from './idb-files.js';
+import { loadBrowserBuild, type StartStats, startStats } from './kuzu-build.js';
 
 /** What the browser's database thread is asked: Node's worker protocol, plus where kuzu-wasm is. */
 export type BrowserRequest =
-  | { id: number; type: 'open'; path: string; bufferSize: number; kuzuUrl: string }
+  | { id: number; type: 'open'; path: string; bufferSize: number; kuzuUrl: string; wasmUrl: string }
   | { id: number; type: 'run'; handle: number; steps: Step[]; options: RunOptions }
   | { id: number; type: 'close'; handle: number }
   /** Answered once a save to IndexedDB that started after it is done (in memory: at once). */
@@ -17,31 +18,10 @@ export type BrowserRequest =
   | { id: number; type: 'persist'; handle: number }
   | { id: number; type: 'stats' };
 
-export type BrowserResponse = WorkerResponse | { id: number; ok: true; stats: SyncStats };
+export type BrowserResponse = WorkerResponse | { id: number; ok: true; stats: SyncStats & StartStats };
 
 /** With no write for this long, a persisted database is checkpointed and saved. */
 const IDLE_MS = 500;
-
-const builds = new Map<string, Promise<WasmBuild>>();
-
-/**
- * kuzu-wasm's default sync build (`kuzu-wasm/sync`: one thread, its files in its own memory), loaded
- * from `url`: an ES module of about 15 MB with the wasm inside, which needs no COOP/COEP headers.
- */
-export function loadBrowserBuild(url: string): Promise<WasmBuild> {
-  let build = builds.get(url);
-  if (!build) {
-    build = (async (): Promise<WasmBuild> => {
-      const module = (await import(/* @vite-ignore */ url)).default as KuzuSyncModule;
-      await module.init();
-      checkVersion('wasm', module);
-      return { engine: 'wasm', module, memfs: true };
-    })();
-    build.catch(() => builds.delete(url));
-    builds.set(url, build);
-  }
-  return build;
-}
 
 /** A database and, when it is persisted, its directory in IndexedDB and what is owed to it. */
 interface Open {
@@ -154,7 +134,7 @@ export class Databases {
         return { id: req.id, ok: true };
       }
       case 'stats':
-        return { id: req.id, ok: true, stats: { ...syncStats } };
+        return { id: req.id, ok: true, stats: { ...syncStats, ...startStats } };
       default:
         return { id: req.id, ok: false, error: `not asked here: ${req.type}` };
     }
@@ -163,7 +143,7 @@ export class Databases {
 
 /** In memory, or on a file of an IndexedDB directory loaded first. */
 async function openDatabase(req: Extract<BrowserRequest, { type: 'open' }>): Promise<Open> {
-  const build = await loadBrowserBuild(req.kuzuUrl);
+  const build = await loadBrowserBuild(req.kuzuUrl, req.wasmUrl);
   if (isInMemoryPath(req.path))
     return { db: new WasmDatabase(build, req.path, req.bufferSize), dir: undefined, dirty: false };
   const dir = await IdbDirectory.open(build.module, req.path);

@@ -13,8 +13,13 @@ export interface BrowserDriverOptions {
   thread?: 'worker' | 'main';
   /** The worker bundle; default `kuzu-sync-worker.js` next to this bundle. */
   workerUrl?: string | URL;
-  /** kuzu-wasm's sync build (`kuzu-wasm/sync/index.js`); default `kuzu-wasm-sync.js` next to this bundle. */
+  /**
+   * kuzu-wasm's sync build: default `kuzu-wasm-sync.js` next to this bundle (the bundle script's split
+   * glue); the package's own `kuzu-wasm/sync/index.js`, which inlines its wasm, loads too (slower).
+   */
   kuzuUrl?: string | URL;
+  /** The split glue's wasm, served as `application/wasm`; default `kuzu-wasm-sync.wasm` next to `kuzuUrl`. */
+  wasmUrl?: string | URL;
 }
 
 /** One thread's databases, asked by message. */
@@ -77,7 +82,7 @@ function onPageHide(persist: () => void): () => void {
   return () => persisted.delete(persist);
 }
 
-/** How long this page's database thread spent saving to IndexedDB (tests and bench). */
+/** How long this page's database thread spent saving to IndexedDB and starting kuzu-wasm (tests and bench). */
 export async function persistenceStats(options: BrowserDriverOptions = {}): Promise<unknown> {
   const thread = threads.get(
     options.thread === 'main' ? 'main' : String(options.workerUrl ?? here('./kuzu-sync-worker.js')),
@@ -97,6 +102,7 @@ const here = (file: string) => new URL(file, import.meta.url).href;
  */
 export function browserDriver(options: BrowserDriverOptions = {}): KuzuDriver {
   const kuzuUrl = String(options.kuzuUrl ?? here('./kuzu-wasm-sync.js'));
+  const wasmUrl = String(options.wasmUrl ?? new URL('./kuzu-wasm-sync.wasm', kuzuUrl));
   const workerUrl = String(options.workerUrl ?? here('./kuzu-sync-worker.js'));
   const key = options.thread === 'main' ? 'main' : workerUrl;
   return {
@@ -110,7 +116,7 @@ export function browserDriver(options: BrowserDriverOptions = {}): KuzuDriver {
         if (!res.ok) throw new Error(res.error);
         return res;
       };
-      const { handle } = (await ask({ type: 'open', path, bufferSize, kuzuUrl })) as { handle: number };
+      const { handle } = (await ask({ type: 'open', path, bufferSize, kuzuUrl, wasmUrl })) as { handle: number };
       let closed = false;
       const inMemory = isInMemoryPath(path);
       const persist = () => void thread.request({ type: 'persist', handle }).catch(() => undefined);

@@ -6,10 +6,10 @@ const clients = new Map();
 const events = [];
 
 window.kz = {
-  /** `thread: 'main'`: kuzu-wasm on the page's own thread instead of the Web Worker. */
-  async open(name, options, thread) {
+  /** `driverOptions`: browserDriver's (`{ thread: 'main' }`, another `kuzuUrl`), or the default driver. */
+  async open(name, options, driverOptions) {
     const started = performance.now();
-    const driver = thread ? { driver: ks.browserDriver({ thread }) } : {};
+    const driver = driverOptions ? { driver: ks.browserDriver(driverOptions) } : {};
     const client = await ks.createSyncClient({ ...options, ...driver });
     clients.set(name, client);
     client.on('error', (e) => events.push({ name, type: 'error', code: e.code, message: e.message }));
@@ -25,9 +25,9 @@ window.kz = {
     }
   },
   /** Opens, then times the first query: a reload of a database kept in IndexedDB. */
-  async openAndQuery(name, options, cypher) {
+  async openAndQuery(name, options, cypher, driverOptions) {
     const started = performance.now();
-    const opened = await kz.open(name, options);
+    const opened = await kz.open(name, options, driverOptions);
     const rows = await clients.get(name).query(cypher);
     return { ...opened, rows, version: clients.get(name).getServerVersion(), firstQueryMs: performance.now() - started };
   },

@@ -159,11 +159,11 @@ function suite(): void {
 
   test("on the page's own thread: closed, reopened in the same page, the writes are there", async () => {
     const main = { ...options(), clientId: 'main', databasePath: 'main-db' };
-    await inPage(h.page, 'open', 'main', main, 'main');
+    await inPage(h.page, 'open', 'main', main, { thread: 'main' });
     await inPage(h.page, 'call', 'main', 'createNode', 'Person', { name: 'Eve' });
     await inPage(h.page, 'call', 'main', 'whenSynced', { timeout: 30_000 });
     await inPage(h.page, 'call', 'main', 'close');
-    await inPage(h.page, 'open', 'main', main, 'main');
+    await inPage(h.page, 'open', 'main', main, { thread: 'main' });
     const rows = await inPage<Row[]>(h.page, 'call', 'main', 'query', names);
     assert.ok(
       rows.some((r) => r.name === 'Eve'),
