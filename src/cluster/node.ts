@@ -6,7 +6,7 @@ import type { Logger, SyncServerOptions } from '../server/options.js';
 import { loop, sleep } from './backoff.js';
 import { Follower, loadPosition } from './follower.js';
 import { LogAppender } from './log-appender.js';
-import { encodeTakeover, floorOf, nextId } from './records.js';
+import { compareIds, encodeTakeover, floorOf, nextId } from './records.js';
 import { type ClusterRedis, FencedError } from './redis/index.js';
 import { Sequencer } from './sequencer.js';
 
@@ -108,17 +108,25 @@ export class ClusterNode {
 
   /** Holds the log from the entry after everything this database has: a takeover mark first. */
   private async lead(epoch: number): Promise<void> {
+    const { store, log, metrics } = this.state;
     let mark: string;
+    let floor: number | undefined;
     for (;;) {
       await this.follower.catchUp(this.redis);
-      mark = nextId(this.follower.position, this.state.log.version);
-      try {
-        await this.redis.log.append(
-          epoch,
-          this.follower.position,
-          mark,
-          encodeTakeover(epoch, this.state.log.version, this.state.log.serverId),
+      const last = await this.redis.log.last();
+      // A log that ends before this database lost entries (a Redis without AOF, or a new one): a new
+      // stretch of log starts here, and deltas only from here on.
+      const behind = compareIds(last, this.follower.position) < 0;
+      if (!behind && last !== this.follower.position) continue;
+      if (behind) {
+        this.logger.warn(
+          `kuzu-sync: the log ends at ${last}, before this database (${this.follower.position}); it goes on from here`,
         );
+        floor = log.version;
+      }
+      mark = nextId(this.follower.position, log.version);
+      try {
+        await this.redis.log.append(epoch, last, mark, encodeTakeover(epoch, log.version, log.serverId));
         break;
       } catch (e) {
         // The old sequencer appended after our catch-up, before its epoch ended: catch up again.
@@ -126,9 +134,8 @@ export class ClusterNode {
       }
     }
     this.follower.position = mark;
-    const { store, log, metrics } = this.state;
     const [oldest] = await this.redis.log.range('0-0', 1);
-    const appender = new LogAppender(this.redis, epoch, mark, floorOf(oldest!.body), this.logger);
+    const appender = new LogAppender(this.redis, epoch, mark, floor ?? floorOf(oldest!.body), this.logger);
     const authority = await startAuthority(store, log, metrics, this.options, this.logger, appender);
     const sequencer = new Sequencer(this.redis, authority, this.logger, await this.redis.inbox.last());
     this.leading = { appender, authority, sequencer };

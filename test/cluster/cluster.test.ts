@@ -129,6 +129,35 @@ ifRedis('cluster', () => {
     assert.ok(parseId(oldest!.id)[0] > 10, `the log was trimmed (its oldest entry is ${oldest!.id})`);
   });
 
+  test('Redis without AOF restarts empty: the sequencer starts a new log at its version, clients converge', async () => {
+    const bare = await startRedis({ aof: false });
+    const warnings: string[] = [];
+    const logger = { debug() {}, info() {}, error() {}, warn: (...a: unknown[]) => warnings.push(a.join(' ')) };
+    try {
+      const graph = `g${++graphs}`;
+      const at = (role: ClusterOptions['role']) =>
+        server({ cluster: { redisUrl: bare.url, role, graph, leaseMs: 600 }, logger });
+      const sequencer = await at('sequencer');
+      const gateway = await at('gateway');
+      open.push(sequencer, gateway);
+      const [a, b] = [await joined(gateway), await joined(gateway)];
+      for (let i = 0; i < 10; i++) await a.createNode('N', {}, { id: `before${i}` });
+      await assertConverged(sequencer, a, b);
+      await bare.kill();
+      await bare.restart();
+      for (let i = 0; i < 10; i++) await b.createNode('N', {}, { id: `after${i}` });
+      await assertConverged(sequencer, a, b);
+      assert.is(sequencer.getVersion(), 20);
+      assert.ok(
+        warnings.some((w) => /the log ends at 0-0, before this database/.test(w)),
+        `a new stretch of log: ${warnings.join('; ')}`,
+      );
+    } finally {
+      for (const x of open.splice(0).reverse()) await x.close();
+      await bare.stop();
+    }
+  });
+
   test('a gateway holds no graph; the sequencer takes no clients', async () => {
     const { sequencer, gateways } = await cluster();
     const err = await gateways[0]!.query('RETURN 1').catch((e: Error) => e.message);
