@@ -3,7 +3,7 @@
  * `raw` (the burst floor's far side), so the clients' process does not pay for the server's work,
  * for any of them. Started by `startServer`.
  */
-import { createSyncServer, type SyncServerOptions } from '../../src/index.js';
+import { createSyncServer, type SyncServerMetrics, type SyncServerOptions } from '../../src/index.js';
 import type { WasmEngine } from '../../src/store/kuzu/file-format.js';
 import { Child, isEntry, serveParent, settledRssMb, type Handlers } from './child.js';
 import type { Item } from './items.js';
@@ -40,6 +40,7 @@ async function setup(
         handlers: {
           cpu: cpuMs,
           stats: (): ServerStats => ({ rssMb: settledRssMb(), version: server.getVersion() }),
+          metrics: () => server.getMetrics(),
           // A new server (new in-memory database) in the same process: the wasm worker is warm.
           restart: async (opts: unknown): Promise<ServerInfo> => {
             await server.close();
@@ -102,6 +103,8 @@ export function startServer(
 }
 
 export const serverStats = (child: ServerChild) => child.request<ServerStats>('stats');
+/** kuzu-sync only: server.getMetrics(). */
+export const serverMetrics = (child: ServerChild) => child.request<SyncServerMetrics>('metrics');
 
 /**
  * A server process's CPU time, read apart from its stats: those settle the RSS with forced GCs, which
@@ -116,6 +119,7 @@ export const serverCpu = (child: ServerChild): CpuSource => ({ cpuMs: () => chil
 export interface SyncServerHandle extends CpuSource {
   url: string;
   stats(): Promise<ServerStats>;
+  metrics(): Promise<SyncServerMetrics>;
 }
 
 /**
@@ -139,7 +143,7 @@ export class SyncServerHost {
     this.child ??= startServer('kuzu-sync', {}, engineEnv(this.engine));
     const child = await this.child;
     const info = await child.request<ServerInfo>('restart', options);
-    return { url: info.url, stats: () => serverStats(child), ...serverCpu(child) };
+    return { url: info.url, stats: () => serverStats(child), metrics: () => serverMetrics(child), ...serverCpu(child) };
   }
 
   async stop(): Promise<void> {
