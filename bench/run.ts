@@ -20,6 +20,7 @@ import { SyncServerHost } from './lib/server-child.js';
 import { awaitedLoop } from './scenarios/awaited-loop.js';
 import { browser } from './scenarios/browser.js';
 import { burst } from './scenarios/burst.js';
+import { cluster } from './scenarios/cluster.js';
 import { coldSync } from './scenarios/cold-sync.js';
 import { fanOut } from './scenarios/fan-out.js';
 import { liveLatency } from './scenarios/live-latency.js';
@@ -39,6 +40,7 @@ const scenarios: Scenario[] = [
   outage,
   memory,
   browser,
+  cluster,
 ];
 
 const argv = process.argv.slice(2);
