@@ -6,7 +6,8 @@
  *     page is reloaded and a client opens the database and runs its first query (kuzu-wasm's start-up
  *     in the fresh page included). The detail has the same reload with the package's own build (its
  *     wasm inlined: the bundle before it split it), with kuzu-wasm already started, the start's steps,
- *     and kuzu-wasm's very first start in the fresh profile (nothing in Chromium's code cache yet).
+ *     and kuzu-wasm's very first start in the fresh profile (nothing in Chromium's code cache yet),
+ *     and how many of the reloads took the compiled wasm from Chromium's code cache (a V8 trace).
  *     Baseline: a Node client opening a file database holding the same graph, and its first query.
  *   catch-up: a fresh in-memory client in the page from version 0 until whenSynced and its count
  *     matches (kuzu-wasm already started in the page), against a fresh in-memory Node client.
@@ -21,6 +22,7 @@ import type { Page } from 'playwright-core';
 import type { StartStats } from '../../src/browser/kuzu-build.js';
 import { CHROMIUM } from '../../test/browser/chromium.js';
 import { type Harness, inPage, openHarness } from '../../test/browser/harness.js';
+import { traceWasm } from '../../test/browser/wasm-trace.js';
 import { items } from '../lib/items.js';
 import { ratioResult } from '../lib/report.js';
 import { interleave, ms } from '../lib/rounds.js';
@@ -119,14 +121,16 @@ async function reloadRow(ctx: Context, h: Harness, url: string, emptyUrl: string
   const inlined = { kuzuUrl: `${h.base}/${INLINED}` };
   const warm: number[] = [];
   const starts: Stats[] = [];
+  let hits = 0;
   const rounds = await interleave(
     size.rounds,
     {
       page: async () => {
-        const cold = await reloadOpen(h.page, options, size.nodes, {});
+        const { result: cold, cacheHit } = await traceWasm(h.page, () => reloadOpen(h.page, options, size.nodes, {}));
         const w = await reloadOpen(h.page, options, size.nodes, { warmUrl: emptyUrl });
         warm.push(w.ms);
         starts.push(cold.stats);
+        if (cacheHit) hits++;
         return cold.ms;
       },
       inlined: async () => (await reloadOpen(h.page, options, size.nodes, { driver: inlined })).ms,
@@ -150,6 +154,7 @@ async function reloadRow(ctx: Context, h: Harness, url: string, emptyUrl: string
     detail: {
       'before: the inlined build (ms)': Math.round(median(rounds.inlined)),
       'ours once kuzu-wasm started (ms)': Math.round(median(warm)),
+      [`code cache hits (of ${size.rounds} reloads)`]: hits,
       'start: glue import (ms)': medianOf(starts, 'importMs'),
       'start: compileStreaming (ms)': medianOf(starts, 'compileMs'),
       'start: instantiate + init (ms)': medianOf(starts, 'initMs'),
