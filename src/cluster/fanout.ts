@@ -94,7 +94,14 @@ export class Fanout {
   private tellAll(entries: StreamEntry[]): void {
     for (const e of entries) {
       const record = decodeLogRecord(e.body);
+      const was = this.version;
       this.position = e.id;
+      const first = record.kind === 'group' ? record.group.entries[0]?.version : undefined;
+      if (first !== undefined && first !== was + 1) {
+        // Trimmed past what this gateway read (it fell that far behind): its clients resync.
+        this.dropAll(`the log moved from version ${was} to ${first - 1} past this gateway`);
+        continue;
+      }
       if (record.kind === 'takeover') {
         this.serverId = record.serverId;
         this.dropAll(`a new sequencer (epoch ${record.epoch}) took over`);
