@@ -190,6 +190,24 @@ function suite(): void {
     }
   });
 
+  test('a wasm URL that answers with another content type: the client fails to open, saying so', async () => {
+    const other = await h.newPage();
+    try {
+      const wrong = { thread: 'main', wasmUrl: `${h.base}/kuzu-sync.js` };
+      const got = await inPage<{ opened?: string; message?: string }>(
+        other,
+        'tryOpen',
+        'wrong',
+        { serverUrl: s.url, clientId: 'wrong' },
+        wrong,
+      );
+      assert.is(got.opened, undefined);
+      assert.match(got.message ?? '', /kuzu-sync\.js: HTTP 200, content-type text\/javascript/);
+    } finally {
+      await other.close();
+    }
+  });
+
   test("on the page's own thread too (browserDriver({ thread: 'main' })): the same graph", async () => {
     const opened = await inPage<{ ms: number }>(
       h.page,

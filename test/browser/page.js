@@ -17,9 +17,9 @@ window.kz = {
     return { clientId: client.clientId, ms: performance.now() - started };
   },
   /** Like open, but a refusal comes back as its code (a second tab on one databasePath). */
-  async tryOpen(name, options) {
+  async tryOpen(name, options, driverOptions) {
     try {
-      return { opened: (await kz.open(name, options)).clientId };
+      return { opened: (await kz.open(name, options, driverOptions)).clientId };
     } catch (e) {
       return { code: e.code, message: e.message };
     }
