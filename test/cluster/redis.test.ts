@@ -4,6 +4,7 @@
  * no gap and no duplicate), the lease, the queues, and bad input. Faults (kill -9, restarts, close
  * during a read) are in redis-faults.test.ts.
  */
+import { createClient } from '@redis/client';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
@@ -200,6 +201,22 @@ function suite(): void {
     assert.equal(await c.gateway('gw-1').read('0-0', 10, 10), [{ id: v, body: 'verdict' }]);
     assert.equal(await c.gateway('gw-2').read('0-0', 10, 10), [], "gateways don't see each other's");
     assert.equal(await c.stats(), { logLength: 0, inboxLength: 1 });
+  });
+
+  test("a gateway's reply stream expires after its last reply (a dead gateway leaves nothing behind); the inbox does not", async () => {
+    const name = graph();
+    const c = await connect(name);
+    await c.gateway('gw-x').add('verdict');
+    await c.inbox.add('patch');
+    const raw = createClient({ url: redis.url });
+    await raw.connect();
+    try {
+      const ttl = await raw.pTTL(`ks:{${name}}:gw:gw-x`);
+      assert.ok(ttl > 9 * 60_000 && ttl <= 10 * 60_000, `ttl ${ttl}`);
+      assert.is(await raw.pTTL(`ks:{${name}}:in`), -1);
+    } finally {
+      raw.destroy();
+    }
   });
 
   test('bad input: graph names, gateway ids, stream ids, counts, bodies', async () => {

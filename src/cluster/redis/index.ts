@@ -15,6 +15,9 @@ export type { LogStream } from './log.js';
 export type { QueueStream } from './queue.js';
 export type { StreamEntry } from './streams.js';
 
+/** A dead gateway's reply stream goes this long after the last reply to it. */
+const GATEWAY_STREAM_TTL_MS = 10 * 60_000;
+
 export interface ClusterStats {
   /** Entries retained in the log (XLEN) and waiting in the inbox. */
   logLength: number;
@@ -53,7 +56,7 @@ export async function connectCluster(
     gateway(id) {
       const key = keys.gateway(id);
       let stream = gateways.get(key);
-      if (!stream) gateways.set(key, (stream = queueStream(conn, key)));
+      if (!stream) gateways.set(key, (stream = queueStream(conn, key, GATEWAY_STREAM_TTL_MS)));
       return stream;
     },
     lease: lease(conn, keys),

@@ -17,12 +17,20 @@ export interface QueueStream {
   last(): Promise<string>;
 }
 
-export function queueStream(conn: Connections, key: string): QueueStream {
+/**
+ * `expireMs`: the stream goes this long after its last add (a gateway's: the gateway may die and
+ * never come back under the same id; while it lives, every reply renews it).
+ */
+export function queueStream(conn: Connections, key: string, expireMs?: number): QueueStream {
   const reader = new BlockingReader(conn, key);
   return {
     async add(body) {
       if (typeof body !== 'string') throw new ClusterArgumentError('body must be a string');
-      return conn.call(`add to ${key}`, (c) => c.xAdd(key, '*', { b: body }));
+      if (expireMs === undefined) return conn.call(`add to ${key}`, (c) => c.xAdd(key, '*', { b: body }));
+      const [id] = await conn.call(`add to ${key}`, (c) =>
+        c.multi().xAdd(key, '*', { b: body }).pExpire(key, expireMs).exec(),
+      );
+      return String(id);
     },
     read: (afterId, blockMs, count) => reader.read(afterId, blockMs, count),
     trim: (minId) => trimBelow(conn, key, minId),
