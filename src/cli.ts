@@ -173,6 +173,7 @@ function clusterOptions(values: Flags): SyncServerOptions['cluster'] {
   if (role !== 'sequencer' && role !== 'gateway' && role !== 'standby') {
     fail('--role must be sequencer, gateway or standby');
   }
+  if (role === 'gateway' && values.db !== undefined) fail('--db: a gateway holds no database (the sequencer does)');
   const name = graph ?? 'default';
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name))
     fail(`--graph must be letters, digits, _ . -, up to 64, got ${JSON.stringify(name)}`);

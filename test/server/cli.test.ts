@@ -13,12 +13,28 @@ const dir = tempDir();
 test('--help explains the command and its flags', () => {
   const r = spawnSync(process.execPath, ['--import', 'tsx', cli, '--help'], { encoding: 'utf8' });
   assert.is(r.status, 0);
-  for (const flag of ['serve', '--port', '--db', '--host', '--conflict', '--driver', '--metrics-path <path>'])
+  for (const flag of [
+    'serve',
+    '--port',
+    '--db',
+    '--host',
+    '--conflict',
+    '--driver',
+    '--metrics-path <path>',
+    '--redis',
+    '--role',
+    '--graph',
+  ])
     assert.match(r.stdout, flag);
   for (const [args, message] of [
     [['--port', 'eighty'], /--port must be a whole number/],
     [['--driver', 'postgres'], /--driver must be wasm, native or ladybug/],
     [['--metrics-path', 'metrics'], /--metrics-path must be a path starting with one \//],
+    [['--role', 'gateway'], /--role and --graph need --redis/],
+    [['--redis', 'http://x'], /--redis must be a redis:\/\/ URL/],
+    [['--redis', 'redis://127.0.0.1:1', '--role', 'leader'], /--role must be sequencer, gateway or standby/],
+    [['--redis', 'redis://127.0.0.1:1', '--role', 'gateway', '--graph', 'a b'], /--graph must be letters/],
+    [['--redis', 'redis://127.0.0.1:1', '--role', 'gateway', '--db', 'x.kz'], /a gateway holds no database/],
   ] as const) {
     const bad = spawnSync(process.execPath, ['--import', 'tsx', cli, 'serve', ...args], { encoding: 'utf8' });
     assert.is(bad.status, 2);
