@@ -7,7 +7,8 @@
  *     in the fresh page included). The detail has the same reload with the package's own build (its
  *     wasm inlined: the bundle before it split it), with kuzu-wasm already started, the start's steps,
  *     and kuzu-wasm's very first start in the fresh profile (nothing in Chromium's code cache yet),
- *     and how many of the reloads took the compiled wasm from Chromium's code cache (a V8 trace).
+ *     how many of the reloads took the compiled wasm from Chromium's code cache (a V8 trace), and the
+ *     same reload with a wasm URL the browser has never seen (no code cache).
  *     Baseline: a Node client opening a file database holding the same graph, and its first query.
  *   catch-up: a fresh in-memory client in the page from version 0 until whenSynced and its count
  *     matches (kuzu-wasm already started in the page), against a fresh in-memory Node client.
@@ -134,6 +135,11 @@ async function reloadRow(ctx: Context, h: Harness, url: string, emptyUrl: string
         return cold.ms;
       },
       inlined: async () => (await reloadOpen(h.page, options, size.nodes, { driver: inlined })).ms,
+      // A URL the browser has never seen: compiled from its bytes, as in a fresh profile.
+      uncached: async (round) => {
+        const driver = { wasmUrl: `${h.base}/kuzu-wasm-sync.wasm?reload=${round}` };
+        return (await reloadOpen(h.page, options, size.nodes, { driver })).ms;
+      },
       node: () => nodeOpen(url, databasePath, size.nodes),
     },
     ctx.log,
@@ -155,6 +161,7 @@ async function reloadRow(ctx: Context, h: Harness, url: string, emptyUrl: string
       'before: the inlined build (ms)': Math.round(median(rounds.inlined)),
       'ours once kuzu-wasm started (ms)': Math.round(median(warm)),
       [`code cache hits (of ${size.rounds} reloads)`]: hits,
+      'the same without the code cache (ms)': Math.round(median(rounds.uncached)),
       'start: glue import (ms)': medianOf(starts, 'importMs'),
       'start: compileStreaming (ms)': medianOf(starts, 'compileMs'),
       'start: instantiate + init (ms)': medianOf(starts, 'initMs'),
