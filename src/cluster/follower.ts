@@ -8,16 +8,24 @@ import type { ServerLog } from '../server/server-log.js';
 import { GraphStore } from '../store/graph-store.js';
 import type { Step } from '../store/kuzu/steps.js';
 import type { ClusterRedis, StreamEntry } from './redis/index.js';
-import { ClusterFormatError, compareIds, decodeLogRecord } from './records.js';
+import { ClusterFormatError, compareIds, decodeLogRecord, parseId } from './records.js';
 
 const POSITION = 'clusterPosition';
 
-/** The id of the last log entry this database holds ('0-0': none). */
-export async function loadPosition(store: GraphStore): Promise<string> {
-  return (await store.getMeta([POSITION]))[POSITION] ?? '0-0';
+/**
+ * The id of the last log entry this database holds ('0-0': none). A group that took versions is
+ * `<its version>-0`, which the version row says already: only entries that took none (rejections,
+ * takeover marks) store their id, one statement fewer for every other group.
+ */
+export async function loadPosition(store: GraphStore, version: number): Promise<string> {
+  const stored = (await store.getMeta([POSITION]))[POSITION];
+  if (stored !== undefined && parseId(stored)[0] === version) return stored;
+  return version > 0 ? `${version}-0` : '0-0';
 }
 
-export const positionStep = (id: string): Step => GraphStore.metaStep({ [POSITION]: id });
+/** What records `id` as this database's position, when its version does not say it. */
+export const positionSteps = (id: string): Step[] =>
+  parseId(id)[1] === 0 ? [] : [GraphStore.metaStep({ [POSITION]: id })];
 
 export class Follower {
   constructor(
@@ -56,7 +64,7 @@ export class Follower {
         if (!applied.ok)
           throw new ClusterFormatError(`version ${e.version} does not apply here: ${applied.error.message}`);
       }
-      for (const step of [...this.log.groupSteps(g), positionStep(entry.id)]) tx.afterWrites(step);
+      for (const step of [...this.log.groupSteps(g), ...positionSteps(entry.id)]) tx.afterWrites(step);
     });
     this.log.committed(g);
     this.position = entry.id;

@@ -4,7 +4,7 @@ import { StepDown, type ClusterHooks } from '../server/cluster-hooks.js';
 import type { Logger } from '../server/options.js';
 import type { GroupRecord } from '../server/server-log.js';
 import type { Step } from '../store/kuzu/steps.js';
-import { positionStep } from './follower.js';
+import { positionSteps } from './follower.js';
 import { encodeGroup, nextId } from './records.js';
 import { type ClusterRedis, FencedError } from './redis/index.js';
 
@@ -40,7 +40,7 @@ export class LogAppender implements ClusterHooks {
   ) {}
 
   stepsFor(record: GroupRecord): Step[] {
-    return [positionStep(nextId(this.last, record.version))];
+    return positionSteps(nextId(this.last, record.version));
   }
 
   async append(record: GroupRecord): Promise<void> {

@@ -57,7 +57,7 @@ export class ClusterNode {
     logger: Logger,
     node: ClusterNodeOptions = {},
   ): Promise<ClusterNode> {
-    const n = new ClusterNode(redis, state, options, logger, await loadPosition(state.store), node);
+    const n = new ClusterNode(redis, state, options, logger, await loadPosition(state.store, state.log.version), node);
     await n.follower.catchUp(redis);
     if (role === 'sequencer') await n.takeLease();
     n.main = loop(
@@ -155,7 +155,7 @@ export class ClusterNode {
     await leading.sequencer.close();
     await leading.authority.drain();
     await this.state.log.reload();
-    this.follower.position = await loadPosition(this.state.store);
+    this.follower.position = await loadPosition(this.state.store, this.state.log.version);
   }
 
   async close(): Promise<void> {

@@ -158,6 +158,40 @@ ifRedis('cluster', () => {
     }
   });
 
+  test('a standby follows the log into its file, and after a restart resumes where it stopped', async () => {
+    const graph = `g${++graphs}`;
+    const sequencer = await server({
+      cluster: { redisUrl: redis.url, role: 'sequencer', graph },
+      validatePatch: (p) => (JSON.stringify(p.ops).includes('refused') ? 'no' : true),
+    });
+    open.push(sequencer);
+    const gateway = await node('gateway', graph);
+    const databasePath = join(tempDir(), 'standby.kz');
+    const standbyAt = () => server({ cluster: { redisUrl: redis.url, role: 'standby', graph }, databasePath });
+    let standby = await standbyAt();
+    const a = await joined(gateway);
+    /** Writes, a refused one among them; the standby is closed during round 2. */
+    const round = async (n: number) => {
+      for (let i = 0; i < 5; i++) await a.createNode('N', {}, { id: `r${n}-${i}` });
+      // A group with no version: only its rejection goes into the log.
+      const refused = await a.write.createNode('N', { note: 'refused' }, { id: `x${n}` });
+      await refused.confirmed.catch(() => {});
+      await a.setProperty('node', `r${n}-0`, 'round', n);
+      await assertConverged(sequencer, a);
+      if (n !== 2)
+        await until(() => standby.getVersion() === sequencer.getVersion(), 20_000, 'the standby to catch up');
+    };
+    await round(1);
+    await standby.close();
+    await round(2);
+    standby = await standbyAt();
+    open.push(standby);
+    await round(3);
+    assert.is(sequencer.getVersion(), 18);
+    assert.is(await standby.digest(), await sequencer.digest());
+    assert.equal(await standby.query('MATCH (n:N) RETURN count(*) AS n'), [{ n: 15 }]);
+  });
+
   test('a gateway holds no graph; the sequencer takes no clients', async () => {
     const { sequencer, gateways } = await cluster();
     const err = await gateways[0]!.query('RETURN 1').catch((e: Error) => e.message);
