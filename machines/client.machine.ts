@@ -1,5 +1,4 @@
 import { fromPromise, sendTo, setup } from 'xstate';
-import type { ServerMessage } from '../src/protocol/types.js';
 import type { ConnectionInput, ConnectionParentEvent, ConnectionStatus } from './connection.machine.js';
 import { connectionMachine } from './connection.machine.js';
 import type { PatchDoneEvent, PatchRef } from './patch.machine.js';
@@ -36,7 +35,10 @@ export interface ClientInput {
  * patches share one frame actor for the common path (sent, then accepted or ignored); a patch that
  * leaves that path, or is queued offline, has a patch actor of its own. Both report verdicts back
  * here. Actors find each other by systemId: 'client', 'store', 'connection', 'reconciliation',
- * 'frame:<n>', 'patch:<id>'.
+ * 'frame:<n>', 'patch:<id>'. The server's acknowledgements, broadcasts and errors do not pass
+ * through here: the connection's socket actor hands them to the store and the patch actors (see
+ * isControlMessage). The socket exists only while the connection is online: they come only in
+ * `running` and `closing`.
  *
  *   starting -> running -> closing (flush, close the socket) -> stopping (drain the store, close the database) -> closed
  */
@@ -65,8 +67,6 @@ export const clientMachine = setup({
     markUnsent: () => {},
     /** Patches reached their verdicts (in a frame or their own actors): the user hears of them. */
     settlePatch: (_, _params: PatchDoneEvent) => {},
-    /** Acknowledgements, broadcasts and errors of one tick: the store and the patch actors take them. */
-    routeData: (_, _params: { messages: ServerMessage[] }) => {},
     reportStatus: (_, _params: { status: ConnectionStatus }) => {},
     /** Stops the frame and patch actors still unanswered: their patches stay in the outbox (and the file). */
     stopPatches: () => {},
@@ -97,7 +97,6 @@ export const clientMachine = setup({
         'PATCH.COMMITTED': { actions: { type: 'transmitNew', params: ({ event }) => ({ patches: event.patches }) } },
         'CONNECTION.READY': { actions: 'transmitAll' },
         'CONNECTION.LOST': { actions: 'markUnsent' },
-        'CONNECTION.DATA': { actions: { type: 'routeData', params: ({ event }) => ({ messages: event.messages }) } },
         'CLIENT.RESYNC': { actions: 'resync' },
         'CLIENT.CLOSE': 'closing',
       },
@@ -105,7 +104,6 @@ export const clientMachine = setup({
     closing: {
       entry: 'closeConnection',
       on: {
-        'CONNECTION.DATA': { actions: { type: 'routeData', params: ({ event }) => ({ messages: event.messages }) } },
         'CONNECTION.LOST': { actions: 'markUnsent' },
         // The connection machine reaches its final state once it has flushed and closed.
         'xstate.done.actor.connection': 'stopping',

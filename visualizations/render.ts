@@ -12,12 +12,12 @@ export const MACHINES: Array<{ machine: AnyStateMachine; about: string }> = [
   {
     machine: clientMachine,
     about:
-      "The root of the actor system. It starts the store and the connection, sends each group commit's patches (one frame actor for them when ready, a patch actor each when queued), and routes the server's messages; on close it waits for the connection to flush, then closes the database.",
+      "The root of the actor system. It starts the store and the connection, sends each group commit's patches (one frame actor for them when ready, a patch actor each when queued) and settles their verdicts; on close it waits for the connection to flush, then closes the database.",
   },
   {
     machine: connectionMachine,
     about:
-      'The connection lifecycle: open the socket, send sync_request, reconcile, then stay ready with heartbeats (two unanswered = lost). A lost or failed connection waits in backoff (exponential from reconnectInterval, full jitter, capped at maxReconnectInterval) and tries again; the count starts over once the server is seen alive (ready, and still up after maxReconnectInterval: an open socket is not enough). A 401 stops trying. Closing waits, for a while, for answers to what is on the wire.',
+      'The connection lifecycle: open the socket, send sync_request, reconcile, then stay ready with heartbeats (two unanswered = lost). A lost or failed connection waits in backoff (exponential from reconnectInterval, full jitter, capped at maxReconnectInterval) and tries again; the count starts over once the server is seen alive (ready, and still up after maxReconnectInterval: an open socket is not enough). A 401 stops trying. Closing waits, for a while, for answers to what is on the wire. Acknowledgements, broadcasts and errors go from the socket straight to the store and the patch actors: this machine would only forward them.',
   },
   {
     machine: frameMachine,

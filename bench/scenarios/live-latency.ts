@@ -2,15 +2,16 @@
  * Live query latency (#16): client A writes one node at a time (awaited, then a short pause, so
  * each broadcast is a transaction of its own on B); client B holds a live query on that label (the
  * 10 newest nodes). Per write: the time from the broadcast's arrival at B to the call of B's
- * subscriber with a result holding the new node. The arrival is when B's socket hands the decoded
- * frame to the client's statecharts: the SOCKET.DATA event, seen through the client's public
- * `inspect` option (a microtask after ws's 'message'). Against the same query run once with
+ * subscriber with a result holding the new node. The arrival is when B's socket has decoded the
+ * frame, before the client acts on it: the socket's `message` listener has returned (seen by wrapping
+ * Node's socket with `useSocket`, for this scenario only). Against the same query run once with
  * `client.query()` on B right after each emission: what one run costs at that moment. B also holds
  * a live query on a label nobody writes, which must not emit after its first result. The live query
  * re-runs in the worker trip that applies the broadcast, so B's 'patch' event (arrival to patch event)
  * comes after that re-run too.
  */
-import type { InspectionEvent } from 'xstate';
+import { openNodeSocket } from '../../src/client/node-socket.js';
+import { useSocket, type OpenSocket } from '../../src/client/socket.js';
 import type { SyncClient } from '../../src/index.js';
 import { ratioResult } from '../lib/report.js';
 import { interleave } from '../lib/rounds.js';
@@ -50,21 +51,19 @@ export const liveLatency: Scenario = {
     const size = pick(ctx, SIZES);
     const server = await ctx.servers.fresh();
     let watch: Watch | undefined;
-    const creates = (m: unknown, id: string) => {
-      const msg = m as { type?: string; patch?: { ops?: Array<{ op: string; id?: string }> } };
-      return msg.type === 'patch_broadcast' && !!msg.patch?.ops?.some((op) => op.op === 'create_node' && op.id === id);
-    };
-    const inspect = (e: InspectionEvent) => {
-      if (!watch || watch.arrivedAt !== undefined || e.type !== '@xstate.event' || e.event.type !== 'SOCKET.DATA')
-        return;
-      const messages = (e.event as { messages?: unknown[] }).messages ?? [];
-      if (messages.some((m) => creates(m, watch!.id))) watch.arrivedAt = performance.now();
-    };
+    // Only B is sent the broadcast of a node A creates (its id is in no frame A gets), and it is the
+    // only frame that names the node.
+    useSocket(
+      stamping((frame) => {
+        if (watch && watch.arrivedAt === undefined && frame.includes(`"${watch.id}"`))
+          watch.arrivedAt = performance.now();
+      }),
+    );
     const clients: SyncClient[] = [];
     try {
       const a = await openClient(server.url);
       clients.push(a);
-      const b = await openClient(server.url, { inspect });
+      const b = await openClient(server.url);
       clients.push(b);
       await Promise.all(clients.map((c) => c.whenSynced(LONG)));
 
@@ -150,7 +149,7 @@ export const liveLatency: Scenario = {
           goal: { text: 'p50 <= 2 ms', met: (ours) => ours <= 2 },
           note:
             `${size.writes} awaited createNode per round by another client, ${size.pauseMs} ms apart; live query: the 10 newest of the label; ` +
-            "from B's socket handing the decoded patch_broadcast frame to the client (SOCKET.DATA, seen through the inspect option) to the subscriber's call",
+            "from B's socket having decoded the patch_broadcast frame (its message listener returned) to the subscriber's call",
           detail: {
             'emission p99 (ms)': round2(median(per('emit', 99))),
             'arrival to patch event p50 (ms)': round2(median(per('applied', 50))),
@@ -163,9 +162,22 @@ export const liveLatency: Scenario = {
       ];
     } finally {
       await closeAll(clients);
+      useSocket(openNodeSocket);
     }
   },
 };
+
+/** Node's socket, telling `decoded` of each frame once the client's socket has decoded it. */
+const stamping =
+  (decoded: (frame: Buffer) => void): OpenSocket =>
+  (url, protocols, headers, on) =>
+    openNodeSocket(url, protocols, headers, {
+      ...on,
+      message(data, bytes, isBinary) {
+        on.message(data, bytes, isBinary);
+        decoded(data as Buffer);
+      },
+    });
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
 const pc = (s: readonly Sample[], k: keyof Sample, p: number) =>

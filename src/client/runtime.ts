@@ -152,7 +152,6 @@ export class ClientRuntime {
         transmitAll: () => outbox.transmitAll(),
         markUnsent: () => outbox.markUnsent(),
         settlePatch: (_, done) => outbox.settlePatch(done),
-        routeData: (_, { messages }) => this.routeData(messages),
         reportStatus: (_, { status }) => this.reportStatus(status),
         stopPatches: enqueueActions(({ enqueue }) => {
           for (const actor of outbox.stopPatches()) enqueue.stopChild(actor);
@@ -176,6 +175,7 @@ export class ClientRuntime {
       },
       closed: (ws) => this.transport.closed(ws),
       bytesIn: (n) => (this.metrics.bytesIn += n),
+      data: (messages) => this.routeData(messages),
       serverProtocol: (protocol) => this.transport.serverProtocol(protocol),
       error: (e) => {
         // What whenSynced reports if the connection stops as unauthorized.
@@ -227,7 +227,7 @@ export class ClientRuntime {
     this.transport.send(m);
   }
 
-  /** Messages the connection statechart does not act on itself, in the order they came. */
+  /** Messages the connection statechart does not act on itself, in the order they came (the socket's `data`). */
   private routeData(messages: ServerMessage[]): void {
     for (const m of messages) {
       switch (m.type) {

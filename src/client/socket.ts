@@ -67,13 +67,19 @@ export interface SocketHooks {
   /** The protocol the server answers in (its sync_state says so). */
   serverProtocol(protocol: number): void;
   error(e: SyncError): void;
+  /**
+   * The messages of one tick that the connection statechart does not act on (acknowledgements,
+   * broadcasts, errors), in order; never after the actor stopped (see isControlMessage).
+   */
+  data(messages: ServerMessage[]): void;
 }
 
 /**
  * The socket actor: one WebSocket per invocation, reported to the connection machine as SOCKET.*
- * events, closed when the machine leaves `online`. A 401 at the upgrade is reported as such so the
- * machine stops instead of hammering the server; so are close codes 4401 and 4403 (the same refusals,
- * made after the upgrade), which SOCKET.CLOSED carries to the machine.
+ * events (and its data messages to `hooks.data`), closed when the machine leaves `online`. A 401 at
+ * the upgrade is reported as such so the machine stops instead of hammering the server; so are close
+ * codes 4401 and 4403 (the same refusals, made after the upgrade), which SOCKET.CLOSED carries to the
+ * machine.
  */
 export function socketActor(hooks: SocketHooks) {
   return fromCallback<{ type: 'noop' }, { attempt: number }>(({ sendBack }) => {
@@ -89,7 +95,7 @@ export function socketActor(hooks: SocketHooks) {
       if (unsent.length === 0) return;
       const messages = unsent;
       unsent = [];
-      send({ type: 'SOCKET.DATA', messages });
+      if (!stopped) hooks.data(messages);
     };
     void (async () => {
       let token: string | undefined;

@@ -6,7 +6,6 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { AnyMachineSnapshot, EventObject } from 'xstate';
 import { clientMachine } from '../../machines/client.machine.js';
-import { SyncError } from '../../src/protocol/errors.js';
 import { coverageReport, generatePaths, type ModelPath, type ModelStep } from '../../src/testing/paths.js';
 import { runPath, type PathDriver } from '../../src/testing/run-path.js';
 import { ScriptedServer } from '../../src/testing/scripted-server.js';
@@ -30,9 +29,6 @@ function events(s: AnyMachineSnapshot): EventObject[] {
         // A verdict while stopping comes from a rebase still running after the socket closed: that
         // timing is the end-to-end test's (test/client/waits.test.ts), not something a path can drive.
         if (running || s.matches('closing')) out.push(VERDICT as EventObject);
-        break;
-      case 'CONNECTION.DATA':
-        out.push({ type: t, messages: [{ type: 'error', code: 'internal', message: 'scripted' }] } as EventObject);
         break;
       case 'CONNECTION.STATUS':
         if (running) out.push({ type: t, status: 'connecting' } as EventObject);
@@ -72,7 +68,6 @@ interface H extends ClientHarness {
   closing?: Promise<void>;
   closeError?: unknown;
   writes: number;
-  errors: SyncError[];
 }
 
 const until = (h: H, pred: () => boolean, what: string) => h.recorder.until(pred, 10_000, () => what);
@@ -100,10 +95,6 @@ async function exec(h: H, step: ModelStep, i: number, path: ModelPath): Promise<
       h.server.holdUpgrades = true;
       h.server.close();
       return until(h, () => !h.client.isReady(), 'offline');
-    case 'CONNECTION.DATA':
-      if (!h.server.ws) await ready(h);
-      h.server.send({ type: 'error', code: 'internal', message: 'scripted' });
-      return until(h, () => h.errors.length > 0, 'the error reached the user');
     case 'PATCH.COMMITTED': {
       // A write and its group commit: flush() resolves once it is done.
       await h.client.createNode('Item', { n: h.writes }, { id: `w${h.writes++}` });
@@ -149,7 +140,7 @@ async function exec(h: H, step: ModelStep, i: number, path: ModelPath): Promise<
     case 'CLIENT.CLOSE': {
       // To stay in `closing` while more happens, something must be on the wire whose answer the flush awaits.
       const later = path.steps.slice(i + 1).map((s) => s.event.type);
-      if (later.some((e) => e === 'PATCH.DONE' || e === 'CONNECTION.DATA' || e === 'CONNECTION.LOST')) {
+      if (later.some((e) => e === 'PATCH.DONE' || e === 'CONNECTION.LOST')) {
         if (!h.client.isReady()) await ready(h);
         await h.client.createNode('Item', { n: h.writes }, { id: `w${h.writes++}` });
         const p = h.runtime.replica.entries[0]!.patch;
@@ -189,8 +180,6 @@ const driver: PathDriver<H> = {
       assert.unreachable(`autoConnect: ${autoConnect}, yet the client is ${status} right after it started`);
     }
     h.writes = 0;
-    h.errors = [];
-    h.client.on('error', (e) => h.errors.push(e));
     h.answer = () => [
       ScriptedServer.syncState({
         serverId: BASE_SERVER,

@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { initialTransition, transition, type AnyMachineSnapshot, type EventObject } from 'xstate';
 import { backoffDelay, connectionMachine } from '../../machines/connection.machine.js';
-import type { GraphSchema, ServerMessage, SyncStateMessage } from '../../src/protocol/types.js';
+import type { GraphSchema, SyncStateMessage } from '../../src/protocol/types.js';
 import { coverageReport, generatePaths, type ModelPath, type ModelStep } from '../../src/testing/paths.js';
 import { probe } from '../../src/testing/probe.js';
 import { runPath, type PathDriver } from '../../src/testing/run-path.js';
@@ -70,8 +70,6 @@ export function connectionEvents(s: AnyMachineSnapshot): EventObject[] {
           { type: t, code: 4401, variant: 'close 4401' },
           { type: t, code: 4403, variant: 'close 4403' },
         ];
-      case 'SOCKET.DATA':
-        return socketOpen ? [{ type: t, messages: [{ type: 'error', code: 'internal', message: 'scripted' }] }] : [];
       case 'SOCKET.MESSAGE': {
         if (!socketOpen) return [];
         const out: Array<EventObject & Record<string, unknown>> = [];
@@ -145,10 +143,6 @@ async function exec(h: H, step: ModelStep, i: number, path: ModelPath): Promise<
   if (t === 'SOCKET.CLOSED') {
     if (h.server.held.length) h.server.drop();
     else h.server.close((e as { code?: number }).code);
-    return;
-  }
-  if (t === 'SOCKET.DATA') {
-    for (const m of (e as unknown as { messages: ServerMessage[] }).messages) h.server.send(m);
     return;
   }
   if (t === 'SOCKET.MESSAGE') {
