@@ -37,7 +37,7 @@ export const MACHINES: Array<{ machine: AnyStateMachine; about: string }> = [
   {
     machine: storeMachine,
     about:
-      'The single writer in front of the local KuzuDB: requests queue while a batch runs and become the next batch, so local writes, server changes, rollbacks and rebases apply strictly in order.',
+      'The single writer in front of the local KuzuDB: requests queue while a batch runs and become the next batch, so local writes, server changes, rollbacks and rebases apply strictly in order. A batch starts on entering `writing` and reports back as done or failed.',
   },
 ];
 

@@ -139,10 +139,9 @@ export class ClientRuntime {
   private rootLogic() {
     const { outbox, executor } = this;
     const store = storeMachine.provide({
-      actors: { execute: fromPromise(({ input }) => executor.execute(input.batch)) },
       actions: {
-        reportFailure: ({ context, event }) =>
-          executor.reportFailure(context.batch, (event as { error?: unknown }).error),
+        execute: ({ self }, { batch }) => executor.execute(batch, self),
+        reportFailure: (_, { batch, error }) => executor.reportFailure(batch, error),
       },
     });
     return clientMachine.provide({

@@ -1,5 +1,5 @@
 import type { AnyActorRef } from 'xstate';
-import type { ServerChange, StoreRequest } from '../../machines/store.machine.js';
+import type { ServerChange, StoreEvent, StoreRequest } from '../../machines/store.machine.js';
 import { SyncError, toSyncError } from '../protocol/errors.js';
 import { unreachable } from '../protocol/unreachable.js';
 import type { Op, Patch, VersionedPatch } from '../protocol/types.js';
@@ -134,14 +134,24 @@ export class StoreExecutor {
     else this.toStore({ kind: 'server', changes: [c] });
   }
 
-  /** The store actor's `execute`: the batch counts as in flight until it is done, however it ends. */
-  async execute(batch: StoreRequest[]): Promise<void> {
-    try {
-      await this.runBatch(batch);
-    } finally {
-      this.inFlight -= batch.length;
-      this.deps.changed();
-    }
+  /**
+   * The store actor's `execute`: runs the batch, then tells `store` that it is done (or that the
+   * executor itself failed). The batch counts as in flight until then, however it ends.
+   */
+  execute(batch: StoreRequest[], store: AnyActorRef): void {
+    const tell = (e: StoreEvent) => {
+      // A store stopped meanwhile (a batch that outlived close()'s wait) hears nothing more.
+      if (store.getSnapshot().status === 'active') store.send(e);
+    };
+    this.runBatch(batch)
+      .finally(() => {
+        this.inFlight -= batch.length;
+        this.deps.changed();
+      })
+      .then(
+        () => tell({ type: 'STORE.DONE' }),
+        (error: unknown) => tell({ type: 'STORE.FAILED', error }),
+      );
   }
 
   /** The store actor's `reportFailure`: the executor itself failed (not one request). */

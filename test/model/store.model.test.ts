@@ -9,11 +9,11 @@
  * Writes are memory-first: each resolves once staged, and a batch is a group commit of what was
  * staged. A failing batch: the driver answers its transaction as the database refusing it. Its
  * writes, and those staged after it (planned on top of it), leave the local view and are reported
- * `rejected` with the database's error (src/client/store-executor.ts), so the real store actor takes
- * its onDone branch there, not onError: the states the path expects are the same (both branches go
- * to `writing` or `idle` by the same guard), and what the failure must do is checked (every write of
- * the batch and after it rejected, none of it stored, the store goes on). The onError branch is
- * taken only when the executor itself throws, which no database fault makes it do.
+ * `rejected` with the database's error (src/client/store-executor.ts), so the real store actor gets
+ * STORE.DONE there, not STORE.FAILED: the states the path expects are the same (both events go to
+ * `writing` or `idle` by the same guard), and what the failure must do is checked (every write of
+ * the batch and after it rejected, none of it stored, the store goes on). STORE.FAILED comes only
+ * when the executor itself throws, which no database fault makes it do.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -29,9 +29,8 @@ function events(s: AnyMachineSnapshot): EventObject[] {
   for (const t of new Set(s._nodes.flatMap((n) => [...n.transitions.keys()]))) {
     if (t === 'STORE.REQUEST')
       out.push({ type: t, requests: [{ kind: 'local', requestId: 0, ops: [] }] } as EventObject);
-    else if (t.startsWith('xstate.done.actor')) out.push({ type: t, output: undefined } as EventObject);
-    else if (t.startsWith('xstate.error.actor'))
-      out.push({ type: t, error: new Error('executor failed') } as EventObject);
+    else if (t === 'STORE.DONE') out.push({ type: t });
+    else if (t === 'STORE.FAILED') out.push({ type: t, error: new Error('executor failed') } as EventObject);
   }
   return out;
 }
@@ -77,7 +76,7 @@ async function exec(h: H, step: ModelStep): Promise<void> {
   if (unaccounted(h).length === 0) return;
   const run = await h.db.nextHeld();
   h.batches.push(writesIn(run));
-  if (t.startsWith('xstate.error')) {
+  if (t === 'STORE.FAILED') {
     // What was staged after this group was planned on top of it: it goes too.
     h.failed.push(...unaccounted(h), ...writesIn(run));
     run.fail(INJECTED);
@@ -139,8 +138,8 @@ test('writes queued while a batch runs become the next batch, in order', async (
   const h = (await driver.setup(coverage.paths[0]!)) as H;
   try {
     for (let i = 0; i < 3; i++) await exec(h, { event: { type: 'STORE.REQUEST' }, state: 'writing', took: [] });
-    await exec(h, { event: { type: 'xstate.done.actor.x' }, state: 'writing', took: [] });
-    await exec(h, { event: { type: 'xstate.done.actor.x' }, state: 'idle', took: [] });
+    await exec(h, { event: { type: 'STORE.DONE' }, state: 'writing', took: [] });
+    await exec(h, { event: { type: 'STORE.DONE' }, state: 'idle', took: [] });
     await Promise.all(h.writes);
     assert.equal(
       h.batches,
