@@ -8,7 +8,7 @@ import type { GroupRecord } from '../server/server-log.js';
 import { loop } from './backoff.js';
 import type { Forwarder } from './forwarder.js';
 import { parseDeltaOrder, parseReplies } from './messages.js';
-import { clientOfPatchId, compareIds, decodeLogRecord, parseId } from './records.js';
+import { clientOfPatchId, compareIds, decodeLogRecord, type LogRecord, parseId } from './records.js';
 import type { ClusterRedis, StreamEntry } from './redis/index.js';
 
 const READ_COUNT = 500;
@@ -93,7 +93,11 @@ export class Fanout {
 
   private tellAll(entries: StreamEntry[]): void {
     for (const e of entries) {
-      const record = decodeLogRecord(e.body);
+      const record = this.decode(e);
+      if (!record) {
+        this.position = e.id;
+        continue;
+      }
       const was = this.version;
       this.position = e.id;
       const first = record.kind === 'group' ? record.group.entries[0]?.version : undefined;
@@ -114,6 +118,16 @@ export class Fanout {
     }
   }
 
+  /** A malformed entry is passed over once (its versions, if any, read as a gap), never read again. */
+  private decode(e: StreamEntry): LogRecord | undefined {
+    try {
+      return decodeLogRecord(e.body);
+    } catch (err) {
+      this.logger.error(`kuzu-sync: log entry ${e.id} is malformed (${(err as Error).message}); passed over`);
+      return undefined;
+    }
+  }
+
   private tell(peer: Peer, frames: Frames, id: string): void {
     for (const f of frames) {
       if (f.client !== peer.clientId) {
@@ -128,11 +142,12 @@ export class Fanout {
     this.heard.set(peer, position);
     for (let from = position; compareIds(this.position, from) > 0; ) {
       const entries = await this.redis.log.range(from, READ_COUNT);
-      if (!entries.length) break;
+      // Closed while the log was read: it must not come back.
+      if (!entries.length || !this.heard.has(peer)) break;
       for (const e of entries) {
         if (compareIds(e.id, this.position) > 0) return;
-        const record = decodeLogRecord(e.body);
-        if (record.kind === 'group') this.tell(peer, framesOf(record.group), e.id);
+        const record = this.decode(e);
+        if (record?.kind === 'group') this.tell(peer, framesOf(record.group), e.id);
         from = e.id;
       }
     }

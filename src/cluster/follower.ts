@@ -40,6 +40,13 @@ export class Follower {
     if (compareIds(entry.id, this.position) <= 0) return;
     const record = decodeLogRecord(entry.body);
     if (record.kind === 'takeover') {
+      // A sequencer leads from the version its database had: a copy at another cannot follow it.
+      if (record.version !== this.log.version) {
+        throw new ClusterFormatError(
+          `log entry ${entry.id} is a takeover at version ${record.version}, and this database is at ${this.log.version}: ` +
+            "start it from a copy of the sequencer's database file",
+        );
+      }
       // Clients know the cluster by one serverId, whichever copy answers them.
       if (record.serverId !== this.log.serverId) {
         await this.store.run([GraphStore.metaStep({ serverId: record.serverId, [POSITION]: entry.id })]);

@@ -35,6 +35,12 @@ export class ClusterNode {
   private readonly owner = `${process.pid}@${hostname()}#${randomUUID().slice(0, 8)}`;
   private readonly leaseMs: number;
   private main: Promise<void> | undefined;
+  /**
+   * Whether this node may start a new stretch of log when the log ends before its database (Redis
+   * lost it: no AOF). Only the last sequencer, or one started as such: a lagging standby that did so
+   * would drop versions clients were told are accepted.
+   */
+  private mayRestartLog = false;
 
   private constructor(
     private readonly redis: ClusterRedis,
@@ -59,6 +65,7 @@ export class ClusterNode {
   ): Promise<ClusterNode> {
     const n = new ClusterNode(redis, state, options, logger, await loadPosition(state.store, state.log.version), node);
     await n.follower.catchUp(redis);
+    n.mayRestartLog = role === 'sequencer';
     if (role === 'sequencer') await n.takeLease();
     n.main = loop(
       () => n.running,
@@ -106,11 +113,24 @@ export class ClusterNode {
     if (epoch !== undefined) await this.lead(epoch);
   }
 
-  /** Holds the log from the entry after everything this database has: a takeover mark first. */
+  /** Leads, or gives the lease back at once if it cannot: another node may. */
   private async lead(epoch: number): Promise<void> {
+    try {
+      await this.takeOver(epoch);
+      this.mayRestartLog = true;
+    } catch (e) {
+      await this.redis.lease.release(this.owner).catch(() => {});
+      throw e;
+    }
+  }
+
+  /** Holds the log from the entry after everything this database has: a takeover mark first. */
+  private async takeOver(epoch: number): Promise<void> {
     const { store, log, metrics } = this.state;
     let mark: string;
     let floor: number | undefined;
+    // Before the mark: a client that gateways drop for it may send its sync_request right after.
+    const inboxFrom = await this.redis.inbox.last();
     for (;;) {
       await this.follower.catchUp(this.redis);
       const last = await this.redis.log.last();
@@ -118,6 +138,11 @@ export class ClusterNode {
       // stretch of log starts here, and deltas only from here on.
       const behind = compareIds(last, this.follower.position) < 0;
       if (!behind && last !== this.follower.position) continue;
+      if (behind && !this.mayRestartLog) {
+        throw new Error(
+          `the log ends at ${last}, before this standby's database (${this.follower.position}): only the sequencer that held it may start it again`,
+        );
+      }
       if (behind) {
         this.logger.warn(
           `kuzu-sync: the log ends at ${last}, before this database (${this.follower.position}); it goes on from here`,
@@ -137,7 +162,7 @@ export class ClusterNode {
     const [oldest] = await this.redis.log.range('0-0', 1);
     const appender = new LogAppender(this.redis, epoch, mark, floor ?? floorOf(oldest!.body), this.logger);
     const authority = await startAuthority(store, log, metrics, this.options, this.logger, appender);
-    const sequencer = new Sequencer(this.redis, authority, this.logger, await this.redis.inbox.last());
+    const sequencer = new Sequencer(this.redis, authority, this.logger, inboxFrom, epoch);
     this.leading = { appender, authority, sequencer };
     // Said even when quiet: a takeover is what an operator looks for first.
     this.logger.warn(`kuzu-sync: sequencer of epoch ${epoch} from version ${log.version} (${this.owner})`);

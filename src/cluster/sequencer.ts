@@ -1,7 +1,7 @@
 import type { FirstChunk, SyncStateHead } from '../protocol/encode.js';
 import type { Authority } from '../server/authority.js';
 import type { Logger, Principal } from '../server/options.js';
-import { loop } from './backoff.js';
+import { loop, sleep } from './backoff.js';
 import type { Subscribable } from './log-appender.js';
 import { encodeDeltaOrder, type InboxMessage, parseInbox, type Reply } from './messages.js';
 import type { ClusterRedis } from './redis/index.js';
@@ -34,6 +34,9 @@ class RemotePeer implements Subscribable {
 
 /** Inbox entries read per XREAD. */
 const READ_COUNT = 1000;
+/** How long a reply is retried while Redis is away: about as long as a client's handshake waits. */
+const REPLY_ATTEMPTS = 40;
+const INBOX_KEEP_MS = 60_000;
 
 /**
  * The sequencer's I/O: reads what the gateways forward from the inbox, hands each message to the
@@ -43,6 +46,8 @@ const READ_COUNT = 1000;
  */
 export class Sequencer {
   private readonly peers = new Map<string, RemotePeer>();
+  /** Each gateway's replies in flight, so the next leaves after them. */
+  private readonly sending = new Map<string, Promise<void>>();
   private readonly out: TickBatches<Reply>;
   private running = true;
   private readonly reading: Promise<void>;
@@ -52,15 +57,10 @@ export class Sequencer {
     private readonly authority: Authority,
     private readonly logger: Logger,
     private after: string,
+    /** This sequencer's epoch: once the lease's is another, it reads nothing more. */
+    private readonly epoch: number,
   ) {
-    // A lost reply leaves a client waiting; its gateway drops every client when Redis goes away, and
-    // they resync (see Gateway).
-    this.out = new TickBatches((gateway, replies) => {
-      redis
-        .gateway(gateway)
-        .add(JSON.stringify(replies))
-        .catch((e: Error) => logger.warn(`kuzu-sync: a reply to gateway ${gateway} was lost: ${e.message}`));
-    });
+    this.out = new TickBatches((gateway, replies) => this.reply(gateway, JSON.stringify(replies)));
     this.reading = loop(
       () => this.running,
       () => this.readInbox(),
@@ -68,15 +68,43 @@ export class Sequencer {
     );
   }
 
+  /**
+   * One gateway's replies leave in order, each retried while Redis is away (a lost one would leave
+   * a client waiting: a sync answer for its handshake's timeout, an `ignored` until it reconnects).
+   */
+  private reply(gateway: string, body: string): void {
+    const previous = this.sending.get(gateway) ?? Promise.resolve();
+    const sent = previous.then(async () => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return void (await this.redis.gateway(gateway).add(body));
+        } catch (e) {
+          if (!this.running || attempt === REPLY_ATTEMPTS) {
+            return this.logger.warn(`kuzu-sync: a reply to gateway ${gateway} was lost: ${(e as Error).message}`);
+          }
+          await sleep(Math.min(1000, 20 * 2 ** attempt));
+        }
+      }
+    });
+    this.sending.set(gateway, sent);
+    void sent.then(() => this.sending.get(gateway) === sent && this.sending.delete(gateway));
+  }
+
   private async readInbox(): Promise<void> {
     const entries = await this.redis.inbox.read(this.after, 1000, READ_COUNT);
-    if (!this.running) return;
+    if (!this.running || !entries.length) return;
+    // A sequencer paused past its lease must not answer what its successor answers: one GET a batch.
+    if ((await this.redis.lease.epoch()) !== this.epoch) {
+      this.running = false;
+      return this.logger.warn('kuzu-sync: another sequencer holds the lease; this one stops reading the inbox');
+    }
     for (const e of entries) {
       this.after = e.id;
       this.route(e.body);
     }
-    // Only the sequencer reads the inbox: what it has read can go.
-    if (entries.length) await this.redis.inbox.trim(this.after);
+    // Entries a minute old can go: by then any sequencer has read them (a deposed one, trimming what
+    // it read, could otherwise remove what its successor has not).
+    await this.redis.inbox.trim(`${Math.max(0, Date.now() - INBOX_KEEP_MS)}-0`);
   }
 
   private route(body: string): void {

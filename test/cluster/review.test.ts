@@ -1,7 +1,7 @@
 /**
- * Review of cluster mode (#18): each test here fails on the code it was written against and shows
- * one bug. They run only with REVIEW_FAILING=1, so the suite stays green until the fixes land; each
- * says what it expects of a fix.
+ * Found in a review of cluster mode (#18): each test failed on the code it was written against and
+ * shows one bug, now fixed: a sync_request right after a takeover, a standby the log does not cover,
+ * a lagging standby restarting an emptied log, a connection told the log after it closed.
  */
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -76,160 +76,154 @@ ifRedis('cluster review', () => {
     }
   };
 
-  if (process.env.REVIEW_FAILING) {
-    test('a new sequencer answers a sync_request that reached the inbox after its takeover mark', async () => {
-      // node.ts lead(): the inbox is read from `inbox.last()` taken AFTER the mark is appended (and
-      // after startAuthority). Gateways drop their clients at the mark; a client that reconnects and
-      // asks before that read is never answered: it waits out the 30 s handshake timeout (and a
-      // patch sent in that window waits for the next reconnect).
-      const graph = `review${++graphs}`;
-      const sequencer = await node('sequencer', graph);
-      const gateway = await node('gateway', graph);
-      const probe = kept(await connectCluster(redis.url, graph));
-      const c: SyncClient = kept(await client(gateway));
-      await c.createNode('N', {}, { id: 'before' });
-      await assertConverged(sequencer, c);
-      const inboxBefore = await probe.inbox.last();
-      const logBefore = await probe.log.last();
-      // Where the inbox ends is read only once the reconnected client has asked: a startAuthority
-      // that takes a moment (conflict stamps from a long log) does the same. A fix that reads the
-      // inbox's end before appending the mark is not held (nothing follows the log's end yet).
-      const { standby } = await standbyThrough(graph, (r) => ({
+  test('a new sequencer answers a sync_request that reached the inbox after its takeover mark', async () => {
+    // node.ts lead(): the inbox is read from `inbox.last()` taken AFTER the mark is appended (and
+    // after startAuthority). Gateways drop their clients at the mark; a client that reconnects and
+    // asks before that read is never answered: it waits out the 30 s handshake timeout (and a
+    // patch sent in that window waits for the next reconnect).
+    const graph = `review${++graphs}`;
+    const sequencer = await node('sequencer', graph);
+    const gateway = await node('gateway', graph);
+    const probe = kept(await connectCluster(redis.url, graph));
+    const c: SyncClient = kept(await client(gateway));
+    await c.createNode('N', {}, { id: 'before' });
+    await assertConverged(sequencer, c);
+    const inboxBefore = await probe.inbox.last();
+    const logBefore = await probe.log.last();
+    // Where the inbox ends is read only once the reconnected client has asked: a startAuthority
+    // that takes a moment (conflict stamps from a long log) does the same. A fix that reads the
+    // inbox's end before appending the mark is not held (nothing follows the log's end yet).
+    const { standby } = await standbyThrough(graph, (r) => ({
+      ...r,
+      inbox: {
+        ...r.inbox,
+        last: async () => {
+          if ((await probe.log.range(logBefore, 1)).length) await syncRequestAfter(probe, inboxBefore);
+          return r.inbox.last();
+        },
+      },
+    }));
+    await closeNow(sequencer);
+    await until(() => standby.role === 'sequencer', 10_000, 'the standby to lead');
+    const answered = await c.whenSynced({ timeout: 10_000 }).then(
+      () => 'synced',
+      (e: { code?: string }) => e.code ?? String(e),
+    );
+    assert.is(answered, 'synced', 'the reconnected client got no answer from the new sequencer');
+  });
+
+  test('a standby whose database the log does not cover is refused, also when the log begins with a takeover mark', async () => {
+    // follower.ts apply(): a takeover record is adopted without checking its version against the
+    // database's. A cluster started on an existing database has a log that begins with a mark at
+    // that version: an empty standby takes it, starts at version 0 claiming position 5-0, and
+    // fails only at the next group, for ever; if the sequencer dies first it takes the lease,
+    // fails in lead() (nextId cannot go back) and holds the lease with no sequencer, lapse after
+    // lapse. A trimmed log is refused at start (ClusterFormatError): so should this be.
+    const graph = `review${++graphs}`;
+    const databasePath = join(tempDir(), 'single.kz');
+    const single = await server({ databasePath });
+    const c = await client(single);
+    for (let i = 0; i < 5; i++) await c.createNode('N', {}, { id: `n${i}` });
+    await assertConverged(single, c);
+    await c.close();
+    await single.close();
+    const sequencer = kept(
+      await server({ databasePath, cluster: { redisUrl: redis.url, role: 'sequencer', graph, leaseMs: 600 } }),
+    );
+    assert.is(sequencer.getVersion(), 5);
+    const standby = await node('standby', graph).catch((e: Error) => e);
+    const at = standby instanceof Error ? '' : `at version ${(standby as SyncServer).getVersion()}`;
+    assert.instance(standby, Error, `the standby started ${at}, against a log that holds nothing before 5`);
+  });
+
+  test('Redis without AOF restarts empty: a lagging standby must not win the lease and drop acknowledged versions', async () => {
+    // node.ts lead(), `behind`: any node that finds the log ending before its database starts a
+    // new stretch from its own version. After an empty restart there is no lease and no epoch
+    // (both start again at 1, so the epoch fence no longer tells the old holder from the new
+    // one), and the standby, the sequencer and every other standby race for it. A standby that
+    // lagged when Redis went away wins about as often as it is quicker: every version it lacked,
+    // each acknowledged to its client, is gone (clients resync to its snapshot).
+    const bare = await startRedis({ aof: false });
+    kept({ close: () => bare.stop() });
+    const graph = `review${++graphs}`;
+    // The sequencer renews rarely, the standby looks often: the standby is the quicker one.
+    await node('sequencer', graph, bare.url, 20_000);
+    const gateway = await node('gateway', graph, bare.url);
+    const c = kept(await client(gateway));
+    await (await c.write.createNode('N', {}, { id: 'n0' })).confirmed;
+    let lagging = false;
+    // A standby whose reader is slow: what it reads while lagging, it has not read.
+    const { state } = await standbyThrough(
+      graph,
+      (r) => ({
         ...r,
-        inbox: {
-          ...r.inbox,
-          last: async () => {
-            if ((await probe.log.range(logBefore, 1)).length) await syncRequestAfter(probe, inboxBefore);
-            return r.inbox.last();
+        log: {
+          ...r.log,
+          read: async (after, blockMs, count) => {
+            if (lagging) return new Promise((res) => setTimeout(() => res([]), blockMs));
+            const entries = await r.log.read(after, blockMs, count);
+            return lagging ? [] : entries;
           },
         },
-      }));
-      await closeNow(sequencer);
-      await until(() => standby.role === 'sequencer', 10_000, 'the standby to lead');
-      const answered = await c.whenSynced({ timeout: 10_000 }).then(
-        () => 'synced',
-        (e: { code?: string }) => e.code ?? String(e),
-      );
-      assert.is(answered, 'synced', 'the reconnected client got no answer from the new sequencer');
-    });
+      }),
+      bare.url,
+    );
+    await until(() => state.log.version === 1, 10_000, 'the standby to catch up');
+    lagging = true;
+    for (let i = 1; i <= 5; i++) await (await c.write.createNode('N', {}, { id: `n${i}` })).confirmed;
+    await bare.kill();
+    await bare.restart();
+    lagging = false;
+    // Whoever leads now takes the next write; a client that joins then sees the cluster's graph.
+    const write = await c.write.createNode('N', {}, { id: 'after' });
+    const after = await Promise.race([
+      write.confirmed.then(
+        () => 'accepted',
+        (e: Error) => e.message,
+      ),
+      new Promise<string>((res) => setTimeout(() => res('no answer in 40 s'), 40_000).unref()),
+    ]);
+    // With the lagging copy leading, the seq ledger went back too: this write is out of order.
+    assert.is(after, 'accepted', 'a write after the restart');
+    const d = kept(await client(gateway));
+    await until(async () => (await d.query("MATCH (n:N {id: 'after'}) RETURN n.id")).length === 1, 20_000);
+    const ids = (await d.query('MATCH (n:N) RETURN n.id AS id ORDER BY id')).map((r) => r.id);
+    assert.equal(ids, ['after', 'n0', 'n1', 'n2', 'n3', 'n4', 'n5'], 'acknowledged versions were lost');
+  });
 
-    test('a standby whose database the log does not cover is refused, also when the log begins with a takeover mark', async () => {
-      // follower.ts apply(): a takeover record is adopted without checking its version against the
-      // database's. A cluster started on an existing database has a log that begins with a mark at
-      // that version: an empty standby takes it, starts at version 0 claiming position 5-0, and
-      // fails only at the next group, for ever; if the sequencer dies first it takes the lease,
-      // fails in lead() (nextId cannot go back) and holds the lease with no sequencer, lapse after
-      // lapse. A trimmed log is refused at start (ClusterFormatError): so should this be.
-      const graph = `review${++graphs}`;
-      const databasePath = join(tempDir(), 'single.kz');
-      const single = await server({ databasePath });
-      const c = await client(single);
-      for (let i = 0; i < 5; i++) await c.createNode('N', {}, { id: `n${i}` });
-      await assertConverged(single, c);
-      await c.close();
-      await single.close();
-      const sequencer = kept(
-        await server({ databasePath, cluster: { redisUrl: redis.url, role: 'sequencer', graph, leaseMs: 600 } }),
-      );
-      assert.is(sequencer.getVersion(), 5);
-      const standby = await node('standby', graph).catch((e: Error) => e);
-      const at = standby instanceof Error ? '' : `at version ${(standby as SyncServer).getVersion()}`;
-      assert.instance(standby, Error, `the standby started ${at}, against a log that holds nothing before 5`);
-    });
-
-    test('Redis without AOF restarts empty: a lagging standby must not win the lease and drop acknowledged versions', async () => {
-      // node.ts lead(), `behind`: any node that finds the log ending before its database starts a
-      // new stretch from its own version. After an empty restart there is no lease and no epoch
-      // (both start again at 1, so the epoch fence no longer tells the old holder from the new
-      // one), and the standby, the sequencer and every other standby race for it. A standby that
-      // lagged when Redis went away wins about as often as it is quicker: every version it lacked,
-      // each acknowledged to its client, is gone (clients resync to its snapshot).
-      const bare = await startRedis({ aof: false });
-      kept({ close: () => bare.stop() });
-      const graph = `review${++graphs}`;
-      // The sequencer renews rarely, the standby looks often: the standby is the quicker one.
-      await node('sequencer', graph, bare.url, 20_000);
-      const gateway = await node('gateway', graph, bare.url);
-      const c = kept(await client(gateway));
-      await (await c.write.createNode('N', {}, { id: 'n0' })).confirmed;
-      let lagging = false;
-      // A standby whose reader is slow: what it reads while lagging, it has not read.
-      const { state } = await standbyThrough(
-        graph,
-        (r) => ({
-          ...r,
-          log: {
-            ...r.log,
-            read: async (after, blockMs, count) => {
-              if (lagging) return new Promise((res) => setTimeout(() => res([]), blockMs));
-              const entries = await r.log.read(after, blockMs, count);
-              return lagging ? [] : entries;
-            },
-          },
-        }),
-        bare.url,
-      );
-      await until(() => state.log.version === 1, 10_000, 'the standby to catch up');
-      lagging = true;
-      for (let i = 1; i <= 5; i++) await (await c.write.createNode('N', {}, { id: `n${i}` })).confirmed;
-      await bare.kill();
-      await bare.restart();
-      lagging = false;
-      // Whoever leads now takes the next write; a client that joins then sees the cluster's graph.
-      const write = await c.write.createNode('N', {}, { id: 'after' });
-      const after = await Promise.race([
-        write.confirmed.then(
-          () => 'accepted',
-          (e: Error) => e.message,
-        ),
-        new Promise<string>((res) => setTimeout(() => res('no answer in 40 s'), 40_000).unref()),
-      ]);
-      // With the lagging copy leading, the seq ledger went back too: this write is out of order.
-      assert.is(after, 'accepted', 'a write after the restart');
-      const d = kept(await client(gateway));
-      await until(async () => (await d.query("MATCH (n:N {id: 'after'}) RETURN n.id")).length === 1, 20_000);
-      const ids = (await d.query('MATCH (n:N) RETURN n.id AS id ORDER BY id')).map((r) => r.id);
-      assert.equal(ids, ['after', 'n0', 'n1', 'n2', 'n3', 'n4', 'n5'], 'acknowledged versions were lost');
-    });
-
-    test('a connection that closes while the fan-out catches it up is not told the log for ever after', async () => {
-      // fanout.ts subscribe(): heard.set(peer, ...) and tell() after an await of the log's range; a
-      // connection forgotten meanwhile (onForget deleted it from `heard`) is put back, and every
-      // later group is encoded and sent to its closed socket: a leak per such connection.
-      const graph = `review${++graphs}`;
-      const sequencer = await node('sequencer', graph);
-      const gateway = await node('gateway', graph);
-      const c = kept(await client(gateway));
-      for (let i = 0; i < 3; i++) await c.createNode('N', {}, { id: `n${i}` });
-      await assertConverged(sequencer, c);
-      const r = kept(await connectCluster(redis.url, graph));
-      const forwarder = new Forwarder(r, silentLogger);
-      const sent: string[] = [];
-      const peer = { principal: {}, clientId: 'gone', send: (j: string) => sent.push(j), drop() {} };
-      // Its connection closes while the fan-out reads the log for it.
-      let forgotten = false;
-      const range = (after: string, n: number) => {
-        forwarder.forget(peer);
-        forgotten = true;
-        return r.log.range(after, n);
-      };
-      const metrics = new ServerMetrics({ connectedClients: () => 0, version: () => 0 });
-      const fanout = kept(
-        new Fanout({ ...r, log: { ...r.log, range } }, forwarder, silentLogger, metrics, await r.log.last()),
-      );
-      forwarder.peers.set(1, peer);
-      await r.gateway(forwarder.id).add(JSON.stringify([[1, 's', '0-0']]));
-      await until(() => forgotten, 10_000, 'the subscription to be read');
-      // One more group, read by the fan-out after the subscription (one queue): by then it is settled.
-      await c.createNode('N', {}, { id: 'later' });
-      const last = await r.log.last();
-      await until(() => fanout.position === last, 10_000, 'the fan-out to read the next group');
-      assert.is(sent.length, 0, `a forgotten connection was told ${sent.length} messages`);
-    });
-  }
-
-  test('the review suite runs (its failing tests only with REVIEW_FAILING=1)', () => {
-    assert.ok(redis.url);
+  test('a connection that closes while the fan-out catches it up is not told the log for ever after', async () => {
+    // fanout.ts subscribe(): heard.set(peer, ...) and tell() after an await of the log's range; a
+    // connection forgotten meanwhile (onForget deleted it from `heard`) is put back, and every
+    // later group is encoded and sent to its closed socket: a leak per such connection.
+    const graph = `review${++graphs}`;
+    const sequencer = await node('sequencer', graph);
+    const gateway = await node('gateway', graph);
+    const c = kept(await client(gateway));
+    for (let i = 0; i < 3; i++) await c.createNode('N', {}, { id: `n${i}` });
+    await assertConverged(sequencer, c);
+    const r = kept(await connectCluster(redis.url, graph));
+    const forwarder = new Forwarder(r, silentLogger);
+    const sent: string[] = [];
+    const peer = { principal: {}, clientId: 'gone', send: (j: string) => sent.push(j), drop() {} };
+    // Its connection closes while the fan-out reads the log for it.
+    let forgotten = false;
+    const range = (after: string, n: number) => {
+      forwarder.forget(peer);
+      forgotten = true;
+      return r.log.range(after, n);
+    };
+    const metrics = new ServerMetrics({ connectedClients: () => 0, version: () => 0 });
+    const fanout = kept(
+      new Fanout({ ...r, log: { ...r.log, range } }, forwarder, silentLogger, metrics, await r.log.last()),
+    );
+    forwarder.peers.set(1, peer);
+    await r.gateway(forwarder.id).add(JSON.stringify([[1, 's', '0-0']]));
+    await until(() => forgotten, 10_000, 'the subscription to be read');
+    // One more group, read by the fan-out after the subscription (one queue): by then it is settled.
+    await c.createNode('N', {}, { id: 'later' });
+    const last = await r.log.last();
+    await until(() => fanout.position === last, 10_000, 'the fan-out to read the next group');
+    assert.is(sent.length, 0, `a forgotten connection was told ${sent.length} messages`);
   });
 
   test.run();
