@@ -12,7 +12,8 @@ import { randomWrite } from './random-ops.js';
 
 const { values } = parseArgs({
   options: {
-    url: { type: 'string' },
+    // Given more than once: the servers of one graph (a cluster's gateways), tried in turn.
+    url: { type: 'string', multiple: true },
     db: { type: 'string' },
     client: { type: 'string' },
     seed: { type: 'string' },
@@ -22,7 +23,7 @@ const { values } = parseArgs({
 const say = (o: object) => process.stdout.write(JSON.stringify(o) + '\n');
 
 const { client, runtime } = await openClient({
-  serverUrl: values.url!,
+  serverUrl: values.url ?? [],
   clientId: values.client!,
   databasePath: values.db!,
   reconnectInterval: 30,

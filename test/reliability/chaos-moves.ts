@@ -5,7 +5,7 @@
  * rejections `not_found`, never `accepted`), however far the log has moved on.
  */
 import type { SyncClient } from '../../src/client/options.js';
-import type { Op, Patch } from '../../src/protocol/types.js';
+import type { Op, Patch, ServerMessage } from '../../src/protocol/types.js';
 import { RawPeer } from '../helpers/raw-peer.js';
 import type { Rng } from '../helpers/random.js';
 import { randomWrite } from '../helpers/random-ops.js';
@@ -68,8 +68,15 @@ export class MutePeer {
 
   /** The outcome of every patch sent, asked from seq 1: the ids the server accepted, and what is wrong. */
   async verify(): Promise<{ accepted: Map<string, number | undefined>; rejected: Set<string>; violations: string[] }> {
-    const peer = await this.connected(true);
-    const [first] = await peer.sync(0, { ackedSeq: 0 });
+    let first: SyncState | undefined;
+    for (let attempt = 1; ; attempt++) {
+      const got = await answer(await this.connected(true), { ackedSeq: 0 });
+      if (got !== 'dropped') {
+        first = got[0];
+        break;
+      }
+      await droppedAgain(attempt);
+    }
     await this.close();
     const outcomes = new Map((first?.outcomes ?? []).map((o) => [o.seq, o]));
     const accepted = new Map<string, number | undefined>();
@@ -105,14 +112,42 @@ export class MutePeer {
     return v;
   }
 
-  /** The open peer; a new one (the server restarted) first re-sends what the server has not processed. */
+  /**
+   * The open peer; a new one first re-sends what the server has not processed, as a client would,
+   * and connects again when the server drops it before it answers (a cluster's takeover or outage).
+   */
   private async connected(fresh = false): Promise<RawPeer> {
     if (this.peer && !this.peer.closed && !fresh) return this.peer;
-    await this.close();
-    const peer = await RawPeer.connect(this.url(), this.clientId);
-    const [head] = await peer.sync(0);
-    for (const { patch } of this.sent.slice(head?.lastSeq ?? 0)) peer.send({ type: 'patch', patch });
-    this.peer = peer;
-    return peer;
+    for (let attempt = 1; ; attempt++) {
+      await this.close();
+      const peer = await RawPeer.connect(this.url(), this.clientId).catch(() => undefined);
+      const got = peer ? await answer(peer) : 'dropped';
+      if (got !== 'dropped') {
+        for (const { patch } of this.sent.slice(got[0]?.lastSeq ?? 0)) peer!.send({ type: 'patch', patch });
+        this.peer = peer;
+        return peer!;
+      }
+      await droppedAgain(attempt);
+    }
   }
+}
+
+type SyncState = Extract<ServerMessage, { type: 'sync_state' }>;
+
+/** The server's sync answer, or 'dropped' when it closed the connection first. */
+async function answer(peer: RawPeer, extra: Record<string, unknown> = {}): Promise<SyncState[] | 'dropped'> {
+  const dropped = new Promise<'dropped'>((r) =>
+    peer.closed ? r('dropped') : peer.ws.once('close', () => r('dropped')),
+  );
+  const synced = peer.sync(0, extra).catch((e: Error) => {
+    if (peer.closed) return 'dropped' as const;
+    throw new Error(`the mute peer's sync_request went unanswered on an open connection (${e.message})`);
+  });
+  return Promise.race([synced, dropped]);
+}
+
+/** Waits a little longer each time; gives up after 20 drops in a row. */
+async function droppedAgain(attempt: number): Promise<void> {
+  if (attempt >= 20) throw new Error('the mute peer was dropped before a sync answer 20 times in a row');
+  await new Promise((r) => setTimeout(r, 50 * attempt));
 }
