@@ -50,11 +50,17 @@ function webSocketServer(options: SyncServerOptions, maxMessageBytes: number): W
     // never the one that carries a token.
     handleProtocols: (protocols) => selectProtocol(protocols),
     // ws applies `threshold` only without context takeover; with it, every frame is compressed
-    // (measured 45x slower for small frames).
+    // (measured 45x slower for small frames). Level 1: what gets compressed is mostly sync answers,
+    // megabytes of JSON, which zlib's default level 6 deflated 3x slower for 6% less size.
     perMessageDeflate:
       options.compression === false
         ? false
-        : { threshold: 1024, serverNoContextTakeover: true, clientNoContextTakeover: true },
+        : {
+            threshold: 1024,
+            serverNoContextTakeover: true,
+            clientNoContextTakeover: true,
+            zlibDeflateOptions: { level: 1 },
+          },
   });
 }
 
