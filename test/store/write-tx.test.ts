@@ -27,4 +27,18 @@ test('a WriteTx is not a thenable: awaiting it, or an async result holding it, g
   await store.close();
 });
 
+test('a captured unit after uncaptured creates in a new table knows them: no read of the table, which does not exist yet', async () => {
+  const store = await GraphStore.open(':memory:', { meta: false });
+  // As a reconcile does: the server's creates without capture, then a pending patch redone with it.
+  const { value } = await store.write((tx) => {
+    tx.apply([{ op: 'create_node', label: 'Fresh', id: 'f1', properties: { v: 1 } }]);
+    return tx.apply([{ op: 'set_property', target: 'node', id: 'f1', key: 'v', value: 2 }], { capture: true });
+  });
+  assert.ok(value.ok);
+  assert.equal(value.inverse, [{ op: 'set_property', target: 'node', id: 'f1', key: 'v', value: 1 }]);
+  const rows = await store.run([{ kind: 'query', cypher: 'MATCH (n:Fresh) RETURN n.v AS v' }], { reads: true });
+  assert.equal(rows[0], [{ v: 2 }]);
+  await store.close();
+});
+
 test.run();
