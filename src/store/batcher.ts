@@ -1,9 +1,10 @@
-import type { RowValue, Step } from './kuzu/steps.js';
+import type { RowsStep, RowValue, Step } from './kuzu/steps.js';
 import type { Statement } from './planner.js';
 
 type Batch =
   | Extract<Statement, { kind: 'ddl' }>
-  | { kind: 'data'; template: string; step: Extract<Step, { kind: 'rows' }>; rowByKey: Map<string, number> };
+  | { kind: 'data'; template: string; step: RowsStep; rowByKey: Map<string, number> }
+  | { kind: 'step'; step: RowsStep };
 
 /**
  * Groups statements into as few steps as order allows. A statement joins the latest batch of its
@@ -51,6 +52,15 @@ export class Batcher {
     }
     for (const r of s.reads) this.lastRead.set(r, Math.max(this.lastRead.get(r) ?? -1, target));
     for (const w of s.writes) this.lastWrite.set(w, Math.max(this.lastWrite.get(w) ?? -1, target));
+  }
+
+  /**
+   * A rows step made whole elsewhere (a snapshot's nodes of one table). Its rows are not weighed
+   * against anything: it is a barrier, as a schema change is.
+   */
+  addStep(step: RowsStep): void {
+    this.batches.push({ kind: 'step', step });
+    this.barrier = this.batches.length - 1;
   }
 
   private canJoin(s: Extract<Statement, { kind: 'data' }>, b: number): boolean {

@@ -119,6 +119,7 @@ export class WriteTx {
     }
     planSnapshotLoad(this.model, snapshot, {
       add: (s) => this.batcher.add(s),
+      rows: (step) => this.batcher.addStep(step),
       // Snapshot contents are known values: later captured ops in this transaction read them from here.
       created: (op) => this.ops.push({ op, incident: [], unit: undefined }),
     });
