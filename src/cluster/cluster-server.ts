@@ -48,7 +48,8 @@ async function gateway(options: SyncServerOptions, redis: ClusterRedis, logger: 
   let connected = () => 0;
   const gauges: MetricsGauges = { connectedClients: () => connected(), version: () => version(), clusterLag: lag.lag };
   const metrics = new ServerMetrics(gauges);
-  const fanout = new Fanout(redis, forwarder, logger, metrics, await redis.log.last());
+  const [position, serverId] = await Promise.all([redis.log.last(), redis.log.serverId()]);
+  const fanout = new Fanout(redis, forwarder, logger, metrics, { position, serverId });
   version = () => fanout.version;
   const registry = options.metricsPath !== undefined ? await createPromRegistry(metrics, gauges) : undefined;
   const front = await openFront(options, { submitter: forwarder, metrics, registry });

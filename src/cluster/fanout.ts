@@ -26,8 +26,8 @@ export class Fanout {
   private readonly heard = new Map<Peer, string>();
   /** The id of the last log entry read. */
   position = '0-0';
-  /** The cluster's identity, once a takeover has said it ('' before). */
-  serverId = '';
+  /** The cluster's identity: its sequencer's, as the log says it ('' before any sequencer led). */
+  serverId: string;
   private serial: Promise<void> = Promise.resolve();
   private running = true;
   private readonly loops: Promise<void>[];
@@ -40,9 +40,10 @@ export class Fanout {
     private readonly forwarder: Forwarder,
     private readonly logger: Logger,
     private readonly metrics: ServerMetrics,
-    start: string,
+    start: { position: string; serverId: string | undefined },
   ) {
-    this.position = start;
+    this.position = start.position;
+    this.serverId = start.serverId ?? '';
     forwarder.onForget = (peer) => this.heard.delete(peer);
     const failed = (what: string) => (e: unknown) => this.outage(what, e as Error);
     this.loops = [

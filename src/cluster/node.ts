@@ -159,6 +159,7 @@ export class ClusterNode {
       }
     }
     this.follower.position = mark;
+    await this.redis.log.setServerId(log.serverId);
     const [oldest] = await this.redis.log.range('0-0', 1);
     const appender = new LogAppender(this.redis, epoch, mark, floor ?? floorOf(oldest!.body), this.logger);
     const authority = await startAuthority(store, log, metrics, this.options, this.logger, appender);

@@ -49,6 +49,9 @@ ifRedis('cluster', () => {
 
   test('clients on different gateways converge with the sequencer', async () => {
     const { sequencer, gateways } = await cluster();
+    // Started after the sequencer's mark, the gateways still know the cluster by its serverId.
+    assert.ok(sequencer.serverId.length > 0);
+    for (const g of gateways) assert.is(g.serverId, sequencer.serverId);
     const [a, b] = [await joined(gateways[0]!), await joined(gateways[1]!)];
     for (let i = 0; i < 20; i++) await a.createNode('Person', { name: `A${i}` }, { id: `a${i}` });
     await Promise.all(Array.from({ length: 20 }, (_, i) => b.createNode('Person', { age: i }, { id: `b${i}` })));

@@ -214,7 +214,10 @@ ifRedis('cluster review', () => {
     };
     const metrics = new ServerMetrics({ connectedClients: () => 0, version: () => 0 });
     const fanout = kept(
-      new Fanout({ ...r, log: { ...r.log, range } }, forwarder, silentLogger, metrics, await r.log.last()),
+      new Fanout({ ...r, log: { ...r.log, range } }, forwarder, silentLogger, metrics, {
+        position: await r.log.last(),
+        serverId: undefined,
+      }),
     );
     forwarder.peers.set(1, peer);
     await r.gateway(forwarder.id).add(JSON.stringify([[1, 's', '0-0']]));

@@ -8,7 +8,10 @@ const SEEDS = (process.env.CHAOS_SEEDS ?? '11,12').split(',').map(Number);
 const STEPS = Number(process.env.CHAOS_STEPS ?? 120);
 
 const totals = { runs: 0, steps: 0, ...zeroCounts() };
+// The violations right under the summary: CI keeps only the head and the tail of a long output.
 const add = (r: ChaosReport) => {
+  console.log(`\n# ${summary(r)}`); // uvu prints its progress dot on the same line
+  for (const v of r.violations) console.log(`  violation: ${v}`);
   totals.runs++;
   totals.steps += r.steps;
   for (const k of CHAOS_COUNTS) totals[k] += r[k];
@@ -17,7 +20,6 @@ const add = (r: ChaosReport) => {
 for (const seed of SEEDS) {
   test(`chaos seed ${seed}, ${STEPS} steps: every graph equals the server's, nothing lost or applied twice, every rejection reported`, async () => {
     const r = await runChaos({ seed, steps: STEPS });
-    console.log(`\n# ${summary(r)}`); // uvu prints its progress dot on the same line
     add(r);
     if (r.violations.length) {
       const small = (await shrink({ seed, steps: STEPS }, 4)) ?? r;
@@ -33,7 +35,6 @@ for (const seed of SEEDS) {
 for (const seed of (process.env.CHAOS_HARD_SEEDS ?? '13').split(',').map(Number)) {
   test(`chaos seed ${seed}, ${STEPS} steps, reject-stale, a 10-version log and a peer that never acknowledges`, async () => {
     const r = await runChaos({ seed, steps: STEPS, ...HARD });
-    console.log(`\n# ${summary(r)}`);
     add(r);
     // Too slow to shrink within CI's budget: the whole trace, for the seed to be replayed.
     if (r.violations.length) console.log(`trace (seed ${seed}, hard):\n${r.trace.map((l) => `  ${l}`).join('\n')}`);
@@ -59,7 +60,6 @@ ifRedis('chaos --cluster', () => {
     const steps = Number(process.env.CHAOS_CLUSTER_STEPS ?? 60);
     test(`chaos --cluster seed ${seed}, ${steps} steps: Redis, a sequencer, a standby and two gateways killed -9 in turn`, async () => {
       const r = await runChaos({ seed, steps, cluster: true });
-      console.log(`\n# ${summary(r)}`);
       add(r);
       // Minutes a run: the whole trace, for the seed to be replayed, instead of a shrink.
       if (r.violations.length)

@@ -32,6 +32,7 @@ export function graphKeys(graph: string) {
   return {
     log: `${prefix}log`,
     logLast: `${prefix}log:last`,
+    serverId: `${prefix}server-id`,
     epoch: `${prefix}epoch`,
     lease: `${prefix}lease`,
     inbox: `${prefix}in`,

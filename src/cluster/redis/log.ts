@@ -25,6 +25,12 @@ export interface LogStream {
   read(afterId: string, blockMs: number, count: number): Promise<StreamEntry[]>;
   /** Drops the entries below minId (XTRIM MINID). */
   trim(minId: string): Promise<void>;
+  /**
+   * The serverId clients know the log's graph by, as its sequencer last said (`ks:{graph}:server-id`):
+   * a gateway knows it before the next takeover mark.
+   */
+  serverId(): Promise<string | undefined>;
+  setServerId(serverId: string): Promise<void>;
 }
 
 export function logStream(conn: Connections, keys: GraphKeys): LogStream {
@@ -48,5 +54,9 @@ export function logStream(conn: Connections, keys: GraphKeys): LogStream {
     range: (afterId, count) => rangeAfter(conn, keys.log, afterId, count),
     read: (afterId, blockMs, count) => reader.read(afterId, blockMs, count),
     trim: (minId) => trimBelow(conn, keys.log, minId),
+    serverId: () => conn.call('read the serverId', async (c) => (await c.get(keys.serverId)) ?? undefined),
+    async setServerId(serverId) {
+      await conn.call('set the serverId', (c) => c.set(keys.serverId, serverId));
+    },
   };
 }
