@@ -12,6 +12,9 @@ export interface PatchInput extends PatchRef {
   firstId?: string;
 }
 
+/** The reason of a rejection the client learned of at a sync, when the server kept none. */
+export const REJECTED_WHILE_AWAY = 'rejected while this client was away';
+
 export type PatchVerdict =
   | { status: 'accepted'; version?: number }
   | { status: 'ignored'; version?: number }
@@ -121,7 +124,7 @@ export const patchMachine = setup({
             return {
               status: 'rejected',
               code: event.code ?? 'internal',
-              reason: event.reason ?? 'rejected while this client was away',
+              reason: event.reason ?? REJECTED_WHILE_AWAY,
             };
           default:
             return { status: 'rejected', code: 'internal', reason: 'unexpected event' };

@@ -1,4 +1,5 @@
-import { forOpEntities, KeyCounts } from '../patch/touched.js';
+import type { PatchVerdict } from '../../machines/patch.machine.js';
+import { forOpEntities, KeyCounts, opEntities } from '../patch/touched.js';
 import type { Op, Patch } from '../protocol/types.js';
 import { GraphStore } from '../store/graph-store.js';
 import type { Step } from '../store/kuzu/steps.js';
@@ -41,6 +42,27 @@ const PENDING_TABLE: Step = {
 };
 
 /**
+ * Verdicts recorded with their patches' leaving `_Pending`, until the app has heard them: a crash
+ * between the commit and the event would otherwise lose the event for good (the patch is no longer
+ * pending, and the server forgets an outcome once the client acknowledged it).
+ */
+const SETTLED_TABLE: Step = {
+  kind: 'query',
+  cypher: 'CREATE NODE TABLE IF NOT EXISTS _Settled(patchId STRING, verdict STRING, PRIMARY KEY(patchId))',
+  ddl: true,
+};
+
+/** A verdict a crash left unreported. */
+export interface Unreported {
+  patchId: string;
+  seq: number;
+  verdict: PatchVerdict;
+}
+
+/** The verdicts of entries that leave with one (accepted, rejected), recorded in the same transaction. */
+export type Verdicts = ReadonlyMap<Entry, PatchVerdict>;
+
+/**
  * The pending patches in seq order, indexed by seq and by the nodes and edges their applied effects
  * touch, and the steps that keep their `_Pending` rows in step (only when the database is a file:
  * that is what makes them survive a restart). The replica changes them only after a commit.
@@ -49,6 +71,10 @@ export class PendingPatches {
   readonly entries: Entry[] = [];
   private readonly bySeq = new Map<number, Entry>();
   private readonly touched = new KeyCounts();
+  /** The verdicts found in the file at open: a crash came before the app heard them. */
+  readonly unreported: Unreported[] = [];
+  /** Reported verdicts whose `_Settled` rows go with the next transaction. */
+  private reported: string[] = [];
 
   private constructor(private readonly durable: boolean) {}
 
@@ -56,10 +82,17 @@ export class PendingPatches {
   static async open(store: GraphStore, durable: boolean): Promise<PendingPatches> {
     const pending = new PendingPatches(durable);
     if (!durable) return pending;
-    await store.run([PENDING_TABLE]);
+    await store.run([PENDING_TABLE, SETTLED_TABLE]);
     const read =
       'MATCH (p:_Pending) RETURN p.patch AS patch, p.inverse AS inverse, p.applied AS applied ORDER BY p.seq';
-    const [rows] = await store.run([{ kind: 'query', cypher: read }], { reads: true });
+    const unreported = 'MATCH (s:_Settled) RETURN s.patchId AS patchId, s.verdict AS verdict';
+    const [rows, settled] = await store.run(
+      [
+        { kind: 'query', cypher: read },
+        { kind: 'query', cypher: unreported },
+      ],
+      { reads: true },
+    );
     for (const row of rows!) {
       pending.add({
         patch: JSON.parse(row.patch as string),
@@ -67,7 +100,31 @@ export class PendingPatches {
         applied: row.applied as boolean,
       });
     }
+    for (const row of settled!) {
+      const { seq, ...verdict } = JSON.parse(row.verdict as string) as PatchVerdict & { seq: number };
+      pending.unreported.push({ patchId: row.patchId as string, seq, verdict });
+    }
+    pending.unreported.sort((a, b) => a.seq - b.seq);
     return pending;
+  }
+
+  /** The app heard the verdict of `patchId`: in a file, its row goes with the next transaction. */
+  reportedTo(patchId: string): void {
+    if (this.durable) this.reported.push(patchId);
+  }
+
+  /** The steps that forget the verdicts reported so far (none when there are none). */
+  forgetReported(): Step[] {
+    if (!this.reported.length) return [];
+    const ids = this.reported;
+    this.reported = [];
+    return [
+      {
+        kind: 'query',
+        cypher: 'MATCH (s:_Settled) WHERE s.patchId IN CAST($ids AS STRING[]) DELETE s',
+        params: { ids },
+      },
+    ];
   }
 
   entry(patchId: string): Entry | undefined {
@@ -82,6 +139,16 @@ export class PendingPatches {
 
   get touchesNothing(): boolean {
     return this.touched.size === 0;
+  }
+
+  /** True when `ops` touch nothing an applied pending patch touches (or its undo would). */
+  commutes(ops: Op[], incidentEdges: (nodeId: string) => Iterable<string>): boolean {
+    if (this.touchesNothing) return true;
+    for (const op of ops) {
+      for (const k of opEntities(op)) if (!this.untouched(k)) return false;
+      if (op.op === 'delete_node') for (const e of incidentEdges(op.id)) if (!this.untouched(`e:${e}`)) return false;
+    }
+    return true;
   }
 
   add(e: Entry): void {
@@ -126,8 +193,11 @@ export class PendingPatches {
     this.entries.length = j;
   }
 
-  /** The steps that store `upsert`, delete `remove` and record `meta`, in the same transaction. */
-  persist(upsert: Entry[], remove: Entry[], meta: Record<string, string | number>): Step[] {
+  /**
+   * The steps that store `upsert`, delete `remove`, record the `verdicts` of those that leave with one
+   * and `meta`, in the same transaction, and forget the verdicts reported since the last one.
+   */
+  persist(upsert: Entry[], remove: Entry[], meta: Record<string, string | number>, verdicts?: Verdicts): Step[] {
     const steps: Step[] = [];
     if (!this.durable) return steps;
     const keep = new Set(upsert.map((e) => e.patch.seq));
@@ -144,9 +214,30 @@ export class PendingPatches {
         rows: upsert.map((e) => [e.patch.seq, JSON.stringify(e.patch), JSON.stringify(e.inverse), e.applied]),
       });
     }
+    if (verdicts?.size) {
+      steps.push({
+        kind: 'rows',
+        body: 'MERGE (s:_Settled {patchId: $c0}) SET s.verdict = $c1',
+        columns: ['STRING', 'STRING'],
+        rows: [...verdicts].map(([e, v]) => [e.patch.id, JSON.stringify({ seq: e.patch.seq, ...v })]),
+      });
+    }
+    // After the new rows: a verdict heard before its row was written must not outlive it.
+    steps.push(...this.forgetReported());
     if (Object.keys(meta).length) steps.push(GraphStore.metaStep(meta));
     return steps;
   }
+}
+
+/** Each dropped entry's verdict: accepted, at the version that confirmed it. */
+export function acceptedAt(ready: ReadonlyArray<{ version: number; patch: Patch }>, drop: Entry[]): Verdicts {
+  const byId = new Map(drop.map((e) => [e.patch.id, e]));
+  const verdicts = new Map<Entry, PatchVerdict>();
+  for (const r of ready) {
+    const e = byId.get(r.patch.id);
+    if (e) verdicts.set(e, { status: 'accepted', version: r.version });
+  }
+  return verdicts;
 }
 
 /** Counts (`by` 1) or uncounts (-1) the keys an entry's ops and inverse touch, without building lists. */

@@ -1,10 +1,8 @@
 import type { ServerChange } from '../../machines/store.machine.js';
-import { opEntities } from '../patch/touched.js';
 import { SyncError } from '../protocol/errors.js';
 import type {
   ErrorCode,
   GraphSchema,
-  Op,
   Patch,
   PatchOutcome,
   SyncStateMessage,
@@ -13,8 +11,8 @@ import type {
 import { GraphStore, type Applied, type WriteTx } from '../store/graph-store.js';
 import { isInMemoryPath } from '../store/kuzu/sync-database.js';
 import { LocalWrites } from './local-writes.js';
-import { PendingPatches, type Entry } from './pending.js';
-import { processedEntries, readSyncState } from './sync-state.js';
+import { acceptedAt, PendingPatches, type Entry, type Verdicts } from './pending.js';
+import { processedEntries, readSyncState, verdictOf } from './sync-state.js';
 
 /** A pending patch whose effect had to leave the local graph: it no longer applies. */
 export interface Unapplied {
@@ -79,7 +77,8 @@ export class Replica {
 
   private constructor(
     readonly store: GraphStore,
-    private readonly pending: PendingPatches,
+    /** The outbox's rows; the runtime reports and forgets the verdicts a crash left unreported. */
+    readonly pending: PendingPatches,
     readonly clientId: string,
     readonly durable: boolean,
     /** The largest patch frame the server takes (its maxMessageBytes). */
@@ -200,6 +199,7 @@ export class Replica {
       return e ? [e] : [];
     });
     const drop = [...confirmed, ...answered];
+    const verdicts = this.durable ? acceptedAt(ready, drop) : undefined;
     const version = ready[ready.length - 1]!.version;
     const meta = { version, ackedSeq: drop.reduce((m, e) => Math.max(m, e.patch.seq), this.ackedSeq) };
     const bottom = this.bottomApplied(confirmed.length);
@@ -209,7 +209,7 @@ export class Replica {
     const fast =
       !unappliedLeft &&
       confirmed.every((e, i) => bottom[i] === e) &&
-      ready.every((r) => r.own || this.commutes(r.patch.ops));
+      ready.every((r) => r.own || this.pending.commutes(r.patch.ops, (id) => this.store.model.incidentEdges(id)));
     const apply = (tx: WriteTx, patches: Patch[]) => {
       for (const p of patches) {
         const a = tx.apply(p.ops);
@@ -223,7 +223,7 @@ export class Replica {
           tx,
           ready.filter((r) => !r.own).map((r) => r.patch),
         );
-        tx.afterWrites(() => this.pending.persist([], drop, meta));
+        tx.afterWrites(() => this.pending.persist([], drop, meta, verdicts));
       });
       this.version = version;
       this.ackedSeq = meta.ackedSeq;
@@ -232,7 +232,7 @@ export class Replica {
       return { unapplied: [], rebased: false };
     }
     return {
-      unapplied: await this.rebase(drop, meta, { replacesAll: false }, (tx) =>
+      unapplied: await this.rebase(drop, meta, { replacesAll: false, verdicts }, (tx) =>
         apply(
           tx,
           ready.map((r) => r.patch),
@@ -242,6 +242,12 @@ export class Replica {
     };
   }
 
+  /** Forgets the verdicts the app heard (on close): a restart must not tell them again. */
+  async forgetReported(): Promise<void> {
+    const steps = this.pending.forgetReported();
+    if (steps.length) await this.store.run(steps);
+  }
+
   // ---- rejection -----------------------------------------------------------------------
 
   /**
@@ -249,18 +255,18 @@ export class Replica {
    * redone; those that no longer apply (they built on it) leave the graph with it, as one cascade,
    * and wait for their own verdicts.
    */
-  async rollback(patchId: string): Promise<Unapplied[]> {
+  async rollback(patchId: string, code: ErrorCode, reason: string): Promise<Unapplied[]> {
     const e = this.entry(patchId);
     if (!e) return [];
+    const meta = { ackedSeq: Math.max(this.ackedSeq, e.patch.seq) };
+    const verdicts: Verdicts = new Map([[e, { status: 'rejected', code, reason }]]);
     if (!e.applied) {
       // Its effect left the graph already; the server's answer only releases its place.
-      await this.store.write((tx) =>
-        tx.afterWrites(() => this.pending.persist([], [e], { ackedSeq: Math.max(this.ackedSeq, e.patch.seq) })),
-      );
+      await this.store.write((tx) => tx.afterWrites(() => this.pending.persist([], [e], meta, verdicts)));
       this.pending.drop([e]);
       return [];
     }
-    return this.rebase([e], { ackedSeq: Math.max(this.ackedSeq, e.patch.seq) }, { replacesAll: false }, () => {});
+    return this.rebase([e], meta, { replacesAll: false, verdicts }, () => {});
   }
 
   // ---- reconciliation --------------------------------------------------------------------
@@ -287,10 +293,11 @@ export class Replica {
     const nextSeq = Math.max(continuity ? this.nextSeq : 1, lastSeq + 1) + renumber.length;
     const meta = { serverId, version, ackedSeq: lastSeq, nextSeq, schema: schema ? JSON.stringify(schema) : '' };
 
+    const verdicts = new Map(processed.map(({ entry, outcome }) => [entry, verdictOf(outcome)]));
     const unapplied = await this.rebase(
       drop,
       meta,
-      { replacesAll: !!snapshot },
+      { replacesAll: !!snapshot, verdicts },
       (tx) => {
         if (snapshot) tx.replaceAll(snapshot);
         this.declareSchemas(tx, schema);
@@ -328,7 +335,7 @@ export class Replica {
   private async rebase(
     drop: Entry[],
     meta: Record<string, string | number>,
-    how: { replacesAll: boolean },
+    how: { replacesAll: boolean; verdicts?: Verdicts },
     between: (tx: WriteTx) => void,
     renumber?: { from: number; baseVersion: number; entries: Entry[]; out: Array<{ from: string; to: Patch }> },
   ): Promise<Unapplied[]> {
@@ -360,7 +367,7 @@ export class Replica {
           const patch = renumbered.get(e) ?? e.patch;
           changed.push({ patch, inverse: a.ok ? a.inverse : [], applied: a.ok });
         }
-        return this.pending.persist(changed, [...drop, ...(renumber ? renumber.entries : [])], meta);
+        return this.pending.persist(changed, [...drop, ...(renumber ? renumber.entries : [])], meta, how.verdicts);
       });
     });
     // Committed: mirror it in memory.
@@ -383,16 +390,5 @@ export class Replica {
     if (meta.nextSeq !== undefined) this.nextSeq = Number(meta.nextSeq);
     this.onConfirmed?.();
     return unapplied;
-  }
-
-  /** True when `ops` touch nothing an applied pending patch touches (or its undo would). */
-  private commutes(ops: Op[]): boolean {
-    if (this.pending.touchesNothing) return true;
-    for (const op of ops) {
-      for (const k of opEntities(op)) if (!this.pending.untouched(k)) return false;
-      if (op.op === 'delete_node')
-        for (const e of this.store.model.incidentEdges(op.id)) if (!this.pending.untouched(`e:${e}`)) return false;
-    }
-    return true;
   }
 }

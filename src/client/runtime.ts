@@ -125,13 +125,13 @@ export class ClientRuntime {
       this.metricsTimer.unref?.(); // a browser's timer is a number, with nothing to unref
     }
     this.actor.start();
-    // Pending patches restored from the database get their actors back, waiting for the connection
-    // (those that no longer applied here too: the server has not judged them yet).
+    // Pending patches restored from the file get their actors back (unapplied ones too: not judged yet).
     const restored = this.replica.entries.map((e) => e.patch);
     if (restored.length) {
       this.outbox.created(restored);
       this.actor.send({ type: 'PATCH.COMMITTED', patches: restored.map(patchRef) });
     }
+    this.outbox.tellUnreported(this.replica.pending.unreported);
   }
 
   // ---- the statecharts, with their effects ------------------------------------------------------
@@ -341,6 +341,7 @@ export class ClientRuntime {
       .waitFor(() => this.executor.idle, { timeout: FLUSH_TIMEOUT_MS, what: 'store drain' })
       .catch(() => {});
     // Unanswered patches stay in the database (when it is a file); stopPatches stopped their actors.
+    await this.replica.forgetReported().catch(() => {});
     await this.replica.store.close();
   }
 

@@ -340,7 +340,7 @@ export class StoreExecutor {
   }
 
   private async rollback(r: Of<'rollback'>): Promise<void> {
-    const cascade = await this.deps.replica.rollback(r.patchId);
+    const cascade = await this.deps.replica.rollback(r.patchId, r.code, r.reason);
     this.deps.metrics.rollbacks++;
     this.deps.noLongerApplies(cascade);
     this.settle(r.requestId, undefined);

@@ -1,3 +1,4 @@
+import { type PatchVerdict, REJECTED_WHILE_AWAY } from '../../machines/patch.machine.js';
 import { SyncError } from '../protocol/errors.js';
 import type {
   GraphSchema,
@@ -71,6 +72,13 @@ export function processedEntries(
       const accepted: PatchOutcome = { seq, status: 'accepted', ...(version !== undefined ? { version } : {}) };
       return { entry, outcome: answer.outcomes.get(seq) ?? accepted };
     });
+}
+
+/** An outcome the server recorded, as the patch's verdict (what its actor reports on SETTLED). */
+export function verdictOf(o: PatchOutcome): PatchVerdict {
+  if (o.status === 'accepted')
+    return { status: 'accepted', ...(o.version !== undefined ? { version: o.version } : {}) };
+  return { status: 'rejected', code: o.code ?? 'internal', reason: o.reason ?? REJECTED_WHILE_AWAY };
 }
 
 function assembleSnapshot(chunks: SyncStateMessage[]): Snapshot {
