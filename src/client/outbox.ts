@@ -6,7 +6,8 @@ import type { SyncError } from '../protocol/errors.js';
 import type { ErrorCode, Patch, PatchResponseMessage } from '../protocol/types.js';
 import { unreachable } from '../protocol/unreachable.js';
 import { encodeMessage } from '../protocol/encode.js';
-import type { Entry, Unreported } from './pending.js';
+import type { Entry } from './pending.js';
+import type { Unreported } from './verdict-journal.js';
 import type { Emitter } from './events.js';
 import type { Metrics } from './metrics.js';
 import type { SyncClientEvents } from './options.js';
@@ -171,7 +172,7 @@ export class Outbox {
         const ev = { patchId: d.patchId, code: v.code, reason: v.reason };
         events.emit('rejected', ev);
         if (v.code === 'conflict') events.emit('conflict', ev);
-        this.deps.replica.pending.reportedTo(d.patchId);
+        this.deps.replica.pending.journal?.told(d.patchId);
       } else if (this.deps.replica.entry(d.patchId)) this.unfolded.set(d.patchId, d);
       else this.accepted(d);
       if (d.rollbackFailed) this.deps.resync(new Error(`rollback of ${d.patchId} failed`));
@@ -201,7 +202,7 @@ export class Outbox {
       patchId,
       ...('version' in v && v.version !== undefined ? { version: v.version } : {}),
     });
-    this.deps.replica.pending.reportedTo(patchId);
+    this.deps.replica.pending.journal?.told(patchId);
   }
 
   /**

@@ -3,6 +3,7 @@ import { forOpEntities, KeyCounts, opEntities } from '../patch/touched.js';
 import type { Op, Patch } from '../protocol/types.js';
 import { GraphStore } from '../store/graph-store.js';
 import type { Step } from '../store/kuzu/steps.js';
+import { VerdictJournal } from './verdict-journal.js';
 
 /**
  * A local patch the server has not answered yet. `applied`: its effect is in the local graph and
@@ -41,24 +42,6 @@ const PENDING_TABLE: Step = {
   ddl: true,
 };
 
-/**
- * Verdicts recorded with their patches' leaving `_Pending`, until the app has heard them: a crash
- * between the commit and the event would otherwise lose the event for good (the patch is no longer
- * pending, and the server forgets an outcome once the client acknowledged it).
- */
-const SETTLED_TABLE: Step = {
-  kind: 'query',
-  cypher: 'CREATE NODE TABLE IF NOT EXISTS _Settled(patchId STRING, verdict STRING, PRIMARY KEY(patchId))',
-  ddl: true,
-};
-
-/** A verdict a crash left unreported. */
-export interface Unreported {
-  patchId: string;
-  seq: number;
-  verdict: PatchVerdict;
-}
-
 /** The verdicts of entries that leave with one (accepted, rejected), recorded in the same transaction. */
 export type Verdicts = ReadonlyMap<Entry, PatchVerdict>;
 
@@ -71,28 +54,20 @@ export class PendingPatches {
   readonly entries: Entry[] = [];
   private readonly bySeq = new Map<number, Entry>();
   private readonly touched = new KeyCounts();
-  /** The verdicts found in the file at open: a crash came before the app heard them. */
-  readonly unreported: Unreported[] = [];
-  /** Reported verdicts whose `_Settled` rows go with the next transaction. */
-  private reported: string[] = [];
-
-  private constructor(private readonly durable: boolean) {}
+  private constructor(
+    private readonly durable: boolean,
+    /** The verdicts of patches that left, until the app has heard them (in a file only). */
+    readonly journal?: VerdictJournal,
+  ) {}
 
   /** The pending patches stored in `store` (none when it is in memory). */
   static async open(store: GraphStore, durable: boolean): Promise<PendingPatches> {
-    const pending = new PendingPatches(durable);
-    if (!durable) return pending;
-    await store.run([PENDING_TABLE, SETTLED_TABLE]);
+    if (!durable) return new PendingPatches(false);
+    await store.run([PENDING_TABLE]);
+    const pending = new PendingPatches(true, await VerdictJournal.open(store));
     const read =
       'MATCH (p:_Pending) RETURN p.patch AS patch, p.inverse AS inverse, p.applied AS applied ORDER BY p.seq';
-    const unreported = 'MATCH (s:_Settled) RETURN s.patchId AS patchId, s.verdict AS verdict';
-    const [rows, settled] = await store.run(
-      [
-        { kind: 'query', cypher: read },
-        { kind: 'query', cypher: unreported },
-      ],
-      { reads: true },
-    );
+    const [rows] = await store.run([{ kind: 'query', cypher: read }], { reads: true });
     for (const row of rows!) {
       pending.add({
         patch: JSON.parse(row.patch as string),
@@ -100,31 +75,7 @@ export class PendingPatches {
         applied: row.applied as boolean,
       });
     }
-    for (const row of settled!) {
-      const { seq, ...verdict } = JSON.parse(row.verdict as string) as PatchVerdict & { seq: number };
-      pending.unreported.push({ patchId: row.patchId as string, seq, verdict });
-    }
-    pending.unreported.sort((a, b) => a.seq - b.seq);
     return pending;
-  }
-
-  /** The app heard the verdict of `patchId`: in a file, its row goes with the next transaction. */
-  reportedTo(patchId: string): void {
-    if (this.durable) this.reported.push(patchId);
-  }
-
-  /** The steps that forget the verdicts reported so far (none when there are none). */
-  forgetReported(): Step[] {
-    if (!this.reported.length) return [];
-    const ids = this.reported;
-    this.reported = [];
-    return [
-      {
-        kind: 'query',
-        cypher: 'MATCH (s:_Settled) WHERE s.patchId IN CAST($ids AS STRING[]) DELETE s',
-        params: { ids },
-      },
-    ];
   }
 
   entry(patchId: string): Entry | undefined {
@@ -214,16 +165,11 @@ export class PendingPatches {
         rows: upsert.map((e) => [e.patch.seq, JSON.stringify(e.patch), JSON.stringify(e.inverse), e.applied]),
       });
     }
-    if (verdicts?.size) {
-      steps.push({
-        kind: 'rows',
-        body: 'MERGE (s:_Settled {patchId: $c0}) SET s.verdict = $c1',
-        columns: ['STRING', 'STRING'],
-        rows: [...verdicts].map(([e, v]) => [e.patch.id, JSON.stringify({ seq: e.patch.seq, ...v })]),
-      });
-    }
-    // After the new rows: a verdict heard before its row was written must not outlive it.
-    steps.push(...this.forgetReported());
+    if (verdicts?.size)
+      steps.push(
+        this.journal!.record([...verdicts].map(([e, verdict]) => ({ patchId: e.patch.id, seq: e.patch.seq, verdict }))),
+      );
+    steps.push(...this.journal!.forget());
     if (Object.keys(meta).length) steps.push(GraphStore.metaStep(meta));
     return steps;
   }

@@ -244,7 +244,7 @@ export class Replica {
 
   /** Forgets the verdicts the app heard (on close): a restart must not tell them again. */
   async forgetReported(): Promise<void> {
-    const steps = this.pending.forgetReported();
+    const steps = this.pending.journal?.forget() ?? [];
     if (steps.length) await this.store.run(steps);
   }
 

@@ -131,7 +131,7 @@ export class ClientRuntime {
       this.outbox.created(restored);
       this.actor.send({ type: 'PATCH.COMMITTED', patches: restored.map(patchRef) });
     }
-    this.outbox.tellUnreported(this.replica.pending.unreported);
+    this.outbox.tellUnreported(this.replica.pending.journal?.unreported ?? []);
   }
 
   // ---- the statecharts, with their effects ------------------------------------------------------
