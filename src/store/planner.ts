@@ -209,6 +209,18 @@ function requireEdge(model: GraphModel, id: string) {
   return { ...ref, fromLabel: requireNode(model, ref.from) };
 }
 
+/** The delete of edge `id` (`e` as requireEdge gives it), found from its start node's id. */
+function edgeDelete(e: ReturnType<typeof requireEdge>, id: string): Extract<Statement, { kind: 'data' }> {
+  return {
+    kind: 'data',
+    template: `MATCH (a:${q(e.fromLabel)} {id: $c0})-[r:${q(e.label)} {id: $c1}]->() DELETE r`,
+    columns: ['STRING', 'STRING'],
+    values: [e.from, id],
+    reads: [],
+    writes: [edgeKey(id)],
+  };
+}
+
 /**
  * What `op` comes to on the graph as the model has it: an upsert is a create when its node or edge
  * does not exist, else a set_property per given key (none: nothing to do). Every replica resolves a
@@ -266,13 +278,16 @@ export function planOp(model: GraphModel, op: PlainOp): OpPlan {
     case 'delete_node': {
       const label = requireNode(model, op.id);
       const incident = model.incidentEdges(op.id);
+      // Its edges one by one, then the node: kuzu-wasm 0.11.3 replays a DETACH DELETE from its WAL
+      // wrongly (after a crash, another node's self-loop was gone), a plain DELETE rightly.
+      for (const e of incident) out.push(edgeDelete(requireEdge(model, e), e));
       out.push({
         kind: 'data',
-        template: `MATCH (n:${q(label)} {id: $c0}) DETACH DELETE n`,
+        template: `MATCH (n:${q(label)} {id: $c0}) DELETE n`,
         columns: ['STRING'],
         values: [op.id],
-        reads: [],
-        writes: [nodeKey(op.id), ...incident.map(edgeKey)],
+        reads: incident.map(edgeKey),
+        writes: [nodeKey(op.id)],
       });
       for (const e of incident) model.removeEdge(e);
       model.removeNode(op.id);
@@ -295,15 +310,7 @@ export function planOp(model: GraphModel, op: PlainOp): OpPlan {
       return { statements: out };
     }
     case 'delete_edge': {
-      const e = requireEdge(model, op.id);
-      out.push({
-        kind: 'data',
-        template: `MATCH (a:${q(e.fromLabel)} {id: $c0})-[r:${q(e.label)} {id: $c1}]->() DELETE r`,
-        columns: ['STRING', 'STRING'],
-        values: [e.from, op.id],
-        reads: [],
-        writes: [edgeKey(op.id)],
-      });
+      out.push(edgeDelete(requireEdge(model, op.id), op.id));
       model.removeEdge(op.id);
       return { statements: out };
     }

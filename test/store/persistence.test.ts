@@ -181,6 +181,38 @@ test('values are returned as plain JS values', async () => {
   await s.close();
 });
 
+test("a crash after a node's delete keeps another node's self-loop (the WAL replays the delete rightly)", async () => {
+  // Found by the chaos suite (seed 59, hard): kuzu-wasm 0.11.3 replayed a DETACH DELETE of n6 from
+  // its WAL by taking n5's self-loop with it. Deletes are now planned as edge deletes and a plain one.
+  const path = join(dir, 'self-loop.kz');
+  const ops = [
+    { op: 'create_node', label: 'Thing', id: 'n5', properties: { a: 'x' } },
+    { op: 'create_node', label: 'Thing', id: 'n11', properties: { a: 'y' } },
+    { op: 'create_edge', label: 'LINKS', id: 'e3', from: 'n5', to: 'n5', properties: { w: 6 } },
+    { op: 'create_node', label: 'Thing', id: 'n6', properties: { a: 'z' } },
+    { op: 'create_edge', label: 'LINKS', id: 'e8', from: 'n6', to: 'n11', properties: { w: 6 } },
+    { op: 'delete_edge', id: 'e8' },
+    { op: 'delete_node', id: 'n6' },
+  ];
+  // Each op committed on its own, then the process ends without close(): the reopen replays the WAL.
+  const script = `
+    const { GraphStore } = await import('${new URL('../../src/store/graph-store.ts', import.meta.url).href}');
+    const s = await GraphStore.open(${JSON.stringify(path)});
+    for (const op of ${JSON.stringify(ops)}) await s.write((tx) => tx.apply([op]));
+    process.exit(0);`;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  assert.is(r.status, 0, r.stderr);
+  const s = await GraphStore.open(path);
+  assert.equal(await s.query('MATCH (a)-[r:LINKS]->(b) RETURN r.id AS id, a.id AS f, b.id AS t'), [
+    { id: 'e3', f: 'n5', t: 'n5' },
+  ]);
+  assert.equal(await s.query('MATCH (n:Thing) RETURN n.id AS id ORDER BY id'), [{ id: 'n11' }, { id: 'n5' }]);
+  await s.close();
+});
+
 test('close() leaves nothing that keeps the process alive', () => {
   const path = join(dir, 'exit.kz');
   const script = `
