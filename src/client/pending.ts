@@ -166,11 +166,9 @@ export class PendingPatches {
       });
     }
     if (verdicts?.size)
-      steps.push(
-        this.journal!.record([...verdicts].map(([e, verdict]) => ({ patchId: e.patch.id, seq: e.patch.seq, verdict }))),
-      );
-    steps.push(...this.journal!.forget());
-    if (Object.keys(meta).length) steps.push(GraphStore.metaStep(meta));
+      this.journal!.record([...verdicts].map(([e, verdict]) => ({ patchId: e.patch.id, seq: e.patch.seq, verdict })));
+    const all = { ...meta, ...this.journal!.meta() };
+    if (Object.keys(all).length) steps.push(GraphStore.metaStep(all));
     return steps;
   }
 }
