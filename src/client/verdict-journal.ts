@@ -16,8 +16,8 @@ const KEY = 'untold';
  * The verdicts of patches that left `_Pending`, kept until the app has heard them: a crash between
  * the commit and the event would otherwise lose the event for good (the patch is no longer pending,
  * and the server forgets an outcome once the client has acknowledged it). They live in one `_Meta`
- * entry, rewritten with the meta every transaction of the replica records anyway: no statement of
- * their own (a table of them cost the awaited loop on a file two statements per acceptance).
+ * entry, one more row of the meta step every transaction of the replica records anyway (a table of
+ * them cost an awaited loop on a file two statements per acceptance, this one).
  */
 export class VerdictJournal {
   /** What the file held at open: told again once the client starts (at least once). */
