@@ -353,23 +353,28 @@ export class Replica {
       });
     }
     const redone: Array<[Entry, Applied]> = [];
-    await this.store.write((tx) => {
-      for (let i = how.replacesAll ? -1 : applied.length - 1; i >= 0; i--) {
-        const a = tx.apply(applied[i]!.inverse);
-        if (!a.ok)
-          throw new SyncError('internal', `undo of ${applied[i]!.patch.id} failed (${a.error.message}): resync`);
-      }
-      between(tx);
-      for (const e of redo) redone.push([e, tx.apply(e.patch.ops, { capture: true })]);
-      tx.afterWrites(() => {
-        const changed: Entry[] = [];
-        for (const [e, a] of redone) {
-          const patch = renumbered.get(e) ?? e.patch;
-          changed.push({ patch, inverse: a.ok ? a.inverse : [], applied: a.ok });
+    // With nothing to redo, nothing captures: a big delta or snapshot can run while it is planned.
+    const stream = redo.length === 0;
+    await this.store.write(
+      (tx) => {
+        for (let i = how.replacesAll ? -1 : applied.length - 1; i >= 0; i--) {
+          const a = tx.apply(applied[i]!.inverse);
+          if (!a.ok)
+            throw new SyncError('internal', `undo of ${applied[i]!.patch.id} failed (${a.error.message}): resync`);
         }
-        return this.pending.persist(changed, [...drop, ...(renumber ? renumber.entries : [])], meta, how.verdicts);
-      });
-    });
+        between(tx);
+        for (const e of redo) redone.push([e, tx.apply(e.patch.ops, { capture: true })]);
+        tx.afterWrites(() => {
+          const changed: Entry[] = [];
+          for (const [e, a] of redone) {
+            const patch = renumbered.get(e) ?? e.patch;
+            changed.push({ patch, inverse: a.ok ? a.inverse : [], applied: a.ok });
+          }
+          return this.pending.persist(changed, [...drop, ...(renumber ? renumber.entries : [])], meta, how.verdicts);
+        });
+      },
+      { stream },
+    );
     // Committed: mirror it in memory.
     this.pending.drop([...drop, ...(renumber ? renumber.entries : [])]);
     for (const [e, a] of redone) {

@@ -18,6 +18,8 @@ export class Batcher {
   private readonly lastWrite = new Map<string, number>();
   private readonly lastRead = new Map<string, number>();
   private barrier = -1;
+  /** Rows held, in all batches. */
+  private rowCount = 0;
 
   add(s: Statement): void {
     if (s.kind === 'ddl') {
@@ -60,6 +62,7 @@ export class Batcher {
    */
   addStep(step: RowsStep): void {
     this.batches.push({ kind: 'step', step });
+    this.rowCount += step.rows.length;
     this.barrier = this.batches.length - 1;
   }
 
@@ -74,6 +77,11 @@ export class Batcher {
   private pushRow(batch: Extract<Batch, { kind: 'data' }>, values: RowValue[], key: string | undefined): void {
     if (key !== undefined) batch.rowByKey.set(key, batch.step.rows.length);
     batch.step.rows.push(values);
+    this.rowCount++;
+  }
+
+  get rows(): number {
+    return this.rowCount;
   }
 
   get size(): number {

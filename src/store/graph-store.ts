@@ -9,9 +9,11 @@ import type { KuzuConnection, KuzuDriver } from './kuzu/driver.js';
 import { checkRecord, META_ENGINE, META_STORAGE } from './kuzu/formats.js';
 import type { QueryStep, ReadResult, Row, RunOptions, Step } from './kuzu/steps.js';
 import { isInMemoryPath } from './kuzu/sync-database.js';
+import { Mutex } from './mutex.js';
 import { QueryError } from './query-error.js';
 import type { StoreHost } from './store-host.js';
 import type { TablesTouched } from './tables-touched.js';
+import { StepStream } from './step-stream.js';
 import { WriteTx } from './write-tx.js';
 
 export { WriteTx, type Applied } from './write-tx.js';
@@ -55,25 +57,17 @@ function databaseError(message: string): SyncError {
 export interface WriteHooks<T> {
   /** Makes the plan durable elsewhere first (a cluster's log, which a crash then leaves this database behind). */
   beforeCommit?(value: T): Promise<void>;
+  /**
+   * Run the plan in parts as it grows (StepStream), when the connection takes parts. Only for a
+   * build with no captured unit after its first few thousand rows (a rebase with nothing to redo).
+   */
+  stream?: boolean;
 }
 
 export interface CommitReads {
   steps: QueryStep[];
   /** Once the transaction has committed: each read's rows, or its error, in the order of `steps`. */
   done(results: Array<Row[] | QueryError>): void;
-}
-
-/** A promise-chain mutex: planning reads the model, so one transaction at a time, reads in line. */
-class Mutex {
-  private tail: Promise<void> = Promise.resolve();
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(fn);
-    this.tail = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    return result;
-  }
 }
 
 /**
@@ -169,6 +163,8 @@ export class GraphStore {
       if (this.closed) throw new SyncError('closed', 'the store is closed');
       const mark = this.model.mark();
       const tx = new WriteTx(this.model);
+      const stream = hooks.stream && this.conn.runsInParts ? new StepStream(this.conn) : undefined;
+      if (stream) tx.streamTo((steps) => stream.send(steps));
       let neutral = false;
       try {
         const value = build(tx);
@@ -177,13 +173,14 @@ export class GraphStore {
         if (!neutral && this.staged)
           throw new SyncError('internal', 'a write that changes the graph must wait for the staged writes');
         if (hooks.beforeCommit) await hooks.beforeCommit(value);
-        await this.commitTx(tx);
+        await this.commitTx(tx, stream);
         // Neutral, it has no journal of its own: what lies before its mark may be a staged group's.
         if (!neutral) this.model.commitThrough(end);
         return { value };
       } catch (e) {
         // A neutral write has nothing to undo, and what was staged during its trip is not its own.
         if (!neutral) this.model.revertTo(mark);
+        await stream?.abort();
         throw e;
       }
     });
@@ -231,7 +228,7 @@ export class GraphStore {
   }
 
   /** Runs a planned transaction: the reads undo capture needs, then every write (under the mutex). */
-  private async commitTx(tx: WriteTx): Promise<void> {
+  private async commitTx(tx: WriteTx, stream?: StepStream): Promise<void> {
     if (tx.isEmpty) return;
     const reads = tx.readSteps();
     tx.computeInverses(reads.length ? await this.runUnlocked(reads, { reads: true }) : []);
@@ -239,12 +236,15 @@ export class GraphStore {
     const touched = tx.touched;
     const after = touched === 'all' || touched.size ? this.readsAfterCommit?.(touched) : undefined;
     // Bookkeeping may come to nothing (an in-memory client keeps none): then so does the trip.
-    if (!after) {
+    if (!after && !stream?.started) {
       if (steps.length) await this.runUnlocked(steps);
       return;
     }
-    const res = await this.conn.run(steps, { transaction: true, readsAfter: after.steps });
+    const res = stream?.started
+      ? await stream.commit(steps, after?.steps)
+      : await this.conn.run(steps, { transaction: true, readsAfter: after!.steps });
     if (!res.ok) throw databaseError(res.message);
+    if (!after) return;
     // A driver that does not know readsAfter: the lock is still held, so nothing comes in between.
     const answers = res.readsAfter ?? (await Promise.all(after.steps.map((s) => this.readAlone(s))));
     after.done(answers.map((a) => (a.ok ? a.rows : QueryError.fromKuzu(a.message))));

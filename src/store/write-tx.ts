@@ -35,8 +35,14 @@ export type LaterSteps = Step | (() => Step[]);
  * nothing touches the database until the store runs the whole plan as one Kuzu transaction.
  * Captured units get their inverses from the pre-transaction states the store reads first.
  */
+/** Rows planned before a part of a streamed transaction goes out (see `streamTo`). */
+const ROWS_PER_PART = 5000;
+
 export class WriteTx {
-  private readonly batcher = new Batcher();
+  private batcher = new Batcher();
+  /** Where parts of the plan go ahead of the commit (see `streamTo`), and how many went. */
+  private sendPart: ((steps: Step[]) => void) | undefined;
+  private partsSent = 0;
   private readonly readNodes = new Map<string, Set<string>>();
   private readonly readEdges = new Map<string, { label: string; fromLabel: string; rows: Map<string, string> }>();
   /**
@@ -73,7 +79,12 @@ export class WriteTx {
     const unit = options.capture ? { inverses: [] as Op[][], applied } : undefined;
     const needs: Array<() => void> = [];
     const createdHere: string[] = [];
-    if (options.capture) this.syncCreated();
+    if (options.capture) {
+      // Undo capture reads the state from before the transaction: nothing of it may have run yet.
+      if (this.partsSent) throw new SyncError('internal', 'a captured write cannot follow a part already sent');
+      this.sendPart = undefined;
+      this.syncCreated();
+    }
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i]!;
       try {
@@ -100,7 +111,25 @@ export class WriteTx {
     for (const p of planned) this.ops.push(p);
     if (options.capture) this.createdThrough = this.ops.length;
     for (const t of tables) this.tables.add(t);
+    if (this.sendPart && this.batcher.rows >= ROWS_PER_PART) this.sendAhead(this.sendPart);
     return applied;
+  }
+
+  /**
+   * Sends the plan ahead in parts of about ROWS_PER_PART rows as it grows, each to run (in the
+   * transaction the first one opens) while the rest is planned; the commit sends the last part. The
+   * caller must know that no captured unit will follow a part (it is refused); one before any part
+   * stops the stream, since its reads must run first.
+   */
+  streamTo(send: (steps: Step[]) => void): void {
+    this.sendPart = send;
+  }
+
+  private sendAhead(send: (steps: Step[]) => void): void {
+    const steps = this.batcher.steps();
+    this.batcher = new Batcher();
+    this.partsSent++;
+    send(steps);
   }
 
   /** Puts a schema in force, creating the tables and columns it names (see planDeclare); none: dynamic. */
@@ -136,7 +165,7 @@ export class WriteTx {
   }
 
   get isEmpty(): boolean {
-    return this.batcher.size === 0 && this.after.length === 0 && !this.replaced;
+    return this.partsSent === 0 && this.batcher.size === 0 && this.after.length === 0 && !this.replaced;
   }
 
   /**

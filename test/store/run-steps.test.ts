@@ -5,7 +5,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { runSteps } from '../../src/store/kuzu/run-steps.js';
+import { CSV_MIN_ROWS, runSteps } from '../../src/store/kuzu/run-steps.js';
 import type { RunResult, Step } from '../../src/store/kuzu/steps.js';
 import { engines, Recording } from '../helpers/recording-db.js';
 
@@ -66,6 +66,72 @@ for (const [engine, open] of Object.entries(engines)) {
     assert.is(runSteps(db, [create('c'), create('a')]).ok, false, 'a duplicate key rolls the transaction back');
     const after = runSteps(db, [create('d'), read]);
     assert.equal(rowsOf(after, 1), [{ id: 'a' }, { id: 'b' }, { id: 'd' }]);
+    db.close();
+  });
+}
+
+/** `n` rows of Item from `from`, as a bulk step that may COPY into a table created in its transaction. */
+const items = (from: number, n: number): Step => ({
+  kind: 'rows',
+  body: 'CREATE (:Item {id: $c0})',
+  columns: ['STRING'],
+  rows: Array.from({ length: n }, (_, i) => [`i${from + i}`]),
+  copy: { table: 'Item', fields: ['id'] },
+});
+const itemTable: Step = {
+  kind: 'query',
+  cypher: 'CREATE NODE TABLE Item(id STRING, PRIMARY KEY(id))',
+  params: {},
+  ddl: true,
+  creates: 'Item',
+};
+const countItems: Step = { kind: 'query', cypher: 'MATCH (i:Item) RETURN count(*) AS n', params: {} };
+
+for (const [engine, open] of Object.entries(engines)) {
+  test(`${engine}: a transaction in parts commits with its last part, bulk rows of every part included`, () => {
+    const db = fresh(open);
+    const n = CSV_MIN_ROWS * 2;
+    assert.ok(runSteps(db, [itemTable, items(0, n)], { part: 'open' }).ok);
+    assert.ok(runSteps(db, [items(n, n), create('t')], { part: 'more' }).ok);
+    const last = runSteps(db, [items(2 * n, n)], { part: 'last', readsAfter: [countItems] });
+    assert.ok(last.ok);
+    assert.equal(last.ok && last.readsAfter, [{ ok: true, rows: [{ n: 3 * n }] }], 'reads after the commit see it all');
+    assert.equal(rowsOf(runSteps(db, [read])), [{ id: 't' }]);
+    assert.equal(db.statements.filter((s) => CONTROL.test(s)).slice(0, 2), ['BEGIN TRANSACTION', 'COMMIT']);
+    db.close();
+  });
+
+  test(`${engine}: a part that fails rolls the whole transaction back; the parts after it say why`, () => {
+    const db = fresh(open);
+    assert.ok(runSteps(db, [itemTable, create('a')], { part: 'open' }).ok);
+    const failed = runSteps(db, [create('b'), create('a')], { part: 'more' });
+    assert.is(failed.ok, false);
+    const why = failed.ok ? '' : failed.message;
+    assert.match(why, /duplicate|primary key/i);
+    assert.equal(runSteps(db, [create('c')], { part: 'more' }), { ok: false, failedAt: 0, message: why });
+    assert.equal(runSteps(db, [create('d')], { part: 'last' }), { ok: false, failedAt: 0, message: why });
+    assert.equal(rowsOf(runSteps(db, [read])), [], 'nothing of it committed');
+    assert.ok(runSteps(db, [create('e'), create('f')]).ok, 'no transaction is left open');
+    assert.equal(rowsOf(runSteps(db, [read])), [{ id: 'e' }, { id: 'f' }]);
+    db.close();
+  });
+
+  test(`${engine}: abort rolls back what the parts wrote; a part with no open transaction is refused`, () => {
+    const db = fresh(open);
+    assert.ok(runSteps(db, [create('a')], { part: 'open' }).ok);
+    assert.ok(runSteps(db, [create('b')], { part: 'more' }).ok);
+    assert.ok(runSteps(db, [], { part: 'abort' }).ok);
+    assert.equal(rowsOf(runSteps(db, [read])), []);
+    for (const part of ['more', 'last', 'abort'] as const) {
+      const r = runSteps(db, [create('x')], { part });
+      assert.is(r.ok, false, part);
+      assert.match(r.ok ? '' : r.message, /no transaction is open/);
+    }
+    // An open left by a caller that went away: a new open rolls it back rather than nest or commit it.
+    assert.ok(runSteps(db, [create('stale')], { part: 'open' }).ok);
+    assert.ok(runSteps(db, [create('y')], { part: 'open' }).ok);
+    assert.ok(runSteps(db, [], { part: 'last' }).ok);
+    assert.equal(rowsOf(runSteps(db, [read])), [{ id: 'y' }]);
     db.close();
   });
 }

@@ -18,6 +18,8 @@ export interface KuzuDriver {
 
 export interface KuzuConnection {
   run(steps: Step[], options?: RunOptions): Promise<RunResult>;
+  /** It takes a transaction in parts (RunOptions.part), run in the order they are sent. */
+  readonly runsInParts?: boolean;
   /**
    * Resolves once every write it ran before the call will survive a restart: a browser's database
    * is saved to IndexedDB (#21). Without it (Node's drivers), a committed write already is.

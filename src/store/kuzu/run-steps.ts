@@ -137,6 +137,7 @@ function proveRead(db: SyncDatabase, cypher: string): void {
  * back: Kuzu aborts a transaction on any error and would otherwise autocommit the statements after it.
  */
 export function runSteps(db: SyncDatabase, steps: Step[], options: RunOptions = {}): RunResult {
+  if (options.part) return runPart(db, steps, options);
   // One statement is atomic on its own: BEGIN and COMMIT would only double the cost of a small write
   // or read. Only refusing writes needs the READ ONLY transaction around a single statement.
   const first = steps[0];
@@ -168,6 +169,53 @@ export function runSteps(db: SyncDatabase, steps: Step[], options: RunOptions = 
   }
   if (!options.readsAfter) return { ok: true, results };
   return { ok: true, results, readsAfter: options.readsAfter.map((step) => readAlone(db, step)) };
+}
+
+/**
+ * The transactions of databases that a part left open (see RunOptions.part): the node tables created
+ * in it (a COPY goes into those), and why it failed, once a part did.
+ */
+const openTransactions = new WeakMap<SyncDatabase, { createdHere: Set<string>; failed?: string }>();
+
+function runPart(db: SyncDatabase, steps: Step[], options: RunOptions): RunResult {
+  const { part } = options;
+  if (part === 'open') {
+    // Left open by a caller that went away before its last part: nothing of it may commit.
+    const stale = openTransactions.get(db);
+    if (stale && !stale.failed) rollback(db);
+    control(db, 'BEGIN TRANSACTION');
+    openTransactions.set(db, { createdHere: new Set() });
+  }
+  const tx = openTransactions.get(db);
+  if (!tx) return { ok: false, failedAt: 0, message: `no transaction is open for a part "${part}"` };
+  if (part === 'last' || part === 'abort') openTransactions.delete(db);
+  if (part === 'abort') {
+    if (!tx.failed) rollback(db);
+    return { ok: true, results: [] };
+  }
+  if (tx.failed) return { ok: false, failedAt: 0, message: tx.failed };
+  const results: Row[][] = [];
+  for (let i = 0; i < steps.length; i++) {
+    try {
+      results.push(runStep(db, steps[i]!, tx.createdHere));
+    } catch (e) {
+      rollback(db);
+      tx.failed = e instanceof Error ? e.message : String(e);
+      return { ok: false, failedAt: i, message: tx.failed };
+    }
+  }
+  if (part !== 'last') return { ok: true, results };
+  try {
+    control(db, 'COMMIT');
+  } catch (e) {
+    rollback(db);
+    return { ok: false, failedAt: steps.length, message: `commit failed: ${(e as Error).message}` };
+  }
+  return {
+    ok: true,
+    results,
+    ...(options.readsAfter && { readsAfter: options.readsAfter.map((s) => readAlone(db, s)) }),
+  };
 }
 
 function readAlone(db: SyncDatabase, step: QueryStep): ReadResult {

@@ -72,4 +72,13 @@ export interface RunOptions {
    * and them. A driver that does not know them answers without `readsAfter`.
    */
   readsAfter?: QueryStep[];
+  /**
+   * One part of a transaction sent in several calls, so it runs while the rest is still being
+   * planned: `open` begins it, `more` continues it, `last` commits it (then `readsAfter` run), `abort`
+   * rolls it back. A part that fails rolls the transaction back at once; the parts after it fail with
+   * its message, the `last` one too. Only for a connection that says `runsInParts`.
+   */
+  part?: TransactionPart;
 }
+
+export type TransactionPart = 'open' | 'more' | 'last' | 'abort';

@@ -137,6 +137,8 @@ function workerDriver(engine: Engine, name: string, threadName: string): KuzuDri
       const handle = await h.open(engine, path, bufferSize);
       let closed = false;
       const connection: KuzuConnection = {
+        // The worker answers a database's requests in order, and nothing else runs between them.
+        runsInParts: true,
         async run(steps: Step[], opts: RunOptions = {}): Promise<RunResult> {
           if (closed) throw new Error('database is closed');
           const res = await h.request({ type: 'run', handle, steps, options: opts });

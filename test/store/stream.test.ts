@@ -1,0 +1,150 @@
+/**
+ * A write planned in parts (GraphStore.write with `stream`): the engine runs each part of the plan
+ * while the rest is planned, in one transaction that the last part commits. All of it or none of it
+ * lands, and the model follows the database either way.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Op } from '../../src/protocol/types.js';
+import { GraphStore } from '../../src/store/graph-store.js';
+import type { KuzuDriver } from '../../src/store/kuzu/driver.js';
+import type { TransactionPart } from '../../src/store/kuzu/steps.js';
+import { defaultDriver } from '../../src/store/kuzu/worker-driver.js';
+import { rejects } from '../helpers/assert.js';
+
+/** The default driver, with the part of every run written down ('-' for a run that is not one). */
+function recording(): { driver: KuzuDriver; parts: Array<TransactionPart | '-'> } {
+  const parts: Array<TransactionPart | '-'> = [];
+  const inner = defaultDriver();
+  const driver: KuzuDriver = {
+    name: 'recording',
+    async open(path, options) {
+      const conn = await inner.open(path, options);
+      return {
+        runsInParts: conn.runsInParts,
+        run: (steps, opts = {}) => {
+          parts.push(opts.part ?? '-');
+          return conn.run(steps, opts);
+        },
+        close: () => conn.close(),
+      };
+    },
+  };
+  return { driver, parts };
+}
+
+const creates = (from: number, n: number): Op[] =>
+  Array.from({ length: n }, (_, i) => ({
+    op: 'create_node',
+    label: 'Item',
+    id: `i${from + i}`,
+    properties: { n: from + i },
+  }));
+/** 12 units of 1,000 creates: parts go out every few thousand rows. */
+const units = Array.from({ length: 12 }, (_, u) => creates(u * 1000, 1000));
+
+async function count(store: GraphStore): Promise<number> {
+  const rows = await store.query('MATCH (i:Item) RETURN count(*) AS n');
+  return Number(rows[0]!.n);
+}
+
+async function opened() {
+  const { driver, parts } = recording();
+  const store = await GraphStore.open(':memory:', { driver, meta: false });
+  // The table exists before: a write of one node, not streamed.
+  await store.write((tx) => tx.apply(creates(-1, 1)));
+  parts.length = 0;
+  return { store, parts };
+}
+
+test('a streamed write goes in parts and commits them all with the last', async () => {
+  const { store, parts } = await opened();
+  await store.write(
+    (tx) => {
+      for (const ops of units) assert.ok(tx.apply(ops).ok);
+    },
+    { stream: true },
+  );
+  assert.is(parts[0], 'open');
+  assert.ok(parts.filter((p) => p === 'more').length >= 1, `parts: ${parts.join(' ')}`);
+  assert.is(parts[parts.length - 1], 'last');
+  assert.is(await count(store), 12_001);
+  assert.is(store.model.nodeCount, 12_001);
+  await store.close();
+});
+
+test('a plan that throws after parts went out rolls them back, and the model forgets them', async () => {
+  const { store, parts } = await opened();
+  const failing = store.write(
+    (tx) => {
+      for (const ops of units) tx.apply(ops);
+      throw new Error('the delta does not apply here');
+    },
+    { stream: true },
+  );
+  await rejects(failing, /does not apply/);
+  assert.ok(parts.includes('open'));
+  assert.is(parts[parts.length - 1], 'abort');
+  assert.is(await count(store), 1);
+  assert.is(store.model.nodeCount, 1);
+  // The same ids again: neither the database nor the model holds them.
+  await store.write((tx) => assert.ok(tx.apply(creates(0, 10)).ok));
+  assert.is(await count(store), 11);
+  await store.close();
+});
+
+test('a part the database refuses fails the write: nothing of it commits, the model follows', async () => {
+  const { store } = await opened();
+  // Behind the model's back, so only Kuzu refuses it: a row the 8th unit creates again.
+  await store.run([{ kind: 'query', cypher: "CREATE (:Item {id: 'i7500', n: 0})" }]);
+  const failing = store.write(
+    (tx) => {
+      for (const ops of units) assert.ok(tx.apply(ops).ok);
+    },
+    { stream: true },
+  );
+  await rejects(failing, /i7500|primary key|duplicate/i);
+  assert.is(await count(store), 2);
+  assert.is(store.model.nodeCount, 1);
+  await store.close();
+});
+
+test('undo capture after a part went out is refused: its reads would see the parts', async () => {
+  const { store, parts } = await opened();
+  const failing = store.write(
+    (tx) => {
+      for (const ops of units) tx.apply(ops);
+      tx.apply([{ op: 'set_property', target: 'node', id: 'i-1', key: 'n', value: 5 }], { capture: true });
+    },
+    { stream: true },
+  );
+  await rejects(failing, /captured write cannot follow a part/);
+  assert.is(await count(store), 1);
+  // Captured before any part went: the stream stops, and the write commits whole as before.
+  parts.length = 0;
+  const { value } = await store.write(
+    (tx) => {
+      const a = tx.apply([{ op: 'set_property', target: 'node', id: 'i-1', key: 'n', value: 5 }], { capture: true });
+      for (const ops of units) tx.apply(ops);
+      return a;
+    },
+    { stream: true },
+  );
+  assert.ok(value.ok);
+  assert.equal(value.inverse, [{ op: 'set_property', target: 'node', id: 'i-1', key: 'n', value: -1 }]);
+  assert.equal(parts, ['-', '-'], 'the reads undo needs, then the writes: no parts');
+  assert.is(await count(store), 12_001);
+  await store.close();
+});
+
+test('without stream, the same write is one run', async () => {
+  const { store, parts } = await opened();
+  await store.write((tx) => {
+    for (const ops of units) tx.apply(ops);
+  });
+  assert.equal(parts, ['-']);
+  assert.is(await count(store), 12_001);
+  await store.close();
+});
+
+test.run();
