@@ -7,31 +7,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Op } from '../../src/protocol/types.js';
 import { GraphStore } from '../../src/store/graph-store.js';
-import type { KuzuDriver } from '../../src/store/kuzu/driver.js';
-import type { TransactionPart } from '../../src/store/kuzu/steps.js';
-import { defaultDriver } from '../../src/store/kuzu/worker-driver.js';
 import { rejects } from '../helpers/assert.js';
-
-/** The default driver, with the part of every run written down ('-' for a run that is not one). */
-function recording(): { driver: KuzuDriver; parts: Array<TransactionPart | '-'> } {
-  const parts: Array<TransactionPart | '-'> = [];
-  const inner = defaultDriver();
-  const driver: KuzuDriver = {
-    name: 'recording',
-    async open(path, options) {
-      const conn = await inner.open(path, options);
-      return {
-        runsInParts: conn.runsInParts,
-        run: (steps, opts = {}) => {
-          parts.push(opts.part ?? '-');
-          return conn.run(steps, opts);
-        },
-        close: () => conn.close(),
-      };
-    },
-  };
-  return { driver, parts };
-}
+import { recordingParts } from '../helpers/part-recorder.js';
 
 const creates = (from: number, n: number): Op[] =>
   Array.from({ length: n }, (_, i) => ({
@@ -49,7 +26,7 @@ async function count(store: GraphStore): Promise<number> {
 }
 
 async function opened() {
-  const { driver, parts } = recording();
+  const { driver, parts } = recordingParts();
   const store = await GraphStore.open(':memory:', { driver, meta: false });
   // The table exists before: a write of one node, not streamed.
   await store.write((tx) => tx.apply(creates(-1, 1)));
