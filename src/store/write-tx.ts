@@ -30,14 +30,15 @@ const NO_INCIDENT: string[] = [];
 /** Steps to run after the data writes, or a function that makes them once inverses are known. */
 export type LaterSteps = Step | (() => Step[]);
 
-/**
- * One write transaction being planned. Everything is planned synchronously against the model;
- * nothing touches the database until the store runs the whole plan as one Kuzu transaction.
- * Captured units get their inverses from the pre-transaction states the store reads first.
- */
 /** Rows planned before a part of a streamed transaction goes out (see `streamTo`). */
 const ROWS_PER_PART = 5000;
 
+/**
+ * One write transaction being planned. Everything is planned synchronously against the model;
+ * nothing touches the database until the store runs the plan as one Kuzu transaction (whole, or
+ * in parts as it grows: see `streamTo`).
+ * Captured units get their inverses from the pre-transaction states the store reads first.
+ */
 export class WriteTx {
   private batcher = new Batcher();
   /** Where parts of the plan go ahead of the commit (see `streamTo`), and how many went. */
