@@ -1,6 +1,6 @@
 import { SyncError } from '../protocol/errors.js';
 import { quoteIdentifier as q } from '../protocol/identifiers.js';
-import type { ColumnType, Snapshot } from '../protocol/types.js';
+import type { Snapshot } from '../protocol/types.js';
 import { canonicalSnapshot, snapshotDigest } from './canonical.js';
 import { EDGE_RETURN, edgeOfRow, nodeOfRow } from './entity-rows.js';
 import type { FileLock } from './file-lock.js';
@@ -8,6 +8,7 @@ import { fold, GraphModel } from './graph-model.js';
 import type { KuzuConnection, KuzuDriver } from './kuzu/driver.js';
 import { checkRecord, META_ENGINE, META_STORAGE } from './kuzu/formats.js';
 import type { QueryStep, ReadResult, Row, RunOptions, Step } from './kuzu/steps.js';
+import { kuzuType } from './kuzu/normalize.js';
 import { isInMemoryPath } from './kuzu/sync-database.js';
 import { Mutex } from './mutex.js';
 import { QueryError } from './query-error.js';
@@ -178,9 +179,12 @@ export class GraphStore {
         if (!neutral) this.model.commitThrough(end);
         return { value };
       } catch (e) {
-        // A neutral write has nothing to undo, and what was staged during its trip is not its own.
-        if (!neutral) this.model.revertTo(mark);
-        await stream?.abort();
+        try {
+          // A neutral write has nothing to undo, and what was staged during its trip is not its own.
+          if (!neutral) this.model.revertTo(mark);
+        } finally {
+          await stream?.abort();
+        }
         throw e;
       }
     });
@@ -381,20 +385,4 @@ export class GraphStore {
       }
     });
   }
-}
-
-/** Kuzu spells some types differently from how kuzu-sync writes them. */
-function kuzuType(t: string): ColumnType {
-  const map: Record<string, ColumnType> = {
-    STRING: 'STRING',
-    DOUBLE: 'DOUBLE',
-    BOOL: 'BOOLEAN',
-    BOOLEAN: 'BOOLEAN',
-    'STRING[]': 'STRING[]',
-    'DOUBLE[]': 'DOUBLE[]',
-    'BOOL[]': 'BOOLEAN[]',
-    'BOOLEAN[]': 'BOOLEAN[]',
-  };
-  // A column of another type was made outside kuzu-sync; no value will fit it, and writes say so.
-  return map[t] ?? (t as ColumnType);
 }

@@ -18,7 +18,10 @@ export class StepStream {
   }
 
   send(steps: Step[]): void {
-    this.parts.push(this.conn.run(steps, { part: this.started ? 'more' : 'open' }));
+    const part = this.conn.run(steps, { part: this.started ? 'more' : 'open' });
+    // Heard at the commit or the abort; until then (a beforeCommit awaited) a rejection is not unhandled.
+    part.catch(() => undefined);
+    this.parts.push(part);
   }
 
   /** Sends the last part, which commits: the first part that failed, else the last part's result. */

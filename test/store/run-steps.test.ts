@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CSV_MIN_ROWS, runSteps } from '../../src/store/kuzu/run-steps.js';
-import type { RunResult, Step } from '../../src/store/kuzu/steps.js';
+import type { RowsStep, RunResult, Step } from '../../src/store/kuzu/steps.js';
 import { engines, Recording } from '../helpers/recording-db.js';
 
 const CONTROL = /^(BEGIN|COMMIT|ROLLBACK)/;
@@ -71,7 +71,7 @@ for (const [engine, open] of Object.entries(engines)) {
 }
 
 /** `n` rows of Item from `from`, as a bulk step that may COPY into a table created in its transaction. */
-const items = (from: number, n: number): Step => ({
+const items = (from: number, n: number): RowsStep => ({
   kind: 'rows',
   body: 'CREATE (:Item {id: $c0})',
   columns: ['STRING'],
@@ -98,6 +98,40 @@ for (const [engine, open] of Object.entries(engines)) {
     assert.equal(last.ok && last.readsAfter, [{ ok: true, rows: [{ n: 3 * n }] }], 'reads after the commit see it all');
     assert.equal(rowsOf(runSteps(db, [read])), [{ id: 't' }]);
     assert.equal(db.statements.filter((s) => CONTROL.test(s)).slice(0, 2), ['BEGIN TRANSACTION', 'COMMIT']);
+    assert.is(db.statements.filter((s) => s.startsWith('COPY')).length, 3, 'each part COPYs into the new table');
+    db.close();
+  });
+
+  test(`${engine}: parts COPY into their new table around deletes and sets of its rows, a deleted id again too`, () => {
+    const db = fresh(open);
+    const n = CSV_MIN_ROWS * 2;
+    const q = (cypher: string): Step => ({ kind: 'query', cypher, params: {} });
+    assert.ok(runSteps(db, [itemTable, items(0, n)], { part: 'open' }).ok);
+    assert.ok(
+      runSteps(db, [q("MATCH (i:Item {id: 'i0'}) DELETE i"), q("MATCH (i:Item {id: 'i1'}) DELETE i")], { part: 'more' })
+        .ok,
+    );
+    const again = { ...items(n, n), rows: [['i0'], ...items(n, n).rows] };
+    assert.ok(runSteps(db, [again], { part: 'more' }).ok);
+    assert.ok(runSteps(db, [], { part: 'last' }).ok);
+    assert.is(db.statements.filter((s) => s.startsWith('COPY')).length, 2);
+    const ids = runSteps(db, [q("MATCH (i:Item) WHERE i.id IN ['i0', 'i1'] RETURN i.id AS id")], { reads: true });
+    assert.equal(rowsOf(ids), [{ id: 'i0' }]);
+    assert.equal(rowsOf(runSteps(db, [q('MATCH (i:Item) RETURN count(*) AS n')], { reads: true })), [{ n: 2 * n - 1 }]);
+    db.close();
+  });
+
+  test(`${engine}: a part that fails after a COPY into its new table takes the table with it; the engine goes on`, () => {
+    const db = fresh(open);
+    const n = CSV_MIN_ROWS * 2;
+    assert.ok(runSteps(db, [itemTable, items(0, n)], { part: 'open' }).ok);
+    assert.is(runSteps(db, [items(n - 1, n)], { part: 'more' }).ok, false, 'i(n-1) is there already');
+    assert.is(runSteps(db, [], { part: 'last' }).ok, false);
+    const missing = runSteps(db, [{ kind: 'query', cypher: 'MATCH (i:Item) RETURN count(*) AS n', params: {} }]);
+    assert.is(missing.ok, false, 'the table went with the rollback');
+    assert.ok(runSteps(db, [itemTable, items(0, n)], { part: 'open' }).ok, 'made again, in parts');
+    assert.ok(runSteps(db, [create('t')], { part: 'last' }).ok);
+    assert.equal(rowsOf(runSteps(db, [read])), [{ id: 't' }]);
     db.close();
   });
 

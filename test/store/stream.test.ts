@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Op } from '../../src/protocol/types.js';
-import { GraphStore } from '../../src/store/graph-store.js';
+import { GraphStore, type WriteTx } from '../../src/store/graph-store.js';
 import { rejects } from '../helpers/assert.js';
 import { recordingParts } from '../helpers/part-recorder.js';
 
@@ -19,6 +19,16 @@ const creates = (from: number, n: number): Op[] =>
   }));
 /** 12 units of 1,000 creates: parts go out every few thousand rows. */
 const units = Array.from({ length: 12 }, (_, u) => creates(u * 1000, 1000));
+
+/** Every unit, then `then` (its value is the write's), as one write sent in parts. */
+const allUnits = <T>(store: GraphStore, then: (tx: WriteTx) => T = () => undefined as T) =>
+  store.write(
+    (tx) => {
+      for (const ops of units) assert.ok(tx.apply(ops).ok);
+      return then(tx);
+    },
+    { stream: true },
+  );
 
 async function count(store: GraphStore): Promise<number> {
   const rows = await store.query('MATCH (i:Item) RETURN count(*) AS n');
@@ -36,12 +46,7 @@ async function opened() {
 
 test('a streamed write goes in parts and commits them all with the last', async () => {
   const { store, parts } = await opened();
-  await store.write(
-    (tx) => {
-      for (const ops of units) assert.ok(tx.apply(ops).ok);
-    },
-    { stream: true },
-  );
+  await allUnits(store);
   assert.is(parts[0], 'open');
   assert.ok(parts.filter((p) => p === 'more').length >= 1, `parts: ${parts.join(' ')}`);
   assert.is(parts[parts.length - 1], 'last');
@@ -52,13 +57,9 @@ test('a streamed write goes in parts and commits them all with the last', async 
 
 test('a plan that throws after parts went out rolls them back, and the model forgets them', async () => {
   const { store, parts } = await opened();
-  const failing = store.write(
-    (tx) => {
-      for (const ops of units) tx.apply(ops);
-      throw new Error('the delta does not apply here');
-    },
-    { stream: true },
-  );
+  const failing = allUnits(store, () => {
+    throw new Error('the delta does not apply here');
+  });
   await rejects(failing, /does not apply/);
   assert.ok(parts.includes('open'));
   assert.is(parts[parts.length - 1], 'abort');
@@ -74,13 +75,7 @@ test('a part the database refuses fails the write: nothing of it commits, the mo
   const { store } = await opened();
   // Behind the model's back, so only Kuzu refuses it: a row the 8th unit creates again.
   await store.run([{ kind: 'query', cypher: "CREATE (:Item {id: 'i7500', n: 0})" }]);
-  const failing = store.write(
-    (tx) => {
-      for (const ops of units) assert.ok(tx.apply(ops).ok);
-    },
-    { stream: true },
-  );
-  await rejects(failing, /i7500|primary key|duplicate/i);
+  await rejects(allUnits(store), /i7500|primary key|duplicate/i);
   assert.is(await count(store), 2);
   assert.is(store.model.nodeCount, 1);
   await store.close();
@@ -88,12 +83,8 @@ test('a part the database refuses fails the write: nothing of it commits, the mo
 
 test('undo capture after a part went out is refused: its reads would see the parts', async () => {
   const { store, parts } = await opened();
-  const failing = store.write(
-    (tx) => {
-      for (const ops of units) tx.apply(ops);
-      tx.apply([{ op: 'set_property', target: 'node', id: 'i-1', key: 'n', value: 5 }], { capture: true });
-    },
-    { stream: true },
+  const failing = allUnits(store, (tx) =>
+    tx.apply([{ op: 'set_property', target: 'node', id: 'i-1', key: 'n', value: 5 }], { capture: true }),
   );
   await rejects(failing, /captured write cannot follow a part/);
   assert.is(await count(store), 1);

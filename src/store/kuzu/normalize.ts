@@ -1,3 +1,5 @@
+import type { ColumnType } from '../../protocol/types.js';
+
 /**
  * kuzu-wasm hands back INT64 as `Number` objects, large integers as BigInt, and nodes and rels with
  * internal ids. Callers get plain values: numbers, strings, booleans, null, arrays and objects.
@@ -26,4 +28,20 @@ export function normalizeRow(row: Record<string, unknown>): Record<string, unkno
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(row)) out[k] = normalizeKuzuValue(v);
   return out;
+}
+
+/** Kuzu spells some types differently from how kuzu-sync writes them. */
+export function kuzuType(t: string): ColumnType {
+  const map: Record<string, ColumnType> = {
+    STRING: 'STRING',
+    DOUBLE: 'DOUBLE',
+    BOOL: 'BOOLEAN',
+    BOOLEAN: 'BOOLEAN',
+    'STRING[]': 'STRING[]',
+    'DOUBLE[]': 'DOUBLE[]',
+    'BOOL[]': 'BOOLEAN[]',
+    'BOOLEAN[]': 'BOOLEAN[]',
+  };
+  // A column of another type was made outside kuzu-sync; no value will fit it, and writes say so.
+  return map[t] ?? (t as ColumnType);
 }

@@ -182,6 +182,7 @@ function runPart(db: SyncDatabase, steps: Step[], options: RunOptions): RunResul
   if (part === 'open') {
     // Left open by a caller that went away before its last part: nothing of it may commit.
     const stale = openTransactions.get(db);
+    openTransactions.delete(db);
     if (stale && !stale.failed) rollback(db);
     control(db, 'BEGIN TRANSACTION');
     openTransactions.set(db, { createdHere: new Set() });
