@@ -9,7 +9,16 @@ import { loadBrowserBuild, type StartStats, startStats } from './kuzu-build.js';
 
 /** What the browser's database thread is asked: Node's worker protocol, plus where kuzu-wasm is. */
 export type BrowserRequest =
-  | { id: number; type: 'open'; path: string; bufferSize: number; kuzuUrl: string; wasmUrl: string }
+  | {
+      id: number;
+      type: 'open';
+      path: string;
+      bufferSize: number;
+      kuzuUrl: string;
+      wasmUrl: string;
+      /** `kuzuUrl` is the split glue and `wasmUrl` its wasm: load them at once (loadBrowserBuild). */
+      split: boolean;
+    }
   | { id: number; type: 'run'; handle: number; steps: Step[]; options: RunOptions }
   | { id: number; type: 'close'; handle: number }
   /** Answered once a save to IndexedDB that started after it is done (in memory: at once). */
@@ -143,7 +152,7 @@ export class Databases {
 
 /** In memory, or on a file of an IndexedDB directory loaded first. */
 async function openDatabase(req: Extract<BrowserRequest, { type: 'open' }>): Promise<Open> {
-  const build = await loadBrowserBuild(req.kuzuUrl, req.wasmUrl);
+  const build = await loadBrowserBuild(req.kuzuUrl, req.wasmUrl, req.split);
   if (isInMemoryPath(req.path))
     return { db: new WasmDatabase(build, req.path, req.bufferSize), dir: undefined, dirty: false };
   const dir = await IdbDirectory.open(build.module, req.path);

@@ -104,6 +104,8 @@ export function browserDriver(options: BrowserDriverOptions = {}): KuzuDriver {
   const kuzuUrl = String(options.kuzuUrl ?? here('./kuzu-wasm-sync.js'));
   const wasmUrl = String(options.wasmUrl ?? new URL('./kuzu-wasm-sync.wasm', kuzuUrl));
   const workerUrl = String(options.workerUrl ?? here('./kuzu-sync-worker.js'));
+  // The bundle's own glue, or a wasm named with its glue: a split pair, loaded at once.
+  const split = options.kuzuUrl === undefined || options.wasmUrl !== undefined;
   const key = options.thread === 'main' ? 'main' : workerUrl;
   return {
     name: 'kuzu-wasm-browser',
@@ -116,7 +118,7 @@ export function browserDriver(options: BrowserDriverOptions = {}): KuzuDriver {
         if (!res.ok) throw new Error(res.error);
         return res;
       };
-      const { handle } = (await ask({ type: 'open', path, bufferSize, kuzuUrl, wasmUrl })) as { handle: number };
+      const { handle } = (await ask({ type: 'open', path, bufferSize, kuzuUrl, wasmUrl, split })) as { handle: number };
       let closed = false;
       const inMemory = isInMemoryPath(path);
       const persist = () => void thread.request({ type: 'persist', handle }).catch(() => undefined);

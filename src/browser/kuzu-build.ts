@@ -50,13 +50,22 @@ export interface StartStats {
 }
 export const startStats: StartStats = { importMs: 0, compileMs: 0, initMs: 0 };
 
-/** init() with the wasm from `wasmUrl` (the split glue), or with its own (the package's build). */
-async function start(glue: Glue, wasmUrl: string): Promise<void> {
+/** Compiles the wasm, and says how long it took in startStats. */
+async function timedCompile(url: string): Promise<WasmModule> {
+  const t = performance.now();
+  const compiled = await compileWasm(url);
+  startStats.compileMs = performance.now() - t;
+  return compiled;
+}
+
+/**
+ * init() with the wasm from `wasmUrl` (the split glue: `compiling` when it was started ahead), or
+ * with its own (the package's build).
+ */
+async function start(glue: Glue, wasmUrl: string, compiling: Promise<WasmModule> | undefined): Promise<void> {
   const options = glue.kuzuSyncModuleOptions;
   if (!options) return glue.default.init();
-  let t = performance.now();
-  const compiled = await compileWasm(wasmUrl);
-  startStats.compileMs = performance.now() - t;
+  const compiled = await (compiling ?? timedCompile(wasmUrl));
   // Emscripten waits for `receive` and ignores what this returns: a failure must fail init itself.
   let failed: (e: unknown) => void = () => {};
   const instantiateFailed = new Promise<never>((_, reject) => {
@@ -68,22 +77,29 @@ async function start(glue: Glue, wasmUrl: string): Promise<void> {
       .catch(failed);
     return {};
   };
-  t = performance.now();
+  const t = performance.now();
   await Promise.race([glue.default.init(), instantiateFailed]);
   startStats.initMs = performance.now() - t;
 }
 
 const builds = new Map<string, Promise<WasmBuild>>();
 
-/** kuzu-wasm's default sync build (one thread, its files in its own memory), loaded once per `kuzuUrl`. */
-export function loadBrowserBuild(kuzuUrl: string, wasmUrl: string): Promise<WasmBuild> {
+/**
+ * kuzu-wasm's default sync build (one thread, its files in its own memory), loaded once per `kuzuUrl`.
+ * `split`: the glue is known to be the split one, so its wasm is fetched and compiled while the glue
+ * loads (30-40 ms of a reload); otherwise only once the glue says it is split.
+ */
+export function loadBrowserBuild(kuzuUrl: string, wasmUrl: string, split = false): Promise<WasmBuild> {
   let build = builds.get(kuzuUrl);
   if (!build) {
     build = (async (): Promise<WasmBuild> => {
+      const compiling = split ? timedCompile(wasmUrl) : undefined;
+      // Heard in start(); unheard if the glue is not split after all.
+      compiling?.catch(() => undefined);
       const t = performance.now();
       const glue = (await import(/* @vite-ignore */ kuzuUrl)) as Glue;
       startStats.importMs = performance.now() - t;
-      await start(glue, wasmUrl);
+      await start(glue, wasmUrl, compiling);
       checkVersion('wasm', glue.default);
       return { engine: 'wasm', module: glue.default, memfs: true };
     })();
