@@ -60,11 +60,14 @@ export class PendingPatches {
     readonly journal?: VerdictJournal,
   ) {}
 
-  /** The pending patches stored in `store` (none when it is in memory). */
-  static async open(store: GraphStore, durable: boolean): Promise<PendingPatches> {
+  /**
+   * The pending patches stored in `store` (none when it is in memory); `untold`: the verdict journal's
+   * `_Meta` entry, read with the replica's other meta.
+   */
+  static async open(store: GraphStore, durable: boolean, untold?: string): Promise<PendingPatches> {
     if (!durable) return new PendingPatches(false);
     await store.run([PENDING_TABLE]);
-    const pending = new PendingPatches(true, await VerdictJournal.open(store));
+    const pending = new PendingPatches(true, new VerdictJournal(untold));
     const read =
       'MATCH (p:_Pending) RETURN p.patch AS patch, p.inverse AS inverse, p.applied AS applied ORDER BY p.seq';
     const [rows] = await store.run([{ kind: 'query', cypher: read }], { reads: true });

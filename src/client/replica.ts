@@ -13,6 +13,7 @@ import { isInMemoryPath } from '../store/kuzu/sync-database.js';
 import { LocalWrites } from './local-writes.js';
 import { acceptedAt, PendingPatches, type Entry, type Verdicts } from './pending.js';
 import { processedEntries, readSyncState, verdictOf } from './sync-state.js';
+import { UNTOLD_KEY } from './verdict-journal.js';
 
 /** A pending patch whose effect had to leave the local graph: it no longer applies. */
 export interface Unapplied {
@@ -96,10 +97,10 @@ export class Replica {
     schema?: GraphSchema,
   ): Promise<Replica> {
     const durable = !isInMemoryPath(store.path);
-    const pending = await PendingPatches.open(store, durable);
     const meta: Record<string, string | undefined> = durable
-      ? await store.getMeta(['clientId', 'serverId', 'version', 'nextSeq', 'ackedSeq', 'schema'])
+      ? await store.getMeta(['clientId', 'serverId', 'version', 'nextSeq', 'ackedSeq', 'schema', UNTOLD_KEY])
       : {};
+    const pending = await PendingPatches.open(store, durable, meta[UNTOLD_KEY]);
     const count = pending.entries.length;
     if (clientId !== undefined && meta.clientId !== undefined && meta.clientId !== clientId && count) {
       throw new SyncError(

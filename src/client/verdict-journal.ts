@@ -9,8 +9,8 @@ export interface Unreported {
   verdict: PatchVerdict;
 }
 
-/** The `_Meta` key of the verdicts not yet told. */
-const KEY = 'untold';
+/** The `_Meta` key of the verdicts not yet told (read with the replica's other meta at open). */
+export const UNTOLD_KEY = 'untold';
 
 /**
  * The verdicts of patches that left `_Pending`, kept until the app has heard them: a crash between
@@ -26,14 +26,11 @@ export class VerdictJournal {
   /** Whether `untold` changed since the file last had it. */
   private changed = false;
 
-  private constructor(found: Unreported[]) {
+  /** `saved`: the `_Meta` entry as the file holds it, if it does. */
+  constructor(saved: string | undefined) {
+    const found = saved ? (JSON.parse(saved) as Unreported[]) : [];
     this.unreported = found.sort((a, b) => a.seq - b.seq);
     for (const u of found) this.untold.set(u.patchId, u);
-  }
-
-  static async open(store: GraphStore): Promise<VerdictJournal> {
-    const { [KEY]: saved } = await store.getMeta([KEY]);
-    return new VerdictJournal(saved ? (JSON.parse(saved) as Unreported[]) : []);
   }
 
   /** Verdicts recorded in the transaction that takes their patches out of `_Pending`. */
@@ -51,7 +48,7 @@ export class VerdictJournal {
   meta(): Record<string, string> {
     if (!this.changed) return {};
     this.changed = false;
-    return { [KEY]: JSON.stringify([...this.untold.values()]) };
+    return { [UNTOLD_KEY]: JSON.stringify([...this.untold.values()]) };
   }
 
   /** The step that records what was told since the last transaction (on close), if anything was. */
