@@ -134,7 +134,7 @@ export async function openClient(
     whenSynced: (opts = {}) => runtime.whenSynced(opts.timeout),
     // Committed, then durable: in a browser, saved to IndexedDB (#21).
     flush: async () => {
-      await runtime.executor.request({ kind: 'barrier' });
+      await runtime.executor.committedAll();
       await store.durable();
     },
     on: (event, listener) => runtime.events.on(event, listener),

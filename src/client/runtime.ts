@@ -54,6 +54,8 @@ export class ClientRuntime {
   onRenumbered: ((moves: ReconcileResult['renumbered']) => void) | undefined;
   /** The server's last refusal of this client (a 401, or a clientId its principal may not use). */
   private refusal: SyncError | undefined;
+  /** Why the client closed on its own: its database engine crashed. */
+  private crash: SyncError | undefined;
 
   constructor(
     readonly replica: Replica,
@@ -114,6 +116,13 @@ export class ClientRuntime {
       ...(clock ? { clock } : {}),
     });
     this.actor.subscribe({ error: (e) => this.logger.error('kuzu-sync: client actor failed:', e) });
+    // Nothing more can be read or written: every wait fails at once, and the client closes. Opened
+    // again on its file, it has every write that committed, pending patches included.
+    replica.store.onEngineCrashed = (e) => {
+      this.crash = new SyncError('internal', `${e.message}; the client closed: open it again`);
+      this.events.emit('error', this.crash);
+      void this.close();
+    };
   }
 
   start(): void {
@@ -318,6 +327,7 @@ export class ClientRuntime {
 
   /** Why waiting to be synced cannot succeed now, if it cannot. */
   private syncBlocker(): SyncError | undefined {
+    if (this.crash) return this.crash;
     if (this.status === 'unauthorized') {
       const why =
         this.refusal?.code === 'forbidden'
@@ -345,17 +355,6 @@ export class ClientRuntime {
     await this.replica.store.close();
   }
 
-  /** Every write made so far committed (bounded: a store that hangs must not hang close()). */
-  private committed(): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, FLUSH_TIMEOUT_MS)));
-    const barrier = this.executor.request({ kind: 'barrier' }).then(
-      () => undefined,
-      () => undefined,
-    );
-    return Promise.race([barrier, bound]).finally(() => clearTimeout(timer));
-  }
-
   /** Flushes (bounded) and closes; a second call while flushing stops waiting. */
   close(): Promise<void> {
     if (this.closedPromise) {
@@ -366,8 +365,10 @@ export class ClientRuntime {
     }
     // From now on a write is refused (it could not go out with the flush); those made before it are
     // committed first, so they are sent while the connection is still running.
-    this.executor.refusal = new SyncError('closed', 'the client is closing');
-    this.closedPromise = this.committed()
+    this.executor.refusal = this.crash ?? new SyncError('closed', 'the client is closing');
+    this.waiters.changed();
+    this.closedPromise = this.executor
+      .committed(FLUSH_TIMEOUT_MS)
       .then(
         () =>
           new Promise<void>((resolve) => {
@@ -391,7 +392,7 @@ export class ClientRuntime {
       .then(async () => {
         clearInterval(this.metricsTimer);
         this.actor.stop();
-        this.executor.rejectAll(new SyncError('closed', 'the client is closed'));
+        this.executor.rejectAll(this.crash ?? new SyncError('closed', 'the client is closed'));
         if (!this.replica.store.isClosed) await this.replica.store.close();
       });
     return this.closedPromise;

@@ -106,6 +106,19 @@ export class StoreExecutor {
     return new Promise((resolve) => nextTurn(() => resolve(patch)));
   }
 
+  /**
+   * Every write resolved before the call committed: rejects if a group commit failed meanwhile (its
+   * writes left the local view, and flush() must not say they are safe).
+   */
+  async committedAll(): Promise<void> {
+    const before = this.commitFailures;
+    await this.request({ kind: 'barrier' });
+    if (this.commitFailures > before) throw this.lastCommitFailure!;
+  }
+
+  private commitFailures = 0;
+  private lastCommitFailure: SyncError | undefined;
+
   /** A read sees every write resolved before it was made: it waits for what is queued and staged. */
   async read<T>(fn: () => Promise<T>): Promise<T> {
     if (!this.idle) await this.request({ kind: 'barrier' });
@@ -182,6 +195,17 @@ export class StoreExecutor {
         this.deps.logger.error('kuzu-sync: a reader of a commit failed:', e);
       }
     }
+  }
+
+  /** Every write made so far committed, or `ms` passed (a store that hangs must not hang a close). */
+  committed(ms: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+    const barrier = this.request({ kind: 'barrier' }).then(
+      () => undefined,
+      () => undefined,
+    );
+    return Promise.race([barrier, bound]).finally(() => clearTimeout(timer));
   }
 
   /** The client closed: nothing will answer what is still waiting. */
@@ -289,6 +313,8 @@ export class StoreExecutor {
     if (res.failed) {
       this.deps.logger.error('kuzu-sync: a group commit failed; its writes left the local view:', res.failed.error);
       this.deps.commitFailed(res.failed.patches, res.failed.error);
+      this.commitFailures++;
+      this.lastCommitFailure = res.failed.error;
     }
     // A transaction of its own, even in a run that goes on (exclusively): its readers hear of it now.
     this.runEnded();

@@ -17,8 +17,9 @@ export class Waiters {
    * closed client) instead of running out the timeout; `describe` says where things stood on a timeout.
    */
   waitFor(predicate: () => boolean, options: WaitOptions): Promise<void> {
-    if (predicate()) return Promise.resolve();
     const { timeout, what, stopIf, describe } = options;
+    // A reason to stop wins over a predicate that holds (a client closed on a crash is not synced).
+    if (!stopIf && predicate()) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const check = () => {
         const stop = stopIf?.();

@@ -5,7 +5,7 @@ import { canonicalSnapshot, snapshotDigest } from './canonical.js';
 import { EDGE_RETURN, edgeOfRow, nodeOfRow } from './entity-rows.js';
 import type { FileLock } from './file-lock.js';
 import { fold, GraphModel } from './graph-model.js';
-import type { KuzuConnection, KuzuDriver } from './kuzu/driver.js';
+import { type EngineCrashed, type KuzuConnection, type KuzuDriver, watchCrash } from './kuzu/driver.js';
 import { checkRecord, META_ENGINE, META_STORAGE } from './kuzu/formats.js';
 import type { QueryStep, ReadResult, Row, RunOptions, Step } from './kuzu/steps.js';
 import { kuzuType } from './kuzu/normalize.js';
@@ -89,11 +89,20 @@ export class GraphStore {
   /** The group of memory-first writes planned and not yet committed (see `stage`). */
   private staged: { tx: WriteTx; mark: number } | undefined;
 
+  /**
+   * Hears once that the engine crashed (see EngineCrashed): every call fails from then on, and only
+   * opening the database again goes on. The client closes itself; the server stops.
+   */
+  onEngineCrashed: ((e: EngineCrashed) => void) | undefined;
+  private readonly conn: KuzuConnection;
+
   private constructor(
     readonly path: string,
-    private readonly conn: KuzuConnection,
+    engine: KuzuConnection,
     private readonly lock: FileLock | undefined,
-  ) {}
+  ) {
+    this.conn = watchCrash(engine, (e) => this.onEngineCrashed?.(e));
+  }
 
   /**
    * Set by the browser entry (#21). Unset, Node's host is loaded when a store first opens: only

@@ -7,6 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CSV_MIN_ROWS, runSteps } from '../../src/store/kuzu/run-steps.js';
 import type { RowsStep, RunResult, Step } from '../../src/store/kuzu/steps.js';
+import type { WasmDatabase } from '../../src/store/kuzu/wasm-database.js';
 import { engines, Recording } from '../helpers/recording-db.js';
 
 const CONTROL = /^(BEGIN|COMMIT|ROLLBACK)/;
@@ -169,5 +170,28 @@ for (const [engine, open] of Object.entries(engines)) {
     db.close();
   });
 }
+
+test('wasm: a trap of the engine is thrown on, not answered as a failed statement, and nothing runs after it', () => {
+  const wasm = engines.wasm(':memory:') as WasmDatabase;
+  // The engine traps for real (getAllObjects on a failed result) at the write of id 'trap'.
+  const trapping = () =>
+    new (class extends Recording {
+      override execute(cypher: string, params?: Record<string, unknown>) {
+        if (params?.id === 'trap') wasm.trap();
+        return super.execute(cypher, params);
+      }
+    })(fresh(engines.wasm));
+  const cases: Array<[string, Step[], Parameters<typeof runSteps>[2]]> = [
+    ['a transaction', [create('a'), create('trap'), create('c')], {}],
+    ['a first part', [create('a'), create('trap')], { part: 'open' }],
+  ];
+  for (const [what, steps, options] of cases) {
+    const db = trapping();
+    assert.throws(() => runSteps(db, steps, options), /memory access out of bounds/, what);
+    assert.not.ok(db.used('ROLLBACK'), `no ROLLBACK on a trapped engine (${what}): ${db.statements}`);
+    db.close();
+  }
+  wasm.close();
+});
 
 test.run();

@@ -27,3 +27,33 @@ export interface KuzuConnection {
   durable?(): Promise<void>;
   close(): Promise<void>;
 }
+
+/**
+ * The engine under a connection crashed (a trap of kuzu-wasm: an access out of bounds, an abort):
+ * every call after it fails with this, at once, instead of deadlocking on what the crash left. A file
+ * keeps every transaction that committed before it: open the database again.
+ */
+export class EngineCrashed extends Error {
+  override readonly name = 'EngineCrashed';
+  constructor(reason: string) {
+    super(`the database engine crashed (${reason})`);
+  }
+}
+
+/** `conn`, telling `crashed` once when a call fails with EngineCrashed (the call still fails). */
+export function watchCrash(conn: KuzuConnection, crashed: (e: EngineCrashed) => void): KuzuConnection {
+  let heard = false;
+  const hear = (e: unknown): never => {
+    if (e instanceof EngineCrashed && !heard) {
+      heard = true;
+      crashed(e);
+    }
+    throw e;
+  };
+  return {
+    ...(conn.runsInParts && { runsInParts: true }),
+    run: (steps, options) => conn.run(steps, options).catch(hear),
+    ...(conn.durable && { durable: () => conn.durable!().catch(hear) }),
+    close: () => conn.close(),
+  };
+}

@@ -154,16 +154,18 @@ export function runSteps(db: SyncDatabase, steps: Step[], options: RunOptions = 
     try {
       results.push(runStep(db, steps[i]!, createdHere));
     } catch (e) {
+      const message = failure(e);
       if (transaction) rollback(db);
-      return { ok: false, failedAt: i, message: e instanceof Error ? e.message : String(e) };
+      return { ok: false, failedAt: i, message };
     }
   }
   if (transaction) {
     try {
       control(db, 'COMMIT');
     } catch (e) {
+      const message = `commit failed: ${failure(e)}`;
       rollback(db);
-      return { ok: false, failedAt: steps.length, message: `commit failed: ${(e as Error).message}` };
+      return { ok: false, failedAt: steps.length, message };
     }
     if (lone !== undefined) proveRead(db, lone);
   }
@@ -200,8 +202,8 @@ function runPart(db: SyncDatabase, steps: Step[], options: RunOptions): RunResul
     try {
       results.push(runStep(db, steps[i]!, tx.createdHere));
     } catch (e) {
+      tx.failed = failure(e);
       rollback(db);
-      tx.failed = e instanceof Error ? e.message : String(e);
       return { ok: false, failedAt: i, message: tx.failed };
     }
   }
@@ -209,14 +211,33 @@ function runPart(db: SyncDatabase, steps: Step[], options: RunOptions): RunResul
   try {
     control(db, 'COMMIT');
   } catch (e) {
+    const message = `commit failed: ${failure(e)}`;
     rollback(db);
-    return { ok: false, failedAt: steps.length, message: `commit failed: ${(e as Error).message}` };
+    return { ok: false, failedAt: steps.length, message };
   }
   return {
     ok: true,
     results,
     ...(options.readsAfter && { readsAfter: options.readsAfter.map((s) => readAlone(db, s)) }),
   };
+}
+
+// Not in TypeScript's Node typings, but in every runtime kuzu-wasm runs on.
+const RuntimeError = (globalThis as unknown as { WebAssembly: { RuntimeError: ErrorConstructor } }).WebAssembly
+  .RuntimeError;
+
+/** A trap of a wasm engine (an access out of bounds, emscripten's abort) rather than a statement's error. */
+export const isEngineTrap = (e: unknown): e is Error => e instanceof RuntimeError;
+
+/**
+ * Why a statement failed. A trap of the wasm engine (a WebAssembly.RuntimeError: an access out of
+ * bounds, an abort) is no statement's failure but the engine's: it may have unwound past a lock it
+ * held (a ROLLBACK after it then aborts on "pthread mutex deadlock detected"), so nothing more may
+ * run on it. It is thrown on, for the worker to end the engine (see EngineCrashed).
+ */
+function failure(e: unknown): string {
+  if (isEngineTrap(e)) throw e;
+  return e instanceof Error ? e.message : String(e);
 }
 
 function readAlone(db: SyncDatabase, step: QueryStep): ReadResult {
@@ -227,8 +248,9 @@ function readAlone(db: SyncDatabase, step: QueryStep): ReadResult {
 function rollback(db: SyncDatabase): void {
   try {
     control(db, 'ROLLBACK');
-  } catch {
+  } catch (e) {
     // Kuzu may have aborted the transaction already; there is nothing left to roll back.
+    failure(e);
   }
   // Statements prepared inside the transaction may name columns that no longer exist.
   db.forgetPrepared();

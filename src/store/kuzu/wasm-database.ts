@@ -53,6 +53,14 @@ export class WasmDatabase implements SyncDatabase {
     return p;
   }
 
+  /**
+   * Tests only (worker.ts, KUZU_SYNC_TEST_TRAPS): a real trap of this engine, the one NOTES.md warns
+   * of (getAllObjects on a failed result), standing in for a crash inside Kuzu.
+   */
+  trap(): void {
+    this.conn.query('MATCH (n:_NoSuchTable) RETURN n').getAllObjects();
+  }
+
   forgetPrepared(): void {
     this.prepared.clear();
   }

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { KuzuConnection, KuzuDriver } from './driver.js';
+import { EngineCrashed, type KuzuConnection, type KuzuDriver } from './driver.js';
 import { FORMATS, type WasmEngine } from './file-format.js';
 import type { RunOptions, RunResult, Step } from './steps.js';
 import { resolvePackage } from './wasm-module.js';
@@ -50,49 +50,64 @@ class WorkerHost {
       if (!p) return;
       this.pending.delete(res.id);
       if (this.pending.size === 0) worker.unref();
+      if (!res.ok && res.crashed) this.ended(worker, new EngineCrashed(res.error));
       p.resolve(res);
     });
-    const failAll = (err: Error) => {
-      for (const p of this.pending.values()) p.reject(err);
-      this.pending.clear();
-      worker.unref();
-      if (this.worker === worker) this.worker = undefined;
-    };
-    worker.on('error', (e) => failAll(new Error(`kuzu worker crashed: ${e.message}`)));
-    worker.on('exit', (code) => failAll(new Error(`kuzu worker exited with code ${code}`)));
+    worker.on('error', (e) => this.ended(worker, new EngineCrashed(`its worker threw ${e.message}`)));
+    worker.on('exit', (code) => this.ended(worker, new EngineCrashed(`its worker exited with code ${code}`)));
     worker.unref();
     return worker;
   }
 
-  async request(req: Request): Promise<WorkerResponse> {
-    this.worker ??= this.start();
-    const worker = this.worker;
+  /**
+   * The worker is gone (the engine crashed, or it idled out with no database open): whatever waited
+   * on it fails, and so does every later call on a database it held, with the first reason heard.
+   */
+  private ended(worker: Worker, why: EngineCrashed): void {
+    if (!this.deaths.has(worker)) this.deaths.set(worker, why);
+    for (const p of this.pending.values()) p.reject(this.deaths.get(worker)!);
+    this.pending.clear();
+    worker.unref();
+    if (this.worker === worker) this.worker = undefined;
+  }
+
+  /** Why each worker that is gone went (the databases it held fail with it). */
+  private readonly deaths = new WeakMap<Worker, EngineCrashed>();
+
+  /** To the worker that holds the database, or the current one (started if need be) for an open. */
+  async request(req: Request, on?: Worker): Promise<WorkerResponse> {
+    const worker = on ?? (this.worker ??= this.start());
+    const dead = this.deaths.get(worker);
+    if (dead) throw dead;
     const id = this.nextId++;
     const res = await new Promise<WorkerResponse>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       worker.ref();
       worker.postMessage({ ...req, id } as WorkerRequest);
     });
-    if (!res.ok) throw new Error(res.error);
+    if (!res.ok) throw res.crashed ? this.deaths.get(worker)! : new Error(res.error);
     return res;
   }
 
-  async open(engine: Engine, path: string, bufferSize: number): Promise<number> {
+  /** A database opened, and the worker that holds it. */
+  async open(engine: Engine, path: string, bufferSize: number): Promise<{ handle: number; worker: Worker }> {
     // Counted from the start: a close finishing meanwhile must not find the worker idle.
     clearTimeout(this.idleTimer);
     this.openDatabases++;
     try {
-      const res = await this.request({ type: 'open', engine, path, bufferSize });
-      return (res as { handle: number }).handle;
+      const worker = (this.worker ??= this.start());
+      const res = await this.request({ type: 'open', engine, path, bufferSize }, worker);
+      return { handle: (res as { handle: number }).handle, worker };
     } catch (e) {
       this.released();
       throw e;
     }
   }
 
-  async close(handle: number): Promise<void> {
+  async close(handle: number, worker: Worker): Promise<void> {
     try {
-      await this.request({ type: 'close', handle });
+      // A crashed engine took its databases with it: nothing is left to close.
+      if (!this.deaths.has(worker)) await this.request({ type: 'close', handle }, worker);
     } finally {
       this.released();
     }
@@ -126,6 +141,18 @@ function host(name: string): WorkerHost {
   return h;
 }
 
+const trapForTests = Symbol('trapForTests');
+
+/**
+ * Tests only: the engine under `conn` (a worker driver's, started with KUZU_SYNC_TEST_TRAPS=1 in the
+ * environment) traps for real, as a crash inside Kuzu would. Rejects with EngineCrashed.
+ */
+export function trapEngineForTests(conn: KuzuConnection): Promise<unknown> {
+  const trap = (conn as { [trapForTests]?: () => Promise<unknown> })[trapForTests];
+  if (!trap) throw new Error('not a worker driver connection');
+  return trap();
+}
+
 function workerDriver(engine: Engine, name: string, threadName: string): KuzuDriver {
   return {
     name,
@@ -134,21 +161,22 @@ function workerDriver(engine: Engine, name: string, threadName: string): KuzuDri
       // An optional package that is missing fails here, before a worker starts.
       if (engine === 'ladybug') resolvePackage(engine, 'nodejs/sync');
       const h = host(threadName);
-      const handle = await h.open(engine, path, bufferSize);
+      const { handle, worker } = await h.open(engine, path, bufferSize);
       let closed = false;
-      const connection: KuzuConnection = {
+      const connection: KuzuConnection & { [trapForTests]: () => Promise<unknown> } = {
         // The worker answers a database's requests in order, and nothing else runs between them.
         runsInParts: true,
         async run(steps: Step[], opts: RunOptions = {}): Promise<RunResult> {
           if (closed) throw new Error('database is closed');
-          const res = await h.request({ type: 'run', handle, steps, options: opts });
+          const res = await h.request({ type: 'run', handle, steps, options: opts }, worker);
           return (res as { result: RunResult }).result;
         },
         async close() {
           if (closed) return;
           closed = true;
-          await h.close(handle);
+          await h.close(handle, worker);
         },
+        [trapForTests]: () => h.request({ type: 'trap', handle }, worker),
       };
       return connection;
     },

@@ -8,8 +8,11 @@ export type { Engine };
 export type WorkerRequest =
   | { id: number; type: 'open'; engine: Engine; path: string; bufferSize: number }
   | { id: number; type: 'run'; handle: number; steps: Step[]; options: RunOptions }
-  | { id: number; type: 'close'; handle: number };
+  | { id: number; type: 'close'; handle: number }
+  /** Tests only, in a worker started with KUZU_SYNC_TEST_TRAPS=1: the engine traps. */
+  | { id: number; type: 'trap'; handle: number };
 
 export type WorkerResponse =
   | { id: number; ok: true; handle?: number; result?: RunResult }
-  | { id: number; ok: false; error: string };
+  /** `crashed`: the engine trapped, and the worker ends (see worker.ts). */
+  | { id: number; ok: false; error: string; crashed?: boolean };

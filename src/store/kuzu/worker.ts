@@ -6,7 +6,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { loadKuzuNative, NativeDatabase } from './native-database.js';
-import { runSteps } from './run-steps.js';
+import { isEngineTrap, runSteps } from './run-steps.js';
 import type { SyncDatabase } from './sync-database.js';
 import { WasmDatabase } from './wasm-database.js';
 import { loadWasmBuild } from './wasm-module.js';
@@ -37,7 +37,25 @@ async function handle(req: WorkerRequest): Promise<WorkerResponse> {
       databases.delete(req.handle);
       return { id: req.id, ok: true };
     }
+    case 'trap': {
+      // Tests only (see trapEngineForTests): a real trap of the engine, as a crash inside Kuzu would be.
+      if (process.env.KUZU_SYNC_TEST_TRAPS !== '1') return { id: req.id, ok: false, error: 'traps are for tests' };
+      const db = databases.get(req.handle);
+      if (!(db instanceof WasmDatabase)) return { id: req.id, ok: false, error: 'only a wasm engine traps' };
+      db.trap();
+      return { id: req.id, ok: true };
+    }
   }
+}
+
+/**
+ * The engine trapped: its memory, shared by every database of this worker, may be left with locks
+ * held and structures half-written, and its pthreads may be dead. The request is answered as such and
+ * the worker ends (its pthreads with it), instead of serving statements that would deadlock or hang.
+ */
+function crashed(id: number, e: Error): void {
+  port.postMessage({ id, ok: false, error: e.message, crashed: true } satisfies WorkerResponse);
+  process.exit(1);
 }
 
 // Requests are answered strictly in arrival order: the first open awaits module init, and
@@ -49,6 +67,7 @@ port.on('message', (req: WorkerRequest) => {
     try {
       res = await handle(req);
     } catch (e) {
+      if (isEngineTrap(e)) return crashed(req.id, e);
       res = { id: req.id, ok: false, error: e instanceof Error ? e.message : String(e) };
     }
     port.postMessage(res);

@@ -1,0 +1,114 @@
+/**
+ * The database engine crashes under a client (a real trap of kuzu-wasm in its worker, as the rare
+ * "memory access out of bounds" inside Kuzu is): the client says so, fails every wait at once instead
+ * of hanging or retrying against a dead engine, and closes. Opened again on its file, it has what
+ * committed, its pending patch included, and converges with the server.
+ */
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { SyncError } from '../../src/protocol/errors.js';
+import type { KuzuConnection, KuzuDriver } from '../../src/store/kuzu/driver.js';
+import { trapEngineForTests, wasmDriver } from '../../src/store/kuzu/worker-driver.js';
+import { assertConverged, client, server, until } from '../helpers/sync.js';
+import { tempDir } from '../helpers/temp.js';
+
+// Read by the worker at its start: only this file's worker thread (a thread name of its own) traps.
+process.env.KUZU_SYNC_TEST_TRAPS = '1';
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** A wasm driver on a worker of its own that hands over each connection it opens. */
+function trappable(): { driver: KuzuDriver; conn: () => KuzuConnection } {
+  const base = wasmDriver({ thread: 'engine-crash-test' });
+  let last: KuzuConnection | undefined;
+  const driver: KuzuDriver = {
+    name: base.name,
+    ...(base.format && { format: base.format }),
+    open: async (path, options) => (last = await base.open(path, options)),
+  };
+  return { driver, conn: () => last! };
+}
+
+test('the engine traps: the client reports it, fails its waits at once and closes; reopened, it loses nothing', async () => {
+  const s = await server();
+  const databasePath = join(tempDir(), 'client.kz');
+  const { driver, conn } = trappable();
+  const a = await client(s, { clientId: 'a', databasePath, driver, logger: quiet });
+  try {
+    await a.createNode('Item', { n: 1 }, { id: 'accepted' });
+    await a.whenSynced({ timeout: 30_000 });
+    const errors: SyncError[] = [];
+    a.on('error', (e) => errors.push(e));
+
+    const trapped = await trapEngineForTests(conn()).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    assert.ok(trapped, 'the trap fails its request');
+    assert.match(trapped!.message, /database engine crashed/);
+
+    // The next write is the first to meet the dead engine: it resolves in memory (memory-first), and
+    // its commit fails, which flush() says rather than resolve.
+    await a.createNode('Item', { n: 2 }, { id: 'after' });
+    const flushed = await a.flush().then(
+      () => undefined,
+      (e: SyncError) => e,
+    );
+    assert.match(flushed?.message ?? 'flush resolved', /database engine crashed/);
+    await until(() => errors.length > 0, 10_000, 'the client to report the crash');
+    assert.is(errors[0]!.code, 'internal');
+    assert.match(errors[0]!.message, /database engine crashed.*the client closed/);
+    const refused = await a.createNode('Item', { n: 3 }).then(
+      () => undefined,
+      (e: SyncError) => e,
+    );
+    assert.is(refused?.message, errors[0]!.message, 'a write after the crash is refused with it');
+    const waited = await a.whenSynced({ timeout: 60_000 }).then(
+      () => undefined,
+      (e: SyncError) => e,
+    );
+    assert.is(waited?.code, 'internal', 'whenSynced fails with the crash, not a timeout');
+    await until(() => a.getStatus() === 'closed', 10_000, 'the client to close');
+  } finally {
+    await a.close();
+  }
+  // Opened again on its file (a fresh engine): what committed is there, and it converges.
+  const again = await client(s, { clientId: 'a', databasePath, logger: quiet });
+  try {
+    const ids = (await again.query('MATCH (n:Item) RETURN n.id AS id ORDER BY id')).map((r) => r.id);
+    assert.ok(ids.includes('accepted'), `the accepted write survives: ${ids}`);
+    await assertConverged(s, again);
+  } finally {
+    await again.close();
+    await s.close();
+  }
+});
+
+test('the engine traps while a patch is pending: reopened on its file, the patch goes out and is accepted', async () => {
+  // No server yet: the patch stays pending, in the file.
+  const s0 = await server();
+  const port = s0.port;
+  await s0.close();
+  const databasePath = join(tempDir(), 'client.kz');
+  const { driver, conn } = trappable();
+  const a = await client(`ws://127.0.0.1:${port}/sync`, { clientId: 'a', databasePath, driver, logger: quiet });
+  const id = await a.createNode('Item', { n: 1 }, { id: 'pending' });
+  await a.flush();
+  assert.is(a.getPendingPatchCount(), 1);
+  await trapEngineForTests(conn()).catch(() => undefined);
+  await a.close();
+
+  const s = await server({ port });
+  const again = await client(s, { clientId: 'a', databasePath, logger: quiet });
+  try {
+    await again.whenSynced({ timeout: 30_000 });
+    const rows = await s.query('MATCH (n:Item {id: $id}) RETURN n.n AS n', { id });
+    assert.equal(rows, [{ n: 1 }], 'the server has the patch written before the crash');
+    await assertConverged(s, again);
+  } finally {
+    await again.close();
+    await s.close();
+  }
+});
+
+test.run();
