@@ -1,6 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
+/** The exit code of a client process whose database engine crashed (see client-process.ts). */
+export const ENGINE_CRASHED_EXIT = 3;
+
 /** Lines of a child's stdout (JSON, or `{ e: 'text', text }`), with a way to wait for one. */
 export class ChildLines {
   readonly lines: Array<Record<string, unknown>> = [];

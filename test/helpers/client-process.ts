@@ -6,6 +6,7 @@
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { openClient } from '../../src/sync-client.js';
+import { ENGINE_CRASHED_EXIT } from './child-lines.js';
 import { canonical } from './snapshot.js';
 import { rng } from './random.js';
 import { randomWrite } from './random-ops.js';
@@ -30,6 +31,13 @@ const { client, runtime } = await openClient({
   maxReconnectInterval: 300,
   heartbeatInterval: 2000,
   logger: { debug() {}, info() {}, warn() {}, error: (...a) => console.error(...a) },
+});
+// Its database engine crashed (the client closed itself): the process ends as a crashed one would,
+// for whoever runs it to start it again on its file.
+client.on('error', (e) => {
+  if (!/database engine crashed/.test(e.message)) return;
+  say({ e: 'crashed', message: e.message });
+  process.exit(ENGINE_CRASHED_EXIT);
 });
 client.on('accepted', (a) => say({ e: 'accepted', id: a.patchId, version: a.version }));
 client.on('rejected', (r) => say({ e: 'rejected', id: r.patchId, code: r.code }));

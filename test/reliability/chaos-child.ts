@@ -1,9 +1,11 @@
 /**
  * The chaos run's client process (test/helpers/client-process.ts): killed -9 with pending patches on
  * its file database and restarted on the same file and clientId. Keeps every line it printed.
+ * A life that ends because its database engine crashed (kuzu-wasm traps, rarely, under load) is
+ * started again on its file as after a kill -9, and counted: it must lose nothing either.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { ChildLines } from '../helpers/child-lines.js';
+import { ChildLines, ENGINE_CRASHED_EXIT } from '../helpers/child-lines.js';
 import type { Graph } from './chaos-invariants.js';
 
 const script = new URL('../helpers/client-process.ts', import.meta.url).pathname;
@@ -11,8 +13,12 @@ const script = new URL('../helpers/client-process.ts', import.meta.url).pathname
 export class ChaosChild {
   /** Every line of every life, in order. */
   readonly events: Array<Record<string, unknown>> = [];
+  /** Lives that ended because their database engine crashed. */
+  engineCrashes = 0;
   private child: ChildProcess | undefined;
   private lines: ChildLines | undefined;
+  /** The running life's exit code, once it has exited. */
+  private exited: Promise<number | null> | undefined;
   /** Where the running process's lines begin in `events`, once collected. */
   private life = 0;
 
@@ -30,12 +36,38 @@ export class ChaosChild {
     });
     this.life = this.events.length;
     this.lines = new ChildLines(this.child);
+    const child = this.child;
+    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
     await this.lines.until((l) => l.e === 'started', 60_000, 'the client process');
+  }
+
+  /**
+   * The running life's next line that `pred` takes, or undefined if the life ended because its
+   * engine crashed: then it has been started again (asked anything, it must be asked again).
+   */
+  private async line(
+    pred: (l: Record<string, unknown>) => boolean,
+    what: string,
+  ): Promise<Record<string, unknown> | undefined> {
+    const line = this.lines!.until(pred, 120_000, what);
+    line.catch(() => undefined); // lost the race to a crash: its timeout is no one's failure
+    const crashed = this.exited!.then((code) => (code === ENGINE_CRASHED_EXIT ? undefined : line));
+    const got = await Promise.race([line, crashed]);
+    if (got) return got;
+    this.collect();
+    this.engineCrashes++;
+    await this.start(0);
+    return undefined;
   }
 
   async kill(): Promise<void> {
     this.collect();
     const child = this.child!;
+    // Its engine crashed meanwhile: it is gone already, and starts again with the next move.
+    if (child.exitCode !== null) {
+      this.engineCrashes += child.exitCode === ENGINE_CRASHED_EXIT ? 1 : 0;
+      return;
+    }
     // 'close', not 'exit': the lines it wrote before it died may still be in the pipe at exit.
     await new Promise<void>((r) => {
       child.once('close', () => r());
@@ -49,14 +81,18 @@ export class ChaosChild {
    * alone is not enough: a client with nothing pending is synced before it heard the others' last patches.
    */
   async synced(version = 0): Promise<{ version: number; graph: Graph }> {
-    const lines = this.lines!;
-    if (!this.events.slice(this.life).some((l) => l.e === 'written'))
-      await lines.until((l) => l.e === 'written', 120_000, 'the client process finished writing');
     for (const deadline = Date.now() + 60_000; ; ) {
+      const written = (l: Record<string, unknown>) => l.e === 'written';
+      if (
+        !this.events.slice(this.life).some(written) &&
+        !(await this.line(written, 'the client process finished writing'))
+      )
+        continue;
       // Its earlier answers go to the events: the next `synced` line is the answer to this request.
       this.collect();
       this.child!.stdin!.write('sync\n');
-      const s = await lines.until((l) => l.e === 'synced', 120_000, 'the client process synced');
+      const s = await this.line((l) => l.e === 'synced', 'the client process synced');
+      if (!s) continue;
       if ((s.version as number) >= version) return { version: s.version as number, graph: s.graph as Graph };
       if (Date.now() > deadline)
         throw new Error(`the client process stays at version ${s.version}, the others are at ${version}`);

@@ -197,6 +197,7 @@ export class ChaosRun {
     await Promise.all(this.clients.map((c) => c.close()));
     const final = await this.servers.finish(seen.version);
     report.proxy = this.servers.proxyCounts();
+    report.engineCrashes = this.child.engineCrashes;
     for (const line of final.notes) this.traced(line);
     report.violations.push(...final.violations);
     Object.assign(report, final.counts);
@@ -225,6 +226,7 @@ export class ChaosRun {
     await Promise.allSettled(this.clients.map((c) => c.close()));
     for (const line of await this.servers.abort()) this.traced(line);
     this.report.proxy = this.servers.proxyCounts();
+    this.report.engineCrashes = this.child.engineCrashes;
   }
 }
 

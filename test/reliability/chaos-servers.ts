@@ -15,6 +15,7 @@ export const CHAOS_COUNTS = [
   'serverRestarts',
   'serverKills',
   'clientKills',
+  'engineCrashes',
   'gatewayKills',
   'sequencerKills',
   'standbyRestarts',

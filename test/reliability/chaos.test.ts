@@ -48,7 +48,7 @@ test.after(() => {
     `\n# chaos total: ${totals.runs} runs, ${totals.steps} steps, ${totals.writes} writes, ${totals.faults} network faults, ` +
       `${totals.serverRestarts + totals.serverKills} server restarts survived (${totals.serverKills} kill -9), ` +
       `${totals.gatewayKills} gateway kill -9, ${totals.sequencerKills} sequencer kill -9 (${totals.takeovers} takeovers), ` +
-      `${totals.redisKills} redis kill -9, ${totals.clientKills} client kill -9, ` +
+      `${totals.redisKills} redis kill -9, ${totals.clientKills} client kill -9, ${totals.engineCrashes} engine crashes, ` +
       `${totals.accepted} accepted, ${totals.rejected} rejected, patches lost = ${totals.lost}`,
   );
 });

@@ -82,7 +82,7 @@ export function summary(r: ChaosReport): string {
   return (
     `chaos${r.cluster ? ' --cluster' : ''} seed ${r.seed}: ${r.steps} steps, ${r.writes} writes, ${r.faults} network faults ` +
     `(${r.proxy.cuts} cuts, ${r.proxy.midFrameCuts} mid-frame, ${r.proxy.stalls} stalls, ${r.proxy.delays} delays), ` +
-    `${servers}, ${r.clientKills} client kill -9; ` +
+    `${servers}, ${r.clientKills} client kill -9${r.engineCrashes ? `, ${r.engineCrashes} engine crashes (restarted)` : ''}; ` +
     `${r.accepted} accepted, ${r.rejected} rejected, ${r.lost} lost, ${r.violations.length} violations`
   );
 }
