@@ -160,13 +160,8 @@ export function runSteps(db: SyncDatabase, steps: Step[], options: RunOptions = 
     }
   }
   if (transaction) {
-    try {
-      control(db, 'COMMIT');
-    } catch (e) {
-      const message = `commit failed: ${failure(e)}`;
-      rollback(db);
-      return { ok: false, failedAt: steps.length, message };
-    }
+    const failed = commit(db, steps.length);
+    if (failed) return failed;
     if (lone !== undefined) proveRead(db, lone);
   }
   if (!options.readsAfter) return { ok: true, results };
@@ -208,13 +203,8 @@ function runPart(db: SyncDatabase, steps: Step[], options: RunOptions): RunResul
     }
   }
   if (part !== 'last') return { ok: true, results };
-  try {
-    control(db, 'COMMIT');
-  } catch (e) {
-    const message = `commit failed: ${failure(e)}`;
-    rollback(db);
-    return { ok: false, failedAt: steps.length, message };
-  }
+  const failed = commit(db, steps.length);
+  if (failed) return failed;
   return {
     ok: true,
     results,
@@ -238,6 +228,18 @@ export const isEngineTrap = (e: unknown): e is Error => e instanceof RuntimeErro
 function failure(e: unknown): string {
   if (isEngineTrap(e)) throw e;
   return e instanceof Error ? e.message : String(e);
+}
+
+/** Commits the open transaction; if that fails, rolls it back and says so. */
+function commit(db: SyncDatabase, failedAt: number): RunResult | undefined {
+  try {
+    control(db, 'COMMIT');
+    return undefined;
+  } catch (e) {
+    const message = `commit failed: ${failure(e)}`;
+    rollback(db);
+    return { ok: false, failedAt, message };
+  }
 }
 
 function readAlone(db: SyncDatabase, step: QueryStep): ReadResult {
