@@ -368,7 +368,7 @@ export class ClientRuntime {
     this.executor.refusal = this.crash ?? new SyncError('closed', 'the client is closing');
     this.waiters.changed();
     this.closedPromise = this.executor
-      .committed(FLUSH_TIMEOUT_MS)
+      .committedWithin(FLUSH_TIMEOUT_MS)
       .then(
         () =>
           new Promise<void>((resolve) => {

@@ -198,7 +198,7 @@ export class StoreExecutor {
   }
 
   /** Every write made so far committed, or `ms` passed (a store that hangs must not hang a close). */
-  committed(ms: number): Promise<void> {
+  committedWithin(ms: number): Promise<void> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
     const barrier = this.request({ kind: 'barrier' }).then(
