@@ -243,6 +243,12 @@ async function main(): Promise<void> {
     console.log(`${stamp()} metrics at ${new URL(options.metricsPath, server.url.replace(/^ws/, 'http'))}`);
   }
   closeOnSignals(server);
+  // Closed on its own (its engine crashed): a non-zero exit, for the supervisor to start it again.
+  void server.closed.then((why) => {
+    if (!why) return;
+    console.error(`${stamp()} ${why.message}`);
+    process.exit(1);
+  });
 }
 
 main().catch((e) => {

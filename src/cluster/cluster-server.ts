@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import { createPromRegistry, metricsHandler, ServerMetrics, type MetricsGauges } from '../server/metrics.js';
 import { openServerStore } from '../server/open-state.js';
 import type { ClusterOptions, Logger, SyncServerOptions } from '../server/options.js';
-import { closeFront, graphServer, once, openFront, silentLogger, type SyncServer } from '../server/sync-server.js';
+import { closeFront, closing, graphServer, openFront, silentLogger, type SyncServer } from '../server/sync-server.js';
 import { listen } from '../server/upgrade.js';
 import { Fanout } from './fanout.js';
 import { Forwarder } from './forwarder.js';
@@ -56,6 +56,12 @@ async function gateway(options: SyncServerOptions, redis: ClusterRedis, logger: 
   const live = front.live;
   connected = () => live.size;
   const noGraph = () => Promise.reject(new Error('kuzu-sync: a gateway holds no graph; ask the sequencer'));
+  const { close, closed } = closing(async () => {
+    lag.stop();
+    await closeFront(front, async () => {});
+    await fanout.close();
+    await redis.close();
+  });
   return {
     ...front.at,
     get serverId() {
@@ -69,12 +75,8 @@ async function gateway(options: SyncServerOptions, redis: ClusterRedis, logger: 
     exportSnapshot: noGraph,
     digest: noGraph,
     disconnectAll: () => live.terminateAll(),
-    close: once(async () => {
-      lag.stop();
-      await closeFront(front, async () => {});
-      await fanout.close();
-      await redis.close();
-    }),
+    close,
+    closed,
   };
 }
 
@@ -115,11 +117,17 @@ async function holder(
   const url = `ws://${host.includes(':') ? `[${host}]` : host}:${port}${options.path ?? '/sync'}`;
   // It takes no clients: none to count or cut off.
   const noClients = { size: 0, terminateAll: () => {} };
-  return graphServer(opened, noClients, { url, port }, async () => {
-    lag.stop();
-    await new Promise<void>((r) => http.close(() => r()));
-    await node.close();
-    await redis.close();
-    await opened.store.close();
-  });
+  return graphServer(
+    opened,
+    noClients,
+    { url, port },
+    async () => {
+      lag.stop();
+      await new Promise<void>((r) => http.close(() => r()));
+      await node.close();
+      await redis.close();
+      await opened.store.close();
+    },
+    logger,
+  );
 }

@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 import { WebSocketServer } from 'ws';
 import { selectProtocol } from '../net/bearer.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../protocol/decode.js';
+import { SyncError } from '../protocol/errors.js';
 import type { Snapshot } from '../protocol/types.js';
 import { Connections } from './connections.js';
 import { metricsHandler, metricsPathProblem, type SyncServerMetrics } from './metrics.js';
@@ -35,6 +36,11 @@ export interface SyncServer {
   disconnectAll(): void;
   /** Stop accepting, finish what is queued, close every socket and the database. */
   close(): Promise<void>;
+  /**
+   * Resolves once the server has closed: with undefined after close(), with why when it closed on
+   * its own (its database engine crashed: start it again on its file, which has every accepted patch).
+   */
+  readonly closed: Promise<SyncError | undefined>;
 }
 
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -82,7 +88,7 @@ export async function createSyncServer(options: SyncServerOptions = {}): Promise
     await closeFront(front, () => state.authority.drain());
     await state.store.close();
   };
-  return graphServer(state, front.live, front.at, close);
+  return graphServer(state, front.live, front.at, close, logger);
 }
 
 export interface Front {
@@ -151,14 +157,40 @@ export const once = <T>(fn: () => Promise<T>): (() => Promise<T>) => {
   return () => (p ??= fn());
 };
 
+/** `close` run once, and the `closed` promise that tells when, and why if it was not asked for. */
+export function closing(close: () => Promise<void>) {
+  let why: SyncError | undefined;
+  let told!: (why: SyncError | undefined) => void;
+  const closed = new Promise<SyncError | undefined>((resolve) => (told = resolve));
+  const closeOnce = once(() => close().finally(() => told(why)));
+  return {
+    close: closeOnce,
+    closed,
+    /** Closes on its own, for `reason` (a close already under way keeps going). */
+    closeFor(reason: SyncError): Promise<void> {
+      why ??= reason;
+      return closeOnce();
+    },
+  };
+}
+
 /** A server that holds the graph: it answers about it from its own database. */
 export function graphServer(
   state: Omit<ServerState, 'authority'>,
   live: Pick<Connections, 'size' | 'terminateAll'>,
   at: { url: string; port: number },
   close: () => Promise<void>,
+  logger: Logger,
 ): SyncServer {
   const { store, log, metrics, registry } = state;
+  const closer = closing(close);
+  // A dead engine records nothing: the server would drop every patch's client, again and again. It
+  // closes instead (its clients keep their patches pending), for whoever runs it to start it again.
+  store.onEngineCrashed = (e) => {
+    const why = new SyncError('internal', `${e.message}; the server closed: start it again on its file`);
+    logger.error(`kuzu-sync: ${why.message}`);
+    closer.closeFor(why).catch((err: unknown) => logger.error('kuzu-sync: closing after the crash failed:', err));
+  };
   return {
     ...at,
     // A standby adopts the cluster's serverId: read it when asked.
@@ -173,6 +205,7 @@ export function graphServer(
     exportSnapshot: () => store.exportSnapshot(),
     digest: () => store.digest(),
     disconnectAll: () => live.terminateAll(),
-    close: once(close),
+    close: closer.close,
+    closed: closer.closed,
   };
 }

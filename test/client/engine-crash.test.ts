@@ -8,31 +8,16 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { SyncError } from '../../src/protocol/errors.js';
-import type { KuzuConnection, KuzuDriver } from '../../src/store/kuzu/driver.js';
-import { trapEngineForTests, wasmDriver } from '../../src/store/kuzu/worker-driver.js';
 import { assertConverged, client, server, until } from '../helpers/sync.js';
 import { tempDir } from '../helpers/temp.js';
+import { trappableDriver } from '../helpers/trappable-driver.js';
 
-// Read by the worker at its start: only this file's worker thread (a thread name of its own) traps.
-process.env.KUZU_SYNC_TEST_TRAPS = '1';
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
-
-/** A wasm driver on a worker of its own that hands over each connection it opens. */
-function trappable(): { driver: KuzuDriver; conn: () => KuzuConnection } {
-  const base = wasmDriver({ thread: 'engine-crash-test' });
-  let last: KuzuConnection | undefined;
-  const driver: KuzuDriver = {
-    name: base.name,
-    ...(base.format && { format: base.format }),
-    open: async (path, options) => (last = await base.open(path, options)),
-  };
-  return { driver, conn: () => last! };
-}
 
 test('the engine traps: the client reports it, fails its waits at once and closes; reopened, it loses nothing', async () => {
   const s = await server();
   const databasePath = join(tempDir(), 'client.kz');
-  const { driver, conn } = trappable();
+  const { driver, trap } = trappableDriver('engine-crash-test');
   const a = await client(s, { clientId: 'a', databasePath, driver, logger: quiet });
   try {
     await a.createNode('Item', { n: 1 }, { id: 'accepted' });
@@ -40,7 +25,7 @@ test('the engine traps: the client reports it, fails its waits at once and close
     const errors: SyncError[] = [];
     a.on('error', (e) => errors.push(e));
 
-    const trapped = await trapEngineForTests(conn()).then(
+    const trapped = await trap().then(
       () => undefined,
       (e: Error) => e,
     );
@@ -90,12 +75,12 @@ test('the engine traps while a patch is pending: reopened on its file, the patch
   const port = s0.port;
   await s0.close();
   const databasePath = join(tempDir(), 'client.kz');
-  const { driver, conn } = trappable();
+  const { driver, trap } = trappableDriver('engine-crash-test');
   const a = await client(`ws://127.0.0.1:${port}/sync`, { clientId: 'a', databasePath, driver, logger: quiet });
   const id = await a.createNode('Item', { n: 1 }, { id: 'pending' });
   await a.flush();
   assert.is(a.getPendingPatchCount(), 1);
-  await trapEngineForTests(conn()).catch(() => undefined);
+  await trap().catch(() => undefined);
   await a.close();
 
   const s = await server({ port });
