@@ -21,7 +21,8 @@ function spawnWorker(): Worker {
   return new Worker(boot, { eval: true, execArgv });
 }
 
-type Pending = { resolve: (r: WorkerResponse) => void; reject: (e: Error) => void };
+/** A request on its way: the worker it went to (only that worker's end fails it), and its answer. */
+type Pending = { worker: Worker; resolve: (r: WorkerResponse) => void; reject: (e: Error) => void };
 type Request = WorkerRequest extends infer R ? (R extends unknown ? Omit<R, 'id'> : never) : never;
 
 /**
@@ -49,7 +50,7 @@ class WorkerHost {
       const p = this.pending.get(res.id);
       if (!p) return;
       this.pending.delete(res.id);
-      if (this.pending.size === 0) worker.unref();
+      if (!this.waitingOn(worker)) worker.unref();
       if (!res.ok && res.crashed) this.ended(worker, new EngineCrashed(res.error));
       p.resolve(res);
     });
@@ -65,10 +66,19 @@ class WorkerHost {
    */
   private ended(worker: Worker, why: EngineCrashed): void {
     if (!this.deaths.has(worker)) this.deaths.set(worker, why);
-    for (const p of this.pending.values()) p.reject(this.deaths.get(worker)!);
-    this.pending.clear();
+    // Only its own: a worker started after a crash may be serving requests already.
+    for (const [id, p] of this.pending) {
+      if (p.worker !== worker) continue;
+      this.pending.delete(id);
+      p.reject(this.deaths.get(worker)!);
+    }
     worker.unref();
     if (this.worker === worker) this.worker = undefined;
+  }
+
+  private waitingOn(worker: Worker): boolean {
+    for (const p of this.pending.values()) if (p.worker === worker) return true;
+    return false;
   }
 
   /** Why each worker that is gone went (the databases it held fail with it). */
@@ -81,7 +91,7 @@ class WorkerHost {
     if (dead) throw dead;
     const id = this.nextId++;
     const res = await new Promise<WorkerResponse>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { worker, resolve, reject });
       worker.ref();
       worker.postMessage({ ...req, id } as WorkerRequest);
     });
