@@ -1,4 +1,4 @@
-import { runSteps } from '../store/kuzu/run-steps.js';
+import { isEngineTrap, runSteps } from '../store/kuzu/run-steps.js';
 import type { RunOptions, RunResult, Step } from '../store/kuzu/steps.js';
 import { WasmDatabase } from '../store/kuzu/wasm-database.js';
 import { memfsFiles } from '../store/kuzu/wasm-api.js';
@@ -56,16 +56,22 @@ interface Open {
  */
 export class Databases {
   private readonly open = new Map<number, Open>();
+  /**
+   * Why the engine crashed, once it trapped (see EngineCrashed): every request after it fails with
+   * that, and nothing more is saved: IndexedDB keeps the last copy made while the engine was sound.
+   */
+  private crash: string | undefined;
   private nextHandle = 1;
   private queue: Promise<unknown> = Promise.resolve();
 
   answer(req: BrowserRequest): Promise<BrowserResponse> {
+    if (this.crash) return Promise.resolve(req.type === 'close' ? { id: req.id, ok: true } : this.failed(req.id));
     if (req.type === 'durable' || req.type === 'persist') {
       const o = this.open.get(req.handle);
       const done = req.type === 'persist' ? this.inLine(() => this.checkpoint(o)) : this.save(o);
       return done.then(
         (): BrowserResponse => ({ id: req.id, ok: true }),
-        (e): BrowserResponse => ({ id: req.id, ok: false, error: e instanceof Error ? e.message : String(e) }),
+        (e): BrowserResponse => this.failed(req.id, e),
       );
     }
     // A save queued before this request runs before it: whoever asks from now on needs a later one.
@@ -75,9 +81,16 @@ export class Databases {
       try {
         return await this.handle(req);
       } catch (e) {
-        return { id: req.id, ok: false, error: e instanceof Error ? e.message : String(e) };
+        return this.failed(req.id, e);
       }
     });
+  }
+
+  /** A request's failure; a trap of the engine is the engine's, and every request's from then on. */
+  private failed(id: number, e?: unknown): BrowserResponse {
+    if (isEngineTrap(e)) this.crash ??= e.message;
+    if (this.crash) return { id, ok: false, error: this.crash, crashed: true };
+    return { id, ok: false, error: e instanceof Error ? e.message : String(e) };
   }
 
   /** Runs `job` after everything asked before it. */
@@ -93,11 +106,11 @@ export class Databases {
    */
   private save(o: Open | undefined): Promise<void> {
     const dir = o?.dir;
-    if (!o || !dir) return Promise.resolve();
+    if (!o || !dir || this.crash) return Promise.resolve();
     if (o.queued) return o.queued;
     const job: Promise<void> = this.inLine(async () => {
       if (o.queued === job) o.queued = undefined;
-      if (!o.closed) await dir.save();
+      if (!o.closed && !this.crash) await dir.save();
     });
     o.queued = job;
     return job;
@@ -105,7 +118,7 @@ export class Databases {
 
   /** CHECKPOINT (a WAL-only copy reopens slowly), then a save. */
   private async checkpoint(o: Open | undefined): Promise<void> {
-    if (!o?.dir || o.closed) return;
+    if (!o?.dir || o.closed || this.crash) return;
     clearTimeout(o.idle);
     if (o.dirty) {
       o.db.execute('CHECKPOINT');

@@ -1,5 +1,5 @@
 import { SyncError } from '../protocol/errors.js';
-import type { KuzuConnection, KuzuDriver } from '../store/kuzu/driver.js';
+import { EngineCrashed, type KuzuConnection, type KuzuDriver } from '../store/kuzu/driver.js';
 import { WASM_FORMATS } from '../store/kuzu/formats.js';
 import type { RunResult } from '../store/kuzu/steps.js';
 import { isInMemoryPath } from '../store/kuzu/sync-database.js';
@@ -115,7 +115,7 @@ export function browserDriver(options: BrowserDriverOptions = {}): KuzuDriver {
       if (!thread) threads.set(key, (thread = key === 'main' ? mainThread() : workerThread(workerUrl)));
       const ask = async (req: Request) => {
         const res = await thread.request(req);
-        if (!res.ok) throw new Error(res.error);
+        if (!res.ok) throw res.crashed ? new EngineCrashed(res.error) : new Error(res.error);
         return res;
       };
       const { handle } = (await ask({ type: 'open', path, bufferSize, kuzuUrl, wasmUrl, split })) as { handle: number };
