@@ -37,8 +37,12 @@ export class ChaosChild {
     this.life = this.events.length;
     this.lines = new ChildLines(this.child);
     const child = this.child;
-    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-    await this.lines.until((l) => l.e === 'started', 60_000, 'the client process');
+    // A request written to a life that just ended: its end is what answers (see line()).
+    child.stdin!.on('error', () => undefined);
+    // 'close', not 'exit': its last lines may still be in the pipe at exit.
+    this.exited = new Promise((resolve) => child.once('close', (code) => resolve(code)));
+    const started = await this.line((l) => l.e === 'started', 'the client process', false);
+    if (!started) throw new Error(`the client process exited with code ${child.exitCode} as it started`);
   }
 
   /**
@@ -48,25 +52,34 @@ export class ChaosChild {
   private async line(
     pred: (l: Record<string, unknown>) => boolean,
     what: string,
+    restart = true,
   ): Promise<Record<string, unknown> | undefined> {
     const line = this.lines!.until(pred, 120_000, what);
-    line.catch(() => undefined); // lost the race to a crash: its timeout is no one's failure
-    const crashed = this.exited!.then((code) => (code === ENGINE_CRASHED_EXIT ? undefined : line));
-    const got = await Promise.race([line, crashed]);
-    if (got) return got;
+    line.catch(() => undefined); // lost the race to an exit: its timeout is no one's failure
+    const exited = this.exited!.then((code) => {
+      if (code === ENGINE_CRASHED_EXIT) return undefined;
+      throw new Error(`the client process exited with code ${code} while waiting for ${what}`);
+    });
+    exited.catch(() => undefined); // a line won the race: a later kill -9 is no one's failure
+    const got = await Promise.race([line, exited]);
+    if (got || !restart) return got;
     this.collect();
     this.engineCrashes++;
     await this.start(0);
     return undefined;
   }
 
-  async kill(): Promise<void> {
+  /** Kills the running life with -9: false if it had ended already, its engine crashed. */
+  async kill(): Promise<boolean> {
     this.collect();
     const child = this.child!;
-    // Its engine crashed meanwhile: it is gone already, and starts again with the next move.
     if (child.exitCode !== null) {
-      this.engineCrashes += child.exitCode === ENGINE_CRASHED_EXIT ? 1 : 0;
-      return;
+      await this.exited;
+      this.collect();
+      if (child.exitCode !== ENGINE_CRASHED_EXIT)
+        throw new Error(`the client process exited with code ${child.exitCode}`);
+      this.engineCrashes++;
+      return false;
     }
     // 'close', not 'exit': the lines it wrote before it died may still be in the pipe at exit.
     await new Promise<void>((r) => {
@@ -74,6 +87,7 @@ export class ChaosChild {
       child.kill('SIGKILL');
     });
     this.collect();
+    return true;
   }
 
   /**

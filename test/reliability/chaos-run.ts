@@ -134,10 +134,10 @@ export class ChaosRun {
       return what;
     }
     if (roll < 0.92) {
-      report.clientKills++;
-      await this.child.kill();
+      const killed = await this.child.kill();
+      if (killed) report.clientKills++;
       await this.child.start(5 + detail.int(10));
-      return 'client process: kill -9, restart';
+      return killed ? 'client process: kill -9, restart' : 'client process: its engine had crashed; restart';
     }
     const ms = 5 + detail.int(60);
     await new Promise((r) => setTimeout(r, ms));
