@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { SyncError } from '../../src/protocol/errors.js';
+import type { SyncServer } from '../../src/server/sync-server.js';
 import { assertConverged, client, server, until } from '../helpers/sync.js';
 import { tempDir } from '../helpers/temp.js';
 import { trappableDriver } from '../helpers/trappable-driver.js';
@@ -16,8 +17,16 @@ const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
 test('the engine traps: the client reports it, fails its waits at once and closes; reopened, it loses nothing', async () => {
   const s = await server();
+  try {
+    await trapAndReopen(s);
+  } finally {
+    await s.close();
+  }
+});
+
+async function trapAndReopen(s: SyncServer): Promise<void> {
   const databasePath = join(tempDir(), 'client.kz');
-  const { driver, trap } = trappableDriver('engine-crash-test');
+  const { driver, trap, reopen } = trappableDriver('engine-crash-test');
   const a = await client(s, { clientId: 'a', databasePath, driver, logger: quiet });
   try {
     await a.createNode('Item', { n: 1 }, { id: 'accepted' });
@@ -58,16 +67,15 @@ test('the engine traps: the client reports it, fails its waits at once and close
     await a.close();
   }
   // Opened again on its file (a fresh engine): what committed is there, and it converges.
-  const again = await client(s, { clientId: 'a', databasePath, logger: quiet });
+  const again = await client(s, { clientId: 'a', databasePath, driver: reopen, logger: quiet });
   try {
     const ids = (await again.query('MATCH (n:Item) RETURN n.id AS id ORDER BY id')).map((r) => r.id);
     assert.ok(ids.includes('accepted'), `the accepted write survives: ${ids}`);
     await assertConverged(s, again);
   } finally {
     await again.close();
-    await s.close();
   }
-});
+}
 
 test('the engine traps while a patch is pending: reopened on its file, the patch goes out and is accepted', async () => {
   // No server yet: the patch stays pending, in the file.
@@ -75,7 +83,7 @@ test('the engine traps while a patch is pending: reopened on its file, the patch
   const port = s0.port;
   await s0.close();
   const databasePath = join(tempDir(), 'client.kz');
-  const { driver, trap } = trappableDriver('engine-crash-test');
+  const { driver, trap, reopen } = trappableDriver('engine-crash-test');
   const a = await client(`ws://127.0.0.1:${port}/sync`, { clientId: 'a', databasePath, driver, logger: quiet });
   const id = await a.createNode('Item', { n: 1 }, { id: 'pending' });
   await a.flush();
@@ -84,14 +92,17 @@ test('the engine traps while a patch is pending: reopened on its file, the patch
   await a.close();
 
   const s = await server({ port });
-  const again = await client(s, { clientId: 'a', databasePath, logger: quiet });
   try {
-    await again.whenSynced({ timeout: 30_000 });
-    const rows = await s.query('MATCH (n:Item {id: $id}) RETURN n.n AS n', { id });
-    assert.equal(rows, [{ n: 1 }], 'the server has the patch written before the crash');
-    await assertConverged(s, again);
+    const again = await client(s, { clientId: 'a', databasePath, driver: reopen, logger: quiet });
+    try {
+      await again.whenSynced({ timeout: 30_000 });
+      const rows = await s.query('MATCH (n:Item {id: $id}) RETURN n.n AS n', { id });
+      assert.equal(rows, [{ n: 1 }], 'the server has the patch written before the crash');
+      await assertConverged(s, again);
+    } finally {
+      await again.close();
+    }
   } finally {
-    await again.close();
     await s.close();
   }
 });

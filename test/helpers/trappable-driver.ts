@@ -5,10 +5,16 @@ import { trapEngineForTests, wasmDriver } from '../../src/store/kuzu/worker-driv
 process.env.KUZU_SYNC_TEST_TRAPS = '1';
 
 /**
- * A wasm driver on a worker thread of its own (`thread`) whose engine a test can make trap for real,
- * as a crash inside Kuzu would: `trap()` traps under the last database it opened.
+ * A kuzu-wasm driver on a worker thread of its own (`thread`) whose engine a test can make trap for
+ * real, as a crash inside Kuzu would: `trap()` traps under the last database it opened. kuzu-wasm
+ * whatever KUZU_SYNC_ENGINE says (the fork throws where kuzu-wasm traps): `reopen` opens its files
+ * again with the same engine.
  */
-export function trappableDriver(thread: string): { driver: KuzuDriver; trap: () => Promise<unknown> } {
+export function trappableDriver(thread: string): {
+  driver: KuzuDriver;
+  trap: () => Promise<unknown>;
+  reopen: KuzuDriver;
+} {
   const base = wasmDriver({ thread });
   let last: KuzuConnection | undefined;
   const driver: KuzuDriver = {
@@ -16,5 +22,5 @@ export function trappableDriver(thread: string): { driver: KuzuDriver; trap: () 
     ...(base.format && { format: base.format }),
     open: async (path, options) => (last = await base.open(path, options)),
   };
-  return { driver, trap: () => trapEngineForTests(last!) };
+  return { driver, trap: () => trapEngineForTests(last!), reopen: wasmDriver() };
 }

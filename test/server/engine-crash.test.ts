@@ -16,7 +16,7 @@ const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
 test('the engine traps under a server: it closes and says why; started again on its file, nothing is lost', async () => {
   const databasePath = join(tempDir(), 'server.kz');
-  const { driver, trap } = trappableDriver('engine-crash-server-test');
+  const { driver, trap, reopen } = trappableDriver('engine-crash-server-test');
   const s = await createSyncServer({ port: 0, databasePath, driver, logger: quiet });
   const c = await client(s, { clientId: 'c', logger: quiet });
   const rejected: string[] = [];
@@ -34,7 +34,7 @@ test('the engine traps under a server: it closes and says why; started again on 
     assert.match(why.message, /database engine crashed.*the server closed/);
     assert.is(c.getPendingPatchCount(), 1, 'the patch stays pending');
 
-    const again = await createSyncServer({ port: s.port, databasePath, logger: quiet });
+    const again = await createSyncServer({ port: s.port, databasePath, driver: reopen, logger: quiet });
     try {
       await assertConverged(again, c);
       const ids = (await again.query('MATCH (n:Item) RETURN n.id AS id ORDER BY id')).map((r) => r.id);
