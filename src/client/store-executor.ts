@@ -107,16 +107,19 @@ export class StoreExecutor {
   }
 
   /**
-   * Every write resolved before the call committed: rejects if a group commit failed meanwhile (its
-   * writes left the local view, and flush() must not say they are safe).
+   * Every write resolved before the call committed: rejects if a group commit failed since the last
+   * flush that heard of one (its writes left the local view; flush() must not say they are safe).
    */
   async committedAll(): Promise<void> {
-    const before = this.commitFailures;
     await this.request({ kind: 'barrier' });
-    if (this.commitFailures > before) throw this.lastCommitFailure!;
+    if (this.commitFailures === this.failuresTold) return;
+    this.failuresTold = this.commitFailures;
+    throw this.lastCommitFailure!;
   }
 
   private commitFailures = 0;
+  /** How many of them a flush has rejected for. */
+  private failuresTold = 0;
   private lastCommitFailure: SyncError | undefined;
 
   /** A read sees every write resolved before it was made: it waits for what is queued and staged. */

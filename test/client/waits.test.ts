@@ -8,11 +8,13 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { rejects } from '../helpers/assert.js';
+import { FaultDriver, writesValue } from '../../src/testing/fault-driver.js';
 import { RawPeer } from '../helpers/raw-peer.js';
 import { client, server, until } from '../helpers/sync.js';
 import { tempDir } from '../helpers/temp.js';
 
 const dir = tempDir();
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
 test('flush() waits for writes not awaited, and they are in the file for the next open', async () => {
   const databasePath = join(dir, 'flush.kz');
@@ -31,6 +33,32 @@ test('flush() waits for writes not awaited, and they are in the file for the nex
     assert.is(again.getPendingPatchCount(), 20, 'and pending, to be sent once a server is there');
   } finally {
     await again.close();
+  }
+});
+
+test('flush() rejects for a group commit that failed since the last flush, before or while it waits, once', async () => {
+  const driver = new FaultDriver();
+  const c = await client('ws://127.0.0.1:9/sync', { clientId: 'failing', autoConnect: false, driver, logger: quiet });
+  const rejected: string[] = [];
+  c.on('rejected', (r) => rejected.push(r.patchId));
+  try {
+    // Failed before the call: the write resolved (memory-first), its commit failed, and then flush().
+    driver.failNext(writesValue('lost-before'), 'injected: the disk is full');
+    await c.createNode('Item', { n: 1 }, { id: 'lost-before' });
+    await until(() => rejected.length === 1, 10_000, 'the failed write to be rejected');
+    await rejects(c.flush(), /the disk is full/);
+    await c.flush(); // told once: a later flush with nothing failed resolves
+    // Failing while it waits.
+    driver.failNext(writesValue('lost-during'), 'injected: the disk is full again');
+    const write = c.createNode('Item', { n: 2 }, { id: 'lost-during' });
+    await rejects(c.flush(), /the disk is full again/);
+    await write;
+    await c.createNode('Item', { n: 3 }, { id: 'kept' });
+    await c.flush();
+    const rows = await c.query('MATCH (i:Item) RETURN i.id AS id');
+    assert.equal(rows, [{ id: 'kept' }]);
+  } finally {
+    await c.close();
   }
 });
 
