@@ -65,6 +65,8 @@ export class StoreExecutor {
   private commitQueued = false;
   /** Once set (the client is closing), every new write is refused with it, before anything is applied. */
   refusal: SyncError | undefined;
+  /** The last group commit that failed since a flush was told (see committedAll). */
+  private commitFailed: SyncError | undefined;
   /** Writes resolved since the last one that waited for a turn of the event loop (see afterYield). */
   private sinceYield = 0;
   /** A run of requests is in progress: what `afterBookkeeping` is given waits for its end. */
@@ -107,20 +109,15 @@ export class StoreExecutor {
   }
 
   /**
-   * Every write resolved before the call committed: rejects if a group commit failed since the last
-   * flush that heard of one (its writes left the local view; flush() must not say they are safe).
+   * Every write resolved before the call committed: rejects, once, if a group commit failed since
+   * the last flush (its writes left the local view; flush() must not say they are safe).
    */
   async committedAll(): Promise<void> {
     await this.request({ kind: 'barrier' });
-    if (this.commitFailures === this.failuresTold) return;
-    this.failuresTold = this.commitFailures;
-    throw this.lastCommitFailure!;
+    const failed = this.commitFailed;
+    this.commitFailed = undefined;
+    if (failed) throw failed;
   }
-
-  private commitFailures = 0;
-  /** How many of them a flush has rejected for. */
-  private failuresTold = 0;
-  private lastCommitFailure: SyncError | undefined;
 
   /** A read sees every write resolved before it was made: it waits for what is queued and staged. */
   async read<T>(fn: () => Promise<T>): Promise<T> {
@@ -316,8 +313,7 @@ export class StoreExecutor {
     if (res.failed) {
       this.deps.logger.error('kuzu-sync: a group commit failed; its writes left the local view:', res.failed.error);
       this.deps.commitFailed(res.failed.patches, res.failed.error);
-      this.commitFailures++;
-      this.lastCommitFailure = res.failed.error;
+      this.commitFailed = res.failed.error;
     }
     // A transaction of its own, even in a run that goes on (exclusively): its readers hear of it now.
     this.runEnded();

@@ -21,8 +21,7 @@ function spawnWorker(): Worker {
   return new Worker(boot, { eval: true, execArgv });
 }
 
-/** A request on its way: the worker it went to (only that worker's end fails it), and its answer. */
-type Pending = { worker: Worker; resolve: (r: WorkerResponse) => void; reject: (e: Error) => void };
+type Pending = { resolve: (r: WorkerResponse) => void; reject: (e: Error) => void };
 type Request = WorkerRequest extends infer R ? (R extends unknown ? Omit<R, 'id'> : never) : never;
 
 /**
@@ -38,7 +37,8 @@ const IDLE_WORKER_MS = 5_000;
 class WorkerHost {
   private worker: Worker | undefined;
   private nextId = 1;
-  private readonly pending = new Map<number, Pending>();
+  /** Requests on their way, by the worker they went to: only that worker's end fails them. */
+  private readonly pending = new Map<Worker, Map<number, Pending>>();
   private openDatabases = 0;
   private idleTimer: NodeJS.Timeout | undefined;
 
@@ -46,11 +46,13 @@ class WorkerHost {
 
   private start(): Worker {
     const worker = spawnWorker();
+    const waiting = new Map<number, Pending>();
+    this.pending.set(worker, waiting);
     worker.on('message', (res: WorkerResponse) => {
-      const p = this.pending.get(res.id);
+      const p = waiting.get(res.id);
       if (!p) return;
-      this.pending.delete(res.id);
-      if (!this.waitingOn(worker)) worker.unref();
+      waiting.delete(res.id);
+      if (waiting.size === 0) worker.unref();
       if (!res.ok && res.crashed) this.ended(worker, new EngineCrashed(res.error));
       p.resolve(res);
     });
@@ -67,18 +69,11 @@ class WorkerHost {
   private ended(worker: Worker, why: EngineCrashed): void {
     if (!this.deaths.has(worker)) this.deaths.set(worker, why);
     // Only its own: a worker started after a crash may be serving requests already.
-    for (const [id, p] of this.pending) {
-      if (p.worker !== worker) continue;
-      this.pending.delete(id);
-      p.reject(this.deaths.get(worker)!);
-    }
+    const waiting = this.pending.get(worker);
+    this.pending.delete(worker);
+    for (const p of waiting?.values() ?? []) p.reject(this.deaths.get(worker)!);
     worker.unref();
     if (this.worker === worker) this.worker = undefined;
-  }
-
-  private waitingOn(worker: Worker): boolean {
-    for (const p of this.pending.values()) if (p.worker === worker) return true;
-    return false;
   }
 
   /** Why each worker that is gone went (the databases it held fail with it). */
@@ -91,7 +86,7 @@ class WorkerHost {
     if (dead) throw dead;
     const id = this.nextId++;
     const res = await new Promise<WorkerResponse>((resolve, reject) => {
-      this.pending.set(id, { worker, resolve, reject });
+      this.pending.get(worker)!.set(id, { resolve, reject });
       worker.ref();
       worker.postMessage({ ...req, id } as WorkerRequest);
     });
@@ -127,7 +122,7 @@ class WorkerHost {
     if (--this.openDatabases > 0) return;
     clearTimeout(this.idleTimer);
     this.idleTimer = setTimeout(() => {
-      if (this.openDatabases > 0 || this.pending.size > 0) return;
+      if (this.openDatabases > 0 || (this.worker && this.pending.get(this.worker)?.size)) return;
       const worker = this.worker;
       this.worker = undefined;
       this.onEmpty();
