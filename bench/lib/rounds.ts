@@ -22,3 +22,16 @@ export async function interleave<K extends string, T>(
 }
 
 export const ms = (x: number) => `${x.toFixed(1)} ms`;
+
+/**
+ * Splits `all` (from `interleave`) into its first `n` rounds and the rest: warm-up rounds run like
+ * the others, for a figure that describes a process past its JIT's warming (see the burst).
+ */
+export function splitWarmUp<K extends string, T>(
+  all: Record<K, T[]>,
+  n = 1,
+): { warmUp: Record<K, T[]>; rounds: Record<K, T[]> } {
+  const part = (f: (v: T[]) => T[]) =>
+    Object.fromEntries(Object.entries<T[]>(all).map(([k, v]) => [k, f(v)])) as Record<K, T[]>;
+  return { warmUp: part((v) => v.slice(0, n)), rounds: part((v) => v.slice(n)) };
+}
