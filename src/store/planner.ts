@@ -209,14 +209,18 @@ function requireEdge(model: GraphModel, id: string) {
   return { ...ref, fromLabel: requireNode(model, ref.from) };
 }
 
-/** The delete of edge `id` (`e` as requireEdge gives it), found from its start node's id. */
+/**
+ * The delete of edge `id` (`e` as requireEdge gives it), found from its start node's id. It reads
+ * its ends: a later delete of either (which writes the node) must not join a step that runs before
+ * it, or Kuzu refuses to delete a node that still has the edge.
+ */
 function edgeDelete(e: ReturnType<typeof requireEdge>, id: string): Extract<Statement, { kind: 'data' }> {
   return {
     kind: 'data',
     template: `MATCH (a:${q(e.fromLabel)} {id: $c0})-[r:${q(e.label)} {id: $c1}]->() DELETE r`,
     columns: ['STRING', 'STRING'],
     values: [e.from, id],
-    reads: [],
+    reads: [nodeKey(e.from), nodeKey(e.to)],
     writes: [edgeKey(id)],
   };
 }
