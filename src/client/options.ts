@@ -150,9 +150,19 @@ export interface Writes<S extends SchemaDef | undefined, M extends WriteMode> {
   ): Out<string, M>;
 }
 
+/**
+ * A batch is built synchronously: its writer closes when the build function returns, so an async
+ * one would lose every write after its first `await`. It fails to compile (an argument is missing)
+ * and, past the types, the batch rejects with `invalid_value` and applies nothing.
+ */
+export type SyncBuild<R> =
+  R extends PromiseLike<unknown>
+    ? [error: 'a batch function must be synchronous: its writer closes when it returns']
+    : [];
+
 /** `client.write`: the writes with handles, a batch too. */
 export interface HandleWrites<S extends SchemaDef | undefined = undefined> extends Writes<S, 'handle'> {
-  batch<R>(build: (tx: BatchWriter<S>) => R): Promise<WriteHandle<R>>;
+  batch<R>(build: (tx: BatchWriter<S>) => R, ...synchronous: SyncBuild<R>): Promise<WriteHandle<R>>;
 }
 
 /** What `pendingPatches()` lists: a patch the server has not answered yet. */
@@ -214,7 +224,8 @@ export interface SyncClientEvents {
  */
 export interface SyncClient<S extends SchemaDef | undefined = undefined> extends Writes<S, 'client'> {
   readonly clientId: string;
-  batch(build: (tx: BatchWriter<S>) => void): Promise<void>;
+  /** One atomic patch of the writes `build` makes (synchronously: see SyncBuild). */
+  batch<R = void>(build: (tx: BatchWriter<S>) => R, ...synchronous: SyncBuild<R>): Promise<void>;
   /** The same writes, each giving a handle to its fate: `const { id, confirmed } = await client.write.createNode(...)`. */
   readonly write: HandleWrites<S>;
   /** Every patch not answered yet, oldest first, with its ops: after a restart too (with a databasePath). */

@@ -57,15 +57,37 @@ function makeWrites<R>(finish: (op: Op, id: string, name: WriteName) => R): Made
   return made as Made<R>;
 }
 
-/** Collects the ops of one batch; every write validates at once and throws a typed error. */
-function batchWriter(): { ops: Op[]; writer: Made<string | undefined> } {
+/**
+ * Runs a batch's build function and gives back what it returned and the ops it wrote; every write
+ * validates at once and throws a typed error. The writer takes writes only while the function runs:
+ * a write kept for later, or made after an `await`, would otherwise vanish without a word.
+ */
+function buildBatch<R>(build: (tx: BatchWriter) => R): { ops: Op[]; value: R } {
   const ops: Op[] = [];
+  let open = true;
   const writer = makeWrites((op, id, name) => {
+    if (!open)
+      throw new SyncError('closed', 'this batch has ended: its writer takes writes only while its function runs');
     ops.push(assertValidOp(op));
     return givesId(name) ? id : undefined;
   });
-  return { ops, writer };
+  try {
+    const value = build(writer as BatchWriter);
+    if (isThenable(value)) {
+      // Its rejection (a write after an await, refused above) is this error's to tell, not an unhandled one.
+      value.then(undefined, () => {});
+      throw new SyncError('invalid_value', 'a batch function must be synchronous: its writer closes when it returns');
+    }
+    return { ops, value };
+  } finally {
+    open = false;
+  }
 }
+
+const isThenable = (x: unknown): x is PromiseLike<unknown> =>
+  (typeof x === 'object' || typeof x === 'function') &&
+  x !== null &&
+  typeof (x as PromiseLike<unknown>).then === 'function';
 
 /**
  * The client's writes, on `write` (one patch each, or one per batch): plain (`client.createNode`
@@ -84,16 +106,15 @@ export function clientWrites(write: (ops: Op[]) => Promise<Patch>, fates: Fates)
   const withHandles = {
     ...makeWrites(async (op, id) => handle(await write([assertValidOp(op)]), id)),
     async batch<R>(build: (tx: BatchWriter) => R) {
-      const b = batchWriter();
-      const id = build(b.writer as BatchWriter);
-      if (!b.ops.length) throw new SyncError('invalid_value', 'this batch has no writes: there is nothing to confirm');
-      return handle(await write(b.ops), id);
+      const { ops, value } = buildBatch(build);
+      if (!ops.length) throw new SyncError('invalid_value', 'this batch has no writes: there is nothing to confirm');
+      return handle(await write(ops), value);
     },
   } as HandleWrites;
-  const batch = async (build: (tx: BatchWriter) => void): Promise<void> => {
-    const b = batchWriter();
-    build(b.writer as BatchWriter);
-    if (b.ops.length) await write(b.ops);
+  // The rest parameter is SyncBuild's, there only for the types.
+  const batch = async (build: (tx: BatchWriter) => unknown, ..._synchronous: unknown[]): Promise<void> => {
+    const { ops } = buildBatch(build);
+    if (ops.length) await write(ops);
   };
   return { plain, withHandles, batch };
 }

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { RejectedEvent, SyncClient } from '../../src/client/options.js';
+import type { BatchWriter, RejectedEvent, SyncClient } from '../../src/client/options.js';
 import { SyncError } from '../../src/protocol/errors.js';
 import { openClient } from '../../src/sync-client.js';
 import { TestClock } from '../../src/testing/test-clock.js';
@@ -145,6 +145,47 @@ test('bad writes throw typed errors locally and nothing is applied or sent', asy
   assert.is(s.getVersion(), version, 'nothing reached the server');
   await c.close();
   await s.close();
+});
+
+test('a batch is built synchronously: an async build function is refused whole, and a writer kept past its batch refuses writes', async () => {
+  const s = await server();
+  const c = await client(s);
+  const unhandled: unknown[] = [];
+  const hear = (e: unknown) => unhandled.push(e);
+  process.on('unhandledRejection', hear);
+  try {
+    await synced(c);
+    // An await inside: before the fix, the write after it vanished without a word.
+    const build = async (tx: BatchWriter) => {
+      tx.createNode('Item', {}, { id: 'before-await' });
+      await Promise.resolve();
+      tx.createNode('Item', {}, { id: 'after-await' });
+      tx.createNode('bad label', {}); // refused too: as the async function's own rejection, never unhandled
+    };
+    await rejects(c.batch(build as never), 'invalid_value');
+    await rejects(c.write.batch(build as never), 'invalid_value');
+    let kept: BatchWriter | undefined;
+    await c.batch((tx) => {
+      kept = tx;
+      tx.createNode('Item', {}, { id: 'inside' });
+    });
+    assert.throws(
+      () => kept!.createNode('Item', {}, { id: 'late' }),
+      (e: SyncError) => e.code === 'closed',
+    );
+    await synced(c);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(
+      (await s.query('MATCH (i:Item) RETURN i.id AS id')).map((r) => r.id),
+      ['inside'],
+      'only the synchronous batch landed',
+    );
+    assert.equal(unhandled, []);
+  } finally {
+    process.off('unhandledRejection', hear);
+    await c.close();
+    await s.close();
+  }
 });
 
 test('50 writes made offline are flushed when the server comes back on the same port and file', async () => {

@@ -56,6 +56,15 @@ export async function typed(client: SyncClient<typeof schema>): Promise<void> {
     // @ts-expect-error: a batch's writes are typed like the client's
     tx.createNode('City', { name: 7 });
   });
+  // An expression body gives back what its write gives: still a synchronous batch.
+  await client.batch((tx) => tx.createNode('City', { name: 'Molde' }));
+  // @ts-expect-error: a batch is built synchronously (its writer closes when the function returns)
+  await client.batch(async (tx) => {
+    await Promise.resolve();
+    tx.createNode('City', { name: 'Lost' });
+  });
+  // @ts-expect-error: the same for a batch with a handle
+  await client.write.batch(async (tx) => tx.createNode('City', { name: 'Lost' }));
 }
 
 // A live query's rows have the type its caller names.
