@@ -1,5 +1,5 @@
 import { assertEvent, assign, fromCallback, fromPromise, sendParent, sendTo, setup } from 'xstate';
-import { CLOSE_FORBIDDEN, CLOSE_UNAUTHORIZED } from '../src/protocol/close-codes.js';
+import { CLOSE_FORBIDDEN, CLOSE_REPLACED, CLOSE_UNAUTHORIZED } from '../src/protocol/close-codes.js';
 import type { ServerMessage, SyncStateMessage } from '../src/protocol/types.js';
 import { reconciliationMachine } from './reconciliation.machine.js';
 
@@ -44,10 +44,18 @@ export const isRefusal = (m: ServerMessage): boolean =>
 
 /**
  * The same refusals made after the upgrade, as close codes (what a browser-style connection gets):
- * 4401 is a 401, 4403 a clientId its principal may not use. The error code each stands for, or undefined.
+ * 4401 is a 401, 4403 a clientId its principal may not use. And 4000: another connection of this
+ * clientId replaced this one. Never one of ours (a socket this client gave up on is closed before the
+ * next opens, and its close is not heard), so another client uses the clientId: competing for it
+ * would only take turns replacing each other, each writing patches the other's seqs shadow. The
+ * error code each stands for, or undefined.
  */
 export const refusalOfClose = (code: number | undefined): 'unauthorized' | 'forbidden' | undefined =>
-  code === CLOSE_UNAUTHORIZED ? 'unauthorized' : code === CLOSE_FORBIDDEN ? 'forbidden' : undefined;
+  code === CLOSE_UNAUTHORIZED
+    ? 'unauthorized'
+    : code === CLOSE_FORBIDDEN || code === CLOSE_REPLACED
+      ? 'forbidden'
+      : undefined;
 
 /**
  * The messages the connection statechart acts on: heartbeats, sync_state chunks and refusals. The
@@ -144,7 +152,7 @@ export const connectionMachine = setup({
     isHeartbeat: ({ event }) => event.type === 'SOCKET.MESSAGE' && event.message.type === 'heartbeat',
     isSyncState: ({ event }) => event.type === 'SOCKET.MESSAGE' && event.message.type === 'sync_state',
     refused: ({ event }) => event.type === 'SOCKET.MESSAGE' && isRefusal(event.message),
-    /** Closed with 4401 or 4403: refused after the upgrade, as a 401 or a refused clientId. */
+    /** Closed with 4401, 4403 or 4000: refused after the upgrade (see refusalOfClose). */
     closedAsRefused: ({ event }) => event.type === 'SOCKET.CLOSED' && refusalOfClose(event.code) !== undefined,
     twoHeartbeatsMissed: ({ context }) => context.missedHeartbeats >= 2,
   },
@@ -291,7 +299,8 @@ export const connectionMachine = setup({
     },
     /**
      * The server said 401 (or closed with 4401), or refused this clientId (an error `forbidden`, or
-     * close 4403): hammering it will not help. Waits for an explicit CLIENT.CONNECT.
+     * close 4403), or another client took it over (close 4000): hammering it will not help. Waits
+     * for an explicit CLIENT.CONNECT.
      */
     unauthorized: {
       entry: [{ type: 'reportStatus', params: { status: 'unauthorized' } }, 'notifyLost'],

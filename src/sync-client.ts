@@ -1,6 +1,7 @@
 import { ClientRuntime, type Clock } from './client/runtime.js';
 import { Fates } from './client/fates.js';
-import type { LiveQuery, Logger, SyncClient, SyncClientOptions } from './client/options.js';
+import type { LiveQuery, SyncClient, SyncClientOptions } from './client/options.js';
+import { quietLogger } from './logger.js';
 import { serverUrls } from './client/server-urls.js';
 import { clientWrites } from './client/writes.js';
 import { LiveQueries } from './client/live-queries.js';
@@ -26,13 +27,6 @@ export type {
   RejectedEvent,
   Logger,
 } from './client/options.js';
-
-const quietLogger: Logger = {
-  debug() {},
-  info() {},
-  warn: (...a) => console.warn(...a),
-  error: (...a) => console.error(...a),
-};
 
 /**
  * A client: a local KuzuDB graph kept in sync with a kuzu-sync server. Writes are memory-first:

@@ -53,6 +53,7 @@ export class WirePeer {
           open: () => resolve((peer = new WirePeer(socket, clientId))),
           message: (data) => peer?.heard(String(data), performance.now()),
           unauthorized: () => reject(new Error(`${url}: HTTP 401`)),
+          failed: (why) => reject(new Error(`${url}: ${why}`)),
           close: (code, reason) => {
             if (!peer) reject(new Error(`${url}: closed before it opened (${code} ${reason})`));
           },

@@ -12,8 +12,18 @@ export const openNodeSocket: OpenSocket = (url, protocols, headers, on) => {
     headers,
     perMessageDeflate: { threshold: 1024, clientNoContextTakeover: true, serverNoContextTakeover: true },
   });
+  // The first word on what went wrong is the one that says why: the terminate after a refused
+  // upgrade errs too ("closed before the connection was established").
+  let told = false;
+  const failed = (why: string, lasting: boolean) => {
+    if (!told) on.failed(why, lasting);
+    told = true;
+  };
   ws.on('unexpected-response', (_req, res) => {
-    if (res.statusCode === 401) on.unauthorized();
+    if (res.statusCode === 401) {
+      told = true;
+      on.unauthorized();
+    } else failed(`HTTP ${res.statusCode} ${res.statusMessage ?? ''} at the upgrade`.replace('  ', ' '), true);
     ws.terminate();
   });
   ws.on('open', () => on.open());
@@ -21,9 +31,8 @@ export const openNodeSocket: OpenSocket = (url, protocols, headers, on) => {
     const buf = data as Buffer;
     on.message(buf, buf.length, isBinary);
   });
-  ws.on('error', () => {
-    // 'close' follows and carries the outcome.
-  });
+  // 'close' follows and carries the outcome.
+  ws.on('error', (e) => failed(e.message, false));
   ws.on('close', (code, reason) => on.close(code, reason.toString()));
   return {
     get isOpen() {

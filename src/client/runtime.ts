@@ -8,6 +8,7 @@ import { DEFAULT_MAX_MESSAGE_BYTES } from '../protocol/decode.js';
 import { SyncError } from '../protocol/errors.js';
 import { unreachable } from '../protocol/unreachable.js';
 import { PROTOCOL_VERSION, type Patch, type ServerMessage, type SyncRequestMessage } from '../protocol/types.js';
+import { ConnectionTrouble } from './connection-trouble.js';
 import { Emitter } from './events.js';
 import { Metrics } from './metrics.js';
 import { inspectorOf, type Logger, type SyncClientEvents, type SyncClientOptions } from './options.js';
@@ -52,8 +53,7 @@ export class ClientRuntime {
   onChanged: (() => void) | undefined;
   /** A server reset gave pending patches new ids: write handles follow them. */
   onRenumbered: ((moves: ReconcileResult['renumbered']) => void) | undefined;
-  /** The server's last refusal of this client (a 401, or a clientId its principal may not use). */
-  private refusal: SyncError | undefined;
+  private readonly trouble: ConnectionTrouble;
   /** Why the client closed on its own: its database engine crashed. */
   private crash: SyncError | undefined;
 
@@ -64,6 +64,7 @@ export class ClientRuntime {
     /** For tests: a clock for every statechart delay (XState's SimulatedClock). */
     clock?: Clock,
   ) {
+    this.trouble = new ConnectionTrouble(logger);
     this.transport = new Transport(this.metrics, options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
     this.events = new Emitter<SyncClientEvents>(logger, (event, payload) => {
       if (event === 'error') logger.warn('kuzu-sync:', (payload as Error).message);
@@ -185,9 +186,10 @@ export class ClientRuntime {
       bytesIn: (n) => (this.metrics.bytesIn += n),
       data: (messages) => this.routeData(messages),
       serverProtocol: (protocol) => this.transport.serverProtocol(protocol),
+      failed: (url, why, lasting) => this.trouble.failed(url, why, lasting),
       error: (e) => {
         // What whenSynced reports if the connection stops as unauthorized.
-        if (e.code === 'unauthorized' || e.code === 'forbidden') this.refusal = e;
+        if (e.code === 'unauthorized' || e.code === 'forbidden') this.trouble.refusal = e;
         this.events.emit('error', e);
       },
     });
@@ -276,6 +278,7 @@ export class ClientRuntime {
     if (s === this.status) return;
     this.status = s;
     if (s !== 'ready') this.outbox.notReady();
+    else this.trouble.connected();
     this.events.emit('status', s);
     this.waiters.changed();
   }
@@ -321,20 +324,14 @@ export class ClientRuntime {
       timeout,
       what: 'whenSynced',
       stopIf: () => this.syncBlocker(),
-      describe: () => `status ${this.status}, ${this.replica.entries.length} pending`,
+      describe: () => `status ${this.status}, ${this.replica.entries.length} pending${this.trouble.describe()}`,
     });
   }
 
   /** Why waiting to be synced cannot succeed now, if it cannot. */
   private syncBlocker(): SyncError | undefined {
     if (this.crash) return this.crash;
-    if (this.status === 'unauthorized') {
-      const why =
-        this.refusal?.code === 'forbidden'
-          ? `${this.refusal.message}; fix the principal or the clientId`
-          : 'the server refuses this client (401); fix the token';
-      return new SyncError(this.refusal?.code ?? 'unauthorized', `${why} and call connect()`);
-    }
+    if (this.status === 'unauthorized') return this.trouble.refused();
     if (this.status === 'closed') return new SyncError('closed', 'the client is closed');
     return undefined;
   }

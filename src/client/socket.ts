@@ -1,6 +1,7 @@
 import { fromCallback } from 'xstate';
 import { isControlMessage, refusalOfClose, type SocketEvent } from '../../machines/connection.machine.js';
 import { tokenProtocols, tokenUrl, type TokenIn } from '../net/bearer.js';
+import { CLOSE_REPLACED } from '../protocol/close-codes.js';
 import { decodeServerFrame } from '../protocol/decode.js';
 import { SyncError } from '../protocol/errors.js';
 import type { ServerMessage } from '../protocol/types.js';
@@ -21,6 +22,11 @@ export interface SocketListeners {
   message(data: Frame, bytes: number, isBinary: boolean): void;
   /** HTTP 401 at the upgrade (only ws can see it; a browser sees 1006): the socket closes after. */
   unauthorized(): void;
+  /**
+   * Why the socket did not open or broke, where the platform tells (a browser does not): another
+   * HTTP status at the upgrade (`lasting`: retrying will not help) or a network error. `close` follows.
+   */
+  failed(why: string, lasting: boolean): void;
   close(code: number, reason: string): void;
 }
 
@@ -51,6 +57,11 @@ async function opener(): Promise<PlatformSocket> {
   return (platform ??= { open: (await import('./node-socket.js')).openNodeSocket, tokenIn: 'header' });
 }
 
+const refusalMessage = (code: number): string =>
+  code === CLOSE_REPLACED
+    ? `another client connected with this clientId and replaced this one (close ${code}): two live clients must not share a clientId (the default is a random one)`
+    : `the server refused the connection (close ${code})`;
+
 /** A SyncError as it is, anything else as `internal`. */
 const asSyncError = (e: unknown) => (e instanceof SyncError ? e : new SyncError('internal', String(e)));
 
@@ -67,6 +78,8 @@ export interface SocketHooks {
   /** The protocol the server answers in (its sync_state says so). */
   serverProtocol(protocol: number): void;
   error(e: SyncError): void;
+  /** Why an attempt at `url` failed (see SocketListeners.failed). */
+  failed(url: string, why: string, lasting: boolean): void;
   /**
    * The messages of one tick that the connection statechart does not act on (acknowledgements,
    * broadcasts, errors), in order; never after the actor stopped (see isControlMessage).
@@ -130,6 +143,9 @@ export function socketActor(hooks: SocketHooks) {
           hooks.error(new SyncError('unauthorized', `the server refused the connection (401)`));
           send({ type: 'SOCKET.UNAUTHORIZED' });
         },
+        failed(why, lasting) {
+          if (!stopped) hooks.failed(url, why, lasting);
+        },
         open() {
           hooks.opened(socket);
           send({ type: 'SOCKET.OPEN' });
@@ -144,9 +160,10 @@ export function socketActor(hooks: SocketHooks) {
         close(code, reason) {
           hooks.closed(socket);
           flushData();
-          if (unauthorized) return;
+          // A socket this actor gave up on: whatever ends it (a newer one of ours replacing it) is old news.
+          if (unauthorized || stopped) return;
           const refusal = refusalOfClose(code);
-          if (refusal) hooks.error(new SyncError(refusal, `the server refused the connection (close ${code})`));
+          if (refusal) hooks.error(new SyncError(refusal, refusalMessage(code)));
           send({ type: 'SOCKET.CLOSED', code, reason });
         },
       };

@@ -2,7 +2,8 @@ import { createServer } from 'node:http';
 import { createPromRegistry, metricsHandler, ServerMetrics, type MetricsGauges } from '../server/metrics.js';
 import { openServerStore } from '../server/open-state.js';
 import type { ClusterOptions, Logger, SyncServerOptions } from '../server/options.js';
-import { closeFront, closing, graphServer, openFront, silentLogger, type SyncServer } from '../server/sync-server.js';
+import { quietLogger } from '../logger.js';
+import { closeFront, closing, graphServer, openFront, type SyncServer } from '../server/sync-server.js';
 import { listen } from '../server/upgrade.js';
 import { Fanout } from './fanout.js';
 import { Forwarder } from './forwarder.js';
@@ -17,7 +18,7 @@ export async function createClusterServer(options: SyncServerOptions, cluster: C
   if (!ROLES.includes(cluster.role)) {
     throw new Error(`kuzu-sync: cluster.role must be one of ${ROLES.join(', ')}, got ${JSON.stringify(cluster.role)}`);
   }
-  const logger = options.logger ?? silentLogger;
+  const logger = options.logger ?? quietLogger;
   const redis = await connectCluster(cluster.redisUrl, cluster.graph, { logger });
   try {
     if (cluster.role === 'gateway') return await gateway(options, redis, logger);

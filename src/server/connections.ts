@@ -78,7 +78,9 @@ export class Connections implements Iterable<Connection> {
   replaceOthers(conn: Connection, clientId: string): void {
     for (const other of this.open) {
       if (other === conn || other.clientId !== clientId) continue;
-      this.options.logger.info(`kuzu-sync: ${other.name} replaced by a new connection`);
+      // A client reconnecting past a socket not known dead yet, or two live clients sharing a clientId
+      // (the replaced one stops: see refusalOfClose).
+      this.options.logger.info(`kuzu-sync: ${other.name} replaced by a new connection of the same clientId`);
       this.options.authority.forget(other);
       other.ws.close(CLOSE_REPLACED, 'replaced by a newer connection');
     }

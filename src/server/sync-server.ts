@@ -11,6 +11,7 @@ import { openServerState, type ServerState } from './open-state.js';
 import type { Submitter } from './submitter.js';
 import type { ServerMetrics } from './metrics.js';
 import type { Logger, SyncServerOptions } from './options.js';
+import { quietLogger } from '../logger.js';
 import { originCheck } from './origins.js';
 import { createRouter } from './router.js';
 import { createHttpServer, listen } from './upgrade.js';
@@ -76,7 +77,7 @@ export async function createSyncServer(options: SyncServerOptions = {}): Promise
     const { createClusterServer } = await import('../cluster/cluster-server.js');
     return createClusterServer(options, options.cluster);
   }
-  const logger = options.logger ?? silentLogger;
+  const logger = options.logger ?? quietLogger;
   let connections: Connections | undefined;
   const state = await openServerState(options, logger, () => connections?.size ?? 0);
   const front = await openFront(options, { ...state, submitter: state.authority }).catch(async (e: unknown) => {
@@ -106,7 +107,7 @@ export async function openFront(
   options: SyncServerOptions,
   deps: { submitter: Submitter; metrics: ServerMetrics; registry: Registry | undefined; noClients?: boolean },
 ): Promise<Front> {
-  const logger = options.logger ?? silentLogger;
+  const logger = options.logger ?? quietLogger;
   const path = options.path ?? '/sync';
   const host = options.host ?? '127.0.0.1';
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;

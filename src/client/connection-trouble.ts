@@ -1,0 +1,43 @@
+import { SyncError } from '../protocol/errors.js';
+import type { Logger } from './options.js';
+
+/**
+ * What keeps the client from a connection, as whenSynced tells it: the server's refusal of this
+ * client (a 401, a clientId its principal may not use, or one another client took over), and why
+ * the last attempts failed. A failure no retry gets past by itself (an HTTP status at the upgrade: a
+ * wrong path, a refused origin, an `authenticate` that throws) is a warning; a network error (a server
+ * restarting) only info. Each reason is told once, until a connection succeeds.
+ */
+export class ConnectionTrouble {
+  /** The server's last refusal of this client. */
+  refusal: SyncError | undefined;
+  private lastFailure: string | undefined;
+
+  constructor(private readonly logger: Logger) {}
+
+  failed(url: string, why: string, lasting: boolean): void {
+    if (why === this.lastFailure) return;
+    this.lastFailure = why;
+    const line = `kuzu-sync: cannot connect to ${url}: ${why}; retrying with backoff`;
+    if (lasting) this.logger.warn(line);
+    else this.logger.info(line);
+  }
+
+  connected(): void {
+    this.lastFailure = undefined;
+  }
+
+  /** Why whenSynced fails at once while the client stops as `unauthorized`. */
+  refused(): SyncError {
+    const why =
+      this.refusal?.code === 'forbidden'
+        ? `${this.refusal.message}; fix the principal or the clientId`
+        : 'the server refuses this client (401); fix the token';
+    return new SyncError(this.refusal?.code ?? 'unauthorized', `${why} and call connect()`);
+  }
+
+  /** For a wait that ran out: the last failure, if the connection has not succeeded since. */
+  describe(): string {
+    return this.lastFailure === undefined ? '' : `; last connection failure: ${this.lastFailure}`;
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * What keeps a client from connecting is said, not only retried: two live clients on one clientId
+ * (the replaced one stops instead of taking turns with the other, each shadowing the other's
+ * seqs), and an upgrade the server refuses with a status no retry gets past.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Logger } from '../../src/logger.js';
+import type { ConnectionStatus } from '../../src/index.js';
+import { SyncError } from '../../src/protocol/errors.js';
+import { rejects } from '../helpers/assert.js';
+import { client, server, synced, until } from '../helpers/sync.js';
+
+/** A logger that keeps what it is told, by level. */
+function listening(): Logger & { lines: Record<'info' | 'warn', string[]> } {
+  const lines = { info: [] as string[], warn: [] as string[] };
+  const keep =
+    (level: 'info' | 'warn') =>
+    (...a: unknown[]) =>
+      lines[level].push(a.map(String).join(' '));
+  return { lines, debug() {}, info: keep('info'), warn: keep('warn'), error: keep('warn') };
+}
+
+test('a second live client on the same clientId replaces the first, which stops and says why; nothing written is lost', async () => {
+  const s = await server();
+  const first = await client(s, { clientId: 'shared', logger: listening() });
+  const statuses: ConnectionStatus[] = [];
+  const errors: SyncError[] = [];
+  first.on('status', (st) => statuses.push(st));
+  first.on('error', (e) => errors.push(e));
+  try {
+    await synced(first);
+    await first.createNode('Item', {}, { id: 'from-first' });
+    await synced(first);
+    const second = await client(s, { clientId: 'shared', logger: listening() });
+    try {
+      await until(() => first.getStatus() === 'unauthorized');
+      const e = await rejects(first.whenSynced({ timeout: 5_000 }), 'forbidden');
+      assert.match(e.message, /another client connected with this clientId and replaced this one \(close 4000\)/);
+      assert.ok(
+        errors.some((x) => x.code === 'forbidden'),
+        'an error event says it',
+      );
+      // Written while stopped: kept, pending, not sent under a seq the other client also uses.
+      await first.createNode('Item', {}, { id: 'while-replaced' });
+      await synced(second);
+      await second.createNode('Item', {}, { id: 'from-second' });
+      await synced(second);
+      // The first stays down: no turn-taking with the second (each turn would replace the other).
+      await new Promise((r) => setTimeout(r, 600));
+      assert.is(first.getStatus(), 'unauthorized');
+      assert.is(second.getStatus(), 'ready');
+      assert.equal(
+        statuses.filter((st) => st === 'ready'),
+        ['ready'],
+        'the first was ready once, before the second came',
+      );
+      assert.equal(
+        (await s.query('MATCH (i:Item) RETURN i.id AS id ORDER BY id')).map((r) => r.id),
+        ['from-first', 'from-second'],
+      );
+      assert.equal(
+        first.pendingPatches().map((p) => p.ops.map((op) => ('id' in op ? op.id : '')).join()),
+        ['while-replaced'],
+      );
+    } finally {
+      await second.close();
+    }
+  } finally {
+    await first.close();
+    await s.close();
+  }
+});
+
+test('an upgrade refused with an HTTP status is a warning, once, and the wait that runs out names it', async () => {
+  const s = await server();
+  const logger = listening();
+  const c = await client(`${s.url.replace(/\/sync$/, '')}/wrong-path`, { logger });
+  try {
+    const e = await rejects(c.whenSynced({ timeout: 1_500 }), 'timeout');
+    assert.match(e.message, /last connection failure: HTTP 404/);
+    const told = logger.lines.warn.filter((l) => l.includes('HTTP 404'));
+    assert.is(told.length, 1, `told once, not per attempt: ${JSON.stringify(logger.lines.warn)}`);
+    assert.match(told[0]!, /cannot connect to ws:\/\/127\.0\.0\.1:\d+\/wrong-path: HTTP 404/);
+  } finally {
+    await c.close();
+    await s.close();
+  }
+});
+
+test('a server that is down is only info (it may come back), and the wait that runs out names the network error', async () => {
+  const s = await server();
+  const url = s.url;
+  await s.close();
+  const logger = listening();
+  const c = await client(url, { logger });
+  try {
+    const e = await rejects(c.whenSynced({ timeout: 1_000 }), 'timeout');
+    assert.match(e.message, /last connection failure: connect ECONNREFUSED/);
+    assert.equal(logger.lines.warn, []);
+    assert.is(logger.lines.info.filter((l) => l.includes('ECONNREFUSED')).length, 1);
+  } finally {
+    await c.close();
+  }
+});
+
+test.run();
