@@ -222,6 +222,9 @@ class Live implements LiveQuery {
   private fail(e: unknown): void {
     const error = e instanceof QueryError ? e : toSyncError(e);
     this.error = error;
+    // Nobody asked to hear it (no onError, no iterator): a query that never emits must still say why.
+    if (!this.iterators.size && ![...this.listeners].some((l) => l.error))
+      this.deps.logger.warn(`kuzu-sync: a live query stopped: ${error.message} (${this.cypher})`);
     for (const l of [...this.listeners]) if (l.error) this.call(() => l.error!(error));
     for (const it of this.iterators) {
       if (!it.waiting) continue;

@@ -239,6 +239,29 @@ test('a bad query reports its error once, to subscribers and iterators, and stop
   }
 });
 
+test('a bad query that nobody hears fail (a subscriber without onError) is a warning in the log, once', async () => {
+  const s = await server();
+  const warnings: string[] = [];
+  const logger = { debug() {}, info() {}, warn: (...a: unknown[]) => warnings.push(a.join(' ')), error() {} };
+  const c = await client(s, { logger });
+  try {
+    const heard: Row[][] = [];
+    c.live('MATCH (p:Person RETURN p').subscribe((rows) => heard.push(rows));
+    await until(() => warnings.some((w) => w.includes('a live query stopped')), 10_000, 'the warning');
+    const told = warnings.filter((w) => w.includes('a live query stopped'));
+    assert.is(told.length, 1);
+    assert.match(told[0]!, /MATCH \(p:Person RETURN p/);
+    assert.equal(heard, []);
+    // One that asked to hear it is not logged.
+    const { errors } = record(c.live('MATCH (q:Person RETURN q'));
+    await until(() => errors.length === 1, 10_000, 'the error');
+    assert.is(warnings.filter((w) => w.includes('a live query stopped')).length, 1);
+  } finally {
+    await c.close();
+    await s.close();
+  }
+});
+
 test('tablesRead: the labels of its patterns; no label, or anything it cannot follow, means every table', () => {
   const read = (q: string) => {
     const t = tablesRead(q);
