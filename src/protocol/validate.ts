@@ -12,9 +12,13 @@ export const patchProblem = (patch: unknown): Issue | null => PatchSchema.check(
 export const normalizeOp: (op: Op) => Op = OpSchema.clean;
 export const normalizePatch: (patch: Patch) => Patch = PatchSchema.clean;
 
-/** For local writes: throw the typed error at once, before anything is applied or sent. */
+/**
+ * For local writes: throw the typed error at once, before anything is applied or sent. A malformed
+ * op here came from the caller's arguments (`undefined` as a value, a target that is neither 'node'
+ * nor 'edge'), not over the wire: `invalid_value`, as the API's other bad arguments are.
+ */
 export function assertValidOp(op: Op): Op {
   const problem = opProblem(op);
-  if (problem) throw new SyncError(problem.code, problem.message);
+  if (problem) throw new SyncError(problem.code === 'bad_message' ? 'invalid_value' : problem.code, problem.message);
   return normalizeOp(op);
 }

@@ -131,6 +131,8 @@ test('bad writes throw typed errors locally and nothing is applied or sent', asy
     [() => c.createNode('_Meta', {}), 'invalid_identifier'],
     [() => c.createNode('Thing', { n: Number.NaN }), 'invalid_value'],
     [() => c.createNode('Thing', { n: [1, 'a'] as never }), 'invalid_value'],
+    [() => c.setProperty('node', id, 'n', undefined as never), 'invalid_value'],
+    [() => c.setProperty('vertex' as never, id, 'n', 1), 'invalid_value'],
     [() => c.setProperty('node', id, 'n', 'one'), 'type_mismatch'],
     [() => c.setProperty('node', 'missing', 'n', 1), 'not_found'],
     [() => c.createNode('Thing', {}, { id }), 'already_exists'],
