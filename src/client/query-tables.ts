@@ -1,3 +1,4 @@
+import { withoutLiterals } from '../store/cypher-text.js';
 import type { TablesTouched } from '../store/tables-touched.js';
 
 /**
@@ -10,9 +11,7 @@ import type { TablesTouched } from '../store/tables-touched.js';
  */
 export function tablesRead(cypher: string): TablesTouched {
   // Strings, comments and backquoted names must not be read as patterns.
-  const text = cypher
-    .replace(/\/\/[^\n]*|\/\*[\s\S]*?\*\//g, ' ')
-    .replace(/'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"/g, "''");
+  const text = withoutLiterals(cypher);
   if (/`/.test(text) || /\b(CALL|LOAD|PROJECT_GRAPH)\b/i.test(text)) return 'all';
   // A label test outside a pattern (WHERE n:Person) is a label this reading cannot tie to a pattern.
   if (/\b(WHERE|AND|OR|NOT)\s+[A-Za-z_]\w*\s*:/i.test(text)) return 'all';

@@ -2,6 +2,7 @@ import { SyncError } from '../protocol/errors.js';
 import { quoteIdentifier as q } from '../protocol/identifiers.js';
 import type { Snapshot } from '../protocol/types.js';
 import { canonicalSnapshot, snapshotDigest } from './canonical.js';
+import { missingParameter } from './cypher-text.js';
 import { EDGE_RETURN, edgeOfRow, nodeOfRow } from './entity-rows.js';
 import type { FileLock } from './file-lock.js';
 import { fold, GraphModel } from './graph-model.js';
@@ -278,6 +279,8 @@ export class GraphStore {
         );
       }
     }
+    const missing = missingParameter(cypher, params);
+    if (missing) throw new QueryError(`parameter $${missing} has no value (pass null for NULL)`);
     return this.mutex.run(async () => {
       if (this.closed) throw new SyncError('closed', 'the store is closed');
       const res = await this.conn.run([{ kind: 'query', cypher, params }], { transaction: true, readOnly: true });

@@ -39,4 +39,32 @@ test('query(): unknown_label, unknown_property, query_syntax, query_failed', asy
   }
 });
 
+test('a parameter the query uses and params do not give fails query_failed, naming it (Kuzu would bind NULL and match nothing)', async () => {
+  const c = await client('ws://127.0.0.1:9/sync', { autoConnect: false });
+  try {
+    await c.createNode('Person', { name: 'Ann' }, { id: 'p1' });
+    const byName = 'MATCH (p:Person) WHERE p.name = $name RETURN p.id AS id';
+    for (const params of [{}, { nme: 'Ann' }, { name: undefined }]) {
+      const e = await c.query(byName, params as never).then(
+        () => undefined,
+        (x: unknown) => x,
+      );
+      assert.ok(e instanceof QueryError, JSON.stringify(params));
+      assert.is((e as QueryError).code, 'query_failed');
+      assert.match((e as QueryError).message, /parameter \$name has no value/);
+    }
+    assert.equal(await c.query(byName, { name: 'Ann' }), [{ id: 'p1' }]);
+    assert.equal(await c.query(byName, { name: null }), [], 'null is a value: NULL');
+    // A $ in a string, a comment or a quoted name is no parameter.
+    assert.equal(await c.query("MATCH (p:Person) WHERE p.name <> '$x' /* $y */ RETURN p.id AS `$z` // $w"), [
+      { $z: 'p1' },
+    ]);
+    const live = c.live(byName, {});
+    const error = await new Promise((resolve) => live.subscribe(() => resolve('rows'), resolve));
+    assert.ok(error instanceof QueryError && error.code === 'query_failed', 'a live query fails the same way');
+  } finally {
+    await c.close();
+  }
+});
+
 test.run();
