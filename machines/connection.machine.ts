@@ -45,10 +45,11 @@ export const isRefusal = (m: ServerMessage): boolean =>
 /**
  * The same refusals made after the upgrade, as close codes (what a browser-style connection gets):
  * 4401 is a 401, 4403 a clientId its principal may not use. And 4000: another connection of this
- * clientId replaced this one. Never one of ours (a socket this client gave up on is closed before the
- * next opens, and its close is not heard), so another client uses the clientId: competing for it
- * would only take turns replacing each other, each writing patches the other's seqs shadow. The
- * error code each stands for, or undefined.
+ * clientId replaced this one. Never one of ours: the server keeps the connection it accepted last
+ * (a stale socket of ours whose sync_request comes late is the one closed, and a socket this client
+ * gave up on is not heard). So another client uses the clientId: competing for it would only take
+ * turns replacing each other, each writing patches the other's seqs shadow. The error code each
+ * stands for, or undefined.
  */
 export const refusalOfClose = (code: number | undefined): 'unauthorized' | 'forbidden' | undefined =>
   code === CLOSE_UNAUTHORIZED

@@ -15,8 +15,9 @@ export const openNodeSocket: OpenSocket = (url, protocols, headers, on) => {
   // The first word on what went wrong is the one that says why: the terminate after a refused
   // upgrade errs too ("closed before the connection was established").
   let told = false;
-  const failed = (why: string, lasting: boolean) => {
-    if (!told) on.failed(why, lasting);
+  let opened = false;
+  const failed = (why: string, answered: boolean) => {
+    if (!told) on.failed(`${opened ? 'connection lost' : 'cannot connect'}: ${why}`, answered);
     told = true;
   };
   ws.on('unexpected-response', (_req, res) => {
@@ -26,7 +27,10 @@ export const openNodeSocket: OpenSocket = (url, protocols, headers, on) => {
     } else failed(`HTTP ${res.statusCode} ${res.statusMessage ?? ''} at the upgrade`.replace('  ', ' '), true);
     ws.terminate();
   });
-  ws.on('open', () => on.open());
+  ws.on('open', () => {
+    opened = true;
+    on.open();
+  });
   ws.on('message', (data, isBinary) => {
     const buf = data as Buffer;
     on.message(buf, buf.length, isBinary);

@@ -186,7 +186,7 @@ export class ClientRuntime {
       bytesIn: (n) => (this.metrics.bytesIn += n),
       data: (messages) => this.routeData(messages),
       serverProtocol: (protocol) => this.transport.serverProtocol(protocol),
-      failed: (url, why, lasting) => this.trouble.failed(url, why, lasting),
+      failed: (url, why, answered) => this.trouble.failed(url, why, answered),
       error: (e) => {
         // What whenSynced reports if the connection stops as unauthorized.
         if (e.code === 'unauthorized' || e.code === 'forbidden') this.trouble.refusal = e;

@@ -23,10 +23,11 @@ export interface SocketListeners {
   /** HTTP 401 at the upgrade (only ws can see it; a browser sees 1006): the socket closes after. */
   unauthorized(): void;
   /**
-   * Why the socket did not open or broke, where the platform tells (a browser does not): another
-   * HTTP status at the upgrade (`lasting`: retrying will not help) or a network error. `close` follows.
+   * Why the socket did not open or broke, where the platform tells (a browser does not): an HTTP
+   * status other than 401 at the upgrade (`answered`: something answers, not with a WebSocket) or
+   * a network error. `close` follows.
    */
-  failed(why: string, lasting: boolean): void;
+  failed(why: string, answered: boolean): void;
   close(code: number, reason: string): void;
 }
 
@@ -79,7 +80,7 @@ export interface SocketHooks {
   serverProtocol(protocol: number): void;
   error(e: SyncError): void;
   /** Why an attempt at `url` failed (see SocketListeners.failed). */
-  failed(url: string, why: string, lasting: boolean): void;
+  failed(url: string, why: string, answered: boolean): void;
   /**
    * The messages of one tick that the connection statechart does not act on (acknowledgements,
    * broadcasts, errors), in order; never after the actor stopped (see isControlMessage).
@@ -143,8 +144,8 @@ export function socketActor(hooks: SocketHooks) {
           hooks.error(new SyncError('unauthorized', `the server refused the connection (401)`));
           send({ type: 'SOCKET.UNAUTHORIZED' });
         },
-        failed(why, lasting) {
-          if (!stopped) hooks.failed(url, why, lasting);
+        failed(why, answered) {
+          if (!stopped) hooks.failed(url, why, answered);
         },
         open() {
           hooks.opened(socket);

@@ -74,16 +74,33 @@ export class Connections implements Iterable<Connection> {
     });
   }
 
-  /** A reconnect replaces a socket of the same client that has not died yet. */
-  replaceOthers(conn: Connection, clientId: string): void {
+  /**
+   * A connection's first sync_request takes its clientId from the connections that hold it: a
+   * client reconnecting past a socket not known dead yet, or a second live client on the clientId
+   * (the one replaced stops: see refusalOfClose). The newest connection wins, by the order they were
+   * accepted in, not the order their sync_requests came in: a client that gave up on a socket whose
+   * sync_request was held up on the way, and connected again, must not be replaced by its own stale
+   * socket. Then `conn` is the one that goes, and this says false.
+   */
+  replaceOthers(conn: Connection, clientId: string): boolean {
+    const older: Connection[] = [];
+    let passed = false;
     for (const other of this.open) {
-      if (other === conn || other.clientId !== clientId) continue;
-      // A client reconnecting past a socket not known dead yet, or two live clients sharing a clientId
-      // (the replaced one stops: see refusalOfClose).
-      this.options.logger.info(`kuzu-sync: ${other.name} replaced by a new connection of the same clientId`);
-      this.options.authority.forget(other);
-      other.ws.close(CLOSE_REPLACED, 'replaced by a newer connection');
+      if (other === conn) passed = true;
+      else if (other.clientId !== clientId) continue;
+      else if (passed) {
+        this.replace(conn);
+        return false;
+      } else older.push(other);
     }
+    for (const other of older) this.replace(other);
+    return true;
+  }
+
+  private replace(conn: Connection): void {
+    this.options.logger.info(`kuzu-sync: ${conn.name} replaced by a newer connection of the same clientId`);
+    this.options.authority.forget(conn);
+    conn.ws.close(CLOSE_REPLACED, 'replaced by a newer connection');
   }
 
   terminateAll(): void {

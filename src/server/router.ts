@@ -69,7 +69,7 @@ function syncRequest({ authority, connections }: RouterDeps, conn: Connection, m
     return conn.forbid(`this connection already syncs as ${JSON.stringify(conn.clientId)}`);
   }
   if (conn.clientId === undefined) {
-    connections.replaceOthers(conn, m.clientId);
+    if (!connections.replaceOthers(conn, m.clientId)) return;
     conn.clientId = m.clientId;
   }
   conn.speaks(m.protocol);

@@ -9,6 +9,7 @@ import type { Logger } from '../../src/logger.js';
 import type { ConnectionStatus } from '../../src/index.js';
 import { SyncError } from '../../src/protocol/errors.js';
 import { rejects } from '../helpers/assert.js';
+import { RawPeer } from '../helpers/raw-peer.js';
 import { client, server, synced, until } from '../helpers/sync.js';
 
 /** A logger that keeps what it is told, by level. */
@@ -72,16 +73,42 @@ test('a second live client on the same clientId replaces the first, which stops 
   }
 });
 
+test("a client's own stale socket never replaces its newer one: the newest accepted connection keeps the clientId, whatever order the sync_requests come in", async () => {
+  const s = await server();
+  try {
+    // The socket a client gave up on (its sync_request held up on the way) and the one it opened next.
+    const stale = await RawPeer.connect(s.url, 'me');
+    const fresh = await RawPeer.connect(s.url, 'me');
+    await fresh.sync(0);
+    stale.send({ type: 'sync_request', clientId: 'me', fromVersion: 0, protocol: 1 });
+    await until(() => stale.closed);
+    assert.is(stale.closeCode, 4000, 'the stale one goes');
+    assert.is(stale.received.length, 0, 'unanswered');
+    fresh.send({ type: 'heartbeat', ts: 7 });
+    await fresh.next((m) => m.type === 'heartbeat');
+    assert.not.ok(fresh.closed, 'the newer one stays');
+    // And the usual way round: a newer connection replaces an older one that already syncs.
+    const newer = await RawPeer.connect(s.url, 'me');
+    await newer.sync(0);
+    await until(() => fresh.closed);
+    assert.is(fresh.closeCode, 4000);
+    assert.not.ok(newer.closed);
+    newer.ws.close();
+  } finally {
+    await s.close();
+  }
+});
+
 test('an upgrade refused with an HTTP status is a warning, once, and the wait that runs out names it', async () => {
   const s = await server();
   const logger = listening();
   const c = await client(`${s.url.replace(/\/sync$/, '')}/wrong-path`, { logger });
   try {
     const e = await rejects(c.whenSynced({ timeout: 1_500 }), 'timeout');
-    assert.match(e.message, /last connection failure: HTTP 404/);
+    assert.match(e.message, /last connection failure: ws:\S+\/wrong-path: cannot connect: HTTP 404/);
     const told = logger.lines.warn.filter((l) => l.includes('HTTP 404'));
     assert.is(told.length, 1, `told once, not per attempt: ${JSON.stringify(logger.lines.warn)}`);
-    assert.match(told[0]!, /cannot connect to ws:\/\/127\.0\.0\.1:\d+\/wrong-path: HTTP 404/);
+    assert.match(told[0]!, /ws:\/\/127\.0\.0\.1:\d+\/wrong-path: cannot connect: HTTP 404 Not Found at the upgrade/);
   } finally {
     await c.close();
     await s.close();
@@ -96,7 +123,7 @@ test('a server that is down is only info (it may come back), and the wait that r
   const c = await client(url, { logger });
   try {
     const e = await rejects(c.whenSynced({ timeout: 1_000 }), 'timeout');
-    assert.match(e.message, /last connection failure: connect ECONNREFUSED/);
+    assert.match(e.message, /last connection failure: ws:\S+: cannot connect: connect ECONNREFUSED/);
     assert.equal(logger.lines.warn, []);
     assert.is(logger.lines.info.filter((l) => l.includes('ECONNREFUSED')).length, 1);
   } finally {

@@ -200,10 +200,11 @@ async function closingServer(code: number) {
   return { url, upgrades: () => upgrades, close: () => new Promise((r) => wss.close(r)) };
 }
 
-test('close 4401 alone means unauthorized and 4403 alone forbidden to the client; other codes are retried', async () => {
+test('close 4401 alone means unauthorized, 4403 and 4000 (replaced) forbidden to the client; other codes are retried', async () => {
   for (const [code, expected] of [
     [4401, 'unauthorized'],
     [4403, 'forbidden'],
+    [4000, 'forbidden'],
   ] as const) {
     const srv = await closingServer(code);
     const c = await client(srv.url, { clientId: 'x' });
@@ -213,7 +214,7 @@ test('close 4401 alone means unauthorized and 4403 alone forbidden to the client
     await c.close();
     await srv.close();
   }
-  const srv = await closingServer(4000);
+  const srv = await closingServer(4002);
   const c = await client(srv.url, { clientId: 'x' });
   await until(() => srv.upgrades() >= 3, 20_000, 'a plain close is retried');
   assert.is.not(c.getStatus(), 'unauthorized');
