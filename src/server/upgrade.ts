@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { tokenSource } from '../net/bearer.js';
 import { CLOSE_UNAUTHORIZED } from '../protocol/close-codes.js';
+import { LogLimit } from './log-limit.js';
 import type { Logger, Principal, SyncServerOptions } from './options.js';
 import type { OriginCheck } from './origins.js';
 import { requestPath } from './request-path.js';
@@ -56,15 +57,19 @@ export function createHttpServer(deps: HttpDeps): Server {
     if (deps.serveHttp?.(req, res)) return;
     res.writeHead(426, { 'content-type': 'text/plain' }).end(`kuzu-sync: connect with a WebSocket to ${path}\n`);
   });
+  const refusedOrigin = new LogLimit();
+  const authenticateThrew = new LogLimit();
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     if (requestPath(req) !== path) return refuse(socket, 404, 'Not Found');
     const origin = req.headers.origin;
     if (!originAllowed(deps, origin)) {
-      deps.logger.warn(`kuzu-sync: refused an upgrade from origin ${JSON.stringify(origin)} (allowedOrigins)`);
+      refusedOrigin.tell((more) =>
+        deps.logger.warn(`kuzu-sync: refused an upgrade from origin ${JSON.stringify(origin)} (allowedOrigins)${more}`),
+      );
       return refuse(socket, 403, 'Forbidden');
     }
-    void authenticate(deps, req).then((principal) => {
+    void authenticate(deps, req, authenticateThrew).then((principal) => {
       if (principal === 'failed') return refuse(socket, 500, 'Internal Server Error');
       if (!principal) {
         if (browserStyle(req)) return closeAfterUpgrade(deps, req, socket, head, CLOSE_UNAUTHORIZED);
@@ -85,13 +90,17 @@ function originAllowed(deps: HttpDeps, origin: string | undefined): boolean {
   }
 }
 
-async function authenticate(deps: HttpDeps, req: IncomingMessage): Promise<Principal | null | 'failed'> {
+async function authenticate(
+  deps: HttpDeps,
+  req: IncomingMessage,
+  threw: LogLimit,
+): Promise<Principal | null | 'failed'> {
   const { authenticate, logger } = deps;
   if (!authenticate) return {};
   try {
     return await authenticate(req);
   } catch (e) {
-    logger.error('kuzu-sync: authenticate threw:', e);
+    threw.tell((more) => logger.error(`kuzu-sync: authenticate threw${more}:`, e));
     return 'failed';
   }
 }
