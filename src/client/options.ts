@@ -152,13 +152,14 @@ export interface Writes<S extends SchemaDef | undefined, M extends WriteMode> {
 
 /**
  * A batch is built synchronously: its writer closes when the build function returns, so an async
- * one would lose every write after its first `await`. It fails to compile (an argument is missing)
- * and, past the types, the batch rejects with `invalid_value` and applies nothing.
+ * one would lose every write after its first `await`. One that may return a promise fails to compile
+ * (an argument is missing) and, past the types, the batch rejects with `invalid_value` and applies
+ * nothing. A generic wrapper passes its own check on: `wrap<R>(f: (tx: BatchWriter) => R,
+ * ...s: SyncBuild<R>) { return client.batch(f, ...s); }`.
  */
-export type SyncBuild<R> =
-  R extends PromiseLike<unknown>
-    ? [error: 'a batch function must be synchronous: its writer closes when it returns']
-    : [];
+export type SyncBuild<R> = [Extract<R, PromiseLike<unknown>>] extends [never]
+  ? []
+  : [error: 'a batch function must be synchronous: its writer closes when it returns'];
 
 /** `client.write`: the writes with handles, a batch too. */
 export interface HandleWrites<S extends SchemaDef | undefined = undefined> extends Writes<S, 'handle'> {

@@ -2,7 +2,7 @@
  * Compiled, never run, by schema-types.test.ts: what a schema lets a client write. Each
  * `@ts-expect-error` must meet an error; if the types loosen, the directive is unused and tsc fails.
  */
-import type { SyncClient } from '../../src/client/options.js';
+import type { BatchWriter, SyncBuild, SyncClient } from '../../src/client/options.js';
 import { defineSchema } from '../../src/schema/define.js';
 
 const schema = defineSchema({
@@ -65,6 +65,11 @@ export async function typed(client: SyncClient<typeof schema>): Promise<void> {
   });
   // @ts-expect-error: the same for a batch with a handle
   await client.write.batch(async (tx) => tx.createNode('City', { name: 'Lost' }));
+  // @ts-expect-error: and for one that only may return a promise
+  await client.batch((tx): void | Promise<void> => void tx.createNode('City', { name: 'Maybe' }));
+  // A generic wrapper passes the check on.
+  const wrap = <R>(f: (tx: BatchWriter<typeof schema>) => R, ...s: SyncBuild<R>) => client.batch(f, ...s);
+  await wrap((tx) => tx.createNode('City', { name: 'Wrapped' }));
 }
 
 // A live query's rows have the type its caller names.
