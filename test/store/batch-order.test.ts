@@ -13,26 +13,46 @@ import { GraphStore, type Applied } from '../../src/store/graph-store.js';
 import { rng, type Rng } from '../helpers/random.js';
 import { data } from '../helpers/snapshot.js';
 
-/** Ops that all apply, in order: the generator keeps its own model of what exists. */
+/**
+ * Ops that all apply, in order: the generator keeps its own model of what exists. Ids of deleted
+ * nodes and edges come back (a delete and a create of one id in one transaction), and upserts both
+ * create and set.
+ */
 function validOps(r: Rng, count: number): Op[] {
   const nodes = new Map<string, string>();
-  const edges = new Map<string, { from: string; to: string }>();
+  const edges = new Map<string, { label: string; from: string; to: string }>();
+  const gone: string[] = [];
   const ops: Op[] = [];
   let next = 0;
+  const freshId = (prefix: string) => {
+    const at = gone.findIndex((id) => id.startsWith(prefix));
+    return at >= 0 && r.chance(0.5) ? gone.splice(at, 1)[0]! : `${prefix}${next++}`;
+  };
   while (ops.length < count) {
-    const kind = r.int(10);
+    const kind = r.int(12);
     const nodeIds = [...nodes.keys()];
     const edgeIds = [...edges.keys()];
     if (kind < 3 || nodeIds.length < 2) {
-      const id = `n${next++}`;
+      const id = freshId('n');
       const label = r.pick(['Person', 'City']);
       nodes.set(id, label);
       ops.push({ op: 'create_node', label, id, properties: { name: `x${r.int(9)}` } });
     } else if (kind < 5) {
-      const id = `e${next++}`;
-      const [from, to] = [r.pick(nodeIds), r.pick(nodeIds)];
-      edges.set(id, { from, to });
-      ops.push({ op: 'create_edge', label: r.pick(['KNOWS', 'LIKES']), id, from, to, properties: {} });
+      const id = freshId('e');
+      const [label, from, to] = [r.pick(['KNOWS', 'LIKES']), r.pick(nodeIds), r.pick(nodeIds)];
+      edges.set(id, { label, from, to });
+      ops.push({ op: 'create_edge', label, id, from, to, properties: {} });
+    } else if (kind === 10) {
+      const id = r.chance(0.5) ? r.pick(nodeIds) : freshId('n');
+      const label = nodes.get(id) ?? r.pick(['Person', 'City']);
+      nodes.set(id, label);
+      ops.push({ op: 'upsert_node', label, id, properties: { name: `u${r.int(9)}` } });
+    } else if (kind === 11) {
+      const existing = edgeIds.length > 0 && r.chance(0.5) ? r.pick(edgeIds) : undefined;
+      const id = existing ?? freshId('e');
+      const e = edges.get(id) ?? { label: r.pick(['KNOWS', 'LIKES']), from: r.pick(nodeIds), to: r.pick(nodeIds) };
+      edges.set(id, e);
+      ops.push({ op: 'upsert_edge', ...e, id, properties: { since: r.int(100) } });
     } else if (kind < 7) {
       const edge = r.chance(0.3) && edgeIds.length > 0;
       const id = edge ? r.pick(edgeIds) : r.pick(nodeIds);
@@ -41,11 +61,13 @@ function validOps(r: Rng, count: number): Op[] {
     } else if (kind < 8 && edgeIds.length) {
       const id = r.pick(edgeIds);
       edges.delete(id);
+      gone.push(id);
       ops.push({ op: 'delete_edge', id });
     } else if (kind < 9) {
       const id = r.pick(nodeIds);
       nodes.delete(id);
-      for (const [e, { from, to }] of edges) if (from === id || to === id) edges.delete(e);
+      gone.push(id);
+      for (const [e, { from, to }] of edges) if (from === id || to === id) edges.delete(e) && gone.push(e);
       ops.push({ op: 'delete_node', id });
     }
   }
