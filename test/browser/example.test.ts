@@ -85,7 +85,8 @@ function suite(): void {
     try {
       const p = await open(chromium, guarded.url);
       const origin = new URL(guarded.url).origin;
-      await until(() => refused.length >= 2, 10_000, 'two refused upgrades');
+      // The page retries; the server says so once (LogLimit: a page in a loop must not flood its log).
+      await until(() => refused.length >= 1, 10_000, 'a refused upgrade');
       assert.match(refused[0]!, `refused an upgrade from origin "${origin}"`);
       assert.is.not(await text(p, 'status'), 'ready');
       assert.ok(['offline', 'connecting', 'disconnected'].includes(await text(p, 'status')), await text(p, 'status'));
