@@ -79,7 +79,7 @@ export interface SocketHooks {
   /** The protocol the server answers in (its sync_state says so). */
   serverProtocol(protocol: number): void;
   error(e: SyncError): void;
-  /** Why an attempt at `url` failed (see SocketListeners.failed). */
+  /** Why an attempt at `url` (or the token provider) failed (see SocketListeners.failed). */
   failed(url: string, why: string, answered: boolean): void;
   /**
    * The messages of one tick that the connection statechart does not act on (acknowledgements,
@@ -120,6 +120,8 @@ export function socketActor(hooks: SocketHooks) {
         token = typeof hooks.token === 'function' ? await hooks.token() : hooks.token;
       } catch (e) {
         if (stopped) return; // the attempt timed out meanwhile: its failure is old news
+        // Retried like a network error (a vault that is down may come back), and named as one.
+        hooks.failed('the token provider', (e as Error).message, false);
         hooks.error(new SyncError('unauthorized', `token provider failed: ${(e as Error).message}`));
         send({ type: 'SOCKET.CLOSED', reason: 'token provider failed' });
         return;

@@ -131,4 +131,29 @@ test('a server that is down is only info (it may come back), and the wait that r
   }
 });
 
+test('a token provider that throws is retried, and the wait that runs out names it; once it answers, the client connects', async () => {
+  const s = await server();
+  let down = true;
+  const errors: SyncError[] = [];
+  const c = await client(s, {
+    logger: listening(),
+    token: () => {
+      if (down) throw new Error('vault unreachable');
+      return 't';
+    },
+  });
+  c.on('error', (e) => errors.push(e));
+  try {
+    const e = await rejects(c.whenSynced({ timeout: 1_000 }), 'timeout');
+    assert.match(e.message, /last connection failure: the token provider: vault unreachable/);
+    assert.ok(errors.some((x) => x.code === 'unauthorized' && /vault unreachable/.test(x.message)));
+    assert.is.not(c.getStatus(), 'unauthorized', 'retried, not given up');
+    down = false;
+    await c.whenSynced({ timeout: 10_000 });
+  } finally {
+    await c.close();
+    await s.close();
+  }
+});
+
 test.run();
