@@ -74,6 +74,7 @@ export class LiveQueries {
   live(cypher: string, params: Record<string, unknown>): LiveQuery {
     const q = new Live(cypher, params, this.deps, {
       forget: () => this.open.delete(q),
+      keep: () => this.open.add(q),
       info: (tables) => ({ version: this.deps.version(), pending: this.pendingOn(tables) }),
     });
     this.open.add(q);
@@ -90,8 +91,13 @@ export class LiveQueries {
     return {
       steps: due.map((q) => ({ kind: 'query', cypher: q.cypher, params: q.params })),
       // Not yet: the client's own bookkeeping of the transaction (its version, its pending patches)
-      // happens on its way back from the store, and subscribers are told of both at once.
-      done: (results) => later(() => due.forEach((q, i) => q.answer(asked[i]!, results[i]!))),
+      // happens on its way back from the store, and subscribers are told of both at once: the
+      // pending groups are counted afresh then (a local write is pending from its first emission).
+      done: (results) =>
+        later(() => {
+          this.groups = undefined;
+          due.forEach((q, i) => q.answer(asked[i]!, results[i]!));
+        }),
     };
   }
 
@@ -152,6 +158,12 @@ class Live implements LiveQuery {
   private shown = 0;
   private error: LiveError | undefined;
   private closed = false;
+  /**
+   * Its last subscriber and iterator left (an unsubscribe, a `break` out of `for await`): it runs
+   * no more until one comes back, which runs it afresh. A query nobody ever subscribed to keeps
+   * running, for whoever reads `current`.
+   */
+  private idle = false;
 
   /** The pending count its subscribers were last told. */
   private told: number | undefined;
@@ -160,7 +172,7 @@ class Live implements LiveQuery {
     readonly cypher: string,
     readonly params: Record<string, unknown>,
     private readonly deps: LiveDeps,
-    private readonly registry: { forget(): void; info(tables: TablesTouched): LiveInfo },
+    private readonly registry: { forget(): void; keep(): void; info(tables: TablesTouched): LiveInfo },
   ) {
     this.tables = tablesRead(cypher);
   }
@@ -180,7 +192,7 @@ class Live implements LiveQuery {
 
   /** Whether it runs again after a change to `changed` (a query that stopped never does). */
   reads(changed: TablesTouched): boolean {
-    if (this.closed || this.error) return false;
+    if (this.closed || this.error || this.idle) return false;
     if (changed === 'all' || this.tables === 'all') return true;
     for (const t of changed) if (this.tables.has(t)) return true;
     return false;
@@ -236,16 +248,39 @@ class Live implements LiveQuery {
   subscribe(next: (rows: Row[], info: LiveInfo) => void, error?: (e: LiveError) => void): () => void {
     const l = { next, ...(error ? { error } : {}) };
     if (this.closed) return () => {};
+    this.wake();
     this.listeners.add(l);
     if (this.current) {
       const info = this.registry.info(this.tables);
       this.told = info.pending;
       this.call(() => next(this.current!, info));
     } else if (this.error && error) this.call(() => error(this.error!));
-    return () => this.listeners.delete(l);
+    return () => {
+      this.listeners.delete(l);
+      this.rest();
+    };
+  }
+
+  /** Back from idle: the result it holds may be old; run it again (subscribers hear if it changed). */
+  private wake(): void {
+    if (!this.idle || this.closed || this.error) return;
+    this.idle = false;
+    this.registry.keep();
+    this.firstRun();
+  }
+
+  /**
+   * Nobody is left to hear it: stop running it after each change (see `idle`). The client lets go
+   * of it too: one dropped with a `break`, never closed, is garbage.
+   */
+  private rest(): void {
+    if (this.listeners.size || this.iterators.size || this.closed || this.error) return;
+    this.idle = true;
+    this.registry.forget();
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Row[]> {
+    this.wake();
     const it: { queue: Row[][]; waiting?: Waiting | undefined } = { queue: this.current ? [this.current] : [] };
     this.iterators.add(it);
     return {
@@ -262,6 +297,7 @@ class Live implements LiveQuery {
       },
       return: () => {
         this.iterators.delete(it);
+        this.rest();
         return Promise.resolve({ value: undefined, done: true });
       },
     };

@@ -188,15 +188,57 @@ test("info: a subscriber hears how many of its tables' writes are unconfirmed, a
     // Offline: the write stays unconfirmed.
     await c.createNode('Person', { name: 'Ada' }, { id: 'ada' });
     await until(() => people.seen.length === 2, 10_000, 'the write shows');
-    await until(() => people.calls.at(-1)!.info.pending === 1, 10_000, 'its info');
-    assert.equal(people.calls.at(-1)!.info, { version: 0, pending: 1 }, 'one unconfirmed write on its tables');
+    assert.equal(people.seen[1]!.info, { version: 0, pending: 1 }, 'unconfirmed from its first emission');
+    await c.setProperty('node', 'ada', 'name', 'Ada L');
+    await until(() => people.seen.length === 3, 10_000, 'the second write shows');
+    assert.equal(people.seen[2]!.info, { version: 0, pending: 2 }, 'both unconfirmed, from its first emission');
+    assert.equal(people.calls.at(-1)!.info, { version: 0, pending: 2 }, 'two unconfirmed writes on its tables');
     c.connect();
     await c.whenSynced({ timeout: 10_000 });
     await until(() => people.calls.at(-1)!.info.pending === 0, 10_000, 'told again once it is confirmed');
-    assert.is(people.seen.length, 2, 'no new result: the same rows, the same objects');
-    assert.equal(people.calls.at(-1)!.info, { version: 1, pending: 0 });
+    assert.is(people.seen.length, 3, 'no new result: the same rows, the same objects');
+    assert.equal(people.calls.at(-1)!.info, { version: 2, pending: 0 });
     assert.is(items.calls.length, 1, 'a query on other tables hears nothing of it');
     assert.equal(items.calls[0]!.info.pending, 0);
+  } finally {
+    await c.close();
+    await s.close();
+  }
+});
+
+test('a live query whose last subscriber left, or whose for-await loop broke, stops running until one comes back', async () => {
+  const s = await server();
+  const db = new FaultDriver();
+  const c = await client(s, { driver: db });
+  const add = async (id: string) => {
+    await c.createNode('Person', { name: id }, { id });
+    await c.flush();
+  };
+  try {
+    await c.whenSynced({ timeout: 10_000 });
+    const q = c.live(PEOPLE);
+    const stop = q.subscribe(() => {});
+    await until(() => q.current !== undefined, 10_000, 'the first result');
+    await add('a');
+    await until(() => q.current?.length === 1, 10_000, 'a shows');
+    stop();
+    const runs = runsOf(db, PEOPLE);
+    for (const id of ['b', 'c', 'd']) await add(id);
+    assert.is(runsOf(db, PEOPLE), runs, 'no runs while nobody listens');
+    const back: Row[][] = [];
+    q.subscribe((rows) => back.push(rows));
+    await until(() => back.at(-1)?.length === 4, 10_000, 'a fresh result for the one who came back');
+    await add('e');
+    await until(() => back.at(-1)?.length === 5, 10_000, 'and every change after');
+
+    const COUNT = 'MATCH (p:Person) RETURN count(p) AS n';
+    for await (const rows of c.live(COUNT)) {
+      assert.equal(rows, [{ n: 5 }]);
+      break;
+    }
+    const counted = runsOf(db, COUNT);
+    await add('f');
+    assert.is(runsOf(db, COUNT), counted, 'a broken loop leaves nothing running');
   } finally {
     await c.close();
     await s.close();
