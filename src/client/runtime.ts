@@ -312,7 +312,8 @@ export class ClientRuntime {
   }
 
   get pendingCount(): number {
-    return this.outbox.pendingCount;
+    // Closed, the outbox's patch actors are stopped: what is left unanswered is the replica's (on disk, with a file).
+    return this.status === 'closed' ? this.replica.entries.length : this.outbox.pendingCount;
   }
 
   get synced(): boolean {

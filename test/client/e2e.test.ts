@@ -230,6 +230,8 @@ test('pending patches survive a client restart (same clientId and database file)
   for (let i = 0; i < 5; i++) await c.createNode('Note', { text: `offline ${i}` });
   assert.is(c.getPendingPatchCount(), 5);
   await c.close();
+  assert.is(c.getPendingPatchCount(), 5, 'closed, still unanswered: it says so');
+  assert.is(c.pendingPatches().length, 5);
 
   c = await client(url, { databasePath: dbPath }); // clientId comes from the database
   assert.is(c.clientId, 'durable');
