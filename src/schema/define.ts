@@ -52,6 +52,14 @@ export function graphSchemaOf(def: SchemaDef): GraphSchema {
   if (typeof def !== 'object' || def === null || typeof def.nodes !== 'object' || def.nodes === null) {
     fail('invalid_value', 'expected { nodes: { Label: { key: type } }, edges?: { LABEL: { from, to } } }');
   }
+  // A misspelt key (`edge`, `props`) would otherwise declare nothing, silently: a schema from a JSON
+  // file has no compiler to catch it.
+  const only = (where: string, value: object, keys: readonly string[]) => {
+    const extra = Object.keys(value).find((k) => !keys.includes(k));
+    if (extra !== undefined)
+      fail('invalid_value', `${where}: unknown key ${JSON.stringify(extra)} (expected ${keys.join(', ')})`);
+  };
+  only('the schema', def, ['nodes', 'edges']);
   const names = new Map<string, string>();
   const name = (label: string, what: string) => {
     const problem = identifierProblem(label, 'label');
@@ -96,6 +104,7 @@ export function graphSchemaOf(def: SchemaDef): GraphSchema {
   const edges = Object.entries(def.edges ?? {}).map(([label, edge]) => {
     name(label, 'edge label');
     if (typeof edge !== 'object' || edge === null) return fail('invalid_value', `edge ${label}: expected { from, to }`);
+    only(`edge ${label}`, edge, ['from', 'to', 'properties']);
     const from = ends(label, 'from', edge.from);
     const to = ends(label, 'to', edge.to);
     const pairs = from.flatMap((f) => to.map((t): [string, string] => [f, t]));

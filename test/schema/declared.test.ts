@@ -56,6 +56,12 @@ test('graphSchemaOf refuses malformed definitions with a typed error naming the 
     [{ nodes: { A: {} }, edges: { a: { from: 'A', to: 'A' } } }, 'invalid_identifier', /clashes with node label "A"/],
     [{ nodes: { A: {} }, edges: { R: { from: [], to: 'A' } } }, 'invalid_value', /from must be a node label/],
     [{ nodes: { A: {} }, edges: { R: { from: 'A', to: 'a' } } }, 'invalid_value', /"a" is not a declared node label/],
+    [{ nodes: { A: {} }, edge: { R: { from: 'A', to: 'A' } } }, 'invalid_value', /the schema: unknown key "edge"/],
+    [
+      { nodes: { A: {} }, edges: { R: { from: 'A', to: 'A', props: { w: 'number' } } } },
+      'invalid_value',
+      /edge R: unknown key "props" \(expected from, to, properties\)/,
+    ],
   ];
   for (const [input, code, message] of cases) throwsCode(() => graphSchemaOf(input as SchemaDef), code, message);
 });
