@@ -87,8 +87,11 @@ function readCommand(): Command | undefined {
     parsed = parseArgs({ allowPositionals: true, options: OPTIONS });
   } catch (e) {
     // parseArgs names the flag in quotes inside a sentence written for programmers.
-    const flag = /'(-[^']*)'/.exec((e as Error).message)?.[1];
-    fail(flag ? `unknown option ${flag}` : (e as Error).message);
+    const flag = /'(-[-\w]*)/.exec((e as Error).message)?.[1];
+    const code = (e as { code?: string }).code;
+    if (flag && code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') fail(`unknown option ${flag}`);
+    if (flag && code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') fail(`${flag} needs a value`);
+    fail((e as Error).message);
   }
   const { values, positionals } = parsed;
   if (values.help || positionals.length === 0) return undefined;
@@ -109,6 +112,12 @@ function wholeNumber(name: string, v: string | undefined): number | undefined {
   const n = Number(v);
   if (!Number.isSafeInteger(n) || n < 0) fail(`--${name} must be a whole number, got ${JSON.stringify(v)}`);
   return n;
+}
+
+function portNumber(v: string | undefined): number {
+  const port = wholeNumber('port', v) ?? 8080;
+  if (port > 65535) fail(`--port must be at most 65535, got ${port}`);
+  return port;
 }
 
 const stamp = () => new Date().toISOString();
@@ -145,7 +154,7 @@ function serverOptions(values: Flags): SyncServerOptions {
     error: (...a) => console.error(stamp(), ...a),
   };
   return {
-    port: wholeNumber('port', values.port) ?? 8080,
+    port: portNumber(values.port),
     ...(values.host ? { host: values.host } : {}),
     ...(values.path ? { path: values.path } : {}),
     ...(values.db ? { databasePath: values.db } : {}),

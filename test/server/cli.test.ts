@@ -28,6 +28,10 @@ test('--help explains the command and its flags', () => {
     assert.match(r.stdout, flag);
   for (const [args, message] of [
     [['--port', 'eighty'], /--port must be a whole number/],
+    [['--port', '70000'], /--port must be at most 65535/],
+    [['--port'], /--port needs a value/],
+    [['--port', '-1'], /--port needs a value/],
+    [['--prot', '1'], /unknown option --prot/],
     [['--driver', 'postgres'], /--driver must be wasm, native or ladybug/],
     [['--metrics-path', 'metrics'], /--metrics-path must be a path starting with one \//],
     [['--role', 'gateway'], /--role and --graph need --redis/],
