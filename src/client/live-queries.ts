@@ -23,7 +23,10 @@ export interface LiveInfo {
 }
 
 export interface LiveQuery<R = Row> {
-  /** The last result; undefined until the first run settles. */
+  /**
+   * The last result; undefined until the first run settles, and while a query whose subscribers and
+   * loops all left is idle (it does not run then).
+   */
   readonly current: R[] | undefined;
   /**
    * Called with each distinct result, at once with the current one when it is known. `onError` hears
@@ -68,13 +71,19 @@ export class LiveQueries {
   /** Computed when first asked for after a change (see pendingChanged). */
   private groups: PendingGroups | undefined;
   private retelling = false;
+  /** The client closed: an idle query that a subscriber wakes closes instead (see Live.wake). */
+  private shut = false;
 
   constructor(private readonly deps: LiveDeps) {}
 
   live(cypher: string, params: Record<string, unknown>): LiveQuery {
     const q = new Live(cypher, params, this.deps, {
       forget: () => this.open.delete(q),
-      keep: () => this.open.add(q),
+      keep: () => {
+        if (this.shut) return false;
+        this.open.add(q);
+        return true;
+      },
       info: (tables) => ({ version: this.deps.version(), pending: this.pendingOn(tables) }),
     });
     this.open.add(q);
@@ -135,11 +144,13 @@ export class LiveQueries {
   }
 
   closeAll(): void {
+    this.shut = true;
     for (const q of [...this.open]) q.close();
   }
 }
 
 type Waiting = { resolve: (r: IteratorResult<Row[]>) => void; reject: (e: unknown) => void };
+type Iterating = { queue: Row[][]; waiting?: Waiting | undefined; done?: true };
 
 class Live implements LiveQuery {
   current: Row[] | undefined;
@@ -148,7 +159,7 @@ class Live implements LiveQuery {
     next: (rows: Row[], info: LiveInfo) => void;
     error?: (e: LiveError) => void;
   }>();
-  private readonly iterators = new Set<{ queue: Row[][]; waiting?: Waiting | undefined }>();
+  private readonly iterators = new Set<Iterating>();
   /**
    * Runs asked for (the first, then one per transaction on its tables), and the one whose result it
    * holds: a run's result can arrive after a later one's (the first run queues behind writes), and
@@ -172,7 +183,7 @@ class Live implements LiveQuery {
     readonly cypher: string,
     readonly params: Record<string, unknown>,
     private readonly deps: LiveDeps,
-    private readonly registry: { forget(): void; keep(): void; info(tables: TablesTouched): LiveInfo },
+    private readonly registry: { forget(): void; keep(): boolean; info(tables: TablesTouched): LiveInfo },
   ) {
     this.tables = tablesRead(cypher);
   }
@@ -212,7 +223,8 @@ class Live implements LiveQuery {
 
   /** The result of run `n`: its rows (an array), or what it threw. */
   answer(n: number, result: unknown): void {
-    if (this.closed || this.error || n < this.shown) return;
+    // Idle, nobody hears it, and a result kept now would be shown stale on waking (see rest).
+    if (this.closed || this.error || this.idle || n < this.shown) return;
     this.shown = n;
     if (Array.isArray(result)) return this.settle(result);
     // A label or property this replica has not seen yet: nothing to show until it comes, and the
@@ -234,6 +246,7 @@ class Live implements LiveQuery {
   private fail(e: unknown): void {
     const error = e instanceof QueryError ? e : toSyncError(e);
     this.error = error;
+    this.registry.forget();
     // Nobody asked to hear it (no onError, no iterator): a query that never emits must still say why.
     if (!this.iterators.size && ![...this.listeners].some((l) => l.error))
       this.deps.logger.warn(`kuzu-sync: a live query stopped: ${error.message} (${this.cypher})`);
@@ -247,8 +260,8 @@ class Live implements LiveQuery {
 
   subscribe(next: (rows: Row[], info: LiveInfo) => void, error?: (e: LiveError) => void): () => void {
     const l = { next, ...(error ? { error } : {}) };
-    if (this.closed) return () => {};
     this.wake();
+    if (this.closed) return () => {};
     this.listeners.add(l);
     if (this.current) {
       const info = this.registry.info(this.tables);
@@ -261,30 +274,36 @@ class Live implements LiveQuery {
     };
   }
 
-  /** Back from idle: the result it holds may be old; run it again (subscribers hear if it changed). */
+  /** Back from idle: run afresh (its first result is told as new); closed if the client closed meanwhile. */
   private wake(): void {
     if (!this.idle || this.closed || this.error) return;
     this.idle = false;
-    this.registry.keep();
+    if (!this.registry.keep()) return this.close();
     this.firstRun();
   }
 
   /**
-   * Nobody is left to hear it: stop running it after each change (see `idle`). The client lets go
-   * of it too: one dropped with a `break`, never closed, is garbage.
+   * Nobody is left to hear it (checked a microtask later: an unsubscribe and a subscribe in one go,
+   * as a UI remounting does, keep it running): stop running it after each change (see `idle`). Its
+   * result is dropped, never shown stale on waking, and the client lets go of it: one dropped with a
+   * `break`, never closed, is garbage.
    */
   private rest(): void {
-    if (this.listeners.size || this.iterators.size || this.closed || this.error) return;
-    this.idle = true;
-    this.registry.forget();
+    queueMicrotask(() => {
+      if (this.listeners.size || this.iterators.size || this.closed || this.error || this.idle) return;
+      this.idle = true;
+      this.current = undefined;
+      this.registry.forget();
+    });
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Row[]> {
     this.wake();
-    const it: { queue: Row[][]; waiting?: Waiting | undefined } = { queue: this.current ? [this.current] : [] };
+    const it: Iterating = { queue: this.current ? [this.current] : [] };
     this.iterators.add(it);
     return {
       next: () => {
+        if (it.done) return Promise.resolve({ value: undefined, done: true });
         const rows = it.queue.shift();
         if (rows) return Promise.resolve({ value: rows, done: false });
         if (this.error) {
@@ -296,6 +315,11 @@ class Live implements LiveQuery {
         return new Promise((resolve, reject) => (it.waiting = { resolve, reject }));
       },
       return: () => {
+        // Ended: a next() waiting now, or asked later, is done too.
+        it.done = true;
+        it.queue.length = 0;
+        it.waiting?.resolve({ value: undefined, done: true });
+        it.waiting = undefined;
         this.iterators.delete(it);
         this.rest();
         return Promise.resolve({ value: undefined, done: true });
@@ -312,7 +336,7 @@ class Live implements LiveQuery {
     this.iterators.clear();
   }
 
-  private push(it: { queue: Row[][]; waiting?: Waiting | undefined }, rows: Row[]): void {
+  private push(it: Iterating, rows: Row[]): void {
     if (!it.waiting) return void it.queue.push(rows);
     it.waiting.resolve({ value: rows, done: false });
     it.waiting = undefined;

@@ -228,6 +228,7 @@ test('a live query whose last subscriber left, or whose for-await loop broke, st
     const back: Row[][] = [];
     q.subscribe((rows) => back.push(rows));
     await until(() => back.at(-1)?.length === 4, 10_000, 'a fresh result for the one who came back');
+    assert.is(back[0]!.length, 4, 'and never the stale one first');
     await add('e');
     await until(() => back.at(-1)?.length === 5, 10_000, 'and every change after');
 
@@ -239,6 +240,27 @@ test('a live query whose last subscriber left, or whose for-await loop broke, st
     const counted = runsOf(db, COUNT);
     await add('f');
     assert.is(runsOf(db, COUNT), counted, 'a broken loop leaves nothing running');
+
+    const it = c.live(COUNT)[Symbol.asyncIterator]();
+    await it.next();
+    const waiting = it.next();
+    await it.return!();
+    assert.equal(await waiting, { value: undefined, done: true }, 'return() ends a next() that waits');
+    assert.equal(await it.next(), { value: undefined, done: true }, 'and every next() after it');
+
+    // Idle when the client closes: whoever wakes it later finds it closed, not running on a closed store.
+    const idle = c.live(COUNT);
+    idle.subscribe(() => {})();
+    await new Promise((r) => setTimeout(r, 10));
+    await c.close();
+    const heard: unknown[] = [];
+    idle.subscribe(
+      (rows) => heard.push(rows),
+      (e) => heard.push(e),
+    );
+    assert.equal(await idle[Symbol.asyncIterator]().next(), { value: undefined, done: true });
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(heard, []);
   } finally {
     await c.close();
     await s.close();
