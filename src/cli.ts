@@ -87,11 +87,12 @@ function readCommand(): Command | undefined {
     parsed = parseArgs({ allowPositionals: true, options: OPTIONS });
   } catch (e) {
     // parseArgs names the flag in quotes inside a sentence written for programmers.
-    const flag = /'(-[-\w]*)/.exec((e as Error).message)?.[1];
-    const code = (e as { code?: string }).code;
-    if (flag && code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') fail(`unknown option ${flag}`);
-    if (flag && code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') fail(`${flag} needs a value`);
-    fail((e as Error).message);
+    const { message } = e as Error;
+    const flag = /'(-[-\w]*)/.exec(message)?.[1];
+    if (flag && (e as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') fail(`unknown option ${flag}`);
+    if (flag && /argument missing|ambiguous/.test(message)) fail(`${flag} needs a value`);
+    if (flag && /does not take an argument/.test(message)) fail(`${flag} takes no value`);
+    fail(message);
   }
   const { values, positionals } = parsed;
   if (values.help || positionals.length === 0) return undefined;

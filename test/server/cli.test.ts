@@ -32,6 +32,7 @@ test('--help explains the command and its flags', () => {
     [['--port'], /--port needs a value/],
     [['--port', '-1'], /--port needs a value/],
     [['--prot', '1'], /unknown option --prot/],
+    [['--quiet=yes'], /--quiet takes no value/],
     [['--driver', 'postgres'], /--driver must be wasm, native or ladybug/],
     [['--metrics-path', 'metrics'], /--metrics-path must be a path starting with one \//],
     [['--role', 'gateway'], /--role and --graph need --redis/],
