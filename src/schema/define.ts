@@ -53,9 +53,9 @@ export function graphSchemaOf(def: SchemaDef): GraphSchema {
     fail('invalid_value', 'expected { nodes: { Label: { key: type } }, edges?: { LABEL: { from, to } } }');
   }
   // A misspelt key (`edge`, `props`) would otherwise declare nothing, silently: a schema from a JSON
-  // file has no compiler to catch it.
+  // file has no compiler to catch it. Keys starting with $ are a JSON file's own (`$schema`, `$comment`).
   const only = (where: string, value: object, keys: readonly string[]) => {
-    const extra = Object.keys(value).find((k) => !keys.includes(k));
+    const extra = Object.keys(value).find((k) => !keys.includes(k) && !k.startsWith('$'));
     if (extra !== undefined)
       fail('invalid_value', `${where}: unknown key ${JSON.stringify(extra)} (expected ${keys.join(', ')})`);
   };

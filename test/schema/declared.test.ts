@@ -64,6 +64,8 @@ test('graphSchemaOf refuses malformed definitions with a typed error naming the 
     ],
   ];
   for (const [input, code, message] of cases) throwsCode(() => graphSchemaOf(input as SchemaDef), code, message);
+  const commented = { $schema: 'x', $comment: 'a JSON file may say what it is', nodes: { A: {} } };
+  assert.equal(graphSchemaOf(commented as SchemaDef).nodes, [{ label: 'A', properties: {} }]);
 });
 
 test('check: a write that does not fit is validation_failed; ids it cannot resolve are left to the planner', () => {
