@@ -88,6 +88,7 @@ export class LocalWrites {
       frame,
       staged: true,
       tables: { list, key: list.join(',') },
+      ...(a.made.length ? { made: a.made } : {}),
     };
     this.group!.push({ entry, applied: a });
     this.pending.add(entry);

@@ -27,6 +27,8 @@ export interface Entry {
    * absent for one restored after a restart: it counts on every table.
    */
   tables?: PatchTables;
+  /** The tables, pairs and columns it created here (see GraphModel.localOnly); absent: none. */
+  made?: readonly string[];
 }
 
 /** A patch's tables, sorted, with the key that groups patches of the same tables. */
@@ -35,12 +37,16 @@ export interface PatchTables {
   key: string;
 }
 
-const PENDING_TABLE: Step = {
-  kind: 'query',
-  cypher:
-    'CREATE NODE TABLE IF NOT EXISTS _Pending(seq INT64, patch STRING, inverse STRING, applied BOOLEAN, PRIMARY KEY(seq))',
-  ddl: true,
-};
+const PENDING_TABLE: Step[] = [
+  {
+    kind: 'query',
+    cypher:
+      'CREATE NODE TABLE IF NOT EXISTS _Pending(seq INT64, patch STRING, inverse STRING, applied BOOLEAN, PRIMARY KEY(seq))',
+    ddl: true,
+  },
+  // Entry.made, as JSON ('': none); a file from before it gets the column.
+  { kind: 'query', cypher: "ALTER TABLE _Pending ADD IF NOT EXISTS made STRING DEFAULT ''", ddl: true },
+];
 
 /** The verdicts of entries that leave with one (accepted, rejected), recorded in the same transaction. */
 export type Verdicts = ReadonlyMap<Entry, PatchVerdict>;
@@ -66,19 +72,35 @@ export class PendingPatches {
    */
   static async open(store: GraphStore, durable: boolean, untold?: string): Promise<PendingPatches> {
     if (!durable) return new PendingPatches(false);
-    await store.run([PENDING_TABLE]);
+    await store.run(PENDING_TABLE);
     const pending = new PendingPatches(true, new VerdictJournal(untold));
     const read =
-      'MATCH (p:_Pending) RETURN p.patch AS patch, p.inverse AS inverse, p.applied AS applied ORDER BY p.seq';
+      'MATCH (p:_Pending) RETURN p.patch AS patch, p.inverse AS inverse, p.applied AS applied, p.made AS made ORDER BY p.seq';
     const [rows] = await store.run([{ kind: 'query', cypher: read }], { reads: true });
     for (const row of rows!) {
+      const made = row.made ? (JSON.parse(row.made as string) as string[]) : undefined;
+      // What it made was its alone when it was written; a server change since would have rows there.
+      for (const key of made ?? []) store.model.localOnly.add(key);
       pending.add({
         patch: JSON.parse(row.patch as string),
         inverse: JSON.parse(row.inverse as string),
         applied: row.applied as boolean,
+        ...(made ? { made } : {}),
       });
     }
     return pending;
+  }
+
+  /** The `n` oldest applied entries (fewer if there are not as many): no walk past them. */
+  bottomApplied(n: number): Entry[] {
+    const bottom: Entry[] = [];
+    if (n === 0) return bottom;
+    for (const e of this.entries) {
+      if (!e.applied) continue;
+      bottom.push(e);
+      if (bottom.length === n) break;
+    }
+    return bottom;
   }
 
   entry(patchId: string): Entry | undefined {
@@ -163,9 +185,15 @@ export class PendingPatches {
     if (upsert.length) {
       steps.push({
         kind: 'rows',
-        body: 'MERGE (p:_Pending {seq: $c0}) SET p.patch = $c1, p.inverse = $c2, p.applied = $c3',
-        columns: ['INT64', 'STRING', 'STRING', 'BOOLEAN'],
-        rows: upsert.map((e) => [e.patch.seq, JSON.stringify(e.patch), JSON.stringify(e.inverse), e.applied]),
+        body: 'MERGE (p:_Pending {seq: $c0}) SET p.patch = $c1, p.inverse = $c2, p.applied = $c3, p.made = $c4',
+        columns: ['INT64', 'STRING', 'STRING', 'BOOLEAN', 'STRING'],
+        rows: upsert.map((e) => [
+          e.patch.seq,
+          JSON.stringify(e.patch),
+          JSON.stringify(e.inverse),
+          e.applied,
+          e.made ? JSON.stringify(e.made) : '',
+        ]),
       });
     }
     if (verdicts?.size)

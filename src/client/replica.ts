@@ -10,6 +10,7 @@ import type {
 } from '../protocol/types.js';
 import { GraphStore, type Applied, type WriteTx } from '../store/graph-store.js';
 import { isInMemoryPath } from '../store/kuzu/sync-database.js';
+import { LeftBehind } from '../store/unheld-schema.js';
 import { LocalWrites } from './local-writes.js';
 import { acceptedAt, PendingPatches, type Entry, type Verdicts } from './pending.js';
 import { processedEntries, readSyncState, verdictOf } from './sync-state.js';
@@ -63,6 +64,8 @@ export class Replica {
   serverId: string | undefined;
   /** The server version this client has applied. */
   version = 0;
+  /** What verdicts on own patches mean for the schema objects only local writes made. */
+  readonly leftBehind: LeftBehind;
   /** Called in the same synchronous step that moves the version and drops the confirmed entries: a
    * reader never sees one without the other (the outbox's accepted events wait for it). */
   onConfirmed: (() => void) | undefined;
@@ -86,6 +89,7 @@ export class Replica {
     maxMessageBytes: number,
   ) {
     this.local = new LocalWrites(this, store, pending, maxMessageBytes);
+    this.leftBehind = new LeftBehind(store.model);
   }
 
   /** Opens the replica state kept in `store` (pending patches, version, seq counter). */
@@ -155,20 +159,8 @@ export class Replica {
    * the model stays as it is, so staged writes need not commit first.
    */
   onlyConfirms(ready: ReadyChange[]): boolean {
-    const bottom = this.bottomApplied(ready.length);
+    const bottom = this.pending.bottomApplied(ready.length);
     return ready.every((r, i) => r.own !== undefined && bottom[i] === r.own);
-  }
-
-  /** The `n` oldest applied pending entries (fewer if there are not as many): no walk past them. */
-  private bottomApplied(n: number): Entry[] {
-    const bottom: Entry[] = [];
-    if (n === 0) return bottom;
-    for (const e of this.entries) {
-      if (!e.applied) continue;
-      bottom.push(e);
-      if (bottom.length === n) break;
-    }
-    return bottom;
   }
 
   /**
@@ -200,10 +192,11 @@ export class Replica {
       return e ? [e] : [];
     });
     const drop = [...confirmed, ...answered];
+    for (const e of drop) this.leftBehind.settled(e, true);
     const verdicts = this.durable ? acceptedAt(ready, drop) : undefined;
     const version = ready[ready.length - 1]!.version;
     const meta = { version, ackedSeq: drop.reduce((m, e) => Math.max(m, e.patch.seq), this.ackedSeq) };
-    const bottom = this.bottomApplied(confirmed.length);
+    const bottom = this.pending.bottomApplied(confirmed.length);
     // A patch that did not apply here may apply after others' changes: only a rebase tries it again.
     // Acknowledgements of our own patches change nothing here, so they alone never call for one.
     const unappliedLeft = ready.some((r) => !r.own) && this.entries.some((e) => !e.applied && !answered.includes(e));
@@ -213,7 +206,7 @@ export class Replica {
       ready.every((r) => r.own || this.pending.commutes(r.patch.ops, (id) => this.store.model.incidentEdges(id)));
     const apply = (tx: WriteTx, patches: Patch[]) => {
       for (const p of patches) {
-        const a = tx.apply(p.ops);
+        const a = tx.apply(p.ops, { server: true });
         if (!a.ok)
           throw new SyncError('internal', `server patch ${p.id} does not apply here (${a.error.message}): resync`);
       }
@@ -259,6 +252,7 @@ export class Replica {
   async rollback(patchId: string, code: ErrorCode, reason: string): Promise<Unapplied[]> {
     const e = this.entry(patchId);
     if (!e) return [];
+    this.leftBehind.settled(e, false);
     const meta = { ackedSeq: Math.max(this.ackedSeq, e.patch.seq) };
     const verdicts: Verdicts = new Map([[e, { status: 'rejected', code, reason }]]);
     if (!e.applied) {
@@ -287,6 +281,7 @@ export class Replica {
     const processed = continuity ? processedEntries(this.entries, answer, this.clientId) : [];
     result.settled = processed.map(({ entry, outcome }) => ({ patchId: entry.patch.id, outcome }));
     const drop = processed.map((p) => p.entry);
+    for (const p of processed) this.leftBehind.settled(p.entry, p.outcome.status === 'accepted');
     // A server with no history of ours never saw these: they all get new seqs, tried again on its state.
     const renumber = continuity ? [] : [...this.entries];
     // Made before any contact, they knew nothing of its state: base 0 (reject-stale judges them so).
@@ -304,7 +299,7 @@ export class Replica {
         this.declareSchemas(tx, schema);
         for (const d of delta) {
           if (d.version <= this.version && continuity) continue;
-          const a = tx.apply(d.patch.ops);
+          const a = tx.apply(d.patch.ops, { server: true });
           if (!a.ok)
             throw new SyncError('internal', `delta patch ${d.patch.id} does not apply here (${a.error.message})`);
         }
@@ -384,6 +379,8 @@ export class Replica {
       // Redone as it was, it is the same message; renumbered, it is a new one. Its ops are the same.
       if (e.frame !== undefined && !renumbered.has(e)) next.frame = e.frame;
       if (e.tables) next.tables = e.tables;
+      const made = [...(e.made ?? []), ...(a.ok ? a.made : [])];
+      if (made.length) next.made = made;
       if (renumbered.has(e)) {
         renumber!.out.push({ from: e.patch.id, to: patch });
         this.pending.add(next);

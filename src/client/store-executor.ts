@@ -366,13 +366,25 @@ export class StoreExecutor {
 
   private async rollback(r: Of<'rollback'>): Promise<void> {
     const cascade = await this.deps.replica.rollback(r.patchId, r.code, r.reason);
+    await this.dropLeftBehind();
     this.deps.metrics.rollbacks++;
     this.deps.noLongerApplies(cascade);
     this.settle(r.requestId, undefined);
   }
 
+  /** Only tidies: an empty table that stays costs nothing but a query answered `[]`, not refused. */
+  private async dropLeftBehind(): Promise<void> {
+    try {
+      const { replica } = this.deps;
+      await replica.store.dropUnheld(replica.leftBehind.take());
+    } catch (e) {
+      this.deps.logger.warn('kuzu-sync: the tables a rejected write made could not be dropped:', e);
+    }
+  }
+
   private async reconcile(r: Of<'reconcile'>): Promise<void> {
     const res = await this.deps.replica.reconcile(r.chunks);
+    await this.dropLeftBehind();
     this.deps.metrics.rebases++;
     if (res.mode === 'snapshot') this.deps.metrics.snapshots++;
     this.deps.reconciled(res);

@@ -30,6 +30,18 @@ export interface EdgeRef {
 /** Kuzu folds identifier case: `Person` and `person` name one table. */
 export const fold = (name: string): string => name.toLowerCase();
 
+/**
+ * A schema object as GraphModel.localOnly names it: a node table (`n person`), a rel table
+ * (`r knows`), a rel table's pair (`p knows person city`), a column (`n person age`, `r knows since`).
+ * Identifiers hold no space (see identifiers.ts).
+ */
+export const schemaKey = {
+  node: (label: string) => `n ${fold(label)}`,
+  rel: (label: string) => `r ${fold(label)}`,
+  pair: (label: string, pair: string) => `p ${fold(label)} ${fold(pair).replace('|', ' ')}`,
+  column: (tableKey: string, name: string) => `${tableKey} ${fold(name)}`,
+};
+
 export class GraphModel {
   readonly nodeTables = new Map<string, NodeTable>();
   readonly relTables = new Map<string, RelTable>();
@@ -41,6 +53,16 @@ export class GraphModel {
   private journal: Array<() => void> = [];
   /** Journal entries already committed and dropped: marks count from the first change ever made. */
   private committed = 0;
+  /**
+   * Tables, pairs and columns (see schemaKey) that local writes made and that nothing the server
+   * sent has used since: a rejected write leaves such objects behind, empty, where a replica that
+   * never saw it has none, and the two would answer one query differently (see dropUnheld). Not
+   * journaled: a key left here for an object that is gone, or one dropped too early, only means an
+   * empty table stays, as it did before.
+   */
+  readonly localOnly = new Set<string>();
+  /** Where add* note what they make while a local write plans (see WriteTx.apply). */
+  making: string[] | undefined;
 
   // ---- reads --------------------------------------------------------------
   nodeTable(label: string): NodeTable | undefined {
@@ -98,6 +120,7 @@ export class GraphModel {
     const t: NodeTable = { label, columns: new Map(columns.map((c) => [fold(c.name), c])) };
     this.nodeTables.set(fold(label), t);
     this.journal.push(() => this.nodeTables.delete(fold(label)));
+    this.made(schemaKey.node(label), columns);
     return t;
   }
   addRelTable(label: string, pair: [string, string], columns: Column[] = []): RelTable {
@@ -105,16 +128,55 @@ export class GraphModel {
     const t: RelTable = { label, columns: columnMap, pairs: new Set([pair.join('|')]) };
     this.relTables.set(fold(label), t);
     this.journal.push(() => this.relTables.delete(fold(label)));
+    this.made(schemaKey.rel(label), columns);
+    this.made(schemaKey.pair(label, pair.join('|')));
     return t;
   }
   addRelPair(t: RelTable, pair: [string, string]): void {
     const key = pair.join('|');
     t.pairs.add(key);
     this.journal.push(() => t.pairs.delete(key));
+    this.made(schemaKey.pair(t.label, key));
   }
   addColumn(t: NodeTable | RelTable, column: Column): void {
     t.columns.set(fold(column.name), column);
     this.journal.push(() => t.columns.delete(fold(column.name)));
+    const table = this.relTables.get(fold(t.label)) === t ? schemaKey.rel(t.label) : schemaKey.node(t.label);
+    this.made(schemaKey.column(table, column.name));
+  }
+  /** Drops a table, a pair or a column (see dropUnheld); journaled like the rest. */
+  removeSchema(key: string): void {
+    const [kind, label, a, b] = key.split(' ') as [string, string, string | undefined, string | undefined];
+    const tables: Map<string, NodeTable | RelTable> = kind === 'n' ? this.nodeTables : this.relTables;
+    const t = tables.get(label);
+    if (!t) return;
+    if (kind === 'p') {
+      const pair = [...(t as RelTable).pairs].find((p) => fold(p) === `${a}|${b}`);
+      if (pair === undefined) return;
+      (t as RelTable).pairs.delete(pair);
+      this.journal.push(() => (t as RelTable).pairs.add(pair));
+    } else if (a !== undefined) {
+      const col = t.columns.get(a);
+      if (!col) return;
+      t.columns.delete(a);
+      this.journal.push(() => t.columns.set(a, col));
+    } else {
+      tables.delete(label);
+      this.journal.push(() => tables.set(label, t));
+      for (const k of this.localOnly) if (k.startsWith(`${key} `)) this.localOnly.delete(k);
+    }
+    this.localOnly.delete(key);
+  }
+  /** A change the server sent uses `key`: it is no longer the local writes' alone. */
+  serverUses(key: string): void {
+    this.localOnly.delete(key);
+  }
+  private made(key: string, columns: readonly Column[] = []): void {
+    if (!this.making) return;
+    for (const k of [key, ...columns.map((c) => schemaKey.column(key, c.name))]) {
+      this.making.push(k);
+      this.localOnly.add(k);
+    }
   }
   addNode(id: string, label: string): void {
     this.nodes.set(id, label);
@@ -159,6 +221,7 @@ export class GraphModel {
     };
     this.nodeTables.clear();
     this.relTables.clear();
+    this.localOnly.clear();
     this.nodes.clear();
     this.edges.clear();
     this.adjacency.clear();

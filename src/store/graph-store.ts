@@ -5,17 +5,18 @@ import { canonicalSnapshot, snapshotDigest } from './canonical.js';
 import { missingParameter } from './cypher-text.js';
 import { EDGE_RETURN, edgeOfRow, nodeOfRow } from './entity-rows.js';
 import type { FileLock } from './file-lock.js';
-import { fold, GraphModel } from './graph-model.js';
+import { GraphModel } from './graph-model.js';
 import { type EngineCrashed, type KuzuConnection, type KuzuDriver, watchCrash } from './kuzu/driver.js';
 import { checkRecord, META_ENGINE, META_STORAGE } from './kuzu/formats.js';
 import type { QueryStep, ReadResult, Row, RunOptions, Step } from './kuzu/steps.js';
-import { kuzuType } from './kuzu/normalize.js';
 import { isInMemoryPath } from './kuzu/sync-database.js';
+import { loadModel } from './load-model.js';
 import { Mutex } from './mutex.js';
 import { QueryError } from './query-error.js';
 import type { StoreHost } from './store-host.js';
 import type { TablesTouched } from './tables-touched.js';
 import { StepStream } from './step-stream.js';
+import { unheldCandidates } from './unheld-schema.js';
 import { WriteTx } from './write-tx.js';
 
 export { WriteTx, type Applied } from './write-tx.js';
@@ -129,7 +130,7 @@ export class GraphStore {
           const record = format && checkRecord(path, format, await store.getMeta([META_ENGINE, META_STORAGE]), created);
           if (record) await store.run([GraphStore.metaStep(record)]);
         }
-        await store.loadModel();
+        await loadModel(store.model, (steps) => store.runUnlocked(steps, { reads: true }));
       } catch (e) {
         await conn.close();
         throw e;
@@ -241,6 +242,34 @@ export class GraphStore {
     });
   }
 
+  /**
+   * Drops what only rejected local writes made and nothing holds now (see unheld-schema.ts), checked
+   * in the database first, in a transaction of its own: Kuzu 0.11 cannot commit a DROP TABLE in the
+   * transaction that deleted the table's rows.
+   */
+  async dropUnheld(keys: readonly string[]): Promise<void> {
+    if (!keys.length) return;
+    await this.mutex.run(async () => {
+      const candidates = unheldCandidates(this.model, keys);
+      if (this.closed || this.staged || !candidates.length) return;
+      const found = await this.runUnlocked(
+        candidates.map((c) => c.probe),
+        { readOnly: true },
+      );
+      const empty = candidates.filter((_, i) => found[i]!.length === 0).map((c) => c.key);
+      const mark = this.model.mark();
+      const tx = new WriteTx(this.model);
+      tx.dropUnheld(empty);
+      try {
+        await this.commitTx(tx);
+        this.model.commitThrough();
+      } catch (e) {
+        this.model.revertTo(mark);
+        throw e;
+      }
+    });
+  }
+
   /** Runs a planned transaction: the reads undo capture needs, then every write (under the mutex). */
   private async commitTx(tx: WriteTx, stream?: StepStream): Promise<void> {
     if (tx.isEmpty) return;
@@ -334,46 +363,6 @@ export class GraphStore {
       columns: ['STRING', 'STRING'],
       rows: Object.entries(entries).map(([k, v]) => [k, String(v)]),
     };
-  }
-
-  private async loadModel(): Promise<void> {
-    const showTables: Step = { kind: 'query', cypher: 'CALL show_tables() RETURN name, type' };
-    const [tables] = await this.runUnlocked([showTables], { reads: true });
-    const userTables = tables!.filter((t) => !(t.name as string).startsWith('_'));
-    const nodeTables = userTables.filter((t) => t.type === 'NODE').map((t) => t.name as string);
-    const relTables = userTables.filter((t) => t.type === 'REL').map((t) => t.name as string);
-    const info = (name: string): Step => ({ kind: 'query', cypher: `CALL table_info('${name}') RETURN name, type` });
-    const steps: Step[] = [
-      ...nodeTables.map(info),
-      ...relTables.map(info),
-      ...relTables.map((name): Step => ({ kind: 'query', cypher: `CALL show_connection('${name}') RETURN *` })),
-      ...nodeTables.map((name): Step => ({ kind: 'query', cypher: `MATCH (n:${q(name)}) RETURN n.id AS id` })),
-      ...relTables.map(
-        (name): Step => ({
-          kind: 'query',
-          cypher: `MATCH (a)-[r:${q(name)}]->(b) RETURN r.id AS id, a.id AS f, b.id AS t`,
-        }),
-      ),
-    ];
-    if (steps.length === 0) return;
-    const res = await this.runUnlocked(steps, { reads: true });
-    let i = 0;
-    const columnsOf = (rows: Row[]) =>
-      rows
-        .filter((r) => fold(r.name as string) !== 'id')
-        .map((r) => ({ name: r.name as string, type: kuzuType(r.type as string) }));
-    const nodeT = nodeTables.map((label) => this.model.addNodeTable(label, columnsOf(res[i++]!)));
-    const relCols = relTables.map(() => columnsOf(res[i++]!));
-    relTables.forEach((label, k) => {
-      const pairs = res[i++]!.map((r) => [r['source table name'], r['destination table name']] as [string, string]);
-      const t = this.model.addRelTable(label, pairs[0]!, relCols[k]!);
-      for (const p of pairs.slice(1)) this.model.addRelPair(t, p);
-    });
-    for (const t of nodeT) for (const r of res[i++]!) this.model.addNode(r.id as string, t.label);
-    for (const label of relTables) {
-      for (const r of res[i++]!) this.model.addEdge(r.id as string, { label, from: r.f as string, to: r.t as string });
-    }
-    this.model.commitThrough();
   }
 
   /** Every transaction committed before the call is durable (the driver's `durable`, #21). */

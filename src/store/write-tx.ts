@@ -11,11 +11,16 @@ import type { Row, Step } from './kuzu/steps.js';
 import { edgeKey, nodeKey, planOp, resolveOp, type Statement } from './planner.js';
 import { planSnapshotLoad } from './snapshot-load.js';
 import { addOpTables, type TablesTouched } from './tables-touched.js';
+import { noteServerUse, planDrops } from './unheld-schema.js';
 
 /** The outcome of one `tx.apply`: its inverse ops are known once the transaction has committed. */
 export type Applied =
-  /** `tables`: what the unit changes (see TablesTouched), read before each op changed the model. */
-  { ok: true; inverse: Op[]; tables: ReadonlySet<string> } | { ok: false; error: SyncError; opIndex: number };
+  /**
+   * `tables`: what the unit changes (see TablesTouched), read before each op changed the model;
+   * `made`: the tables, pairs and columns a captured unit created (see GraphModel.localOnly).
+   */
+  | { ok: true; inverse: Op[]; tables: ReadonlySet<string>; made: readonly string[] }
+  | { ok: false; error: SyncError; opIndex: number };
 
 interface AppliedOp {
   op: PlainOp;
@@ -26,6 +31,8 @@ interface AppliedOp {
 
 /** The incident edges of an op that is not a delete_node: shared, never written to. */
 const NO_INCIDENT: string[] = [];
+
+type ApplyOptions = { capture?: boolean; fit?: boolean; server?: boolean };
 
 /** Steps to run after the data writes, or a function that makes them once inverses are known. */
 export type LaterSteps = Step | (() => Step[]);
@@ -70,13 +77,26 @@ export class WriteTx {
    * of the unit is run. With `capture`, the unit's inverse ops are computed (for rollback). With `fit`,
    * the ops must fit the schema in force: a new write, or a patch the server judges. Changes the
    * server has accepted, undos and redos are not checked again (the server's schema may differ).
+   * `server`: the ops are a change the server sent (see GraphModel.localOnly).
    */
-  apply(ops: Op[], options: { capture?: boolean; fit?: boolean } = {}): Applied {
+  apply(ops: Op[], options: ApplyOptions = {}): Applied {
+    const made: string[] = [];
+    // A captured unit is a local write (new, or redone in a rebase): what it creates is noted.
+    if (options.capture) this.model.making = made;
+    try {
+      return this.plan(ops, options, made);
+    } finally {
+      this.model.making = undefined;
+    }
+  }
+
+  private plan(ops: Op[], options: ApplyOptions, made: string[]): Applied {
     const mark = this.model.mark();
     const statements: Statement[] = [];
     const planned: AppliedOp[] = [];
     const tables = new Set<string>();
-    const applied: Extract<Applied, { ok: true }> = { ok: true, inverse: [], tables };
+    const applied: Extract<Applied, { ok: true }> = { ok: true, inverse: [], tables, made };
+    const serverUse = options.server && this.model.localOnly.size > 0;
     const unit = options.capture ? { inverses: [] as Op[][], applied } : undefined;
     const needs: Array<() => void> = [];
     const createdHere: string[] = [];
@@ -100,6 +120,7 @@ export class WriteTx {
           for (const s of plan.statements) statements.push(s);
           planned.push({ op: plain, incident: plan.incident ?? NO_INCIDENT, unit });
           if (options.capture) this.noteCreated(plain, createdHere);
+          if (serverUse) noteServerUse(this.model, plain);
         }
       } catch (e) {
         this.model.revertTo(mark);
@@ -138,6 +159,15 @@ export class WriteTx {
     if (!schema) return this.model.declare(undefined);
     const declared = schema instanceof DeclaredSchema ? schema : new DeclaredSchema(schema);
     for (const s of planDeclare(this.model, declared, this.tables)) this.batcher.add(s);
+    // Declared, it is every replica's: and a write must fit it, so no local write made anything else.
+    this.model.localOnly.clear();
+  }
+
+  /** Drops the tables, pairs and columns of `empty` (see planDrops): keys found to hold nothing. */
+  dropUnheld(empty: readonly string[]): void {
+    const { ddl, tables } = planDrops(this.model, empty);
+    for (const cypher of ddl) this.batcher.add({ kind: 'ddl', cypher });
+    for (const t of tables) this.tables.add(t);
   }
 
   /** Replace the whole graph with `snapshot` (schema and data). */

@@ -78,6 +78,7 @@ test('writes planned after a snapshot in its transaction see its nodes (a rebase
     ok: true,
     inverse: [{ op: 'set_property', target: 'node', id: 'p1', key: 'name', value: 'p 1' }],
     tables: new Set(['p']),
+    made: [],
   });
   assert.ok(value[1]!.ok);
   assert.is(value[2]!.ok ? 'applied' : value[2]!.error.code, 'already_exists');
