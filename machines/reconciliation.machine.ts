@@ -16,7 +16,10 @@ export interface ReconciliationContext {
 
 export interface RebaseInput {
   chunks: SyncStateMessage[];
-  /** The server's data was reset or replaced: take its snapshot and renumber the pending patches. */
+  /**
+   * A server this replica has no history with (first contact, or a new serverId: reset or replaced):
+   * its answer settles none of the pending patches, which are renumbered after its lastSeq.
+   */
   reset: boolean;
 }
 
@@ -28,7 +31,7 @@ const last = (c: ReconciliationContext) => c.chunks[c.chunks.length - 1];
  * undoes the pending patches newest-first, applies the server's changes (a delta, or a snapshot),
  * and re-applies the still-pending patches in order, all in one KuzuDB transaction.
  *
- *   requesting -> receiving -> rebasing | resetting (the server's identity changed) -> done
+ *   requesting -> receiving -> rebasing | resetting (a server with no history of ours) -> done
  *
  * A rebase that fails makes this actor fail: the connection drops and tries again later.
  */
@@ -54,7 +57,7 @@ export const reconciliationMachine = setup({
   guards: {
     hasFirstChunk: ({ context }) => context.chunks.length > 0,
     complete: ({ context }) => last(context)?.done === true,
-    /** Supplied by the client, which remembers the serverId it last saw. */
+    /** Supplied by the client, which remembers the serverId it last saw (none before first contact). */
     fromNewServer: () => false,
   },
 }).createMachine({
@@ -69,7 +72,7 @@ export const reconciliationMachine = setup({
       entry: 'sendSyncRequest',
       on: { 'CONNECTION.CHUNK': { target: 'receiving', actions: 'collect' } },
     },
-    /** Chunks until `done: true`; then a new server identity means a reset, anything else a rebase. */
+    /** Chunks until `done: true`; then a server with no history of ours means a reset, anything else a rebase. */
     receiving: {
       always: [
         { guard: and(['complete', 'fromNewServer']), target: 'resetting' },

@@ -268,15 +268,15 @@ export class Replica {
 
   /**
    * Takes the server's answer to sync_request: settles own patches the server already processed,
-   * applies its delta or snapshot under the pending patches, and redoes those still pending. When the
-   * answer comes from a server this replica has no history with (first contact, or a reset: a new
-   * serverId), its pending patches are renumbered after the server's lastSeq instead: that server
-   * never saw them.
+   * applies its delta or snapshot under the pending patches, and redoes those still pending. With
+   * `reset` (the reconciliation chart's `resetting`: a server this replica has no history with, at
+   * first contact or under a new serverId), its pending patches are renumbered after the server's
+   * lastSeq instead: that server never saw them.
    */
-  async reconcile(chunks: SyncStateMessage[]): Promise<ReconcileResult> {
+  async reconcile(chunks: SyncStateMessage[], reset: boolean): Promise<ReconcileResult> {
     const answer = readSyncState(chunks);
     const { lastSeq, version, serverId, mode, delta, snapshot, schema } = answer;
-    const continuity = this.serverId === serverId;
+    const continuity = !reset;
     const result: ReconcileResult = { settled: [], unapplied: [], renumbered: [], applied: delta, mode };
     const processed = continuity ? processedEntries(this.entries, answer, this.clientId) : [];
     result.settled = processed.map(({ entry, outcome }) => ({ patchId: entry.patch.id, outcome }));

@@ -204,8 +204,8 @@ export class ClientRuntime {
       },
       actions: { sendSyncRequest: () => this.sendSyncRequest() },
       guards: {
-        fromNewServer: ({ context }) =>
-          this.replica.serverId !== undefined && context.chunks[0]?.serverId !== this.replica.serverId,
+        // First contact too: patches made before it were numbered knowing nothing of the server's seqs.
+        fromNewServer: ({ context }) => context.chunks[0]?.serverId !== this.replica.serverId,
       },
     });
     return connectionMachine.provide({

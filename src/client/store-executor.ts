@@ -383,7 +383,7 @@ export class StoreExecutor {
   }
 
   private async reconcile(r: Of<'reconcile'>): Promise<void> {
-    const res = await this.deps.replica.reconcile(r.chunks);
+    const res = await this.deps.replica.reconcile(r.chunks, r.reset);
     await this.dropLeftBehind();
     this.deps.metrics.rebases++;
     if (res.mode === 'snapshot') this.deps.metrics.snapshots++;
