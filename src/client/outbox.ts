@@ -153,8 +153,11 @@ export class Outbox {
     const frames = new Set<FrameActor>();
     for (const t of this.tracked.values()) {
       t.sent = false;
-      if (t.actor) t.actor.send({ type: 'CONNECTION.LOST' } satisfies PatchEvent);
-      else if (t.frame) frames.add(t.frame);
+      // Only a sent patch takes the loss: one queued offline would hear it on every failed reconnect.
+      if (t.actor) {
+        if (t.actor.getSnapshot().matches({ unanswered: 'sent' }))
+          t.actor.send({ type: 'CONNECTION.LOST' } satisfies PatchEvent);
+      } else if (t.frame) frames.add(t.frame);
     }
     // Their unanswered patches go on as patch actors, which take the loss themselves.
     for (const f of frames) f.send({ type: 'CONNECTION.LOST' });
