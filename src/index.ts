@@ -35,6 +35,7 @@ export { defaultDriver, ladybugDriver, nativeDriver, wasmDriver } from './store/
 export type { FileFormat } from './store/kuzu/file-format.js';
 export { clientMachine } from '../machines/client.machine.js';
 export { connectionMachine, backoffDelay, type ConnectionStatus } from '../machines/connection.machine.js';
+export { frameMachine } from '../machines/frame.machine.js';
 export { patchMachine } from '../machines/patch.machine.js';
 export { reconciliationMachine } from '../machines/reconciliation.machine.js';
 export { storeMachine } from '../machines/store.machine.js';
