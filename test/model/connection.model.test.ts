@@ -266,6 +266,27 @@ async function check(h: H, step: ModelStep, i: number, path: ModelPath): Promise
     await rejects(h.client.whenSynced(), expected);
   }
   if (is('closed')) await until(h, () => h.client.getStatus() === 'closed', 'status closed');
+  // SPEC's rule, counted from the path rather than read from the chart: a connection is lost when two
+  // heartbeats in a row went unanswered, so at the third heartbeat timeout since ready or since the
+  // server's last heartbeat, and never before.
+  if (step.event.type.startsWith('xstate.after.heartbeat.')) {
+    const due = heartbeatsDue(path, i);
+    assert.is(is('backoff'), due === 3, `heartbeat timeout ${due} in a row ${is('backoff') ? 'lost' : 'kept'} it`);
+  }
+}
+
+/** Heartbeat timeouts in a row up to step `i`: since the path entered ready, or the server's last heartbeat. */
+function heartbeatsDue(path: ModelPath, i: number): number {
+  let due = 1;
+  for (let j = i - 1; j > 0; j--) {
+    const { event, state } = path.steps[j]!;
+    const inReady = typeof state === 'object' && JSON.stringify(state).startsWith('{"online":{"ready"');
+    const heard =
+      event.type === 'SOCKET.MESSAGE' && (event as { message?: { type?: string } }).message?.type === 'heartbeat';
+    if (!inReady || heard) break;
+    if (event.type.startsWith('xstate.after.heartbeat.')) due++;
+  }
+  return due;
 }
 
 const driver: PathDriver<H> = {
