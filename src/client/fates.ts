@@ -5,6 +5,8 @@ import type { Confirmation, SyncClientEvents } from './options.js';
 interface Waiting {
   resolve(c: Confirmation): void;
   reject(e: SyncError): void;
+  /** The patch's id now, as its handle reads it (see renumbered). */
+  ref: { id: string };
 }
 
 /**
@@ -20,11 +22,17 @@ export class Fates {
     events.on('rejected', (e) => this.take(e.patchId)?.reject(new SyncError(e.code, e.reason, e.patchId)));
   }
 
-  /** The verdict of `patchId`. Never an unhandled rejection: a handle nobody awaits is fine. */
-  confirmed(patchId: string): Promise<Confirmation> {
-    const p = new Promise<Confirmation>((resolve, reject) => this.waiting.set(patchId, { resolve, reject }));
-    p.catch(() => {});
-    return p;
+  /**
+   * The verdict of `patchId`, and its id as it goes (renumbered, it changes). Never an unhandled
+   * rejection: a handle nobody awaits is fine.
+   */
+  track(patchId: string): { ref: { readonly id: string }; confirmed: Promise<Confirmation> } {
+    const ref = { id: patchId };
+    const confirmed = new Promise<Confirmation>((resolve, reject) =>
+      this.waiting.set(patchId, { resolve, reject, ref }),
+    );
+    confirmed.catch(() => {});
+    return { ref, confirmed };
   }
 
   renumbered(moves: ReadonlyArray<{ from: string; to: { id: string } }>): void {
@@ -33,7 +41,10 @@ export class Fates {
       return w ? [[to.id, w] as const] : [];
     });
     // All out before any goes back in: old and new ids overlap.
-    for (const [id, w] of moved) this.waiting.set(id, w);
+    for (const [id, w] of moved) {
+      w.ref.id = id;
+      this.waiting.set(id, w);
+    }
   }
 
   /** The client closed: the patches stay pending (in its file, with a databasePath), their promises end. */

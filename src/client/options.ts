@@ -113,8 +113,12 @@ export interface Confirmation {
 export interface WriteHandle<T = string> {
   /** The node or edge written (a batch: what its build function returned). */
   id: T;
-  /** The patch as first sent; a server reset may renumber it, and `confirmed` follows. */
-  patchId: string;
+  /**
+   * The patch's id as the events name it. A server this client has no history with (its first
+   * contact, say with a fixed clientId and an in-memory database, or a server reset) renumbers the
+   * patches made before: this reads the id the patch has now, and `confirmed` follows it too.
+   */
+  readonly patchId: string;
   confirmed: Promise<Confirmation>;
 }
 

@@ -94,11 +94,16 @@ const isThenable = (x: unknown): x is PromiseLike<unknown> =>
  * gives the id once the write is in the local view), and with handles (`client.write`).
  */
 export function clientWrites(write: (ops: Op[]) => Promise<Patch>, fates: Fates) {
-  const handle = <T>(patch: Patch, id: T): WriteHandle<T> => ({
-    id,
-    patchId: patch.id,
-    confirmed: fates.confirmed(patch.id),
-  });
+  const handle = <T>(patch: Patch, id: T): WriteHandle<T> => {
+    const { ref, confirmed } = fates.track(patch.id);
+    return {
+      id,
+      get patchId() {
+        return ref.id;
+      },
+      confirmed,
+    };
+  };
   const plain = makeWrites(async (op, id, name) => {
     await write([assertValidOp(op)]);
     return givesId(name) ? id : undefined;

@@ -324,13 +324,28 @@ test('renumbered after a reset, pending patches each get their verdict, and a ne
     accepted.length = 0;
     again = await client(s, { clientId: 'x', autoConnect: false });
     again.on('accepted', (a) => accepted.push(a.patchId));
-    for (let i = 1; i <= 6; i++) await again.createNode('M', {}, { id: `m${i}` });
+    const handles = [];
+    for (let i = 1; i <= 6; i++) handles.push(await again.write.createNode('M', {}, { id: `m${i}` }));
+    assert.equal(
+      handles.map((h) => h.patchId),
+      ['x:1', 'x:2', 'x:3', 'x:4', 'x:5', 'x:6'],
+    );
     again.connect();
     await caughtUp(s, again);
     assert.equal(
       accepted.sort(),
       ['x:10', 'x:5', 'x:6', 'x:7', 'x:8', 'x:9'],
       'one verdict for every renumbered patch',
+    );
+    // A handle names its patch as the events do, and as its confirmation does.
+    const confirmed = await Promise.all(handles.map((h) => h.confirmed));
+    assert.equal(
+      handles.map((h) => h.patchId),
+      ['x:5', 'x:6', 'x:7', 'x:8', 'x:9', 'x:10'],
+    );
+    assert.equal(
+      confirmed.map((c) => c.patchId),
+      handles.map((h) => h.patchId),
     );
     assert.equal((await s.query('MATCH (m:M) RETURN m.id AS id ORDER BY id')).length, 6);
   } finally {
