@@ -91,9 +91,10 @@ export async function openClient(
     run: query,
     version: () => runtime.replica.version,
     // The replica's entries, not the outbox's unanswered patches: an entry leaves in the same store
-    // step that moves the version, so the two never disagree in what a subscriber is told.
+    // step that moves the version, so the two never disagree in what a subscriber is told. A staged
+    // write is in no result yet (its group has not committed): it counts from the first that shows it.
     forEachPending: (f) => {
-      for (const e of runtime.replica.entries) f(e.tables);
+      for (const e of runtime.replica.entries) if (!e.staged) f(e.tables);
     },
     // On the store's way back, not a turn of the event loop later (broadcast to emission, #16).
     afterBookkeeping: (f) => runtime.executor.afterBookkeeping(f),

@@ -178,6 +178,28 @@ test('a rejected write that the query showed is rolled back, and that always emi
   }
 });
 
+test('info: a write counts as pending from the first result that shows it, not while its group is still to commit', async () => {
+  // Offline, every write stays pending: each result's pending count is the number of its rows. The
+  // first write's group commits while the others are staged behind it (helper-33 saw [d1] told
+  // with pending 3).
+  const c = await client('ws://127.0.0.1:9/sync', { autoConnect: false });
+  try {
+    const people = record(c.live(PEOPLE));
+    await until(() => people.seen.length === 1, 10_000, 'the first result');
+    for (let round = 0; round < 5; round++) {
+      await c.createNode('Person', { name: `a${round}` });
+      void c.createNode('Person', { name: `b${round}` });
+      void c.createNode('Person', { name: `c${round}` });
+      await c.flush();
+    }
+    await until(() => people.calls.at(-1)!.rows.length === 15, 10_000, 'every write shown');
+    assert.ok(people.seen.length > 2, 'results in between');
+    for (const { rows, info } of people.calls) assert.is(info.pending, rows.length, `${rows.length} rows`);
+  } finally {
+    await c.close();
+  }
+});
+
 test("info: a subscriber hears how many of its tables' writes are unconfirmed, and again when the server confirms them", async () => {
   const s = await server();
   const c = await client(s, { autoConnect: false });
