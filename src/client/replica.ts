@@ -261,7 +261,8 @@ export class Replica {
       this.pending.drop([e]);
       return [];
     }
-    return this.rebase([e], meta, { replacesAll: false, verdicts }, () => {});
+    const cascade = await this.rebase([e], meta, { replacesAll: false, verdicts }, () => {});
+    return cascade.map((u) => ({ ...u, reason: `${u.reason} (after ${patchId}, rejected ${code}, left the graph)` }));
   }
 
   // ---- reconciliation --------------------------------------------------------------------

@@ -542,4 +542,48 @@ test('metrics: counters move with the traffic, and the metrics event fires', asy
   await s.close();
 });
 
+test('a write that built on a rejected one says so when it no longer applies (a local conflict naming the rejected patch)', async () => {
+  // The server holds each verdict until the test lets it go: the document's, then the edge's, so the
+  // document is rolled back while the edge on it is still unanswered.
+  const gates = new Map<string, () => void>();
+  const gate = (name: string) => new Promise<void>((r) => gates.set(name, r));
+  const open = (name: string) =>
+    until(() => gates.has(name), 10_000, `the server to judge the ${name}`).then(() => gates.get(name)!());
+  const s = await server({
+    validatePatch: async (p) => {
+      const edge = p.ops.some((o) => o.op === 'create_edge');
+      await gate(edge ? 'edge' : 'doc');
+      return edge || !JSON.stringify(p.ops).includes('secret') ? true : 'no secrets';
+    },
+  });
+  const c = await client(s, { clientId: 'cascade' });
+  const conflicts: Array<{ patchId: string; reason: string; local?: boolean }> = [];
+  c.on('conflict', (e) => conflicts.push(e));
+  try {
+    await c.createNode('Topic', {}, { id: 't' });
+    await open('doc');
+    await c.flush();
+    gates.clear();
+    const doc = await c.write.createNode('Doc', { title: 'secret' }, { id: 'd' });
+    // On the wire, in a frame of its own: the server answers a frame's patches together.
+    await until(() => gates.has('doc'), 10_000, 'the server to judge the document');
+    const about = await c.write.createEdge('ABOUT', 'd', 't');
+    await c.flush();
+    await open('doc');
+    await rejects(doc.confirmed, 'validation_failed');
+    await until(() => conflicts.length > 0, 10_000, 'the edge to no longer apply');
+    await open('edge');
+    await rejects(about.confirmed, 'not_found');
+    assert.equal(
+      conflicts.map((e) => [e.patchId, e.local]),
+      [[about.patchId, true]],
+    );
+    assert.match(conflicts[0]!.reason, `after ${doc.patchId}, rejected validation_failed, left the graph`);
+  } finally {
+    for (const release of gates.values()) release();
+    await c.close();
+    await s.close();
+  }
+});
+
 test.run();
