@@ -150,7 +150,9 @@ export function toDot(d: Diagram): string {
     '  edge [fontname="Helvetica", fontsize=9, color="#555555"];',
     `  label=${q(`${d.id} (generated from machines/${d.id}.machine.ts)`)}; labelloc=t;`,
   ];
-  const anchor = (s: DiagramState) => (s.children.length ? `${s.id}.__entry` : s.id);
+  // A cluster's edges attach to an invisible anchor (clipped at its border by lhead/ltail); its
+  // initial state gets a marker of its own, drawn only where there is one (not in a parallel state).
+  const anchor = (s: DiagramState) => (s.children.length ? `${s.id}.__anchor` : s.id);
   const emit = (s: DiagramState, indent: string) => {
     for (const c of s.children) {
       if (c.children.length) {
@@ -158,10 +160,13 @@ export function toDot(d: Diagram): string {
         // A region of a parallel state (it runs beside its siblings): dashed.
         const style = s.type === 'parallel' ? 'rounded,dashed' : 'rounded';
         out.push(`${indent}  label=${q(c.name)}; style="${style}"; color="#4a6fa5";`);
-        out.push(`${indent}  ${q(anchor(c))} [shape=point, width=0.12, label=""];`);
+        out.push(`${indent}  ${q(anchor(c))} [shape=point, style=invis, width=0.01, label=""];`);
         emit(c, `${indent}  `);
-        if (c.initial)
-          out.push(`${indent}  ${q(anchor(c))} -> ${q(anchorOf(c.initial))} [style=dashed, arrowhead=vee];`);
+        if (c.initial) {
+          const entry = q(`${c.id}.__entry`);
+          out.push(`${indent}  ${entry} [shape=point, width=0.12, label=""];`);
+          out.push(`${indent}  ${entry} -> ${q(anchorOf(c.initial))} [style=dashed, arrowhead=vee];`);
+        }
         out.push(`${indent}}`);
       } else {
         const shape = c.type === 'final' ? ', peripheries=2' : '';
