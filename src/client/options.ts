@@ -1,5 +1,6 @@
 import type { Logger } from '../logger.js';
-import type { AnyActorRef, InspectionEvent, Observer } from 'xstate';
+import type { ActorRefFrom, InspectionEvent, Observer } from 'xstate';
+import type { ClientMachine } from '../../machines/client.machine.js';
 import type { ConnectionStatus } from '../../machines/connection.machine.js';
 import type { HistogramSnapshot } from '../histogram.js';
 import type { TokenIn } from '../net/bearer.js';
@@ -265,6 +266,7 @@ export interface SyncClient<S extends SchemaDef | undefined = undefined> extends
   getStatus(): ConnectionStatus;
   getMetrics(): SyncMetrics;
   on<K extends keyof SyncClientEvents>(event: K, listener: (payload: SyncClientEvents[K]) => void): () => void;
-  readonly actor: AnyActorRef;
+  /** The root actor of the actor system (machines/client.machine.ts), typed: its events and states. */
+  readonly actor: ActorRefFrom<ClientMachine>;
   close(): Promise<void>;
 }

@@ -93,3 +93,13 @@ export async function dynamic(client: SyncClient): Promise<void> {
 defineSchema({ nodes: { Person: {} }, edges: { ORBITS: { from: 'Person', to: 'Planet' } } });
 // @ts-expect-error: not a property type
 defineSchema({ nodes: { Person: { age: 'int' } } });
+
+// The root actor is typed: its events, and its states.
+export function rootActor(client: SyncClient): void {
+  client.actor.send({ type: 'CLIENT.RESYNC' });
+  // @ts-expect-error: no such event
+  client.actor.send({ type: 'CLIENT.RESYNCX' });
+  // @ts-expect-error: a state value is no number
+  const v: number = client.actor.getSnapshot().value;
+  void v;
+}
