@@ -350,6 +350,12 @@ export class Replica {
       });
     }
     const redone: Array<[Entry, Applied]> = [];
+    // What it made before and what its redo made, kept in _Pending too (a verdict after a restart).
+    const nextOf = (e: Entry, a: Applied): Entry => {
+      const made = [...new Set([...(e.made ?? []), ...(a.ok ? a.made : [])])];
+      const inverse = a.ok ? a.inverse : [];
+      return { patch: renumbered.get(e) ?? e.patch, inverse, applied: a.ok, ...(made.length ? { made } : {}) };
+    };
     // With nothing to redo, nothing captures: a big delta or snapshot can run while it is planned.
     const stream = redo.length === 0;
     await this.store.write(
@@ -362,11 +368,7 @@ export class Replica {
         between(tx);
         for (const e of redo) redone.push([e, tx.apply(e.patch.ops, { capture: true })]);
         tx.afterWrites(() => {
-          const changed: Entry[] = [];
-          for (const [e, a] of redone) {
-            const patch = renumbered.get(e) ?? e.patch;
-            changed.push({ patch, inverse: a.ok ? a.inverse : [], applied: a.ok });
-          }
+          const changed = redone.map(([e, a]) => nextOf(e, a));
           return this.pending.persist(changed, [...drop, ...(renumber ? renumber.entries : [])], meta, how.verdicts);
         });
       },
@@ -375,13 +377,11 @@ export class Replica {
     // Committed: mirror it in memory.
     this.pending.drop([...drop, ...(renumber ? renumber.entries : [])]);
     for (const [e, a] of redone) {
-      const patch = renumbered.get(e) ?? e.patch;
-      const next: Entry = { patch, inverse: a.ok ? a.inverse : [], applied: a.ok };
+      const next = nextOf(e, a);
+      const patch = next.patch;
       // Redone as it was, it is the same message; renumbered, it is a new one. Its ops are the same.
       if (e.frame !== undefined && !renumbered.has(e)) next.frame = e.frame;
       if (e.tables) next.tables = e.tables;
-      const made = [...(e.made ?? []), ...(a.ok ? a.made : [])];
-      if (made.length) next.made = made;
       if (renumbered.has(e)) {
         renumber!.out.push({ from: e.patch.id, to: patch });
         this.pending.add(next);

@@ -376,7 +376,7 @@ export class StoreExecutor {
   private async dropLeftBehind(): Promise<void> {
     try {
       const { replica } = this.deps;
-      await replica.store.dropUnheld(replica.leftBehind.take());
+      await replica.store.dropUnheld(replica.leftBehind.take(replica.entries));
     } catch (e) {
       this.deps.logger.warn('kuzu-sync: the tables a rejected write made could not be dropped:', e);
     }

@@ -9,21 +9,21 @@ import type { QueryStep } from './kuzu/steps.js';
  * at its version holds, and answers a query on them as they do (`unknown_label`, not `[]`).
  */
 
-/** Marks what a change from the server uses as the server's (see GraphModel.localOnly). */
-export function noteServerUse(model: GraphModel, op: Op): void {
+/** Calls `use` with each table, pair and column `op` names (see schemaKey), as the model knows them. */
+function keysOf(model: GraphModel, op: Op, use: (key: string) => void): void {
   const columns = (table: string, props: object) => {
-    for (const k of Object.keys(props)) model.serverUses(schemaKey.column(table, k));
+    for (const k of Object.keys(props)) use(schemaKey.column(table, k));
   };
   switch (op.op) {
     case 'create_node':
     case 'upsert_node':
-      model.serverUses(schemaKey.node(op.label));
+      use(schemaKey.node(op.label));
       return columns(schemaKey.node(op.label), op.properties);
     case 'create_edge':
     case 'upsert_edge': {
-      model.serverUses(schemaKey.rel(op.label));
+      use(schemaKey.rel(op.label));
       const [from, to] = [model.nodeLabel(op.from), model.nodeLabel(op.to)];
-      if (from !== undefined && to !== undefined) model.serverUses(schemaKey.pair(op.label, `${from}|${to}`));
+      if (from !== undefined && to !== undefined) use(schemaKey.pair(op.label, `${from}|${to}`));
       return columns(schemaKey.rel(op.label), op.properties);
     }
     case 'set_property': {
@@ -33,6 +33,11 @@ export function noteServerUse(model: GraphModel, op: Op): void {
       return columns(node ? schemaKey.node(label) : schemaKey.rel(label), { [op.key]: null });
     }
   }
+}
+
+/** Marks what a change from the server uses as the server's (see GraphModel.localOnly). */
+export function noteServerUse(model: GraphModel, op: Op): void {
+  keysOf(model, op, (key) => model.serverUses(key));
 }
 
 /**
@@ -49,8 +54,18 @@ export class LeftBehind {
     else if (this.model.localOnly.size) for (const op of entry.patch.ops) noteServerUse(this.model, op);
   }
 
-  take(): string[] {
-    return this.keys.splice(0);
+  /**
+   * What rejected patches left behind, less what a pending patch still names in its ops or its undo:
+   * one that leaves nothing there (a node created and deleted, a property set to null) holds it too,
+   * and its acceptance would make it the server's.
+   */
+  take(pending: Iterable<{ patch: Patch; inverse: readonly Op[] }>): string[] {
+    const keys = this.keys.splice(0);
+    if (!keys.length) return keys;
+    const held = new Set<string>();
+    for (const e of pending)
+      for (const op of [...e.patch.ops, ...e.inverse]) keysOf(this.model, op, (k) => held.add(k));
+    return keys.filter((k) => !held.has(k));
   }
 }
 
