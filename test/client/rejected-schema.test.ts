@@ -24,7 +24,12 @@ const answer = (c: SyncClient, cypher: string) =>
     (e: unknown) => (e instanceof QueryError ? e.code : String(e)),
   );
 
-async function sameAnswers(a: SyncClient, b: SyncClient, queries: string[]): Promise<string[]> {
+const schemaOf = async (c: SyncClient) => (await c.exportSnapshot()).schema;
+
+/** Once both have caught up with the server: one schema, and each query answered alike (returned). */
+async function sameAnswers(s: SyncServer, a: SyncClient, b: SyncClient, queries: string[]): Promise<string[]> {
+  await caughtUp(s, a, b);
+  assert.equal(await schemaOf(a), await schemaOf(b), 'one schema');
   const out: string[] = [];
   for (const q of queries) {
     const [x, y] = [await answer(a, q), await answer(b, q)];
@@ -33,8 +38,6 @@ async function sameAnswers(a: SyncClient, b: SyncClient, queries: string[]): Pro
   }
   return out;
 }
-
-const schemaOf = async (c: SyncClient) => (await c.exportSnapshot()).schema;
 
 const rejected = (p: Promise<unknown>) =>
   p.then(
@@ -65,20 +68,16 @@ test('a rejected write to a new label, a new property and a new edge label leave
       'validation_failed',
       'validation_failed',
     ]);
-    await caughtUp(s, a, b);
-    const answers = await sameAnswers(a, b, [
+    const answers = await sameAnswers(s, a, b, [
       'MATCH (n:Note) RETURN count(*) AS n',
       'MATCH (p:Person) RETURN p.password AS pw',
       'MATCH ()-[t:TOLD]->() RETURN t.what AS w',
       'MATCH (p:Person) RETURN p.name AS name ORDER BY name',
     ]);
     assert.equal(answers, ['unknown_label', 'unknown_property', 'unknown_label', '[{"name":"Ann"},{"name":"Bob"}]']);
-    assert.equal(await schemaOf(a), await schemaOf(b), 'one schema');
     // The label is free again: a write that the server takes makes it anew, with its own columns.
     await (await a.write.createNode('Note', { title: 'hello' }, { id: 'n1' })).confirmed;
-    await caughtUp(s, a, b);
-    assert.equal(await sameAnswers(a, b, ['MATCH (n:Note) RETURN n.title AS t']), ['[{"t":"hello"}]']);
-    assert.equal(await schemaOf(a), await schemaOf(b));
+    assert.equal(await sameAnswers(s, a, b, ['MATCH (n:Note) RETURN n.title AS t']), ['[{"t":"hello"}]']);
   } finally {
     await Promise.all([a.close(), b.close()]);
     await s.close();
@@ -140,8 +139,7 @@ test('what a pending write still holds stays: a column it set, a table with its 
       ),
     ];
     assert.equal(verdicts, Array(4).fill(['validation_failed', 'accepted']));
-    await caughtUp(s, a, b);
-    const answers = await sameAnswers(a, b, [
+    const answers = await sameAnswers(s, a, b, [
       'MATCH (p:Person) RETURN p.id AS id, p.nick AS nick ORDER BY id',
       'MATCH (t:Tag) RETURN t.id AS id, t.name AS name',
       'MATCH (:Person)-[k:KNOWS]->(:City) RETURN k.id AS id',
@@ -155,7 +153,6 @@ test('what a pending write still holds stays: a column it set, a table with its 
       'unknown_property',
       '[{"n":0}]',
     ]);
-    assert.equal(await schemaOf(a), await schemaOf(b), 'one schema');
   } finally {
     release();
     await Promise.all([a.close(), b.close()]);
@@ -195,11 +192,9 @@ test('a write rejected while the client was away (told in its sync answer) leave
     a = await client(s, { clientId: 'A', databasePath });
     const told: string[] = [];
     a.on('rejected', (r) => told.push(r.code));
-    await caughtUp(s, a, b);
     await until(() => told.length === 1, 10_000, 'the verdict');
     assert.equal(told, ['validation_failed']);
-    assert.equal(await sameAnswers(a, b, ['MATCH (n:Note) RETURN count(*) AS n']), ['unknown_label']);
-    assert.equal(await schemaOf(a), await schemaOf(b));
+    assert.equal(await sameAnswers(s, a, b, ['MATCH (n:Note) RETURN count(*) AS n']), ['unknown_label']);
   } finally {
     release();
     await Promise.all([a.close(), b.close()]);
