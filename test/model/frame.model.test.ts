@@ -147,6 +147,10 @@ async function check(h: H, step: ModelStep): Promise<void> {
     );
   } else {
     await wait(h, () => h.runtime.actor.system.get(FRAME) === undefined, 'the frame actor is done and gone');
+    // What its end state says, from the fates rather than the chart: answered, every patch it carried
+    // to the end has the server's verdict; lost, some were still waiting when the socket closed.
+    const lost = IDS.some((id) => h.fate[id] === 'lost');
+    assert.is(matchesState('lost', step.state), lost, `the frame ended ${lost ? 'lost' : 'answered'}`);
   }
   for (const id of IDS) {
     const fate = h.fate[id]!;
