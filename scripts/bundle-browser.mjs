@@ -23,13 +23,22 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
  */
 export const NODE_PLATFORM = ['src/client/node-socket.ts', 'src/store/node-store-host.ts'];
 
+/**
+ * Each is replaced by a module that throws when loaded: never, in a page (the browser entry sets
+ * both platforms first). Left as imports of files that are not there, they broke every app that
+ * bundles the bundle again (esbuild, Vite, webpack resolve each dynamic import).
+ */
 const leaveOutNode = {
   name: 'leave-out-node-platform',
   setup(b) {
     const names = NODE_PLATFORM.map((f) => f.split('/').pop().replace(/\.ts$/, '.js'));
     b.onResolve({ filter: /^\.\/node-[a-z-]+\.js$/ }, (args) =>
-      names.includes(args.path.slice(2)) ? { path: args.path, external: true } : undefined,
+      names.includes(args.path.slice(2)) ? { path: args.path, namespace: 'node-platform' } : undefined,
     );
+    b.onLoad({ filter: /.*/, namespace: 'node-platform' }, (args) => ({
+      contents: `throw new Error("kuzu-sync: ${args.path} is Node's, not in the browser bundle");`,
+      loader: 'js',
+    }));
   },
 };
 

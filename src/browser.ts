@@ -16,6 +16,9 @@ export { SyncError } from './protocol/errors.js';
 export { QueryError } from './store/query-error.js';
 export { browserDriver, type BrowserDriverOptions, persistenceStats } from './browser/driver.js';
 export { webLock } from './browser/web-lock.js';
+// A schema shared with the server, and the token in the two places a browser can put it.
+export { defineSchema } from './schema/define.js';
+export { tokenProtocols, tokenUrl } from './net/bearer.js';
 
 useSocket(openWebSocket, 'subprotocol');
 GraphStore.defaultHost = {
