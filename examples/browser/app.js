@@ -39,6 +39,10 @@ const client = await createSyncClient({
   reconnectInterval: 250,
   maxReconnectInterval: 1000,
   heartbeatInterval: 5000,
+}).catch((e) => {
+  // Say so on the page: a client that cannot open would otherwise leave it at "starting…".
+  $('status').textContent = `failed to start: ${e.message}`;
+  throw e;
 });
 const author = client.clientId.slice(0, 8);
 $('client').textContent = author;

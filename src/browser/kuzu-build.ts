@@ -17,6 +17,7 @@ interface WasmInstance {
 const { WebAssembly } = globalThis as unknown as {
   WebAssembly: {
     compileStreaming(source: Response): Promise<WasmModule>;
+    compile(bytes: ArrayBuffer): Promise<WasmModule>;
     instantiate(module: WasmModule, imports: object): Promise<WasmInstance>;
   };
 };
@@ -39,7 +40,15 @@ async function compileWasm(url: string): Promise<WasmModule> {
         '(serve kuzu-wasm-sync.wasm as application/wasm, or pass browserDriver({ wasmUrl }))',
     );
   }
-  return WebAssembly.compileStreaming(response);
+  try {
+    return await WebAssembly.compileStreaming(response);
+  } catch (e) {
+    // Chromium aborts a streaming compile whose cache entry another tab or frame is still writing
+    // ("Response body loading was aborted"; two frames starting at once failed half the time): the
+    // bytes once more, compiled whole, do not depend on that entry.
+    const bytes = await (await fetch(url)).arrayBuffer().catch(() => Promise.reject(e));
+    return WebAssembly.compile(bytes);
+  }
 }
 
 /** How this thread's kuzu-wasm started, for the bench: each step's milliseconds (0: not yet, or not split). */
