@@ -47,7 +47,9 @@ function workerThread(url: string): Thread {
       pending.delete(res.id);
     };
     w.onerror = (e) => {
-      for (const p of pending.values()) p.reject(new Error(`kuzu worker failed: ${e.message ?? 'no message'}`));
+      // A worker script that did not load says nothing of why (a 404 of a bundle moved elsewhere).
+      const why = e.message ? e.message : `could not start ${url} (served there? see browserDriver({ workerUrl }))`;
+      for (const p of pending.values()) p.reject(new SyncError('internal', `kuzu worker failed: ${why}`));
       pending.clear();
       if (worker === w) worker = undefined;
       w.terminate();
