@@ -352,9 +352,11 @@ export class Replica {
     const redone: Array<[Entry, Applied]> = [];
     // What it made before and what its redo made, kept in _Pending too (a verdict after a restart).
     const nextOf = (e: Entry, a: Applied): Entry => {
-      const made = [...new Set([...(e.made ?? []), ...(a.ok ? a.made : [])])];
+      const fresh = a.ok ? a.made : [];
+      // Most entries made nothing: no set to build, twice per entry, on every rebase.
+      const made = fresh.length ? [...new Set([...(e.made ?? []), ...fresh])] : e.made;
       const inverse = a.ok ? a.inverse : [];
-      return { patch: renumbered.get(e) ?? e.patch, inverse, applied: a.ok, ...(made.length ? { made } : {}) };
+      return { patch: renumbered.get(e) ?? e.patch, inverse, applied: a.ok, ...(made ? { made } : {}) };
     };
     // With nothing to redo, nothing captures: a big delta or snapshot can run while it is planned.
     const stream = redo.length === 0;

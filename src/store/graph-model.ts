@@ -141,6 +141,7 @@ export class GraphModel {
   addColumn(t: NodeTable | RelTable, column: Column): void {
     t.columns.set(fold(column.name), column);
     this.journal.push(() => t.columns.delete(fold(column.name)));
+    if (!this.making) return;
     const table = this.relTables.get(fold(t.label)) === t ? schemaKey.rel(t.label) : schemaKey.node(t.label);
     this.made(schemaKey.column(table, column.name));
   }
