@@ -6,6 +6,12 @@ import type { Applied, GraphStore } from '../store/graph-store.js';
 import type { Step } from '../store/kuzu/steps.js';
 import type { Entry, PendingPatches } from './pending.js';
 
+/**
+ * Writes per group commit at most. A burst of 10,000 un-awaited writes commits in groups of this
+ * many, each sent once committed, so the server works on the first while the rest commit here.
+ */
+const GROUP_WRITES = 1000;
+
 export type LocalResult = { ok: true; patch: Patch } | { ok: false; error: SyncError };
 
 /** What a local write takes from the replica: who writes, on which version, and the seq it gets. */
@@ -27,8 +33,10 @@ interface Staged {
  * commit makes them durable with their `_Pending` rows (the replica's executor decides when).
  */
 export class LocalWrites {
-  /** The writes in the store's open group, not yet committed. */
-  private group: Staged[] | undefined;
+  /** The store's staged groups, oldest first, not yet committed (see GraphStore.seal). */
+  private readonly groups: Staged[][] = [];
+  /** The last of them, while it takes more writes. */
+  private open: Staged[] | undefined;
 
   constructor(
     private readonly seqs: Seqs,
@@ -70,10 +78,15 @@ export class LocalWrites {
         ),
       };
     }
+    if (this.open && this.open.length >= GROUP_WRITES) {
+      this.store.seal();
+      this.open = undefined;
+    }
     const a = this.store.stage((tx) => {
       const a = tx.apply(ops, { capture: true, fit: true });
-      if (a.ok && !this.group) {
-        const group: Staged[] = (this.group = []);
+      if (a.ok && !this.open) {
+        const group: Staged[] = (this.open = []);
+        this.groups.push(group);
         tx.afterWrites(() => this.persistGroup(group));
       }
       return a;
@@ -90,30 +103,31 @@ export class LocalWrites {
       tables: { list, key: list.join(',') },
       ...(a.made.length ? { made: a.made } : {}),
     };
-    this.group!.push({ entry, applied: a });
+    this.open!.push({ entry, applied: a });
     this.pending.add(entry);
     return { ok: true, patch };
   }
 
-  /** True while staged writes wait for `commitStaged`. */
-  get hasStaged(): boolean {
-    return this.group !== undefined;
+  /** Staged groups waiting for `commitStaged`. */
+  get stagedGroups(): number {
+    return this.groups.length;
   }
 
   /**
-   * Commits the staged group: its writes and their `_Pending` rows in one transaction. If that fails,
-   * the group leaves the local view, and so does everything staged after it (planned on top of it):
-   * `failed` lists them all, newest last, and their seqs are given out again.
+   * Commits the oldest staged group: its writes and their `_Pending` rows in one transaction. If that
+   * fails, the group leaves the local view, and so does everything staged after it (planned on top
+   * of it): `failed` lists them all, newest last, and their seqs are given out again.
    */
   async commitStaged(): Promise<{ committed: Patch[]; failed?: { patches: Patch[]; error: SyncError } }> {
-    const group = this.group ?? [];
-    this.group = undefined;
+    const group = this.groups.shift() ?? [];
+    if (group === this.open) this.open = undefined;
     let lost: Entry[] = [];
     try {
       // Called in the same tick as the model drops them: no write can stage into a group in between.
       await this.store.commitStaged(() => {
-        lost = [...group, ...(this.group ?? [])].map((g) => g.entry);
-        this.group = undefined;
+        lost = [...group, ...this.groups.flat()].map((g) => g.entry);
+        this.groups.length = 0;
+        this.open = undefined;
         this.pending.drop(lost);
         if (lost.length) this.seqs.nextSeq = lost[0]!.patch.seq;
       });

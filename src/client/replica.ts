@@ -337,7 +337,7 @@ export class Replica {
     renumber?: { from: number; baseVersion: number; entries: Entry[]; out: Array<{ from: string; to: Patch }> },
   ): Promise<Unapplied[]> {
     // Undoing needs every inverse, and those of staged writes are known only once they commit.
-    if (this.local.hasStaged) throw new SyncError('internal', 'a rebase must wait for the staged writes to commit');
+    if (this.local.stagedGroups) throw new SyncError('internal', 'a rebase must wait for the staged writes to commit');
     const dropSet = new Set(drop);
     const applied = this.entries.filter((e) => e.applied);
     const redo = this.entries.filter((e) => !dropSet.has(e));

@@ -201,11 +201,8 @@ export class StoreExecutor {
   committedWithin(ms: number): Promise<void> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
-    const barrier = this.request({ kind: 'barrier' }).then(
-      () => undefined,
-      () => undefined,
-    );
-    return Promise.race([barrier, bound]).finally(() => clearTimeout(timer));
+    const barrier = this.request({ kind: 'barrier' }).catch(() => undefined);
+    return Promise.race([barrier.then(() => {}), bound]).finally(() => clearTimeout(timer));
   }
 
   /** The client closed: nothing will answer what is still waiting. */
@@ -267,7 +264,9 @@ export class StoreExecutor {
     switch (first.kind) {
       case 'commit':
         this.commitQueued = false;
-        return this.commitStaged();
+        // One group per request: other requests may come between a burst's groups.
+        await this.commitOne();
+        return this.queueCommit();
       case 'barrier':
         await this.commitStaged();
         return this.settle(first.requestId, undefined);
@@ -288,14 +287,15 @@ export class StoreExecutor {
   private stage(opsList: Op[][]): LocalResult[] {
     const results = this.deps.replica.local.stage(opsList);
     const created = results.flatMap((res) => (res.ok ? [res.patch] : []));
-    if (created.length) {
-      this.deps.created(created);
-      if (!this.commitQueued) {
-        this.commitQueued = true;
-        this.toStore({ kind: 'commit' });
-      }
-    }
+    if (created.length) this.deps.created(created);
+    this.queueCommit();
     return results;
+  }
+
+  private queueCommit(): void {
+    if (this.commitQueued || !this.deps.replica.local.stagedGroups) return;
+    this.commitQueued = true;
+    this.toStore({ kind: 'commit' });
   }
 
   private stageInTurn(run: Array<Of<'local'>>): void {
@@ -306,8 +306,14 @@ export class StoreExecutor {
     });
   }
 
+  /** Commits the groups staged now, each in a transaction of its own. */
   private async commitStaged(): Promise<void> {
-    if (!this.deps.replica.local.hasStaged) return;
+    const local = this.deps.replica.local;
+    for (let n = local.stagedGroups; n > 0 && local.stagedGroups > 0; n--) await this.commitOne();
+  }
+
+  private async commitOne(): Promise<void> {
+    if (!this.deps.replica.local.stagedGroups) return;
     const res = await this.deps.replica.local.commitStaged();
     if (res.committed.length) this.goOut(res.committed);
     if (res.failed) {

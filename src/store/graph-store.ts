@@ -11,6 +11,7 @@ import { checkRecord, META_ENGINE, META_STORAGE } from './kuzu/formats.js';
 import type { QueryStep, ReadResult, Row, RunOptions, Step } from './kuzu/steps.js';
 import { isInMemoryPath } from './kuzu/sync-database.js';
 import { loadModel } from './load-model.js';
+import { StagedGroups } from './staged-groups.js';
 import { Mutex } from './mutex.js';
 import { QueryError } from './query-error.js';
 import type { StoreHost } from './store-host.js';
@@ -88,8 +89,8 @@ export class GraphStore {
    * fails, nothing more is heard.
    */
   readsAfterCommit: ((tables: TablesTouched) => CommitReads | undefined) | undefined;
-  /** The group of memory-first writes planned and not yet committed (see `stage`). */
-  private staged: { tx: WriteTx; mark: number } | undefined;
+  /** Memory-first writes planned and not yet committed (see `stage`). */
+  private readonly staged = new StagedGroups(this.model);
 
   /**
    * Hears once that the engine crashed (see EngineCrashed): every call fails from then on, and only
@@ -182,7 +183,7 @@ export class GraphStore {
         const value = build(tx);
         const end = this.model.mark();
         neutral = end === mark;
-        if (!neutral && this.staged)
+        if (!neutral && this.hasStaged)
           throw new SyncError('internal', 'a write that changes the graph must wait for the staged writes');
         if (hooks.beforeCommit) await hooks.beforeCommit(value);
         await this.commitTx(tx, stream);
@@ -208,26 +209,32 @@ export class GraphStore {
    */
   stage<T>(build: (tx: WriteTx) => T): T {
     if (this.closed) throw new SyncError('closed', 'the store is closed');
-    this.staged ??= { tx: new WriteTx(this.model), mark: this.model.mark() };
     try {
-      return build(this.staged.tx);
+      return build(this.staged.current().tx);
     } finally {
-      // A refused write plans nothing: a group that holds nothing is not a group.
-      if (this.staged.tx.isEmpty) this.staged = undefined;
+      this.staged.dropEmpty();
     }
   }
 
+  /** Closes the open group (see StagedGroups.seal). */
+  seal(): void {
+    this.staged.seal();
+  }
+
+  get hasStaged(): boolean {
+    return this.staged.any;
+  }
+
   /**
-   * Commits the open group as one transaction; writes staged meanwhile form the next group. If the
-   * commit fails, the model loses the group and everything staged after it (those were planned on
-   * top of it), `dropped` is called at once (before anything can stage again) and the error is
-   * thrown: nothing of either reaches the database.
+   * Commits the oldest staged group as one transaction; writes staged meanwhile join the open group.
+   * If the commit fails, the model loses the group and every group staged after it (those were
+   * planned on top of it), `dropped` is called at once (before anything can stage again) and the
+   * error is thrown: nothing of them reaches the database.
    */
   async commitStaged(dropped: () => void): Promise<void> {
-    const group = this.staged;
-    if (!group) return;
-    this.staged = undefined;
-    const end = this.model.mark();
+    const taken = this.staged.takeOldest();
+    if (!taken) return;
+    const { group, end } = taken;
     await this.mutex.run(async () => {
       try {
         if (this.closed) throw new SyncError('closed', 'the store is closed');
@@ -235,7 +242,7 @@ export class GraphStore {
         this.model.commitThrough(end);
       } catch (e) {
         this.model.revertTo(group.mark);
-        this.staged = undefined;
+        this.staged.clear();
         dropped();
         throw e;
       }
@@ -251,7 +258,7 @@ export class GraphStore {
     if (!keys.length) return;
     await this.mutex.run(async () => {
       const candidates = unheldCandidates(this.model, keys);
-      if (this.closed || this.staged || !candidates.length) return;
+      if (this.closed || this.hasStaged || !candidates.length) return;
       const found = await this.runUnlocked(
         candidates.map((c) => c.probe),
         { readOnly: true },
