@@ -214,4 +214,25 @@ test('the store plans a first write of a label, and a snapshot, as COPY; rows CO
   db.close();
 });
 
+for (const [engine, open] of Object.entries(engines)) {
+  test(`${engine}: no COPY into a new table once rows of it or edges on it went in (kuzu-wasm crashed on a batch of linked pairs)`, () => {
+    const db = new Recording(open(':memory:'));
+    // One batch: pair after pair, each linked. The store plans the first pair's nodes and edge on
+    // their own (they make the tables), then the other pairs' nodes in one step and their edges in another.
+    const ops: Op[] = [];
+    for (let k = 0; k < 13; k++) {
+      ops.push({ op: 'create_node', label: 'Pair', id: `x${k}`, properties: {} });
+      ops.push({ op: 'create_node', label: 'Pair', id: `y${k}`, properties: {} });
+      ops.push({ op: 'create_edge', label: 'LINK', id: `l${k}`, from: `x${k}`, to: `y${k}`, properties: {} });
+    }
+    const tx = new WriteTx(new GraphModel());
+    assert.ok(tx.apply(ops).ok);
+    ok(runSteps(db, tx.writeSteps()));
+    assert.not.ok(db.used('COPY `Pair`'), db.statements.join('\n'));
+    assert.equal(db.execute('MATCH (:Pair)-[l:LINK]->(:Pair) RETURN count(l) AS c'), [{ c: 13 }]);
+    assert.is(count(db, 'Pair'), 26);
+    db.close();
+  });
+}
+
 test.run();

@@ -99,12 +99,24 @@ function runRows(db: SyncDatabase, step: RowsStep, createdHere: ReadonlySet<stri
   return out;
 }
 
-/** `createdHere`: the node tables created earlier in this transaction; undefined outside one. */
+/**
+ * `createdHere`: the node tables created earlier in this transaction and still empty; undefined
+ * outside one. A COPY goes only into those: kuzu-wasm 0.11.3 crashed (memory access out of bounds,
+ * the engine lost) on a COPY into a table made in the same transaction once rows of it and edges
+ * on it had gone in by statements. Any write but a table's own first rows may touch any table, so
+ * it ends every table's turn.
+ */
 function runStep(db: SyncDatabase, step: Step, createdHere: Set<string> | undefined): Row[] {
-  if (step.kind === 'rows') return runRows(db, step, createdHere);
+  if (step.kind === 'rows') {
+    const rows = runRows(db, step, createdHere);
+    if (step.copy) createdHere?.delete(step.copy.table);
+    else createdHere?.clear();
+    return rows;
+  }
   const rows = db.execute(step.cypher, step.params);
   if (step.ddl) db.forgetPrepared();
   if (step.creates) createdHere?.add(step.creates);
+  else if (!step.ddl) createdHere?.clear();
   return rows;
 }
 
