@@ -215,7 +215,7 @@ test('the store plans a first write of a label, and a snapshot, as COPY; rows CO
 });
 
 for (const [engine, open] of Object.entries(engines)) {
-  test(`${engine}: no COPY into a new table once rows of it or edges on it went in (kuzu-wasm crashed on a batch of linked pairs)`, () => {
+  test(`${engine}: no COPY into a new table once rows went into it by statements (kuzu-wasm crashed on a batch of linked pairs)`, () => {
     const db = new Recording(open(':memory:'));
     // One batch: pair after pair, each linked. The store plans the first pair's nodes and edge on
     // their own (they make the tables), then the other pairs' nodes in one step and their edges in another.

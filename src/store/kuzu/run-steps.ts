@@ -80,12 +80,20 @@ function viaCsv(db: SyncDatabase, step: RowsStep, rows: RowValue[][], reader: Cs
  * COPY only in memory: on disk, the commit after a COPY costs a checkpoint of 1-4 s (kuzu-wasm
  * 0.11.3 here: 10k rows by LOAD FROM and commit 0.6 s, by COPY 1.4 s; 50k rows 3.6 s and 4.2 s; it
  * only pays from about 100k rows, 6.8 s and 5.1 s, and too unevenly to draw a line).
+ * And only into a table no statement has put rows in yet in this transaction: kuzu-wasm 0.11.3
+ * loses the engine (memory access out of bounds) on a lookup by key of a row COPYed after such rows
+ * (a batch of linked pairs did it: its edges look their nodes up). COPY after COPY, and statements
+ * after COPY, are sound; every insert of a node row is a step with `copy`, so this sees them all.
  */
-function runRows(db: SyncDatabase, step: RowsStep, createdHere: ReadonlySet<string> | undefined): Row[] {
-  if (step.rows.length < CSV_MIN_ROWS) return step.rows.flatMap((row) => perRow(db, step, row));
+function runRows(db: SyncDatabase, step: RowsStep, createdHere: Set<string> | undefined): Row[] {
+  const table = step.copy?.table;
+  const canCopy = db.inMemory && table !== undefined && createdHere?.has(table);
+  if (step.rows.length < CSV_MIN_ROWS) {
+    if (table !== undefined) createdHere?.delete(table);
+    return step.rows.flatMap((row) => perRow(db, step, row));
+  }
   // Each row goes by the fastest reader that carries all its values (COPY cannot carry '', LOAD FROM
   // can); rows neither carries go one statement each.
-  const canCopy = db.inMemory && step.copy && createdHere?.has(step.copy.table);
   const readers: CsvReader[] = canCopy ? ['copy', 'load'] : ['load'];
   const bulk = new Map<CsvReader, RowValue[][]>(readers.map((r) => [r, []]));
   const single: RowValue[][] = [];
@@ -93,30 +101,19 @@ function runRows(db: SyncDatabase, step: RowsStep, createdHere: ReadonlySet<stri
     const reader = readers.find((r) => row.every((v, i) => csvSafe(v, step.columns[i]!, r)));
     (reader ? bulk.get(reader)! : single).push(row);
   }
+  if (table !== undefined && (bulk.get('load')!.length || single.length)) createdHere?.delete(table);
   let out: Row[] = [];
   for (const [reader, rows] of bulk) if (rows.length) out = out.concat(viaCsv(db, step, rows, reader));
   for (const row of single) out.push(...perRow(db, step, row));
   return out;
 }
 
-/**
- * `createdHere`: the node tables created earlier in this transaction and still empty; undefined
- * outside one. A COPY goes only into those: kuzu-wasm 0.11.3 crashed (memory access out of bounds,
- * the engine lost) on a COPY into a table made in the same transaction once rows of it and edges
- * on it had gone in by statements. Any write but a table's own first rows may touch any table, so
- * it ends every table's turn.
- */
+/** `createdHere`: the node tables created earlier in this transaction that COPY may go into (see runRows); undefined outside one. */
 function runStep(db: SyncDatabase, step: Step, createdHere: Set<string> | undefined): Row[] {
-  if (step.kind === 'rows') {
-    const rows = runRows(db, step, createdHere);
-    if (step.copy) createdHere?.delete(step.copy.table);
-    else createdHere?.clear();
-    return rows;
-  }
+  if (step.kind === 'rows') return runRows(db, step, createdHere);
   const rows = db.execute(step.cypher, step.params);
   if (step.ddl) db.forgetPrepared();
   if (step.creates) createdHere?.add(step.creates);
-  else if (!step.ddl) createdHere?.clear();
   return rows;
 }
 
