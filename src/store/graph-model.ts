@@ -63,6 +63,11 @@ export class GraphModel {
   readonly localOnly = new Set<string>();
   /** Where add* note what they make while a local write plans (see WriteTx.apply). */
   making: string[] | undefined;
+  /**
+   * The most tables (node labels, and edge labels by pair) a write that must fit may bring the graph
+   * to (see tableLimitFor); undefined, no limit.
+   */
+  tableLimit: number | undefined;
 
   // ---- reads --------------------------------------------------------------
   nodeTable(label: string): NodeTable | undefined {
@@ -80,6 +85,12 @@ export class GraphModel {
   }
   incidentEdges(nodeId: string): string[] {
     return [...(this.adjacency.get(nodeId) ?? [])];
+  }
+  /** Kuzu tables of the graph: each node label, and each pair of each edge label. */
+  get tableCount(): number {
+    let n = this.nodeTables.size;
+    for (const r of this.relTables.values()) n += r.pairs.size;
+    return n;
   }
   get nodeCount(): number {
     return this.nodes.size;

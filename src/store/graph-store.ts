@@ -10,6 +10,7 @@ import { type EngineCrashed, type KuzuConnection, type KuzuDriver, watchCrash } 
 import { checkRecord, META_ENGINE, META_STORAGE } from './kuzu/formats.js';
 import type { QueryStep, ReadResult, Row, RunOptions, Step } from './kuzu/steps.js';
 import { isInMemoryPath } from './kuzu/sync-database.js';
+import { databaseError, tableLimitFor } from './buffer-pool.js';
 import { loadModel } from './load-model.js';
 import { StagedGroups } from './staged-groups.js';
 import { Mutex } from './mutex.js';
@@ -44,17 +45,6 @@ export interface GraphStoreOptions {
   holder?: string;
   /** The platform's lock, file check and default driver; default `GraphStore.defaultHost`. */
   host?: StoreHost;
-}
-
-/**
- * A transaction the database refused. A full buffer pool is the likely one in the field, and often
- * comes from the number of tables: say what to do about it.
- */
-function databaseError(message: string): SyncError {
-  const hint = /buffer pool is full/i.test(message)
-    ? ' (every label, node or edge, holds about 1 MiB of the pool, so 128 MiB hold about 120: raise bufferSize)'
-    : '';
-  return new SyncError('internal', `database: ${message}${hint}`);
 }
 
 /** Reads to run right after a transaction commits, and where their results go (see readsAfterCommit). */
@@ -121,8 +111,10 @@ export class GraphStore {
       const { format } = driver;
       // Before the engine sees the file: another engine's file is refused, never rewritten.
       const created = isInMemoryPath(path) || host.checkFile(path, format);
-      const conn = await driver.open(path, { bufferSize: options.bufferSize ?? DEFAULT_BUFFER_SIZE });
+      const bufferSize = options.bufferSize ?? DEFAULT_BUFFER_SIZE;
+      const conn = await driver.open(path, { bufferSize });
       const store = new GraphStore(path, conn, lock);
+      store.model.tableLimit = tableLimitFor(bufferSize);
       try {
         if (options.meta ?? true) {
           const cypher = 'CREATE NODE TABLE IF NOT EXISTS _Meta(key STRING, value STRING, PRIMARY KEY(key))';

@@ -117,6 +117,7 @@ export class WriteTx {
           }
           addOpTables(this.model, plain, tables);
           const plan = planOp(this.model, plain);
+          if (options.fit && plan.statements.some((s) => s.kind === 'ddl')) checkTableLimit(this.model);
           for (const s of plan.statements) statements.push(s);
           planned.push({ op: plain, incident: plan.incident ?? NO_INCIDENT, unit });
           if (options.capture) this.noteCreated(plain, createdHere);
@@ -313,4 +314,14 @@ export class WriteTx {
       o.unit.applied.inverse = inv.length === 1 ? inv[0]! : inv.slice().reverse().flat();
     }
   }
+}
+
+/** A write that must fit may not make more tables than the database holds (see tableLimitFor). */
+function checkTableLimit(model: GraphModel): void {
+  const limit = model.tableLimit;
+  if (limit === undefined || model.tableCount <= limit) return;
+  throw new SyncError(
+    'validation_failed',
+    `this write would make table ${model.tableCount}; this database takes at most ${limit} (about 1 MiB of bufferSize each)`,
+  );
 }
