@@ -204,8 +204,10 @@ export class ClientRuntime {
       },
       actions: { sendSyncRequest: () => this.sendSyncRequest() },
       guards: {
-        // First contact too: patches made before it were numbered knowing nothing of the server's seqs.
-        fromNewServer: ({ context }) => context.chunks[0]?.serverId !== this.replica.serverId,
+        // First contact too (patches made before it knew nothing of its seqs), and a server that lost
+        // some it acknowledged (a backup restored): our next seqs would be out of order there for ever.
+        fromNewServer: ({ context: { chunks } }) =>
+          chunks[0]?.serverId !== this.replica.serverId || (chunks[0]?.lastSeq ?? 0) < this.replica.ackedSeq,
       },
     });
     return connectionMachine.provide({
