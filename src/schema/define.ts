@@ -131,6 +131,8 @@ type ValueOf<T> = T extends 'string'
 /** Every property is optional: a node or edge holds the ones it was given. */
 type PropsOf<P> = { [K in keyof P]?: ValueOf<P[K]> };
 type EdgesOf<S extends SchemaDef> = NonNullable<S['edges']>;
+/** An edge label's declared properties; none when it declares none (not any: the constraint's). */
+type EdgePropsDef<E> = E extends { readonly properties: infer P } ? P : {};
 
 /** With no schema (`undefined`), any valid label, key and value, checked at run time. */
 export type NodeLabel<S extends SchemaDef | undefined> = S extends SchemaDef ? keyof S['nodes'] & string : string;
@@ -139,11 +141,11 @@ export type NodeProps<S extends SchemaDef | undefined, L extends string> = S ext
   : Props;
 export type EdgeLabel<S extends SchemaDef | undefined> = S extends SchemaDef ? keyof EdgesOf<S> & string : string;
 export type EdgeProps<S extends SchemaDef | undefined, L extends string> = S extends SchemaDef
-  ? PropsOf<NonNullable<EdgesOf<S>[L]['properties']>>
+  ? keyof EdgePropsDef<EdgesOf<S>[L]> extends never
+    ? Record<string, never>
+    : PropsOf<EdgePropsDef<EdgesOf<S>[L]>>
   : Props;
-type AnyPropsOf<S extends SchemaDef> =
-  | S['nodes'][keyof S['nodes']]
-  | NonNullable<EdgesOf<S>[keyof EdgesOf<S>]['properties']>;
+type AnyPropsOf<S extends SchemaDef> = S['nodes'][keyof S['nodes']] | EdgePropsDef<EdgesOf<S>[keyof EdgesOf<S>]>;
 /** Distributes over the label's property sets: the types `key` has wherever it is declared. */
 type ValueIn<P, K extends PropertyKey> = P extends { readonly [k in K]: infer T } ? ValueOf<T> : never;
 /** What `setProperty` may store under `key`: a type it has on some label. */
@@ -154,5 +156,5 @@ export type PropertyValue<S extends SchemaDef | undefined, K extends string> = S
 export type PropertyKeyOf<S extends SchemaDef | undefined> = S extends SchemaDef
   ?
       | { [L in keyof S['nodes']]: keyof S['nodes'][L] }[keyof S['nodes']]
-      | { [L in keyof EdgesOf<S>]: keyof NonNullable<EdgesOf<S>[L]['properties']> }[keyof EdgesOf<S>]
+      | { [L in keyof EdgesOf<S>]: keyof EdgePropsDef<EdgesOf<S>[L]> }[keyof EdgesOf<S>]
   : string;

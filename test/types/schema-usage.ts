@@ -10,7 +10,10 @@ const schema = defineSchema({
     Person: { name: 'string', age: 'number', tags: 'string[]' },
     City: { name: 'string' },
   },
-  edges: { LIVES_IN: { from: 'Person', to: 'City', properties: { since: 'number' } } },
+  edges: {
+    LIVES_IN: { from: 'Person', to: 'City', properties: { since: 'number' } },
+    KNOWS: { from: 'Person', to: 'Person' },
+  },
 });
 
 export async function typed(client: SyncClient<typeof schema>): Promise<void> {
@@ -32,7 +35,15 @@ export async function typed(client: SyncClient<typeof schema>): Promise<void> {
   // @ts-expect-error: edge properties are typed too
   await client.createEdge('LIVES_IN', ann, oslo, { since: 'long ago' });
   // @ts-expect-error: no such edge label
+  await client.createEdge('LIKES', ann, ann);
   await client.createEdge('KNOWS', ann, ann);
+  await client.createEdge('KNOWS', ann, ann, {});
+  // @ts-expect-error: an edge label that declares no properties takes none (helper-37: it took any)
+  await client.createEdge('KNOWS', ann, ann, { since: 2024 });
+  // @ts-expect-error: nor do its upserts
+  await client.upsertEdge('KNOWS', 'k1', ann, ann, { since: 2024 });
+  // @ts-expect-error: and setProperty still names only declared keys
+  await client.setProperty('edge', 'k1', 'weight', 1);
   // @ts-expect-error: age is a number wherever it is declared
   await client.setProperty('node', ann, 'age', 'forty');
   // @ts-expect-error: no such key anywhere in the schema
