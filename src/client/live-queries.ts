@@ -86,6 +86,11 @@ export class LiveQueries {
       },
       info: (tables) => ({ version: this.deps.version(), pending: this.pendingOn(tables) }),
     });
+    // Made while the client closes, after closeAll: nothing would ever close it.
+    if (this.shut) {
+      q.close();
+      return q;
+    }
     this.open.add(q);
     q.firstRun();
     return q;
