@@ -102,6 +102,8 @@ export async function openClient(
   });
   store.readsAfterCommit = (tables) => lives.committed(tables);
   runtime.onChanged = () => lives.pendingChanged();
+  // Every close, the client's own on a failure too: its live queries end, or fail with the failure.
+  runtime.onClosing = (failure) => lives.closeAll(failure);
   const write = (ops: Op[]): Promise<Patch> => runtime.executor.write(ops);
   const fates = new Fates(runtime.events);
   runtime.onRenumbered = (moves) => fates.renumbered(moves);
@@ -133,10 +135,7 @@ export async function openClient(
       await store.durable();
     },
     on: (event, listener) => runtime.events.on(event, listener),
-    close: () => {
-      lives.closeAll();
-      return runtime.close().finally(() => fates.closed());
-    },
+    close: () => runtime.close().finally(() => fates.closed()),
   };
   return { client, runtime };
 }

@@ -31,10 +31,11 @@ export interface LiveQuery<R = Row> {
   readonly current: R[] | undefined;
   /**
    * Called with each distinct result, at once with the current one when it is known. `onError` hears
-   * of a query that cannot run (a syntax error, say), once; the query stops then.
+   * of a query that cannot run (a syntax error, say), or of the client failing (it closed on its own),
+   * once; the query stops then.
    */
   subscribe(listener: (rows: R[], info: LiveInfo) => void, onError?: (error: LiveError) => void): () => void;
-  /** Each distinct result, in order; throws the query's error, once; ends when the query closes. */
+  /** Each distinct result, in order; throws the query's error, once; ends when the query or the client closes. */
   [Symbol.asyncIterator](): AsyncIterator<R[]>;
   close(): void;
 }
@@ -72,8 +73,12 @@ export class LiveQueries {
   /** Computed when first asked for after a change (see pendingChanged). */
   private groups: PendingGroups | undefined;
   private retelling = false;
-  /** The client closed: an idle query that a subscriber wakes closes instead (see Live.wake). */
+  /**
+   * The client closed, and why when it failed: a query made afterwards, or an idle one that a
+   * subscriber wakes, ends as the open ones did (see Live.wake).
+   */
   private shut = false;
+  private failure: SyncError | undefined;
 
   constructor(private readonly deps: LiveDeps) {}
 
@@ -85,11 +90,12 @@ export class LiveQueries {
         this.open.add(q);
         return true;
       },
+      failure: () => this.failure,
       info: (tables) => ({ version: this.deps.version(), pending: this.pendingOn(tables) }),
     });
     // Made while the client closes, after closeAll: nothing would ever close it.
     if (this.shut) {
-      q.close();
+      q.end(this.failure);
       return q;
     }
     this.open.add(q);
@@ -149,9 +155,14 @@ export class LiveQueries {
     return n;
   }
 
-  closeAll(): void {
+  /**
+   * The client is closing: each query ends (its loops are done), or, when the client failed, fails
+   * with `failure` (its onError subscribers hear it, its loops throw it), as LiveError promises.
+   */
+  closeAll(failure?: SyncError): void {
     this.shut = true;
-    for (const q of [...this.open]) q.close();
+    this.failure = failure;
+    for (const q of [...this.open]) q.end(failure);
   }
 }
 
@@ -189,7 +200,12 @@ class Live implements LiveQuery {
     readonly cypher: string,
     readonly params: Record<string, unknown>,
     private readonly deps: LiveDeps,
-    private readonly registry: { forget(): void; keep(): boolean; info(tables: TablesTouched): LiveInfo },
+    private readonly registry: {
+      forget(): void;
+      keep(): boolean;
+      failure(): SyncError | undefined;
+      info(tables: TablesTouched): LiveInfo;
+    },
   ) {
     this.tables = tablesRead(cypher);
   }
@@ -249,12 +265,19 @@ class Live implements LiveQuery {
     for (const it of this.iterators) this.push(it, next);
   }
 
-  private fail(e: unknown): void {
+  /** The client closed: ended, or failed with its failure (which the client has reported itself). */
+  end(failure: SyncError | undefined): void {
+    if (this.closed || this.error) return;
+    if (failure) this.fail(failure, true);
+    else this.close();
+  }
+
+  private fail(e: unknown, reported = false): void {
     const error = e instanceof QueryError ? e : toSyncError(e);
     this.error = error;
     this.registry.forget();
     // Nobody asked to hear it (no onError, no iterator): a query that never emits must still say why.
-    if (!this.iterators.size && ![...this.listeners].some((l) => l.error))
+    if (!reported && !this.iterators.size && ![...this.listeners].some((l) => l.error))
       this.deps.logger.warn(`kuzu-sync: a live query stopped: ${error.message} (${this.cypher})`);
     for (const l of [...this.listeners]) if (l.error) this.call(() => l.error!(error));
     for (const it of this.iterators) {
@@ -284,7 +307,7 @@ class Live implements LiveQuery {
   private wake(): void {
     if (!this.idle || this.closed || this.error) return;
     this.idle = false;
-    if (!this.registry.keep()) return this.close();
+    if (!this.registry.keep()) return this.end(this.registry.failure());
     this.firstRun();
   }
 

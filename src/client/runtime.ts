@@ -54,8 +54,9 @@ export class ClientRuntime {
   /** A server reset gave pending patches new ids: write handles follow them. */
   onRenumbered: ((moves: ReconcileResult['renumbered']) => void) | undefined;
   private readonly trouble: ConnectionTrouble;
-  /** Why the client closed on its own: its database engine crashed. */
+  /** Why the client closed on its own (its database engine crashed); onClosing hears it as it starts closing. */
   private crash: SyncError | undefined;
+  onClosing: ((failure: SyncError | undefined) => void) | undefined;
 
   constructor(
     readonly replica: Replica,
@@ -366,6 +367,7 @@ export class ClientRuntime {
     // From now on a write is refused (it could not go out with the flush); those made before it are
     // committed first, so they are sent while the connection is still running.
     this.executor.refusal = this.crash ?? new SyncError('closed', 'the client is closing');
+    this.onClosing?.(this.crash);
     this.waiters.changed();
     this.closedPromise = this.executor
       .committedWithin(FLUSH_TIMEOUT_MS)

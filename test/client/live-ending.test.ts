@@ -4,7 +4,11 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { client, server } from '../helpers/sync.js';
+import type { SyncError } from '../../src/protocol/errors.js';
+import { client, server, until } from '../helpers/sync.js';
+import { trappableDriver } from '../helpers/trappable-driver.js';
+
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** What `p` settles to, or 'still waiting' after `ms`: a loop that never ends fails the test, not the run. */
 function within<T>(p: Promise<T>, ms: number): Promise<T | 'still waiting'> {
@@ -43,6 +47,49 @@ test('a live query made while the client closes is closed at once: no result, it
     assert.equal(it.got, [], 'the loop got no result');
     assert.is(q.current, undefined);
   } finally {
+    await s.close();
+  }
+});
+
+test('the client fails (its engine crashed) and closes: its live queries fail with its error; loops throw it', async () => {
+  const s = await server();
+  const { driver, trap } = trappableDriver('live-ending-test');
+  const c = await client(s, { driver, logger: quiet });
+  try {
+    await c.whenSynced({ timeout: 10_000 });
+    await c.createNode('Item', { n: 1 });
+    const q = c.live('MATCH (i:Item) RETURN i.n AS n');
+    const seen: unknown[] = [];
+    const heard: unknown[] = [];
+    q.subscribe(
+      (rows) => seen.push(rows),
+      (e) => heard.push(e),
+    );
+    await until(() => seen.length === 1, 10_000, 'the first result');
+    const it = loop(q);
+    const failures: SyncError[] = [];
+    c.on('error', (e) => failures.push(e));
+
+    await trap().catch(() => undefined);
+    // The first write to meet the dead engine: its commit fails, and the client closes on its own.
+    await c.createNode('Item', { n: 2 });
+    await until(() => failures.length > 0, 10_000, 'the client to report the crash');
+    assert.match(failures[0]!.message, /database engine crashed/);
+    assert.is(await within(it.ended, 10_000), failures[0], 'the loop throws the client failure');
+    assert.equal(heard, [failures[0]], 'onError hears it, once');
+    await until(() => c.getStatus() === 'closed', 10_000, 'the client to close');
+
+    // Made after the failure, a query fails with it too, at once.
+    const late = c.live('MATCH (i:Item) RETURN i.n AS n');
+    const lateHeard: unknown[] = [];
+    late.subscribe(
+      () => assert.unreachable('no result after the failure'),
+      (e) => lateHeard.push(e),
+    );
+    assert.equal(lateHeard, [failures[0]]);
+    assert.is(await within(loop(late).ended, 5000), failures[0]);
+  } finally {
+    await c.close();
     await s.close();
   }
 });
