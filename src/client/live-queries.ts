@@ -220,7 +220,8 @@ class Live implements LiveQuery {
 
   private tell(rows: Row[], info: LiveInfo): void {
     this.told = info.pending;
-    for (const l of [...this.listeners]) this.call(() => l.next(rows, info));
+    // A listener unsubscribed by an earlier one (or by a close) in this round hears no more.
+    for (const l of [...this.listeners]) if (this.listeners.has(l)) this.call(() => l.next(rows, info));
   }
 
   /** Whether it runs again after a change to `changed` (a query that stopped never does). */
@@ -279,7 +280,7 @@ class Live implements LiveQuery {
     // Nobody asked to hear it (no onError, no iterator): a query that never emits must still say why.
     if (!reported && !this.iterators.size && ![...this.listeners].some((l) => l.error))
       this.deps.logger.warn(`kuzu-sync: a live query stopped: ${error.message} (${this.cypher})`);
-    for (const l of [...this.listeners]) if (l.error) this.call(() => l.error!(error));
+    for (const l of [...this.listeners]) if (l.error && this.listeners.has(l)) this.call(() => l.error!(error));
     for (const it of this.iterators) {
       if (!it.waiting) continue;
       it.waiting.reject(error);

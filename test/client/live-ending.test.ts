@@ -94,4 +94,38 @@ test('the client fails (its engine crashed) and closes: its live queries fail wi
   }
 });
 
+test('a listener unsubscribed, or whose query closed, during an emission is not called with it', async () => {
+  const s = await server();
+  const c = await client(s);
+  try {
+    await c.whenSynced({ timeout: 10_000 });
+    const cypher = 'MATCH (i:Item) RETURN i.n AS n';
+    const heard: string[] = [];
+    const q = c.live(cypher);
+    let stopB = () => {};
+    q.subscribe((rows) => {
+      heard.push(`a ${rows.length}`);
+      if (rows.length) stopB();
+    });
+    stopB = q.subscribe((rows) => heard.push(`b ${rows.length}`));
+    const closing = c.live(cypher);
+    closing.subscribe((rows) => {
+      heard.push(`c ${rows.length}`);
+      if (rows.length) closing.close();
+    });
+    closing.subscribe((rows) => heard.push(`d ${rows.length}`));
+    await until(() => heard.length === 4, 10_000, 'the first results');
+
+    await c.createNode('Item', { n: 1 });
+    await until(() => q.current?.length === 1 && heard.includes('c 1'), 10_000, 'the write to show');
+    // Confirmed: the write's result is told again with its new pending count (retell) by then.
+    await c.whenSynced({ timeout: 10_000 });
+    await c.query(cypher);
+    assert.equal([...new Set(heard)].sort(), ['a 0', 'a 1', 'b 0', 'c 0', 'c 1', 'd 0']);
+  } finally {
+    await c.close();
+    await s.close();
+  }
+});
+
 test.run();
