@@ -329,8 +329,9 @@ class Live implements LiveQuery {
 
   [Symbol.asyncIterator](): AsyncIterator<Row[]> {
     this.wake();
-    const it: Iterating = { queue: this.current ? [this.current] : [] };
-    this.iterators.add(it);
+    // Closed: ended, with no value (its last result is stale, and nothing would ever follow it).
+    const it: Iterating = this.closed ? { queue: [], done: true } : { queue: this.current ? [this.current] : [] };
+    if (!it.done) this.iterators.add(it);
     return {
       next: () => {
         if (it.done) return Promise.resolve({ value: undefined, done: true });

@@ -128,4 +128,22 @@ test('a listener unsubscribed, or whose query closed, during an emission is not 
   }
 });
 
+test('iterating a closed query ends at once, with no value; subscribing to it hears nothing', async () => {
+  const s = await server();
+  const c = await client(s);
+  try {
+    await c.whenSynced({ timeout: 10_000 });
+    const q = c.live('RETURN 1 AS x');
+    await until(() => q.current !== undefined, 10_000, 'the first result');
+    q.close();
+    const it = loop(q);
+    assert.is(await within(it.ended, 5000), 'ended');
+    assert.equal(it.got, [], 'no stale result');
+    q.subscribe(() => assert.unreachable('a closed query tells nothing'));
+  } finally {
+    await c.close();
+    await s.close();
+  }
+});
+
 test.run();
