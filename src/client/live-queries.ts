@@ -83,7 +83,7 @@ export class LiveQueries {
   constructor(private readonly deps: LiveDeps) {}
 
   live(cypher: string, params: Record<string, unknown>): LiveQuery {
-    const q = new Live(cypher, params, this.deps, {
+    const q = new Live(cypher, copied(params), this.deps, {
       forget: () => this.open.delete(q),
       keep: () => {
         if (this.shut) return false;
@@ -165,6 +165,16 @@ export class LiveQueries {
     for (const q of [...this.open]) q.end(failure);
   }
 }
+
+/**
+ * The params as they are now: it runs again long after `live()` returned, and the caller changing its
+ * object (or a list in it) meanwhile must not change the query. Values are scalars or lists of them.
+ */
+const copied = (params: Record<string, unknown>): Record<string, unknown> => {
+  const out: Record<string, unknown> = {};
+  for (const k in params) out[k] = Array.isArray(params[k]) ? [...params[k]] : params[k];
+  return out;
+};
 
 type Waiting = { resolve: (r: IteratorResult<Row[]>) => void; reject: (e: unknown) => void };
 type Iterating = { queue: Row[][]; waiting?: Waiting | undefined; done?: true };

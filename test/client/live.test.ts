@@ -157,6 +157,28 @@ test('unchanged rows keep their objects; an unchanged result is not emitted', as
   }
 });
 
+test('its params are copied at live(): the caller changing its object later does not change the query', async () => {
+  const { s, c, seen } = await watching([
+    { name: 'Ada', id: 'ada' },
+    { name: 'Bob', id: 'bob' },
+  ]);
+  try {
+    const params = { name: 'Ada', ids: ['ada'] };
+    const q = c.live('MATCH (p:Person) WHERE p.name = $name OR p.id IN $ids RETURN p.id AS id ORDER BY id', params);
+    await until(() => q.current !== undefined, 10_000, 'the first result');
+    assert.equal(q.current, [{ id: 'ada' }]);
+    params.name = 'Bob';
+    params.ids.push('cy');
+    await c.createNode('Person', { name: 'Cy' }, { id: 'cy' });
+    await until(() => seen.length === 2, 10_000, 'the write to show'); // the query it runs alongside
+    await c.flush();
+    assert.equal(q.current, [{ id: 'ada' }], 'run again with the params it was given');
+  } finally {
+    await c.close();
+    await s.close();
+  }
+});
+
 test('a rejected write that the query showed is rolled back, and that always emits', async () => {
   const s = await server({ authorize: (_p, patch) => (JSON.stringify(patch.ops).includes('forbidden') ? 'no' : true) });
   const c = await client(s);
