@@ -179,6 +179,32 @@ test('its params are copied at live(): the caller changing its object later does
   }
 });
 
+test('rows that share an id (a join repeating its anchor) keep their objects; unchanged, not emitted', async () => {
+  const { s, c, db } = await watching([{ name: 'Ann', id: 'ann' }]);
+  try {
+    for (const name of ['Bob', 'Cy']) await c.createEdge('KNOWS', 'ann', await c.createNode('Person', { name }));
+    const FRIENDS = 'MATCH (p:Person)-[:KNOWS]->(f:Person) RETURN p.id AS id, f.name AS friend ORDER BY friend';
+    const friends = c.live(FRIENDS);
+    const { seen } = record(friends);
+    await until(() => friends.current?.length === 2, 10_000, 'the first result');
+    const [bob, cy] = friends.current!;
+    // A Person that is nobody's friend: it runs again and finds the same rows.
+    const runs = runsOf(db, FRIENDS);
+    await c.createNode('Person', { name: 'Zed' });
+    await until(() => runsOf(db, FRIENDS) > runs, 10_000, 'it ran again');
+    await c.flush();
+    assert.is(seen.length, 1, 'the same result is not news');
+    // A friend sorted first moves both rows down: each keeps its object.
+    await c.createEdge('KNOWS', 'ann', await c.createNode('Person', { name: 'Abe' }));
+    await until(() => friends.current?.length === 3, 10_000, 'the new friend');
+    assert.is(friends.current![1], bob);
+    assert.is(friends.current![2], cy);
+  } finally {
+    await c.close();
+    await s.close();
+  }
+});
+
 test('a rejected write that the query showed is rolled back, and that always emits', async () => {
   const s = await server({ authorize: (_p, patch) => (JSON.stringify(patch.ops).includes('forbidden') ? 'no' : true) });
   const c = await client(s);
