@@ -183,6 +183,9 @@ test('rows that share an id (a join repeating its anchor) keep their objects; un
   const { s, c, db } = await watching([{ name: 'Ann', id: 'ann' }]);
   try {
     for (const name of ['Bob', 'Cy']) await c.createEdge('KNOWS', 'ann', await c.createNode('Person', { name }));
+    // Committed first: a live query made while earlier groups still commit can first show a result
+    // that lacks some of them (a known gap in how its first run is ordered; not what this tests).
+    await c.flush();
     const FRIENDS = 'MATCH (p:Person)-[:KNOWS]->(f:Person) RETURN p.id AS id, f.name AS friend ORDER BY friend';
     const friends = c.live(FRIENDS);
     const { seen } = record(friends);
@@ -193,7 +196,7 @@ test('rows that share an id (a join repeating its anchor) keep their objects; un
     await c.createNode('Person', { name: 'Zed' });
     await until(() => runsOf(db, FRIENDS) > runs, 10_000, 'it ran again');
     await c.flush();
-    assert.is(seen.length, 1, 'the same result is not news');
+    assert.is(seen.length, 1, `the same result is not news: ${JSON.stringify(seen)}`);
     // A friend sorted first moves both rows down: each keeps its object.
     await c.createEdge('KNOWS', 'ann', await c.createNode('Person', { name: 'Abe' }));
     await until(() => friends.current?.length === 3, 10_000, 'the new friend');
