@@ -302,12 +302,17 @@ class Live implements LiveQuery {
     const l = { next, ...(error ? { error } : {}) };
     this.wake();
     if (this.closed) return () => {};
+    // Stopped: its last result is stale, and nothing follows but the reason.
+    if (this.error) {
+      if (error) this.call(() => error(this.error!));
+      return () => {};
+    }
     this.listeners.add(l);
     if (this.current) {
       const info = this.registry.info(this.tables);
       this.told = info.pending;
       this.call(() => next(this.current!, info));
-    } else if (this.error && error) this.call(() => error(this.error!));
+    }
     return () => {
       this.listeners.delete(l);
       this.rest();
@@ -339,8 +344,9 @@ class Live implements LiveQuery {
 
   [Symbol.asyncIterator](): AsyncIterator<Row[]> {
     this.wake();
-    // Closed: ended, with no value (its last result is stale, and nothing would ever follow it).
-    const it: Iterating = this.closed ? { queue: [], done: true } : { queue: this.current ? [this.current] : [] };
+    // Closed or stopped: ended, or its error, with no value (its last result is stale).
+    const fresh = this.closed || this.error ? undefined : this.current;
+    const it: Iterating = { queue: fresh ? [fresh] : [], ...(this.closed && { done: true as const }) };
     if (!it.done) this.iterators.add(it);
     return {
       next: () => {

@@ -79,6 +79,17 @@ test('the client fails (its engine crashed) and closes: its live queries fail wi
     assert.equal(heard, [failures[0]], 'onError hears it, once');
     await until(() => c.getStatus() === 'closed', 10_000, 'the client to close');
 
+    // Subscribed to or iterated after the failure: its error at once, not its stale last result.
+    const after: unknown[] = [];
+    q.subscribe(
+      (rows) => after.push(rows),
+      (e) => after.push(e),
+    );
+    assert.equal(after, [failures[0]]);
+    const again = loop(q);
+    assert.is(await within(again.ended, 5000), failures[0]);
+    assert.equal(again.got, []);
+
     // Made after the failure, a query fails with it too, at once.
     const late = c.live('MATCH (i:Item) RETURN i.n AS n');
     const lateHeard: unknown[] = [];
