@@ -118,8 +118,7 @@ export class ClientRuntime {
       ...(clock ? { clock } : {}),
     });
     this.actor.subscribe({ error: (e) => this.logger.error('kuzu-sync: client actor failed:', e) });
-    // Nothing more can be read or written: every wait fails at once, and the client closes. Opened
-    // again on its file, it has every write that committed, pending patches included.
+    // Nothing more runs: every wait fails and the client closes (reopened, its file has every commit).
     replica.store.onEngineCrashed = (e) => {
       this.crash = new SyncError('internal', `${e.message}; the client closed: open it again`);
       this.events.emit('error', this.crash);
@@ -380,8 +379,7 @@ export class ClientRuntime {
                 sub.unsubscribe();
                 resolve();
               },
-              // A root that failed (a bug) no longer runs its closing state: its connection, which may
-              // still be retrying on timers, is told to close on its own.
+              // A failed root (a bug) runs no closing state: its connection, maybe retrying, is told to close.
               error: () => {
                 this.actor.system.get('connection')?.send({ type: 'CLIENT.CLOSE' });
                 resolve();
