@@ -7,38 +7,9 @@ import { tablesRead } from './query-tables.js';
 import { nextTurn } from './next-turn.js';
 import { keepIdentity } from './keep-identity.js';
 
+import type { LiveError, LiveInfo, LiveQuery } from './live-query.js';
+
 type Row = Record<string, unknown>;
-
-/** Why a live query stopped: its query cannot run (QueryError), or the client failed (SyncError). */
-export type LiveError = QueryError | SyncError;
-
-/** What a live query's subscribers are told with each result. */
-export interface LiveInfo {
-  /** The server version the result includes. */
-  version: number;
-  /**
-   * Local writes on the tables it reads that this replica does not hold as confirmed yet (a UI may
-   * mark them); it drops in the same step as `version` moves past them.
-   */
-  pending: number;
-}
-
-export interface LiveQuery<R = Row> {
-  /**
-   * The last result; undefined until the first run settles, and while a query whose subscribers and
-   * loops all left is idle (it does not run then).
-   */
-  readonly current: R[] | undefined;
-  /**
-   * Called with each distinct result, at once with the current one when it is known. `onError` hears
-   * of a query that cannot run (a syntax error, say), or of the client failing (it closed on its own),
-   * once; the query stops then.
-   */
-  subscribe(listener: (rows: R[], info: LiveInfo) => void, onError?: (error: LiveError) => void): () => void;
-  /** Each distinct result, in order; throws the query's error, once; ends when the query or the client closes. */
-  [Symbol.asyncIterator](): AsyncIterator<R[]>;
-  close(): void;
-}
 
 export interface LiveDeps {
   /**
@@ -73,6 +44,8 @@ export class LiveQueries {
   /** Computed when first asked for after a change (see pendingChanged). */
   private groups: PendingGroups | undefined;
   private retelling = false;
+  /** Re-runs answered and not told yet: the newest for each query (see committed). */
+  private heard = new Map<Live, { n: number; result: unknown }>();
   /**
    * The client closed, and why when it failed: a query made afterwards, or an idle one that a
    * subscriber wakes, ends as the open ones did (see Live.wake).
@@ -108,18 +81,26 @@ export class LiveQueries {
     const due = [...this.open].filter((q) => q.reads(tables));
     if (!due.length) return undefined;
     const asked = due.map((q) => q.ask());
-    const later = this.deps.afterBookkeeping ?? nextTurn;
     return {
       steps: due.map((q) => ({ kind: 'query', cypher: q.cypher, params: q.params })),
-      // Not yet: the client's own bookkeeping of the transaction (its version, its pending patches)
-      // happens on its way back from the store, and subscribers are told of both at once: the
-      // pending groups are counted afresh then (a local write is pending from its first emission).
-      done: (results) =>
-        later(() => {
-          this.groups = undefined;
-          due.forEach((q, i) => q.answer(asked[i]!, results[i]!));
-        }),
+      done: (results) => {
+        const first = !this.heard.size;
+        due.forEach((q, i) => this.heard.set(q, { n: asked[i]!, result: results[i]! }));
+        // Not yet: the client's own bookkeeping of the transaction (its version, its pending
+        // patches) happens on its way back from the store, and subscribers are told of both at
+        // once: the pending groups are counted afresh then (a local write is pending from its first
+        // emission). A transaction that follows in the same step (a rollback's, then the one that
+        // drops what it left empty) replaces the result: no intermediate state is told.
+        if (first) (this.deps.afterBookkeeping ?? nextTurn)(() => this.tellHeard());
+      },
     };
+  }
+
+  private tellHeard(): void {
+    const heard = this.heard;
+    this.heard = new Map();
+    this.groups = undefined;
+    for (const [q, { n, result }] of heard) q.answer(n, result);
   }
 
   /**

@@ -16,9 +16,9 @@ import type {
   SchemaDef,
 } from '../schema/define.js';
 import type { KuzuDriver } from '../store/kuzu/driver.js';
-import type { LiveQuery } from './live-queries.js';
+import type { LiveQuery } from './live-query.js';
 
-export type { LiveError, LiveInfo, LiveQuery } from './live-queries.js';
+export type { LiveError, LiveInfo, LiveQuery } from './live-query.js';
 
 export type { Logger };
 

@@ -229,6 +229,28 @@ test('a rejected write that the query showed is rolled back, and that always emi
   }
 });
 
+test('a rejected write that made a label or a property rolls back in one emission, not through the empty table (helper-37)', async () => {
+  const s = await server({ authorize: () => 'no' });
+  const c = await client(s, { logger: { debug() {}, info() {}, warn() {}, error() {} } });
+  try {
+    await c.whenSynced({ timeout: 10_000 });
+    const count = record(c.live('MATCH (c:City) RETURN count(c) AS n'));
+    await until(() => count.seen.length === 1, 10_000, 'the first result');
+    await c.createNode('City', { name: 'x' }).catch(() => {});
+    await until(() => c.getPendingPatchCount() === 0, 10_000, 'the rejection');
+    await c.flush();
+    await new Promise((r) => setTimeout(r, 100));
+    // The rollback leaves City empty, and the transaction after it drops the table: one step.
+    assert.equal(
+      count.seen.map((r) => r.rows),
+      [[], [{ n: 1 }], []],
+    );
+  } finally {
+    await c.close();
+    await s.close();
+  }
+});
+
 test('info: a write counts as pending from the first result that shows it, not while its group is still to commit', async () => {
   // Offline, every write stays pending: each result's pending count is the number of its rows. The
   // first write's group commits while the others are staged behind it (helper-33 saw [d1] told
