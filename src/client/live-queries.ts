@@ -170,11 +170,16 @@ class Live implements LiveQuery {
   private readonly iterators = new Set<Iterating>();
   /**
    * Runs asked for (the first, then one per transaction on its tables), and the one whose result it
-   * holds: a run's result can arrive after a later one's (the first run queues behind writes), and
-   * then it is older than what is shown.
+   * holds: a run's result can arrive after a later one's, and then it is older than what is shown.
    */
   private asked = 0;
   private shown = 0;
+  /**
+   * The first run, until it answers. It reads after every write resolved before it; a re-run heard
+   * before it rode a transaction that ran before it (the store's trips run and answer in order),
+   * such as the first of a burst's group commits, and would show a part of those writes.
+   */
+  private first: number | undefined;
   private error: LiveError | undefined;
   private closed = false;
   /**
@@ -229,6 +234,7 @@ class Live implements LiveQuery {
 
   firstRun(): void {
     const n = this.ask();
+    this.first = n;
     this.deps.run(this.cypher, this.params).then(
       (rows) => this.answer(n, rows),
       (e: unknown) => this.answer(n, e),
@@ -239,6 +245,8 @@ class Live implements LiveQuery {
   answer(n: number, result: unknown): void {
     // Idle, nobody hears it, and a result kept now would be shown stale on waking (see rest).
     if (this.closed || this.error || this.idle || n < this.shown) return;
+    if (this.first !== undefined && n !== this.first) return;
+    this.first = undefined;
     this.shown = n;
     if (Array.isArray(result)) return this.settle(result);
     // A label or property this replica has not seen yet: nothing to show until it comes, and the

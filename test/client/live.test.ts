@@ -229,6 +229,20 @@ test('a rejected write that the query showed is rolled back, and that always emi
   }
 });
 
+test('a query made while a burst commits in groups shows every write resolved before it at once, not the first group', async () => {
+  const c = await client('ws://127.0.0.1:9/sync', { autoConnect: false });
+  try {
+    const writes = Array.from({ length: 2500 }, (_, i) => c.createNode('Item', { n: i }, { id: `i${i}` }));
+    const count = record(c.live('MATCH (i:Item) RETURN count(i) AS n'));
+    await Promise.all(writes);
+    await c.flush();
+    await until(() => count.seen.length > 0, 10_000, 'the first result');
+    assert.equal(count.seen[0]!.rows, [{ n: 2500 }], 'the first result has them all');
+  } finally {
+    await c.close();
+  }
+});
+
 test('a rejected write that made a label or a property rolls back in one emission, not through the empty table (helper-37)', async () => {
   const s = await server({ authorize: () => 'no' });
   const c = await client(s, { logger: { debug() {}, info() {}, warn() {}, error() {} } });
