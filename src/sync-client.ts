@@ -102,8 +102,13 @@ export async function openClient(
   });
   store.readsAfterCommit = (tables) => lives.committed(tables);
   runtime.onChanged = () => lives.pendingChanged();
-  // Every close, the client's own on a failure too: its live queries end, or fail with the failure.
-  runtime.onClosing = (failure) => lives.closeAll(failure);
+  // Every close, the client's own on a failure too: its live queries end, or fail with the failure,
+  // and write handles still waiting for a verdict hear that the client closed.
+  runtime.onClosing = (failure, closed) => {
+    lives.closeAll(failure);
+    const done = () => fates.closed();
+    void closed.then(done, done);
+  };
   const write = (ops: Op[]): Promise<Patch> => runtime.executor.write(ops);
   const fates = new Fates(runtime.events);
   runtime.onRenumbered = (moves) => fates.renumbered(moves);
@@ -135,7 +140,7 @@ export async function openClient(
       await store.durable();
     },
     on: (event, listener) => runtime.events.on(event, listener),
-    close: () => runtime.close().finally(() => fates.closed()),
+    close: () => runtime.close(),
   };
   return { client, runtime };
 }

@@ -56,7 +56,7 @@ export class ClientRuntime {
   private readonly trouble: ConnectionTrouble;
   /** Why the client closed on its own (its database engine crashed); onClosing hears it as it starts closing. */
   private crash: SyncError | undefined;
-  onClosing: ((failure: SyncError | undefined) => void) | undefined;
+  onClosing: ((failure: SyncError | undefined, closed: Promise<void>) => void) | undefined;
 
   constructor(
     readonly replica: Replica,
@@ -366,7 +366,6 @@ export class ClientRuntime {
     // From now on a write is refused (it could not go out with the flush); those made before it are
     // committed first, so they are sent while the connection is still running.
     this.executor.refusal = this.crash ?? new SyncError('closed', 'the client is closing');
-    this.onClosing?.(this.crash);
     this.waiters.changed();
     this.closedPromise = this.executor
       .committedWithin(FLUSH_TIMEOUT_MS)
@@ -395,6 +394,7 @@ export class ClientRuntime {
         this.executor.rejectAll(this.crash ?? new SyncError('closed', 'the client is closed'));
         if (!this.replica.store.isClosed) await this.replica.store.close();
       });
+    this.onClosing?.(this.crash, this.closedPromise);
     return this.closedPromise;
   }
 }

@@ -107,4 +107,24 @@ test('the engine traps while a patch is pending: reopened on its file, the patch
   }
 });
 
+test('write handles still waiting for a verdict hear that the client closed when its engine crashes (they hung)', async () => {
+  const { driver, trap } = trappableDriver('engine-crash-handles');
+  const c = await client('ws://127.0.0.1:9/sync', { autoConnect: false, driver, logger: quiet });
+  c.on('error', () => {});
+  try {
+    const h = await c.write.createNode('Item', { n: 1 });
+    await c.flush();
+    const confirmed = h.confirmed.then(
+      () => 'confirmed',
+      (e: SyncError) => e.code,
+    );
+    await trap().catch(() => undefined);
+    await c.createNode('Item', { n: 2 }).catch(() => undefined);
+    const outcome = await Promise.race([confirmed, new Promise((r) => setTimeout(() => r('still waiting'), 10_000))]);
+    assert.is(outcome, 'closed');
+  } finally {
+    await c.close().catch(() => undefined);
+  }
+});
+
 test.run();
