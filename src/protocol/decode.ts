@@ -35,18 +35,18 @@ export function byteLength(raw: Raw): number {
 }
 
 /** Walks the parsed tree without recursion: depth-bombs must not overflow our stack either. */
-function structureProblem(root: unknown): string | null {
+function structureProblem(root: unknown): { message: string; prototypeKey: boolean } | null {
   const stack: Array<[unknown, number]> = [[root, 0]];
   while (stack.length) {
     const [v, depth] = stack.pop()!;
     if (typeof v !== 'object' || v === null) continue;
-    if (depth > MAX_DEPTH) return `nested deeper than ${MAX_DEPTH} levels`;
+    if (depth > MAX_DEPTH) return { message: `nested deeper than ${MAX_DEPTH} levels`, prototypeKey: false };
     if (Array.isArray(v)) {
       for (const e of v) if (typeof e === 'object' && e !== null) stack.push([e, depth + 1]);
       continue;
     }
     for (const k of Object.keys(v)) {
-      if (FORBIDDEN_KEYS.has(k)) return `key ${JSON.stringify(k)} is not allowed`;
+      if (FORBIDDEN_KEYS.has(k)) return { message: `key ${JSON.stringify(k)} is not allowed`, prototypeKey: true };
       const e = (v as Record<string, unknown>)[k];
       if (typeof e === 'object' && e !== null) stack.push([e, depth + 1]);
     }
@@ -71,16 +71,32 @@ function parse(raw: Raw, maxBytes: number, isBinary: boolean): { ok: true; value
 
 /**
  * Each message of a frame (one, or a v2 batch) decoded on its own, depth bombs and prototype keys
- * included: one bad message must not spoil the others of its batch. Such a message is not read any
- * further, not even for a patch's envelope (as in v1); the client refuses those keys before sending.
+ * included: one bad message must not spoil the others of its batch. Such a message is never
+ * cleaned or used, only read for what names it (see unstructured).
  */
 function checkedMessages<T>(value: unknown, decode: (m: unknown) => Decoded<T>): Decoded<T>[] {
   const messages = messagesOf(value);
   if (!Array.isArray(messages)) return [messages];
   return messages.map((m) => {
     const problem = structureProblem(m);
-    return problem ? fail('bad_message', problem) : decode(m);
+    return problem ? unstructured(m, problem) : decode(m);
   });
+}
+
+/**
+ * A message refused for its structure. A patch among them still names itself: without its id a
+ * client cannot tell which patch failed, and without its seq settled every later patch of that
+ * client would wait as out of order. Reading the envelope is safe: it is three shallow fields, and
+ * JSON.parse makes a prototype key an own property, never a prototype. A prototype key where a
+ * label or property key goes is an invalid identifier, as the schema words it (it refuses those
+ * names anyway); checking the schema is safe for the same reason, and a depth bomb never gets there.
+ */
+function unstructured(m: unknown, problem: { message: string; prototypeKey: boolean }): Failure {
+  const r = asRecord(m);
+  if (r?.type !== 'patch') return fail('bad_message', problem.message);
+  const issue = problem.prototypeKey ? ClientMessageSchema.check(r) : null;
+  const failure = issue ? fail(issue.code, issue.message) : fail('bad_message', problem.message);
+  return withEnvelope(failure, asRecord(r.patch));
 }
 
 /** One message of a frame, before its schema: an object with a string `type`. */

@@ -216,10 +216,18 @@ export class FuzzGenerator {
         const depth = r.int(4);
         let inner = `{"${key}":{"polluted":true}}`;
         for (let i = 0; i < depth; i++) inner = `{"k${i}":${inner}}`;
-        const frame = r.chance(0.5)
-          ? `{"type":"heartbeat","ts":1,"extra":${inner}}`
-          : `{"type":"patch","patch":${JSON.stringify(this.envelopeNoSeq()).slice(0, -1)},"props":${inner}}}`;
-        return { frame, expect: { kind: 'error', code: 'bad_message' } };
+        if (r.chance(0.5))
+          return {
+            frame: `{"type":"heartbeat","ts":1,"extra":${inner}}`,
+            expect: { kind: 'error', code: 'bad_message' },
+          };
+        // In a patch with a sound envelope: refused, but as a patch, under its id; it takes its seq.
+        const { patch, id } = this.envelope([{ op: 'create_node', label: 'Item', id: 'z', properties: {} }]);
+        return {
+          frame: `{"type":"patch","patch":${JSON.stringify(patch).slice(0, -1)},"props":${inner}}}`,
+          patchId: id,
+          expect: { kind: 'patch', status: 'rejected', code: 'bad_message' },
+        };
       }
       case 5: {
         const depth = 33 + r.int(2000);

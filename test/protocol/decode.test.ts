@@ -38,7 +38,7 @@ const table: Array<[string, string | Buffer, string, { isBinary?: boolean; maxBy
     { maxBytes: 1000 },
   ],
   ['__proto__ key', '{"type":"heartbeat","ts":1,"__proto__":{"admin":true}}', 'bad_message'],
-  ['constructor key deep', patch({}, { properties: { constructor: 'x' } }), 'bad_message'],
+  ['constructor key deep', patch({}, { properties: { constructor: 'x' } }), 'invalid_identifier'],
   ['deeply nested', '{"type":"heartbeat","ts":1,"x":' + '['.repeat(100) + ']'.repeat(100) + '}', 'bad_message'],
   ['heartbeat without ts', '{"type":"heartbeat"}', 'bad_message'],
   ['sync_request bad version', '{"type":"sync_request","clientId":"c","fromVersion":-1,"protocol":1}', 'bad_message'],
@@ -249,8 +249,23 @@ test('v2: a message with a prototype key or a depth bomb spoils only itself', ()
   const out = decodeClientFrame(frame);
   assert.equal(
     out.map((d) => (d.ok ? d.message.type : [d.error.code, d.error.envelope?.seq])),
-    ['patch', ['bad_message', undefined], ['bad_message', undefined]],
+    ['patch', ['bad_message', 2], ['bad_message', undefined]],
   );
+});
+
+test('a patch refused for a prototype key still names itself; as a label or key it is an invalid identifier', () => {
+  const named = (frame: string) =>
+    decodeClientFrame(frame).map((d) => (d.ok ? 'ok' : [d.error.code, d.error.patchId, d.error.envelope?.seq]));
+  assert.equal(named(patch({}, { properties: { constructor: 'x' } })), [['invalid_identifier', 'c1:1', 1]]);
+  assert.equal(named(patch({}, { properties: { prototype: 1 } })), [['invalid_identifier', 'c1:1', 1]]);
+  const proto = patch({}, { properties: { a: 1 } }).replace('"a":1', '"__proto__":1');
+  assert.equal(named(proto), [['invalid_identifier', 'c1:1', 1]]);
+  // Anywhere else it is a bad message, still under the patch's id.
+  const extra = patch().replace('"baseVersion":0', '"baseVersion":0,"x":{"constructor":1}');
+  assert.equal(named(extra), [['bad_message', 'c1:1', 1]]);
+  // A depth bomb inside a patch: read no further than its envelope.
+  const bomb = patch().replace('"baseVersion":0', `"baseVersion":0,"d":${'['.repeat(40)}${']'.repeat(40)}`);
+  assert.equal(named(bomb), [['bad_message', 'c1:1', 1]]);
 });
 
 test('v2: the client splits a server batch into its messages', () => {

@@ -78,6 +78,29 @@ test('a patch with bad ops but a sound envelope is rejected, and the seq after i
   await s.close();
 });
 
+test('a patch with a property key `constructor` is rejected invalid_identifier under its id; the seq after it goes on', async () => {
+  const s = await server();
+  const p = await RawPeer.connect(s.url, 'evil');
+  try {
+    await p.sync(0);
+    const from = p.received.length;
+    p.sendRaw(withOp({ properties: { constructor: 'x' } }));
+    const err = await p.next((m) => m.type === 'error', 10_000, from);
+    assert.equal(
+      [(err as { code: string }).code, (err as { patchId?: string }).patchId],
+      ['invalid_identifier', 'evil:1'],
+    );
+    const r = await p.response('evil:1', 10_000);
+    assert.equal([r.status, r.code], ['rejected', 'invalid_identifier']);
+    p.send({ type: 'patch', patch: { ...good, id: 'evil:2', seq: 2 } });
+    assert.is((await p.response('evil:2', 10_000)).status, 'accepted');
+    assert.is(s.getVersion(), 1);
+  } finally {
+    await p.close();
+    await s.close();
+  }
+});
+
 test('a patch over maxMessageBytes is rejected as message_too_large, and the seq after it is not out of order', async () => {
   const s = await server({ maxMessageBytes: 16 * 1024 });
   const p = await RawPeer.connect(s.url, 'evil');
