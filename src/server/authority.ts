@@ -7,7 +7,16 @@ import { appChecks } from './app-checks.js';
 import { ConflictTracker, type ConflictStrategy } from './conflicts.js';
 import type { Logger, PatchContext, Principal } from './options.js';
 import { emptyRecord, type GroupRecord, type LogEntry, type Rejection, type ServerLog } from './server-log.js';
-import { clientOf, type Item, type PatchItem, patchIdOf, patchResponse, seqOf, type Verdict } from './verdicts.js';
+import {
+  classify,
+  clientOf,
+  type Item,
+  type PatchItem,
+  patchIdOf,
+  patchResponse,
+  seqOf,
+  type Verdict,
+} from './verdicts.js';
 import { answerSyncRequest } from './sync-answer.js';
 import { type ClusterHooks, StepDown } from './cluster-hooks.js';
 import type { Submitter } from './submitter.js';
@@ -218,26 +227,9 @@ export class Authority implements Submitter {
     return appChecks(this.options, item.peer.principal, item.patch, this.log.version);
   }
 
-  /** Exactly-once and order, before anything else: what to do with a patch given the seqs seen. */
-  private classify(item: PatchItem, seen: Map<string, number>): Verdict | 'process' {
-    const clientId = clientOf(item);
-    const seq = seqOf(item);
-    if (item.peer.clientId !== clientId) {
-      const reason = `this connection syncs as ${JSON.stringify(item.peer.clientId)}, not ${JSON.stringify(clientId)}`;
-      return { status: 'rejected', code: 'forbidden', reason, bump: false };
-    }
-    const last = seen.get(clientId) ?? this.log.lastSeq.get(clientId) ?? 0;
-    if (seq <= last) return { status: 'ignored' };
-    if (seq > last + 1) {
-      return { status: 'rejected', code: 'out_of_order', reason: `expected seq ${last + 1}, got ${seq}`, bump: false };
-    }
-    seen.set(clientId, seq);
-    return 'process';
-  }
-
   private async commitGroup(group: PatchItem[]): Promise<void> {
     const seen = new Map<string, number>();
-    const classified = group.map((item) => this.classify(item, seen));
+    const classified = group.map((item) => classify(item, seen, this.log));
     const prechecks = await this.prechecks(group, classified);
     const verdicts: Verdict[] = [];
     const groupTracker = this.options.conflictStrategy === 'last-writer-wins' ? undefined : this.tracker;
@@ -342,7 +334,7 @@ export class Authority implements Submitter {
   private async commitFailure(item: PatchItem, error: SyncError): Promise<void> {
     this.options.logger.error(`kuzu-sync: patch ${patchIdOf(item)} failed alone:`, error.message);
     const seen = new Map<string, number>();
-    const c = this.classify(item, seen);
+    const c = classify(item, seen, this.log);
     const reason = 'the server could not apply this patch';
     const failed: Verdict = { status: 'rejected', code: 'internal', reason, bump: true };
     const verdict = c === 'process' ? failed : c;

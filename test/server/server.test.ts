@@ -186,6 +186,31 @@ test('reject-stale: a write to what another client changed after the base versio
   await s.close();
 });
 
+test('a baseVersion beyond the server version is rejected invalid_value, and changes nothing', async () => {
+  const s = await server({ conflictStrategy: 'reject-stale' });
+  const a = await peer(s.url, 'A');
+  const b = await peer(s.url, 'B');
+  await a.response(a.patch([node('x', { k: 1 })]).id);
+  await b.response(b.patch([set('x', 'k', 2)], s.getVersion()).id);
+  // A's base (1) is before B's change: stale. Claiming a base from the future must not get it past that.
+  for (const base of [s.getVersion() + 1, 1e15]) {
+    const r = await a.response(a.patch([set('x', 'k', 3)], base).id);
+    assert.equal([r.status, r.code], ['rejected', 'invalid_value'], `base ${base}`);
+    assert.match(r.reason!, /baseVersion \d+ is beyond the server's version 2/);
+  }
+  assert.equal(await s.query("MATCH (n:Item {id: 'x'}) RETURN n.k AS k"), [{ k: 2 }]);
+  // Its seq was processed: the next patch, with a true base, is judged as usual.
+  assert.is((await a.response(a.patch([set('x', 'k', 4)], s.getVersion()).id)).status, 'accepted');
+  // Under last-writer-wins too: the field says which versions the client had applied.
+  const lww = await server();
+  const c = await peer(lww.url, 'C');
+  const r = await c.response(c.patch([node('y')], 1).id);
+  assert.equal([r.status, r.code], ['rejected', 'invalid_value']);
+  assert.is((await c.response(c.patch([node('y')], 0).id)).status, 'accepted');
+  await Promise.all([a.close(), b.close(), c.close()]);
+  await Promise.all([s.close(), lww.close()]);
+});
+
 test('a conflict function decides per conflict', async () => {
   const s = await server({ conflictStrategy: (c) => (c.key.endsWith('.score') ? 'accept' : 'reject') });
   const a = await peer(s.url, 'A');
