@@ -18,6 +18,7 @@ import {
   type Verdict,
 } from './verdicts.js';
 import { answerSyncRequest } from './sync-answer.js';
+import { SyncRequests } from './sync-requests.js';
 import { type ClusterHooks, StepDown } from './cluster-hooks.js';
 import type { Submitter } from './submitter.js';
 
@@ -68,6 +69,7 @@ export class Authority implements Submitter {
   private readonly dropped = new WeakSet<Peer>();
   private readonly tracker = new ConflictTracker((id) => this.store.model.edge(id));
   private readonly maxGroup: number;
+  private readonly syncs = new SyncRequests();
   private stepped: StepDown | undefined;
 
   constructor(
@@ -91,9 +93,10 @@ export class Authority implements Submitter {
     }
   }
 
-  /** A peer left: it hears nothing more. */
+  /** A peer left: it hears nothing more, and what it asked for is not worked out. */
   forget(peer: Peer): void {
     this.subscribers.delete(peer);
+    this.syncs.forget(this.queue, peer);
   }
 
   submitPatch(peer: Peer, patch: Patch, receivedAt: number): void {
@@ -103,7 +106,8 @@ export class Authority implements Submitter {
     this.enqueue({ kind: 'invalid', peer, clientId, seq, code, reason, receivedAt });
   }
   submitSyncRequest(peer: Peer, request: SyncRequestMessage): void {
-    this.enqueue({ kind: 'sync', peer, request });
+    const item = this.syncs.submit(this.queue, peer, request);
+    if (item) this.enqueue(item);
   }
 
   /** Resolves when everything queued so far has been processed. */
@@ -129,7 +133,7 @@ export class Authority implements Submitter {
       const head = this.queue[0]!;
       if (head.kind === 'sync') {
         this.queue.shift();
-        await this.answer(head.peer, head.request);
+        if (this.syncs.take(head)) await this.answer(head.peer, head.request);
         continue;
       }
       // A group runs up to the next sync_request: that answer must see everything before it.
@@ -203,6 +207,8 @@ export class Authority implements Submitter {
     try {
       const cluster = this.options.cluster;
       const mode = await answerSyncRequest(this.store, this.log, peer, request, cluster && cluster.delta.bind(cluster));
+      // Gone while it was answered: subscribed now, it would be kept (and sent to) for good.
+      if (this.syncs.isGone(peer)) return;
       if (this.options.cluster) this.options.cluster.subscribe(peer);
       else this.subscribers.add(peer);
       this.events.onSyncAnswered?.(mode);
