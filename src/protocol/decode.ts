@@ -118,7 +118,15 @@ export interface DecodeOptions {
   isBinary?: boolean;
   /** Parse an oversized text frame anyway for a patch's envelope: only worth it where it can be used. */
   envelopeOfOversized?: boolean;
+  /**
+   * False: an array frame (a v2 batch) is refused whole. A peer may batch once its sync_request
+   * said protocol 2; before that its frames are v1, one message each.
+   */
+  batches?: boolean;
 }
+
+const unbatched = () =>
+  fail('bad_message', 'a batch of messages needs protocol 2: say protocol 2 in sync_request first');
 
 /** Where a bad patch's id, clientId and seq are sound, the server can still settle its seq. */
 function withEnvelope(failure: Failure, p: Record<string, unknown> | undefined): Failure {
@@ -136,7 +144,7 @@ function withEnvelope(failure: Failure, p: Record<string, unknown> | undefined):
  * messages of a batch that fit the limit each on their own are decoded as usual: a sender whose limit
  * is larger than ours loses nothing but the messages that are too large.
  */
-function tooLarge(failure: Failure, raw: Raw, maxBytes: number): Decoded<ClientMessage>[] {
+function tooLarge(failure: Failure, raw: Raw, maxBytes: number, batches?: boolean): Decoded<ClientMessage>[] {
   let frame: unknown;
   try {
     frame = JSON.parse(toText(raw));
@@ -147,6 +155,7 @@ function tooLarge(failure: Failure, raw: Raw, maxBytes: number): Decoded<ClientM
     const m = asRecord(frame);
     return [m?.type === 'patch' ? withEnvelope(failure, asRecord(m.patch)) : failure];
   }
+  if (batches === false) return [unbatched()];
   return checkedMessages(frame, (m) => {
     const size = utf8Length(JSON.stringify(m));
     if (size <= maxBytes) return clientMessage(m);
@@ -186,8 +195,9 @@ export function decodeClientFrame(raw: Raw, options: DecodeOptions = {}): Decode
   const parsed = parse(raw, maxBytes, isBinary);
   if (!parsed.ok) {
     const oversized = parsed.error.code === 'message_too_large' && options.envelopeOfOversized && !isBinary;
-    return oversized ? tooLarge(parsed, raw, maxBytes) : [parsed];
+    return oversized ? tooLarge(parsed, raw, maxBytes, options.batches) : [parsed];
   }
+  if (options.batches === false && Array.isArray(parsed.value)) return [unbatched()];
   return checkedMessages(parsed.value, clientMessage);
 }
 

@@ -44,6 +44,11 @@ export class Connection implements Peer {
     this.frames.batching = protocol >= 2;
   }
 
+  /** Whether it may send batches (protocol 2): only once its sync_request said so. */
+  get batches(): boolean {
+    return this.frames.batching;
+  }
+
   send(json: string): void {
     if (this.ws.readyState === this.ws.OPEN) this.frames.push(json);
   }

@@ -26,7 +26,8 @@ export function createRouter(deps: RouterDeps): (conn: Connection, data: Buffer 
     metrics.framesIn++;
     // Only a connection that has said who it is can have a patch settled as a rejection.
     const envelopeOfOversized = conn.clientId !== undefined;
-    for (const decoded of decodeClientFrame(data, { maxBytes: maxMessageBytes, isBinary, envelopeOfOversized })) {
+    const options = { maxBytes: maxMessageBytes, isBinary, envelopeOfOversized, batches: conn.batches };
+    for (const decoded of decodeClientFrame(data, options)) {
       if (conn.forbidden) return;
       if (decoded.ok) route(deps, conn, decoded.message, receivedAt);
       else refuse(deps, conn, decoded.error, receivedAt);

@@ -1,7 +1,7 @@
 /**
  * A peer that floods the server with sync_requests must not monopolize it: per connection one
- * request is answered at a time and later ones replace the one waiting (the latest wins), and a closed
- * connection's requests are not worked out.
+ * request is answered at a time and later ones replace the one waiting (the latest wins), a closed
+ * connection's requests are not worked out, and arrays (v2 batches) come only from v2 peers.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -94,6 +94,34 @@ test("a closed connection's sync_requests are not worked out, and it is not subs
     assert.is(s.getMetrics().broadcastsSent, broadcasts, 'nobody else to broadcast to');
   } finally {
     await victim.close();
+    await s.close();
+  }
+});
+
+test('an array frame from a peer that has not said protocol 2 is refused whole', async () => {
+  const s = await server();
+  const p = await RawPeer.connect(s.url, 'one');
+  try {
+    await p.sync(0);
+    const from = p.received.length;
+    p.send([
+      { type: 'patch', patch: p.makePatch([node('a')]) },
+      { type: 'heartbeat', ts: 1 },
+    ]);
+    const err = await p.next((m) => m.type === 'error', 10_000, from);
+    assert.equal(
+      [err.type === 'error' && err.code, err.type === 'error' && err.message],
+      ['bad_message', 'a batch of messages needs protocol 2: say protocol 2 in sync_request first'],
+    );
+    await p.sync(0, { protocol: 2 });
+    p.send([
+      { type: 'patch', patch: p.makePatch([node('b')], 0, 1) },
+      { type: 'heartbeat', ts: 2 },
+    ]);
+    assert.is((await p.response('one:1')).status, 'accepted', 'taken once it said protocol 2');
+    assert.is(s.getVersion(), 1, 'nothing of the refused batch was processed');
+  } finally {
+    await p.close();
     await s.close();
   }
 });
