@@ -1,3 +1,4 @@
+import { maxPatchMessageBytes, PATCH_ENVELOPE_BYTES } from '../protocol/decode.js';
 import { encodeMessage } from '../protocol/encode.js';
 import { SyncError, toSyncError } from '../protocol/errors.js';
 import type { Op, Patch } from '../protocol/types.js';
@@ -65,16 +66,17 @@ export class LocalWrites {
       baseVersion: this.seqs.version,
       ops,
     };
-    // The server cannot take a larger frame: refused here, the write loses nothing and holds
-    // nothing back (the server would reject it, and one beyond its hard limit cuts the socket).
+    // The server rejects a larger one (by the same rule: the room its broadcast needs), and one
+    // beyond its hard limit cuts the socket: refused here, the write loses nothing and holds nothing back.
     const frame = encodeMessage({ type: 'patch', patch });
     const size = utf8Length(frame);
-    if (size > this.maxMessageBytes) {
+    const max = maxPatchMessageBytes(this.maxMessageBytes);
+    if (size > max) {
       return {
         ok: false,
         error: new SyncError(
           'message_too_large',
-          `the patch would be ${size} bytes; the server takes at most ${this.maxMessageBytes} (maxMessageBytes)`,
+          `the patch would be ${size} bytes; the server takes at most ${max} (maxMessageBytes ${this.maxMessageBytes} less ${PATCH_ENVELOPE_BYTES} for its envelopes)`,
         ),
       };
     }

@@ -50,7 +50,11 @@ async function gateway(options: SyncServerOptions, redis: ClusterRedis, logger: 
   const gauges: MetricsGauges = { connectedClients: () => connected(), version: () => version(), clusterLag: lag.lag };
   const metrics = new ServerMetrics(gauges);
   const [position, serverId] = await Promise.all([redis.log.last(), redis.log.serverId()]);
-  const fanout = new Fanout(redis, forwarder, logger, metrics, { position, serverId });
+  const fanout = new Fanout(redis, forwarder, logger, metrics, {
+    position,
+    serverId,
+    frameBytes: options.maxMessageBytes,
+  });
   version = () => fanout.version;
   const registry = options.metricsPath !== undefined ? await createPromRegistry(metrics, gauges) : undefined;
   const front = await openFront(options, { submitter: forwarder, metrics, registry });

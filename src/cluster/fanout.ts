@@ -34,15 +34,18 @@ export class Fanout {
   private repliesAfter = '0-0';
   /** Whether the last read failed: one outage drops the connections once. */
   private down = false;
+  /** The peers' maxMessageBytes, which a delta's chunks keep under. */
+  private readonly frameBytes: number | undefined;
 
   constructor(
     private readonly redis: ClusterRedis,
     private readonly forwarder: Forwarder,
     private readonly logger: Logger,
     private readonly metrics: ServerMetrics,
-    start: { position: string; serverId: string | undefined },
+    start: { position: string; serverId: string | undefined; frameBytes?: number | undefined },
   ) {
     this.position = start.position;
+    this.frameBytes = start.frameBytes;
     this.serverId = start.serverId ?? '';
     forwarder.onForget = (peer) => this.heard.delete(peer);
     const failed = (what: string) => (e: unknown) => this.outage(what, e as Error);
@@ -164,6 +167,7 @@ export class Fanout {
         peer,
         order.head,
         order.first,
+        this.frameBytes,
       );
       this.metrics.onSyncAnswered('delta');
     } catch (e) {

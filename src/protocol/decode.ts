@@ -3,6 +3,14 @@ import type { ClientMessage, ErrorCode, ServerMessage } from './types.js';
 import { utf8Length, utf8Text } from './utf8.js';
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 1 << 20;
+/**
+ * What a patch message leaves free of a frame of `maxMessageBytes`: the envelopes it travels on in,
+ * a patch_broadcast (+37 bytes) and a delta's sync_state chunk (about 250 with its head), must fit
+ * the same limit at every other client.
+ */
+export const PATCH_ENVELOPE_BYTES = 512;
+/** The largest patch message, `{"type":"patch","patch":...}` as JSON.stringify writes it, in UTF-8 bytes. */
+export const maxPatchMessageBytes = (maxMessageBytes: number): number => maxMessageBytes - PATCH_ENVELOPE_BYTES;
 const MAX_DEPTH = 32;
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 

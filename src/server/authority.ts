@@ -1,4 +1,5 @@
-import { encodeError, encodePatchBroadcast, toJson } from '../protocol/encode.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, maxPatchMessageBytes } from '../protocol/decode.js';
+import { encodeError, encodePatchBroadcast } from '../protocol/encode.js';
 import { SyncError, toSyncError } from '../protocol/errors.js';
 import type { ErrorCode, Patch, PatchStatus, SyncRequestMessage } from '../protocol/types.js';
 import type { GraphStore, WriteTx } from '../store/graph-store.js';
@@ -17,6 +18,7 @@ import {
   seqOf,
   type Verdict,
 } from './verdicts.js';
+import { judge, type Rules } from './judge.js';
 import { answerSyncRequest } from './sync-answer.js';
 import { SyncRequests } from './sync-requests.js';
 import { type ClusterHooks, StepDown } from './cluster-hooks.js';
@@ -38,6 +40,8 @@ export interface AuthorityOptions {
   authorize?: (principal: Principal, patch: Patch) => true | string | Promise<true | string>;
   validatePatch?: (patch: Patch, ctx: PatchContext) => true | string | Promise<true | string>;
   logger: Logger;
+  /** The peers' frame limit: patches, and sync_state chunks, are held to it. Default 1 MiB. */
+  maxMessageBytes?: number;
   /** Patches committed in one transaction at most. */
   maxGroup?: number;
   cluster?: ClusterHooks;
@@ -206,7 +210,9 @@ export class Authority implements Submitter {
   private async answer(peer: Peer, request: SyncRequestMessage): Promise<void> {
     try {
       const cluster = this.options.cluster;
-      const mode = await answerSyncRequest(this.store, this.log, peer, request, cluster && cluster.delta.bind(cluster));
+      const frameBytes = this.options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+      const elsewhere = cluster && cluster.delta.bind(cluster);
+      const mode = await answerSyncRequest(this.store, this.log, peer, request, frameBytes, elsewhere);
       // Gone while it was answered: subscribed now, it would be kept (and sent to) for good.
       if (this.syncs.isGone(peer)) return;
       if (this.options.cluster) this.options.cluster.subscribe(peer);
@@ -238,7 +244,12 @@ export class Authority implements Submitter {
     const classified = group.map((item) => classify(item, seen, this.log));
     const prechecks = await this.prechecks(group, classified);
     const verdicts: Verdict[] = [];
-    const groupTracker = this.options.conflictStrategy === 'last-writer-wins' ? undefined : this.tracker;
+    const strategy = this.options.conflictStrategy;
+    const rules: Rules = {
+      strategy,
+      tracker: strategy === 'last-writer-wins' ? undefined : this.tracker,
+      maxPatchBytes: maxPatchMessageBytes(this.options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES),
+    };
     let record: GroupRecord;
     try {
       record = await this.commitRecord((tx: WriteTx) => {
@@ -249,13 +260,7 @@ export class Authority implements Submitter {
           let verdict: Verdict;
           if (c !== 'process') verdict = c;
           else if (prechecks[i]) verdict = { status: 'rejected', ...prechecks[i]!, bump: true };
-          else
-            verdict = this.judge(
-              (item as Extract<PatchItem, { kind: 'patch' }>).patch,
-              tx,
-              r.version + 1,
-              groupTracker,
-            );
+          else verdict = judge((item as Extract<PatchItem, { kind: 'patch' }>).patch, tx, r.version + 1, rules);
           if (verdict.status === 'accepted') r.version = verdict.version;
           const bumped = verdict.status === 'rejected' && verdict.bump;
           if (verdict.status === 'accepted' || bumped) r.seqs.set(clientOf(item), seqOf(item));
@@ -307,33 +312,6 @@ export class Authority implements Submitter {
       if (!appended || e instanceof StepDown) throw e;
       throw new StepDown(`the log holds a group this database could not commit: ${(e as Error).message}`);
     }
-  }
-
-  /** Conflicts, then the graph itself. Records the patch's stamps for later patches of the group. */
-  private judge(patch: Patch, tx: WriteTx, version: number, tracker: ConflictTracker | undefined): Verdict {
-    if (tracker) {
-      const conflicts = tracker.conflicts(patch);
-      const strategy = this.options.conflictStrategy;
-      const stale = typeof strategy === 'function' ? conflicts.filter((c) => strategy(c) === 'reject') : conflicts;
-      if (stale.length) {
-        const c = stale[0]!;
-        return {
-          status: 'rejected',
-          code: 'conflict',
-          reason:
-            `${c.key} was changed at version ${c.changedAt} by ${c.changedBy}, ` +
-            `after this patch's base version ${c.baseVersion}`,
-          bump: true,
-        };
-      }
-    }
-    const applied = tx.apply(patch.ops, { fit: true });
-    if (!applied.ok) {
-      const reason = `op ${applied.opIndex}: ${applied.error.message}`;
-      return { status: 'rejected', code: applied.error.code, reason, bump: true };
-    }
-    tracker?.record(patch, version);
-    return { status: 'accepted', version, entry: { version, patch, json: toJson(patch) } };
   }
 
   /** A patch that cannot be committed even alone: reject it durably so its client moves on. */

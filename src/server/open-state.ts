@@ -70,6 +70,7 @@ export async function startAuthority(
       ...(options.authorize ? { authorize: options.authorize } : {}),
       ...(options.validatePatch ? { validatePatch: options.validatePatch } : {}),
       ...(cluster ? { cluster } : {}),
+      ...(options.maxMessageBytes !== undefined ? { maxMessageBytes: options.maxMessageBytes } : {}),
       logger,
     },
     metrics,

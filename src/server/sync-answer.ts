@@ -14,11 +14,15 @@ import type {
   SyncRequestMessage,
   VersionedPatch,
 } from '../protocol/types.js';
+import { utf8Length } from '../protocol/utf8.js';
 import type { GraphStore } from '../store/graph-store.js';
 import type { Peer } from './authority.js';
 import type { ServerLog } from './server-log.js';
 
-/** Target size of one sync_state frame: large answers come in chunks, `done: true` on the last. */
+/**
+ * Target size of one sync_state frame in UTF-8 bytes, below the peer's maxMessageBytes when that is
+ * smaller: large answers come in chunks, `done: true` on the last.
+ */
 export const CHUNK_BYTES = 256 * 1024;
 /** A rough size of one node or edge in a snapshot, to weigh it against a delta's exact size. */
 const SNAPSHOT_BYTES_PER_ENTITY = 120;
@@ -35,6 +39,8 @@ export async function answerSyncRequest(
   log: ServerLog,
   peer: Peer,
   request: SyncRequestMessage,
+  /** The peer's maxMessageBytes: no chunk is larger, unless one entry alone is. */
+  frameBytes: number,
   /** A cluster's gateway sends the delta from the cluster's log, if this says it can. */
   deltaElsewhere?: (peer: Peer, h: SyncStateHead, first: FirstChunk) => boolean,
 ): Promise<'delta' | 'snapshot'> {
@@ -57,10 +63,12 @@ export async function answerSyncRequest(
   const sameServer = request.serverId === undefined || request.serverId === log.serverId;
   if (request.ackedSeq !== undefined && sameServer) log.acknowledged(request.clientId, request.ackedSeq);
   if (await deltaWorks(store, log, request)) {
-    if (!deltaElsewhere?.(peer, h, first)) await sendDelta((from, limit) => log.readLog(from, limit), peer, h, first);
+    if (!deltaElsewhere?.(peer, h, first)) {
+      await sendDelta((from, limit) => log.readLog(from, limit), peer, h, first, frameBytes);
+    }
     return 'delta';
   }
-  await sendSnapshot(store, peer, { ...h, mode: 'snapshot' }, first);
+  await sendSnapshot(store, peer, { ...h, mode: 'snapshot' }, first, frameBytes);
   return 'snapshot';
 }
 
@@ -82,16 +90,25 @@ export type LogReader = (from: number, limit: number) => Promise<Array<{ version
  * current one goes out. Read whole first, a cold client's 100k-node log waited 150-250 ms for its
  * first frame.
  */
-export async function sendDelta(readLog: LogReader, peer: Peer, h: SyncStateHead, first: FirstChunk): Promise<void> {
+export async function sendDelta(
+  readLog: LogReader,
+  peer: Peer,
+  h: SyncStateHead,
+  first: FirstChunk,
+  frameBytes = CHUNK_BYTES,
+): Promise<void> {
   // The log holds each patch as the JSON text it was accepted as: frames are spliced from it.
   let parts: Array<Json<VersionedPatch>> = [];
-  let bytes = 0;
   let head: FirstChunk | undefined = first;
+  const limit = Math.min(CHUNK_BYTES, frameBytes);
+  // What is left of the chunk for entries: its head (the first one's with outcomes and schema) is counted.
+  const roomLeft = () => limit - utf8Length(encodeSyncState(h, false, { patches: [] }, head));
+  let room = roomLeft();
   const flush = (done: boolean) => {
     peer.send(encodeSyncState(h, done, { patches: parts }, head));
     head = undefined;
     parts = [];
-    bytes = 0;
+    room = roomLeft();
   };
   const read = (from: number, limit: number) => {
     const page = from < h.version ? readLog(from, limit) : Promise.resolve([]);
@@ -105,34 +122,46 @@ export async function sendDelta(readLog: LogReader, peer: Peer, h: SyncStateHead
     next = read(rows[rows.length - 1]!.version, LOG_PAGE);
     for (const r of rows) {
       const part = encodeVersionedPatch(r.json, r.version);
-      if (bytes + part.length > CHUNK_BYTES && parts.length) flush(false);
+      const n = utf8Length(part) + 1;
+      // A first chunk whose head leaves no room goes alone: every accepted patch fits a chunk of its own.
+      if (n > room && (parts.length || head)) flush(false);
       parts.push(part);
-      bytes += part.length;
+      room -= n;
     }
   }
   flush(true);
 }
 
-async function sendSnapshot(store: GraphStore, peer: Peer, h: SyncStateHead, first: FirstChunk): Promise<void> {
+async function sendSnapshot(
+  store: GraphStore,
+  peer: Peer,
+  h: SyncStateHead,
+  first: FirstChunk,
+  frameBytes: number,
+): Promise<void> {
   const snap = await store.exportSnapshot();
   let schema: Json<GraphSchema> | undefined = toJson(snap.schema);
   let nodes: Array<Json<SnapshotNode>> = [];
   let edges: Array<Json<SnapshotEdge>> = [];
-  let bytes = schema.length;
   let head: FirstChunk | undefined = first;
+  const limit = Math.min(CHUNK_BYTES, frameBytes);
+  const body = () => ({ snapshot: { nodes, edges, ...(schema ? { schema } : {}) } });
+  // What is left of the chunk for nodes and edges: the head, schema and all, is counted.
+  const roomLeft = () => limit - utf8Length(encodeSyncState(h, false, body(), head));
   const flush = (done: boolean) => {
-    const snapshot = { nodes, edges, ...(schema ? { schema } : {}) };
-    peer.send(encodeSyncState(h, done, { snapshot }, head));
+    peer.send(encodeSyncState(h, done, body(), head));
     head = undefined;
     schema = undefined;
     nodes = [];
     edges = [];
-    bytes = 0;
+    room = roomLeft();
   };
+  let room = roomLeft();
   const add = <T>(into: () => Array<Json<T>>, json: Json<T>) => {
-    if (bytes + json.length > CHUNK_BYTES && (nodes.length || edges.length)) flush(false);
+    const n = utf8Length(json) + 1;
+    if (n > room && (nodes.length || edges.length || head)) flush(false);
     into().push(json);
-    bytes += json.length;
+    room -= n;
   };
   // Nodes before edges: a client loading chunk by chunk always has both ends of an edge.
   for (const n of snap.nodes) add(() => nodes, toJson(n));
