@@ -1,5 +1,6 @@
 import { quoteIdentifier as q } from '../protocol/identifiers.js';
 import type { Op, Patch } from '../protocol/types.js';
+import type { DeclaredSchema } from '../schema/declared.js';
 import { fold, schemaKey, type GraphModel, type RelTable } from './graph-model.js';
 import type { QueryStep } from './kuzu/steps.js';
 
@@ -33,6 +34,22 @@ function keysOf(model: GraphModel, op: Op, use: (key: string) => void): void {
       return columns(node ? schemaKey.node(label) : schemaKey.rel(label), { [op.key]: null });
     }
   }
+}
+
+/**
+ * Whether `schema` declares the object `key` names (see schemaKey) as the model has it: a column
+ * only with the type it has here. A write made offline before the schema was known may have made a
+ * table it lacks, or a column of another type: those stay the local writes' (see WriteTx.declare).
+ */
+export function declares(schema: DeclaredSchema, model: GraphModel, key: string): boolean {
+  const [kind, label, a, b] = key.split(' ') as [string, string, string | undefined, string | undefined];
+  const rel = kind === 'n' ? undefined : schema.edges.get(label);
+  const want = kind === 'n' ? schema.nodes.get(label) : rel;
+  if (!want) return false;
+  if (kind === 'p') return [...rel!.pairs].some((p) => fold(p) === `${a}|${b}`);
+  if (a === undefined) return true;
+  const have = (kind === 'n' ? model.nodeTable(label) : model.relTable(label))?.columns.get(a);
+  return have !== undefined && want.columns.get(a)?.type === have.type;
 }
 
 /** Marks what a change from the server uses as the server's (see GraphModel.localOnly). */

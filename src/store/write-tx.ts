@@ -11,7 +11,7 @@ import type { Row, Step } from './kuzu/steps.js';
 import { edgeKey, nodeKey, planOp, resolveOp, type Statement } from './planner.js';
 import { planSnapshotLoad } from './snapshot-load.js';
 import { addOpTables, type TablesTouched } from './tables-touched.js';
-import { noteServerUse, planDrops } from './unheld-schema.js';
+import { declares, noteServerUse, planDrops } from './unheld-schema.js';
 
 /** The outcome of one `tx.apply`: its inverse ops are known once the transaction has committed. */
 export type Applied =
@@ -160,14 +160,18 @@ export class WriteTx {
     if (!schema) return this.model.declare(undefined);
     const declared = schema instanceof DeclaredSchema ? schema : new DeclaredSchema(schema);
     for (const s of planDeclare(this.model, declared, this.tables)) this.batcher.add(s);
-    // Declared, it is every replica's: and a write must fit it, so no local write made anything else.
-    this.model.localOnly.clear();
+    // What it declares is every replica's. Writes made before it was known (offline, before the first
+    // sync) may have made what it lacks: that stays theirs, for their rejection to drop.
+    for (const key of this.model.localOnly) if (declares(declared, this.model, key)) this.model.serverUses(key);
   }
 
   /** Drops the tables, pairs and columns of `empty` (see planDrops): keys found to hold nothing. */
   dropUnheld(empty: readonly string[]): void {
     const { ddl, tables } = planDrops(this.model, empty);
     for (const cypher of ddl) this.batcher.add({ kind: 'ddl', cypher });
+    // A column of another type than the schema's, dropped, comes back as the schema has it.
+    const declared = this.model.declared;
+    if (ddl.length && declared) for (const s of planDeclare(this.model, declared, this.tables)) this.batcher.add(s);
     for (const t of tables) this.tables.add(t);
   }
 

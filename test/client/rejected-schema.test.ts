@@ -9,6 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { SyncClient } from '../../src/client/options.js';
 import type { SyncServer } from '../../src/server/sync-server.js';
+import { defineSchema } from '../../src/schema/define.js';
 import { QueryError } from '../../src/store/graph-store.js';
 import { caughtUp, client, server, until } from '../helpers/sync.js';
 import { tempDir } from '../helpers/temp.js';
@@ -197,6 +198,36 @@ test('a write rejected while the client was away (told in its sync answer) leave
     assert.equal(await sameAnswers(s, a, b, ['MATCH (n:Note) RETURN count(*) AS n']), ['unknown_label']);
   } finally {
     release();
+    await Promise.all([a.close(), b.close()]);
+    await s.close();
+  }
+});
+
+test('writes made offline before the server schema was known, rejected, leave nothing: a label it lacks, a column of another type', async () => {
+  const schema = defineSchema({ nodes: { Person: { name: 'string', age: 'number' } }, edges: {} });
+  const s = await server({ schema });
+  // No schema of its own and never synced: nothing refuses these before the server does.
+  const a = await client(s, { clientId: 'A', autoConnect: false });
+  const b = await client(s, { clientId: 'B' });
+  try {
+    const writes = [
+      a.write.createNode('Dog', { name: 'rex' }).then((h) => h.confirmed),
+      a.write.createNode('Person', { name: 'Ann', age: 'old' }).then((h) => h.confirmed),
+    ];
+    a.connect();
+    assert.equal(await Promise.all(writes.map(rejected)), ['validation_failed', 'validation_failed']);
+    const answers = await sameAnswers(s, a, b, [
+      'MATCH (d:Dog) RETURN count(*) AS n',
+      'MATCH (p:Person) RETURN p.name AS name, p.age AS age',
+    ]);
+    assert.equal(answers, ['unknown_label', '[]']);
+    // Person.age is the schema's number again: another client's write applies here as a patch (a
+    // STRING column refused it, and the client fell back to a full snapshot).
+    await b.createNode('Person', { name: 'Bob', age: 5 });
+    await caughtUp(s, a, b);
+    assert.equal(await answer(a, 'MATCH (p:Person) RETURN p.name AS name, p.age AS age'), '[{"name":"Bob","age":5}]');
+    assert.is(a.getMetrics().snapshots, 0, 'no fall back to a snapshot');
+  } finally {
     await Promise.all([a.close(), b.close()]);
     await s.close();
   }
