@@ -6,7 +6,7 @@ import { serverUrls } from './client/server-urls.js';
 import { clientWrites } from './client/writes.js';
 import { LiveQueries } from './client/live-queries.js';
 import { Replica } from './client/replica.js';
-import { DEFAULT_MAX_MESSAGE_BYTES } from './protocol/decode.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, maxMessageBytesProblem } from './protocol/decode.js';
 import { SyncError } from './protocol/errors.js';
 import type { GraphSchema, Op, Patch } from './protocol/types.js';
 import { graphSchemaOf, type SchemaDef } from './schema/define.js';
@@ -43,12 +43,8 @@ export async function createSyncClient<S extends SchemaDef | undefined = undefin
 /** Refuses options that cannot work, before anything opens; returns the schema they give, if any. */
 function checkOptions(options: SyncClientOptions<SchemaDef | undefined>): GraphSchema | undefined {
   serverUrls(options?.serverUrl);
-  if (
-    options.maxMessageBytes !== undefined &&
-    !(Number.isSafeInteger(options.maxMessageBytes) && options.maxMessageBytes > 0)
-  ) {
-    throw new SyncError('invalid_value', 'maxMessageBytes must be a positive integer');
-  }
+  const problem = options.maxMessageBytes === undefined ? undefined : maxMessageBytesProblem(options.maxMessageBytes);
+  if (problem) throw new SyncError('invalid_value', problem);
   return options.schema ? graphSchemaOf(options.schema) : undefined;
 }
 

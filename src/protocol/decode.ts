@@ -9,6 +9,16 @@ export const DEFAULT_MAX_MESSAGE_BYTES = 1 << 20;
  * the same limit at every other client.
  */
 export const PATCH_ENVELOPE_BYTES = 512;
+/**
+ * The least `maxMessageBytes` either end takes: below it, the envelopes would leave a patch almost no
+ * room (a server would reject every write `message_too_large`).
+ */
+export const MIN_MAX_MESSAGE_BYTES = 4096;
+/** Why `maxMessageBytes` cannot work, or undefined when it can (see MIN_MAX_MESSAGE_BYTES). */
+export const maxMessageBytesProblem = (n: number): string | undefined =>
+  Number.isSafeInteger(n) && n >= MIN_MAX_MESSAGE_BYTES
+    ? undefined
+    : `maxMessageBytes must be an integer of at least ${MIN_MAX_MESSAGE_BYTES} (bytes); got ${String(n)}`;
 /** The largest patch message, `{"type":"patch","patch":...}` as JSON.stringify writes it, in UTF-8 bytes. */
 export const maxPatchMessageBytes = (maxMessageBytes: number): number => maxMessageBytes - PATCH_ENVELOPE_BYTES;
 const MAX_DEPTH = 32;

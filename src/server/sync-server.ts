@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { Registry } from 'prom-client';
 import { WebSocketServer } from 'ws';
 import { selectProtocol } from '../net/bearer.js';
-import { DEFAULT_MAX_MESSAGE_BYTES } from '../protocol/decode.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, maxMessageBytesProblem } from '../protocol/decode.js';
 import { SyncError } from '../protocol/errors.js';
 import type { Snapshot } from '../protocol/types.js';
 import { Connections } from './connections.js';
@@ -72,6 +72,8 @@ function webSocketServer(options: SyncServerOptions, maxMessageBytes: number): W
 }
 
 export async function createSyncServer(options: SyncServerOptions = {}): Promise<SyncServer> {
+  const problem = options.maxMessageBytes === undefined ? undefined : maxMessageBytesProblem(options.maxMessageBytes);
+  if (problem) throw new SyncError('invalid_value', `kuzu-sync: ${problem}`);
   if (options.cluster) {
     // Loaded only here: a single process never loads the Redis client.
     const { createClusterServer } = await import('../cluster/cluster-server.js');

@@ -516,6 +516,9 @@ test('a write too large for the server: refused locally at its limit; past a sma
       'rolled back locally',
     );
     await rejects(client(s, { maxMessageBytes: 0 }), 'invalid_value');
+    // Too small to hold a patch beside its envelopes: refused on both ends, before anything opens.
+    await rejects(client(s, { maxMessageBytes: 1000 }), 'invalid_value');
+    await rejects(server({ maxMessageBytes: 1000 }), 'invalid_value');
   } finally {
     await strict.close();
     await loose.close();

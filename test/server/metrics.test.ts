@@ -370,7 +370,7 @@ test('GET /metrics: every kuzu_sync_ family with HELP and TYPE; HEAD, other meth
 });
 
 test('odd request targets do not reach the metrics; frames over the limit count as message_too_large', async () => {
-  const s = await server({ metricsPath: '/metrics', maxMessageBytes: 1000 });
+  const s = await server({ metricsPath: '/metrics', maxMessageBytes: 4096 });
   for (const target of ['//[', '/metrics/../metrics', '*']) {
     const status = (await rawHttp(s.port, `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`)).split(
       '\r\n',
@@ -379,7 +379,7 @@ test('odd request targets do not reach the metrics; frames over the limit count 
   }
   const p = await RawPeer.connect(s.url, 'big');
   await p.sync(0);
-  p.sendRaw(JSON.stringify({ type: 'heartbeat', ts: 1, pad: 'x'.repeat(2000) }));
+  p.sendRaw(JSON.stringify({ type: 'heartbeat', ts: 1, pad: 'x'.repeat(5000) }));
   await p.next((m: ServerMessage) => m.type === 'error' && m.code === 'message_too_large');
   p.sendRaw('x'.repeat(5 << 20)); // past the hard limit: ws cuts the connection off (1009)
   await until(() => p.closed, 10_000, 'the connection cut off');
