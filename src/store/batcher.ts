@@ -1,10 +1,20 @@
+import { fold } from './graph-model.js';
 import type { RowsStep, RowValue, Step } from './kuzu/steps.js';
-import type { Statement } from './planner.js';
+import { edgeInsert, edgeKey, nodeKey, type EdgeRole, type Statement } from './planner.js';
 
-type Batch =
-  | Extract<Statement, { kind: 'ddl' }>
-  | { kind: 'data'; template: string; step: RowsStep; rowByKey: Map<string, number> }
-  | { kind: 'step'; step: RowsStep };
+type DataStatement = Extract<Statement, { kind: 'data' }>;
+type DataBatch = { kind: 'data'; template: string; step: RowsStep; rowByKey: Map<string, number> };
+type Batch = Extract<Statement, { kind: 'ddl' }> | DataBatch | { kind: 'step'; step: RowsStep };
+
+/** An edge this transaction creates, and where its row is held. */
+interface HeldEdge {
+  batch: DataBatch;
+  row: number;
+  create: Extract<EdgeRole, { role: 'create' }>;
+}
+
+/** A row taken back (see Batcher.add, on edges): left out of the steps. */
+const TAKEN_BACK: RowValue[] = [];
 
 /**
  * Groups statements into as few steps as order allows. A statement joins the latest batch of its
@@ -20,8 +30,19 @@ export class Batcher {
   private barrier = -1;
   /** Rows held, in all batches. */
   private rowCount = 0;
+  private readonly heldEdges = new Map<string, HeldEdge>();
 
+  /**
+   * No statement matches an edge this transaction created while its row is held here: its delete
+   * takes the row back, and a property set on it goes into the row (or a new row, with one column
+   * more). In kuzu-wasm 0.11.3 (and the native package), a transaction that deleted an edge already
+   * on disk sees the edges it created wrongly: a delete or a SET that matches one of them hits
+   * another, and the graph it commits keeps an edge that was deleted (test/store/new-edges.test.ts).
+   * A transaction sent in parts (WriteTx.streamTo) holds the rows of its current part only.
+   */
   add(s: Statement): void {
+    const held = s.kind === 'data' && s.edge && s.edge.role !== 'create' ? this.heldEdges.get(s.edge.id) : undefined;
+    if (held) return this.rewriteHeld(held, s as DataStatement);
     if (s.kind === 'ddl') {
       this.batches.push(s);
       this.barrier = this.batches.length - 1;
@@ -54,6 +75,40 @@ export class Batcher {
     }
     for (const r of s.reads) this.lastRead.set(r, Math.max(this.lastRead.get(r) ?? -1, target));
     for (const w of s.writes) this.lastWrite.set(w, Math.max(this.lastWrite.get(w) ?? -1, target));
+    if (s.edge?.role === 'create') {
+      const batch = this.batches[target] as DataBatch;
+      this.heldEdges.set(s.edge.id, { batch, row: batch.step.rows.length - 1, create: s.edge });
+    }
+  }
+
+  /** A delete or a set of an edge whose create row is held (see add). */
+  private rewriteHeld(held: HeldEdge, s: DataStatement): void {
+    const edge = s.edge!;
+    const row = held.batch.step.rows[held.row]!;
+    if (edge.role === 'set') {
+      const value = s.values[2]!;
+      const i = held.create.cols.findIndex((c) => fold(c.name) === fold(edge.col.name));
+      if (i >= 0) {
+        held.batch.step.rows[held.row] = row.map((v, j) => (j === i + 3 ? value : v));
+        return;
+      }
+      if (value === null) return; // removing a property it was not created with
+    }
+    held.batch.step.rows[held.row] = TAKEN_BACK;
+    this.rowCount--;
+    this.heldEdges.delete(held.create.id);
+    if (edge.role !== 'set') return;
+    // Created again later, with the column: nothing between matched it (statements name edges by id).
+    const create = { ...held.create, cols: [...held.create.cols, edge.col] };
+    const { fromLabel, toLabel, label, cols } = create;
+    this.add({
+      kind: 'data',
+      ...edgeInsert(label, fromLabel, toLabel, cols),
+      values: [...row, s.values[2]!],
+      reads: [nodeKey(row[0] as string), nodeKey(row[1] as string)],
+      writes: [edgeKey(create.id)],
+      edge: create,
+    });
   }
 
   /**
@@ -89,8 +144,13 @@ export class Batcher {
   }
 
   steps(): Step[] {
-    return this.batches.map((b) =>
-      b.kind === 'ddl' ? { kind: 'query', cypher: b.cypher, ddl: true, creates: b.creates } : b.step,
-    );
+    const steps: Step[] = [];
+    for (const b of this.batches) {
+      if (b.kind === 'ddl') steps.push({ kind: 'query', cypher: b.cypher, ddl: true, creates: b.creates });
+      else if (!b.step.rows.includes(TAKEN_BACK)) steps.push(b.step);
+      else if (b.step.rows.some((r) => r !== TAKEN_BACK))
+        steps.push({ ...b.step, rows: b.step.rows.filter((r) => r !== TAKEN_BACK) });
+    }
+    return steps;
   }
 }

@@ -23,7 +23,18 @@ export type Statement =
       overwriteKey?: string;
       /** A plain insert of one node: see RowsStep.copy. */
       copy?: RowsStep['copy'];
+      /** What it does to one edge: see Batcher, on edges the transaction creates. */
+      edge?: EdgeRole;
     };
+
+/**
+ * The edge a statement creates, deletes or sets a property of. A create says how to write it again
+ * with another column (its values are from, to, id, then one per column of `cols`).
+ */
+export type EdgeRole =
+  | { id: string; role: 'create'; label: string; fromLabel: string; toLabel: string; cols: Column[] }
+  | { id: string; role: 'delete' }
+  | { id: string; role: 'set'; col: Column };
 
 export interface OpPlan {
   statements: Statement[];
@@ -222,6 +233,7 @@ function edgeDelete(e: ReturnType<typeof requireEdge>, id: string): Extract<Stat
     values: [e.from, id],
     reads: [nodeKey(e.from), nodeKey(e.to)],
     writes: [edgeKey(id)],
+    edge: { id, role: 'delete' },
   };
 }
 
@@ -309,6 +321,7 @@ export function planOp(model: GraphModel, op: PlainOp): OpPlan {
         values: [op.from, op.to, op.id, ...Object.values(props)],
         reads: [nodeKey(op.from), nodeKey(op.to)],
         writes: [edgeKey(op.id)],
+        edge: { id: op.id, role: 'create', label: table.label, fromLabel, toLabel, cols },
       });
       model.addEdge(op.id, { label: table.label, from: op.from, to: op.to });
       return { statements: out };
@@ -349,6 +362,7 @@ function planSetProperty(model: GraphModel, op: Extract<PlainOp, { op: 'set_prop
     reads: [edgeKey(op.id)],
     writes: [`${edgeKey(op.id)}.${fold(col.name)}`],
     overwriteKey: op.id,
+    edge: { id: op.id, role: 'set', col },
   });
 }
 
