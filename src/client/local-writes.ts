@@ -2,6 +2,7 @@ import { maxPatchMessageBytes, PATCH_ENVELOPE_BYTES } from '../protocol/decode.j
 import { encodeMessage } from '../protocol/encode.js';
 import { SyncError, toSyncError } from '../protocol/errors.js';
 import type { Op, Patch } from '../protocol/types.js';
+import { MAX_OPS_PER_PATCH } from '../protocol/validate.js';
 import { utf8Length } from '../protocol/utf8.js';
 import type { Applied, GraphStore } from '../store/graph-store.js';
 import type { Step } from '../store/kuzu/steps.js';
@@ -58,6 +59,10 @@ export class LocalWrites {
   }
 
   private stageOne(ops: Op[]): LocalResult {
+    if (ops.length > MAX_OPS_PER_PATCH) {
+      const why = `a patch holds at most ${MAX_OPS_PER_PATCH} ops; this one has ${ops.length}`;
+      return { ok: false, error: new SyncError('invalid_value', why) };
+    }
     const seq = this.seqs.nextSeq;
     const patch: Patch = {
       id: `${this.seqs.clientId}:${seq}`,

@@ -502,6 +502,13 @@ test('a write too large for the server: refused locally at its limit; past a sma
     await synced(strict, loose);
     await rejects(strict.createNode('Doc', big, { id: 'd1' }), 'message_too_large');
     assert.is(strict.getPendingPatchCount(), 0, 'nothing was applied or queued');
+    // Over 10,000 ops: refused here too, not applied and then rejected by the server.
+    const many = loose.batch((tx) => {
+      for (let i = 0; i <= 10_000; i++) tx.createNode('Many', {}, { id: `m${i}` });
+    });
+    await rejects(many, 'invalid_value');
+    assert.is(loose.getPendingPatchCount(), 0, 'the batch was not applied or queued');
+    await rejects(loose.query('MATCH (m:Many) RETURN count(*) AS n'), 'unknown_label');
     await strict.createNode('Doc', { body: 'small' }, { id: 'd2' });
     await synced(strict);
     await loose.createNode('Doc', big, { id: 'd3' });
