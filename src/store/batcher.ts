@@ -13,6 +13,18 @@ interface HeldEdge {
   create: Extract<EdgeRole, { role: 'create' }>;
 }
 
+/** The create of an edge, made again (with another column, or in another part): values as edgeInsert has them. */
+function createAgain(create: HeldEdge['create'], values: RowValue[]): DataStatement {
+  return {
+    kind: 'data',
+    ...edgeInsert(create.label, create.fromLabel, create.toLabel, create.cols),
+    values,
+    reads: [nodeKey(values[0] as string), nodeKey(values[1] as string)],
+    writes: [edgeKey(create.id)],
+    edge: create,
+  };
+}
+
 /** A row taken back (see Batcher.add, on edges): left out of the steps. */
 const TAKEN_BACK: RowValue[] = [];
 
@@ -37,8 +49,8 @@ export class Batcher {
    * takes the row back, and a property set on it goes into the row (or a new row, with one column
    * more). In kuzu-wasm 0.11.3 (and the native package), a transaction that deleted an edge already
    * on disk sees the edges it created wrongly: a delete or a SET that matches one of them hits
-   * another, and the graph it commits keeps an edge that was deleted (test/store/new-edges.test.ts).
-   * A transaction sent in parts (WriteTx.streamTo) holds the rows of its current part only.
+   * another, and the graph it commits keeps an edge that was deleted (test/store/batch-order.test.ts).
+   * A transaction sent in parts (WriteTx.streamTo) keeps them held to its last part (see `part`).
    */
   add(s: Statement): void {
     const held = s.kind === 'data' && s.edge && s.edge.role !== 'create' ? this.heldEdges.get(s.edge.id) : undefined;
@@ -94,21 +106,34 @@ export class Batcher {
       }
       if (value === null) return; // removing a property it was not created with
     }
+    this.takeBack(held);
+    // Created again later, with the column: nothing between matched it (statements name edges by id).
+    if (edge.role === 'set')
+      this.add(createAgain({ ...held.create, cols: [...held.create.cols, edge.col] }, [...row, s.values[2]!]));
+  }
+
+  private takeBack(held: HeldEdge): RowValue[] {
+    const row = held.batch.step.rows[held.row]!;
     held.batch.step.rows[held.row] = TAKEN_BACK;
     this.rowCount--;
     this.heldEdges.delete(held.create.id);
-    if (edge.role !== 'set') return;
-    // Created again later, with the column: nothing between matched it (statements name edges by id).
-    const create = { ...held.create, cols: [...held.create.cols, edge.col] };
-    const { fromLabel, toLabel, label, cols } = create;
-    this.add({
-      kind: 'data',
-      ...edgeInsert(label, fromLabel, toLabel, cols),
-      values: [...row, s.values[2]!],
-      reads: [nodeKey(row[0] as string), nodeKey(row[1] as string)],
-      writes: [edgeKey(create.id)],
-      edge: create,
-    });
+    return row;
+  }
+
+  /**
+   * The steps of a part sent ahead of the commit (WriteTx.streamTo), and the batcher for the rest. The
+   * creates of edges held here go on to it, so that no later statement matches them either: every
+   * edge the transaction creates goes in its last part.
+   */
+  part(): { steps: Step[]; rest: Batcher } {
+    const rest = new Batcher();
+    for (const held of [...this.heldEdges.values()]) rest.add(createAgain(held.create, this.takeBack(held)));
+    return { steps: this.steps(), rest };
+  }
+
+  /** Rows that a part would send (see `part`). */
+  get rowsToSend(): number {
+    return this.rowCount - this.heldEdges.size;
   }
 
   /**

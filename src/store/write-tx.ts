@@ -134,7 +134,7 @@ export class WriteTx {
     for (const p of planned) this.ops.push(p);
     if (options.capture) this.createdThrough = this.ops.length;
     for (const t of tables) this.tables.add(t);
-    if (this.sendPart && this.batcher.rows >= ROWS_PER_PART) this.sendAhead(this.sendPart);
+    if (this.sendPart && this.batcher.rowsToSend >= ROWS_PER_PART) this.sendAhead(this.sendPart);
     return applied;
   }
 
@@ -149,8 +149,8 @@ export class WriteTx {
   }
 
   private sendAhead(send: (steps: Step[]) => void): void {
-    const steps = this.batcher.steps();
-    this.batcher = new Batcher();
+    const { steps, rest } = this.batcher.part();
+    this.batcher = rest;
     this.partsSent++;
     send(steps);
   }
