@@ -48,7 +48,9 @@ closes every connection and the database, then exits.
 
 migrate converts a database file (a server's or a client's, closed) from kuzu-wasm 0.11.3 to
 LadybugDB's wasm build (--to ladybug) or back (--to kuzu) into a new file, with kuzu-sync's own
-tables: the log, client seqs and serverId of a server, the pending patches of a client.`;
+tables: the log, client seqs and serverId of a server, the pending patches of a client. From a
+kuzu-wasm file, --to kuzu rewrites it without compression (a file made by kuzu-sync before December
+2026 is compressed, and Kuzu 0.11.3 garbles its strings: see the README's Engines).`;
 
 function fail(message: string): never {
   console.error(`kuzu-sync: ${message}; see kuzu-sync --help`);

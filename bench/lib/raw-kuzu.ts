@@ -1,7 +1,7 @@
 import { DEFAULT_BUFFER_SIZE } from '../../src/store/graph-store.js';
 import type { WasmEngine } from '../../src/store/kuzu/file-format.js';
 import { processFiles } from '../../src/store/kuzu/process-files.js';
-import type { ScratchFiles } from '../../src/store/kuzu/sync-database.js';
+import { compressed, type ScratchFiles } from '../../src/store/kuzu/sync-database.js';
 import { loadWasmBuild, memfsFiles, type WasmConnection } from '../../src/store/kuzu/wasm-module.js';
 import { ITEM_DDL, itemsCsv, type Item } from './items.js';
 
@@ -27,7 +27,7 @@ export class RawKuzu {
 
   static async open(path = ':memory:', engine = benchEngine()): Promise<RawKuzu> {
     const build = await loadWasmBuild(engine, path);
-    const db = new build.module.Database(path, DEFAULT_BUFFER_SIZE, 1);
+    const db = new build.module.Database(path, DEFAULT_BUFFER_SIZE, 1, compressed(path, engine));
     const files = build.memfs ? memfsFiles(build.module) : processFiles;
     return new RawKuzu(db, new build.module.Connection(db), files);
   }

@@ -28,8 +28,11 @@ export interface MigrateResult {
 }
 
 const ENGINE_OF: Record<MigrateTarget, WasmEngine> = { kuzu: 'wasm', ladybug: 'ladybug' };
-const driverOf = (engine: WasmEngine): KuzuDriver =>
-  engine === 'wasm' ? wasmDriver({ thread: 'kuzu-sync-migrate' }) : ladybugDriver({ thread: 'kuzu-sync-migrate-lb' });
+/** A thread per side: kuzu-wasm to kuzu-wasm (a rewrite) must not share one. */
+const driverOf = (engine: WasmEngine, side: 'src' | 'dst'): KuzuDriver =>
+  engine === 'wasm'
+    ? wasmDriver({ thread: `kuzu-sync-migrate-${side}` })
+    : ladybugDriver({ thread: `kuzu-sync-migrate-lb-${side}` });
 
 /** The path goes into query text: refuse anything that could end the literal. */
 const SAFE_PATH = /^[A-Za-z0-9_\-./\\:]+$/;
@@ -61,14 +64,16 @@ function engineOfFile(path: string): WasmEngine {
  * with the serverId and versions, the server's `_LogChunk`, `_ClientSeq` and `_Rejection`, a
  * client's `_Pending`) as well as the graph's. The source is only read; the target must not exist.
  * - Kuzu to the fork: `EXPORT DATABASE` (Parquet) then `IMPORT DATABASE`.
- * - The fork to Kuzu: the fork exports only its own CSR layout, which Kuzu cannot import; so each
- *   table goes over by `COPY (MATCH ...) TO` a Parquet file and `COPY ... FROM` it.
+ * - To Kuzu: the fork exports only its own CSR layout, which Kuzu cannot import, and kuzu-wasm's
+ *   `IMPORT DATABASE` hung here; so each table goes over by `COPY (MATCH ...) TO` a Parquet file
+ *   and `COPY ... FROM` it. From Kuzu too: a rewrite of a file made compressed (see `compressed`).
  * Row counts are compared table by table before the target's record names its new engine.
  */
 export async function migrateDatabase(from: string, to: string, target: MigrateTarget): Promise<MigrateResult> {
   const source = engineOfFile(from);
   const dest = ENGINE_OF[target];
-  if (source === dest) {
+  // kuzu-wasm to kuzu-wasm rewrites a file made compressed by an earlier kuzu-sync (see `compressed`).
+  if (source === dest && dest === 'ladybug') {
     throw new SyncError('incompatible_file', `${from} is already in the format of ${WASM_FORMATS[dest].engine}`);
   }
   if (readHeader(to).kind !== 'none') throw new SyncError('already_exists', `${to} exists; migrate writes a new file`);
@@ -80,11 +85,11 @@ export async function migrateDatabase(from: string, to: string, target: MigrateT
   let done = false;
   try {
     locks.push(acquireFileLock(from), acquireFileLock(to));
-    const srcDriver = driverOf(source);
+    const srcDriver = driverOf(source, 'src');
     checkFile(from, srcDriver.format!);
     src = await srcDriver.open(from, { bufferSize: 256 << 20 });
-    dst = await driverOf(dest).open(to, { bufferSize: 256 << 20 });
-    if (source === 'wasm') {
+    dst = await driverOf(dest, 'dst').open(to, { bufferSize: 256 << 20 });
+    if (dest === 'ladybug') {
       await exec(src, `EXPORT DATABASE '${join(dir, 'export')}' (format="parquet")`);
       await exec(dst, `IMPORT DATABASE '${join(dir, 'export')}'`);
     } else {

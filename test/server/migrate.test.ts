@@ -11,6 +11,7 @@ import * as assert from 'uvu/assert';
 import { GraphStore } from '../../src/store/graph-store.js';
 import type { KuzuDriver } from '../../src/store/kuzu/driver.js';
 import { readHeader } from '../../src/store/kuzu/file-format.js';
+import { loadWasmBuild } from '../../src/store/kuzu/wasm-module.js';
 import { ladybugDriver, wasmDriver } from '../../src/store/kuzu/worker-driver.js';
 import { migrateDatabase } from '../../src/store/migrate.js';
 import { rejects } from '../helpers/assert.js';
@@ -181,6 +182,37 @@ test('and back: ladybug to kuzu-wasm by the CLI, the same graph; a second run re
   assert.match(run(path, join(dir, 'same.kz'), '--to', 'ladybug').stderr, /already in the format of/);
   assert.is(run(path, back).status, 2);
   await rejects(migrateDatabase(join(dir, 'none.kz'), join(dir, 'n2.kz'), 'kuzu'), 'not_found');
+});
+
+test('--to kuzu from a kuzu-wasm file rewrites it without compression: a NULL string write no longer garbles it', async () => {
+  // A file as kuzu-sync made them before (compressed), with an update of a string column on disk:
+  // each session closed (checkpointed) before the next.
+  const path = join(dir, 'compressed.kz');
+  const build = await loadWasmBuild('wasm', path);
+  const session = (statements: string[]) => {
+    const raw = new build.module.Database(path, 64 << 20, 1, true);
+    const conn = new build.module.Connection(raw);
+    for (const q of statements) conn.query(q).close();
+    conn.close();
+    raw.close();
+  };
+  const names = ['x1', 'x2', 'x8', 'x3', 'x4'];
+  session([
+    'CREATE NODE TABLE City(id STRING, name STRING, PRIMARY KEY(id))',
+    ...names.map((n, i) => `CREATE (:City {id: 'c${i}', name: '${n}'})`),
+  ]);
+  session(["MATCH (c:City {id: 'c2'}) SET c.name = 'u7'"]);
+  const rewritten = join(dir, 'rewritten.kz');
+  await migrateDatabase(path, rewritten, 'kuzu');
+  const cityN = { op: 'create_node' as const, label: 'City', id: 'n', properties: {} };
+  let store = await GraphStore.open(rewritten, { driver: wasmDriver() });
+  assert.ok((await store.write((tx) => tx.apply([cityN]))).value.ok);
+  await store.close();
+  store = await GraphStore.open(rewritten, { driver: wasmDriver() });
+  assert.equal(await store.query('MATCH (c:City) RETURN c.name AS name ORDER BY c.id'), [
+    ...['x1', 'x2', 'u7', 'x3', 'x4', null].map((name) => ({ name })),
+  ]);
+  await store.close();
 });
 
 test.run();

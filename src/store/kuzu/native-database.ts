@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { normalizeRow } from './normalize.js';
 import { PREPARED_CACHE_LIMIT, PreparedCache } from './prepared-cache.js';
 import { processFiles } from './process-files.js';
-import { DatabaseError, isInMemoryPath, type SyncDatabase } from './sync-database.js';
+import { compressed, DatabaseError, isInMemoryPath, type SyncDatabase } from './sync-database.js';
 import type { Row } from './steps.js';
 
 const require = createRequire(import.meta.url);
@@ -25,7 +25,7 @@ interface NativeConnection {
 }
 interface NativeModule {
   VERSION: string;
-  Database: new (path: string, bufferManagerSize: number) => { closeSync(): void };
+  Database: new (path: string, bufferManagerSize: number, enableCompression: boolean) => { closeSync(): void };
   Connection: new (db: unknown, numThreads: number) => NativeConnection;
 }
 
@@ -82,7 +82,7 @@ export class NativeDatabase implements SyncDatabase {
 
   constructor(kuzu: NativeModule, path: string, bufferSize: number) {
     this.inMemory = isInMemoryPath(path);
-    this.db = new kuzu.Database(path, bufferSize);
+    this.db = new kuzu.Database(path, bufferSize, compressed(path, 'native'));
     try {
       this.conn = new kuzu.Connection(this.db, 1);
       // The package opens lazily, and applies the constructor's thread count only on its async

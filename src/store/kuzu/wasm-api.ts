@@ -32,7 +32,12 @@ export interface KuzuSyncModule {
   getVersion(): string;
   getStorageVersion(): bigint | number;
   getFS(): WasmFS;
-  Database: new (path: string, bufferPoolSize: number, maxNumThreads: number) => { close(): void };
+  Database: new (
+    path: string,
+    bufferPoolSize: number,
+    maxNumThreads: number,
+    enableCompression: boolean,
+  ) => { close(): void };
   Connection: new (db: unknown) => WasmConnection;
 }
 

@@ -1,6 +1,6 @@
 import { normalizeRow } from './normalize.js';
 import { PREPARED_CACHE_LIMIT, PreparedCache } from './prepared-cache.js';
-import { DatabaseError, isInMemoryPath, type ScratchFiles, type SyncDatabase } from './sync-database.js';
+import { compressed, DatabaseError, isInMemoryPath, type ScratchFiles, type SyncDatabase } from './sync-database.js';
 import type { Row } from './steps.js';
 import { memfsFiles, type WasmBuild, type WasmConnection, type WasmPrepared } from './wasm-api.js';
 
@@ -20,7 +20,7 @@ export class WasmDatabase implements SyncDatabase {
     // The single-threaded build would keep a "file" in its own memory, lost at exit.
     if (build.memfs && !this.inMemory) throw new DatabaseError(`${path}: the in-memory build cannot open files`);
     const kuzu = build.module;
-    this.db = new kuzu.Database(path, bufferSize, 1);
+    this.db = new kuzu.Database(path, bufferSize, 1, compressed(path, build.engine));
     this.conn = new kuzu.Connection(this.db);
     // A CSV to load goes where this build reads files from: its own memory.
     this.files = build.files ?? (build.memfs ? memfsFiles(kuzu) : undefined);
