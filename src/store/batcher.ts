@@ -42,7 +42,7 @@ export class Batcher {
   private barrier = -1;
   /** Rows held, in all batches. */
   private rowCount = 0;
-  private readonly heldEdges = new Map<string, HeldEdge>();
+  private heldEdges = new Map<string, HeldEdge>();
 
   /**
    * No statement matches an edge this transaction created while its row is held here: its delete
@@ -126,9 +126,19 @@ export class Batcher {
    * edge the transaction creates goes in its last part.
    */
   part(): { steps: Step[]; rest: Batcher } {
+    // Their batches move whole (edge creates alone, in practice), rows and all: no edge is planned
+    // again, so a transaction of many parts does not carry its edges over and over.
+    const carried = new Set<Batch>();
+    for (const held of this.heldEdges.values()) carried.add(held.batch);
     const rest = new Batcher();
-    for (const held of [...this.heldEdges.values()]) rest.add(createAgain(held.create, this.takeBack(held)));
-    return { steps: this.steps(), rest };
+    for (const b of carried) {
+      rest.lastOfTemplate.set((b as DataBatch).template, rest.batches.length);
+      rest.batches.push(b);
+    }
+    rest.heldEdges = this.heldEdges;
+    rest.rowCount = rest.heldEdges.size;
+    this.heldEdges = new Map();
+    return { steps: this.steps(carried), rest };
   }
 
   /** Rows that a part would send (see `part`). */
@@ -168,9 +178,11 @@ export class Batcher {
     return this.batches.length;
   }
 
-  steps(): Step[] {
+  /** `leave`: batches a part leaves for the rest (see `part`). */
+  steps(leave?: ReadonlySet<Batch>): Step[] {
     const steps: Step[] = [];
     for (const b of this.batches) {
+      if (leave?.has(b)) continue;
       if (b.kind === 'ddl') steps.push({ kind: 'query', cypher: b.cypher, ddl: true, creates: b.creates });
       else if (!b.step.rows.includes(TAKEN_BACK)) steps.push(b.step);
       else if (b.step.rows.some((r) => r !== TAKEN_BACK))
