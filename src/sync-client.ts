@@ -43,7 +43,7 @@ export async function createSyncClient<S extends SchemaDef | undefined = undefin
 /** Refuses options that cannot work, before anything opens; returns the schema they give, if any. */
 function checkOptions(options: SyncClientOptions<SchemaDef | undefined>): GraphSchema | undefined {
   serverUrls(options?.serverUrl);
-  const problem = options.maxMessageBytes === undefined ? undefined : maxMessageBytesProblem(options.maxMessageBytes);
+  const problem = maxMessageBytesProblem(options.maxMessageBytes);
   if (problem) throw new SyncError('invalid_value', problem);
   return options.schema ? graphSchemaOf(options.schema) : undefined;
 }

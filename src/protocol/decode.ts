@@ -14,9 +14,9 @@ export const PATCH_ENVELOPE_BYTES = 512;
  * room (a server would reject every write `message_too_large`).
  */
 export const MIN_MAX_MESSAGE_BYTES = 4096;
-/** Why `maxMessageBytes` cannot work, or undefined when it can (see MIN_MAX_MESSAGE_BYTES). */
-export const maxMessageBytesProblem = (n: number): string | undefined =>
-  Number.isSafeInteger(n) && n >= MIN_MAX_MESSAGE_BYTES
+/** Why `maxMessageBytes` cannot work, or undefined when it can (see MIN_MAX_MESSAGE_BYTES); unset: the default. */
+export const maxMessageBytesProblem = (n: number | undefined): string | undefined =>
+  n === undefined || (Number.isSafeInteger(n) && n >= MIN_MAX_MESSAGE_BYTES)
     ? undefined
     : `maxMessageBytes must be an integer of at least ${MIN_MAX_MESSAGE_BYTES} (bytes); got ${String(n)}`;
 /** The largest patch message, `{"type":"patch","patch":...}` as JSON.stringify writes it, in UTF-8 bytes. */

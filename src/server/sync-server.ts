@@ -72,7 +72,7 @@ function webSocketServer(options: SyncServerOptions, maxMessageBytes: number): W
 }
 
 export async function createSyncServer(options: SyncServerOptions = {}): Promise<SyncServer> {
-  const problem = options.maxMessageBytes === undefined ? undefined : maxMessageBytesProblem(options.maxMessageBytes);
+  const problem = maxMessageBytesProblem(options.maxMessageBytes);
   if (problem) throw new SyncError('invalid_value', `kuzu-sync: ${problem}`);
   if (options.cluster) {
     // Loaded only here: a single process never loads the Redis client.
